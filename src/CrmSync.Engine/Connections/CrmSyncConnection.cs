@@ -1,0 +1,89 @@
+using CrmSync.Mapping;
+using CrmSync.State;
+
+namespace CrmSync.Connections;
+
+/// <summary>
+/// A CrmSync connection: a name and its state file (service endpoints and credentials join it with the
+/// service clients). Owns the state store; dispose it (Disconnect-CrmSync) to release the file.
+/// </summary>
+public sealed class CrmSyncConnection : IDisposable
+{
+    private readonly StateStore _store;
+
+    private CrmSyncConnection(string name, StateStore store)
+    {
+        Name = name;
+        _store = store;
+        ConnectedAt = DateTimeOffset.Now;
+    }
+
+    public string Name { get; }
+
+    /// <summary>Full path of the connection's SQLite state file.</summary>
+    public string StatePath => _store.Path;
+
+    public DateTimeOffset ConnectedAt { get; }
+
+    public bool IsOpen { get; private set; } = true;
+
+    internal StateStore Store
+    {
+        get
+        {
+            if (!IsOpen)
+            {
+                throw new CrmSyncException("ConnectionClosed", CrmSyncErrorKind.InvalidOperation,
+                    $"The connection '{Name}' was disconnected. Run Connect-CrmSync again.", this);
+            }
+
+            return _store;
+        }
+    }
+
+    /// <summary>Opens a connection; with no state path, the named connection's default file is used.</summary>
+    public static CrmSyncConnection Open(string? name = null, string? statePath = null)
+    {
+        var connectionName = string.IsNullOrWhiteSpace(name) ? CrmSyncPaths.DefaultConnectionName : name.Trim();
+        var path = string.IsNullOrWhiteSpace(statePath) ? CrmSyncPaths.DefaultStatePath(connectionName) : statePath;
+        var store = StateStore.Open(path);
+        try
+        {
+            SeedStandardMappings(store);
+            return new CrmSyncConnection(connectionName, store);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    // A new state file starts with BC's standard mapping set, so a first-time user sees the mappings at once.
+    private static void SeedStandardMappings(StateStore store)
+    {
+        if (store.HasMappings)
+        {
+            return;
+        }
+
+        store.InTransaction(() =>
+        {
+            foreach (var mapping in StandardMappings.All())
+            {
+                store.SaveMapping(mapping);
+            }
+        });
+    }
+
+    public void Dispose()
+    {
+        if (IsOpen)
+        {
+            IsOpen = false;
+            _store.Dispose();
+        }
+    }
+
+    public override string ToString() => $"{Name} ({StatePath})";
+}

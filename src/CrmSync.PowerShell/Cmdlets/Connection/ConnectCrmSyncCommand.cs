@@ -1,0 +1,56 @@
+using System.Management.Automation;
+using CrmSync.Connections;
+using CrmSync.PowerShell.Infrastructure;
+
+namespace CrmSync.PowerShell.Cmdlets.Connection;
+
+/// <summary>Opens a CrmSync connection and makes it the current one for this runspace.</summary>
+[Cmdlet(VerbsCommunications.Connect, "CrmSync", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Connect-CrmSync.md")]
+[OutputType(typeof(CrmSyncConnection))]
+public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
+{
+    /// <summary>Connection name; also names the default state file.</summary>
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = CrmSyncPaths.DefaultConnectionName;
+
+    /// <summary>SQLite state file; default: &lt;state directory&gt;/&lt;name&gt;.db.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StatePath { get; set; }
+
+    /// <summary>Return the connection.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var statePath = StatePath is null ? null : GetUnresolvedProviderPathFromPSPath(StatePath);
+        var current = DefaultConnection.Get();
+        var targetPath = statePath ?? CrmSyncPaths.DefaultStatePath(Name);
+
+        // Reconnecting to the file this runspace already holds must not trip over our own lock.
+        if (current is not null && string.Equals(Path.GetFullPath(targetPath), current.StatePath, StringComparison.Ordinal))
+        {
+            DefaultConnection.CloseCurrent();
+        }
+
+        CrmSyncConnection connection;
+        try
+        {
+            connection = CrmSyncConnection.Open(Name, statePath);
+        }
+        catch (CrmSyncException ex)
+        {
+            ThrowEngineError(ex, targetPath);
+            return;
+        }
+
+        DefaultConnection.Set(connection);
+        WriteVerbose($"Connected '{connection.Name}' with state file {connection.StatePath}.");
+        if (PassThru)
+        {
+            WriteObject(connection);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Management.Automation;
+using CrmSync.Mapping;
+using CrmSync.PowerShell.Infrastructure;
+
+namespace CrmSync.PowerShell.Cmdlets.Mapping;
+
+/// <summary>Lists the field mappings of integration table mappings.</summary>
+[Cmdlet(VerbsCommon.Get, "IntegrationFieldMapping", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationFieldMapping.md")]
+[OutputType(typeof(IntegrationFieldMapping))]
+public sealed class GetIntegrationFieldMappingCommand : ConnectedCmdlet
+{
+    /// <summary>Table mapping names (wildcards allowed); binds from mapping objects on the pipeline.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("MappingName")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <summary>Only field mappings with this status.</summary>
+    [Parameter]
+    public FieldMappingStatus[]? Status { get; set; }
+
+    private readonly List<string> _names = new();
+
+    protected override void ProcessRecord()
+    {
+        if (Name is not null)
+        {
+            _names.AddRange(Name);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        IReadOnlyList<IntegrationTableMapping> mappings;
+        try
+        {
+            mappings = new MappingCatalog(ResolvedConnection).GetAll();
+        }
+        catch (CrmSyncException ex)
+        {
+            ThrowEngineError(ex);
+            return;
+        }
+
+        var selected = MappingNameFilter.Select(mappings, _names, out var unmatched);
+        foreach (var name in unmatched)
+        {
+            WriteEngineError(MappingNameFilter.NotFound(name, mappings), name);
+        }
+
+        foreach (var field in selected.SelectMany(m => m.FieldMappings))
+        {
+            if (Status is null || Status.Contains(field.Status))
+            {
+                WriteObject(field);
+            }
+        }
+    }
+}

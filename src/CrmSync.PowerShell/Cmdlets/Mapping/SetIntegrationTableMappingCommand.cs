@@ -1,0 +1,126 @@
+using System.Management.Automation;
+using CrmSync.Mapping;
+using CrmSync.PowerShell.Infrastructure;
+
+namespace CrmSync.PowerShell.Cmdlets.Mapping;
+
+/// <summary>Changes the settings of integration table mappings.</summary>
+[Cmdlet(VerbsCommon.Set, "IntegrationTableMapping", SupportsShouldProcess = true, DefaultParameterSetName = ByNameSet,
+    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Set-IntegrationTableMapping.md")]
+[OutputType(typeof(IntegrationTableMapping))]
+public sealed class SetIntegrationTableMappingCommand : ConnectedCmdlet
+{
+    private const string ByNameSet = "ByName";
+    private const string ByInputObjectSet = "ByInputObject";
+
+    /// <summary>Names of the mappings to change.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("MappingName")]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    /// <summary>Mapping objects from Get-IntegrationTableMapping.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByInputObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public IntegrationTableMapping[] InputObject { get; set; } = Array.Empty<IntegrationTableMapping>();
+
+    [Parameter]
+    public SyncDirection Direction { get; set; }
+
+    /// <summary>$true: uncoupled records are skipped; $false: they are created and coupled.</summary>
+    [Parameter]
+    public bool SynchOnlyCoupledRecords { get; set; }
+
+    /// <summary>BC-side OData filter; empty string clears it.</summary>
+    [Parameter]
+    [AllowEmptyString]
+    public string? TableFilter { get; set; }
+
+    /// <summary>Dataverse-side OData filter; empty string clears it.</summary>
+    [Parameter]
+    [AllowEmptyString]
+    public string? IntegrationTableFilter { get; set; }
+
+    [Parameter]
+    public UpdateConflictResolution UpdateConflictResolution { get; set; }
+
+    [Parameter]
+    public DeletionConflictResolution DeletionConflictResolution { get; set; }
+
+    /// <summary>Mappings that must be synchronized first; an empty array clears them.</summary>
+    [Parameter]
+    [AllowEmptyCollection]
+    public string[]? Dependency { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var change = BuildChange();
+        var catalog = new MappingCatalog(ResolvedConnection);
+        var names = ParameterSetName == ByInputObjectSet ? InputObject.Select(m => m.Name) : Name;
+        foreach (var name in names)
+        {
+            MappingChangePlan plan;
+            try
+            {
+                plan = catalog.Plan(name, change);
+            }
+            catch (CrmSyncException ex)
+            {
+                WriteEngineError(ex, name);
+                continue;
+            }
+
+            foreach (var warning in plan.Warnings)
+            {
+                WriteWarning(warning);
+            }
+
+            if (!plan.HasChanges)
+            {
+                WriteVerbose($"Mapping '{plan.Before.Name}' already has these settings.");
+                if (PassThru)
+                {
+                    WriteObject(plan.Before);
+                }
+
+                continue;
+            }
+
+            if (!ShouldProcess($"Integration table mapping '{plan.Before.Name}'", $"Set {plan.Describe()}"))
+            {
+                continue;
+            }
+
+            try
+            {
+                var saved = catalog.Apply(plan);
+                if (PassThru)
+                {
+                    WriteObject(saved);
+                }
+            }
+            catch (CrmSyncException ex)
+            {
+                WriteEngineError(ex, plan.Before);
+            }
+        }
+    }
+
+    private MappingSettingsChange BuildChange()
+    {
+        var bound = MyInvocation.BoundParameters;
+        return new MappingSettingsChange
+        {
+            Direction = bound.ContainsKey(nameof(Direction)) ? Direction : null,
+            SynchOnlyCoupledRecords = bound.ContainsKey(nameof(SynchOnlyCoupledRecords)) ? SynchOnlyCoupledRecords : null,
+            TableFilter = bound.ContainsKey(nameof(TableFilter)) ? TableFilter ?? string.Empty : null,
+            IntegrationTableFilter = bound.ContainsKey(nameof(IntegrationTableFilter)) ? IntegrationTableFilter ?? string.Empty : null,
+            UpdateConflictResolution = bound.ContainsKey(nameof(UpdateConflictResolution)) ? UpdateConflictResolution : null,
+            DeletionConflictResolution = bound.ContainsKey(nameof(DeletionConflictResolution)) ? DeletionConflictResolution : null,
+            Dependencies = bound.ContainsKey(nameof(Dependency)) ? Dependency ?? Array.Empty<string>() : null,
+        };
+    }
+}

@@ -1,0 +1,64 @@
+using System.Management.Automation;
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace CrmSync.PowerShell.Infrastructure;
+
+/// <summary>
+/// Loads CrmSync.Engine and its dependencies (SQLite, and later Graph, Azure.Identity, MSAL) from
+/// module/Dependencies into their own AssemblyLoadContext, so CrmSync works in a session that already
+/// loaded other versions of them (Az.Accounts, Microsoft.Graph, PnP.PowerShell). Only the engine is
+/// answered from the default context; everything else resolves inside the engine's context.
+/// </summary>
+public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+{
+    private const string EngineAssemblyName = "CrmSync.Engine";
+
+    private static readonly string DependencyDirectory =
+        Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!, "Dependencies");
+
+    private static readonly Lazy<EngineLoadContext> EngineContext =
+        new(() => new EngineLoadContext(Path.Combine(DependencyDirectory, EngineAssemblyName + ".dll")));
+
+    public void OnImport() => AssemblyLoadContext.Default.Resolving += ResolveEngine;
+
+    public void OnRemove(PSModuleInfo psModuleInfo)
+    {
+        DefaultConnection.CloseCurrent();
+        AssemblyLoadContext.Default.Resolving -= ResolveEngine;
+    }
+
+    private static Assembly? ResolveEngine(AssemblyLoadContext context, AssemblyName name) =>
+        string.Equals(name.Name, EngineAssemblyName, StringComparison.Ordinal) && File.Exists(Path.Combine(DependencyDirectory, EngineAssemblyName + ".dll"))
+            ? EngineContext.Value.LoadFromAssemblyName(name)
+            : null;
+
+    private sealed class EngineLoadContext : AssemblyLoadContext
+    {
+        private readonly AssemblyDependencyResolver _resolver;
+
+        public EngineLoadContext(string enginePath)
+            : base("CrmSync.Engine", isCollectible: false)
+        {
+            _resolver = new AssemblyDependencyResolver(enginePath);
+        }
+
+        protected override Assembly? Load(AssemblyName assemblyName)
+        {
+            // PowerShell's own assembly is always the host's.
+            if (string.Equals(assemblyName.Name, "System.Management.Automation", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            var path = _resolver.ResolveAssemblyToPath(assemblyName);
+            return path is null ? null : LoadFromAssemblyPath(path);
+        }
+
+        protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
+        {
+            var path = _resolver.ResolveUnmanagedDllToPath(unmanagedDllName);
+            return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path);
+        }
+    }
+}

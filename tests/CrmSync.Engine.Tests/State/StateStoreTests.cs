@@ -1,0 +1,282 @@
+using CrmSync.Mapping;
+using CrmSync.State;
+
+namespace CrmSync.Engine.Tests.State;
+
+public sealed class StateStoreTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void A_new_file_is_migrated_to_the_latest_schema_with_every_table()
+    {
+        using var store = StateStore.Open(_temp.File("new.db"));
+
+        Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
+        var tables = store.Query("SELECT name FROM sqlite_master WHERE type = 'table'", r => r.GetString(0));
+        foreach (var table in new[] { "schema_version", "integration_table_mapping", "integration_field_mapping", "watermark", "coupling", "sync_job", "sync_job_error", "pending_write", "setting" })
+        {
+            Assert.Contains(table, tables);
+        }
+
+        Assert.Equal("wal", store.Query("PRAGMA journal_mode", r => r.GetString(0)).Single());
+    }
+
+    [Fact]
+    public void An_empty_existing_file_is_treated_as_a_new_store()
+    {
+        var path = _temp.File("empty.db");
+        File.WriteAllBytes(path, Array.Empty<byte>());
+
+        using var store = StateStore.Open(path);
+
+        Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
+    }
+
+    public static TheoryData<int> EarlierVersions()
+    {
+        var data = new TheoryData<int>();
+        foreach (var migration in StateMigrations.All.Where(m => m.Version < StateMigrations.LatestVersion))
+        {
+            data.Add(migration.Version);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EarlierVersions))]
+    public void A_file_of_an_earlier_version_is_migrated_and_keeps_its_data(int version)
+    {
+        var path = _temp.File($"v{version}.db");
+        var coupling = SampleCoupling();
+        var job = SampleJob();
+        using (var old = StateStore.Open(path, StateMigrations.All.Where(m => m.Version <= version).ToList()))
+        {
+            Assert.Equal(version, old.SchemaVersion);
+            old.SaveMapping(StandardMappings.Get("CUSTOMER")!);
+            old.SaveCoupling(coupling);
+            old.SaveJob(job);
+            old.AdvanceWatermark("CUSTOMER", SyncSide.Dataverse, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
+        }
+
+        using var store = StateStore.Open(path);
+
+        Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
+        Assert.True(store.GetMapping("CUSTOMER")!.HasSameSettingsAs(StandardMappings.Get("CUSTOMER")!));
+        Assert.Equal(coupling, store.GetCouplingByBcId("CUSTOMER", coupling.BcId));
+        Assert.Equal(job, store.GetJob(job.Id));
+        Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), store.GetWatermark("CUSTOMER", SyncSide.Dataverse));
+        store.SetSetting("integration-user", "x");
+        Assert.Equal("x", store.GetSetting("integration-user"));
+    }
+
+    [Fact]
+    public void A_file_from_a_newer_CrmSync_is_refused()
+    {
+        var path = _temp.File("newer.db");
+        using (var store = StateStore.Open(path))
+        {
+            store.Execute("INSERT INTO schema_version (version, description, applied_at) VALUES (99, 'future', '2030-01-01')");
+        }
+
+        var ex = Assert.Throws<CrmSyncException>(() => StateStore.Open(path));
+        Assert.Equal("StateStoreTooNew", ex.ErrorId);
+        Assert.Contains("99", ex.Message);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_state_store_gets_a_clear_error_and_is_released()
+    {
+        var path = _temp.File("garbage.db");
+        File.WriteAllText(path, new string('x', 4096));
+
+        var ex = Assert.Throws<CrmSyncException>(() => StateStore.Open(path));
+
+        Assert.Equal("StateStoreUnreadable", ex.ErrorId);
+        Assert.Contains(path, ex.Message);
+        File.Delete(path);
+        using var store = StateStore.Open(path);
+        Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
+    }
+
+    [Fact]
+    public void A_migration_that_fails_midway_leaves_the_previous_version()
+    {
+        var path = _temp.File("broken-migration.db");
+        var broken = StateMigrations.All.Append(new StateMigration(StateMigrations.LatestVersion + 1, "broken",
+            "CREATE TABLE half_done (id INTEGER); CREATE TABLE this is not sql;")).ToList();
+
+        Assert.ThrowsAny<Exception>(() => StateStore.Open(path, broken));
+
+        using var store = StateStore.Open(path);
+        Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
+        Assert.Empty(store.Query("SELECT name FROM sqlite_master WHERE name = 'half_done'", r => r.GetString(0)));
+    }
+
+    [Fact]
+    public void Every_table_round_trips()
+    {
+        var path = _temp.File("roundtrip.db");
+        var coupling = SampleCoupling();
+        var job = SampleJob();
+        var error = new IntegrationSyncError
+        {
+            JobId = job.Id, MappingName = "CUSTOMER", Direction = SyncDirection.FromIntegrationTable, SourceId = "a", DestinationId = "b",
+            Message = "Currency EUR must be coupled", Detail = "stack", Time = new DateTimeOffset(2026, 5, 6, 7, 8, 9, 123, TimeSpan.Zero),
+        };
+        var pending = new PendingWrite { MappingName = "CUSTOMER", Side = SyncSide.BusinessCentral, SourceId = Guid.NewGuid().ToString(), Operation = "Create", Marker = "m1", CreatedAt = DateTimeOffset.UnixEpoch.AddDays(1) };
+        long errorId, pendingId;
+        using (var store = StateStore.Open(path))
+        {
+            foreach (var mapping in StandardMappings.All())
+            {
+                store.SaveMapping(mapping with { TableFilter = mapping.Name + " eq 'x'", UpdateConflictResolution = UpdateConflictResolution.GetUpdateFromIntegration });
+            }
+
+            store.AdvanceWatermark("CUSTOMER", SyncSide.BusinessCentral, new DateTimeOffset(2026, 3, 1, 0, 0, 0, 123, TimeSpan.FromHours(2)));
+            store.SaveCoupling(coupling);
+            store.SaveJob(job);
+            errorId = store.AddJobError(error);
+            pendingId = store.AddPendingWrite(pending);
+            store.SetSetting("k", "v");
+        }
+
+        using (var store = StateStore.Open(path))
+        {
+            foreach (var expected in StandardMappings.All())
+            {
+                var actual = store.GetMapping(expected.Name)!;
+                Assert.True(actual.HasSameSettingsAs(expected with { TableFilter = expected.Name + " eq 'x'", UpdateConflictResolution = UpdateConflictResolution.GetUpdateFromIntegration }), expected.Name);
+                Assert.Equal(expected.FieldMappings, actual.FieldMappings);
+            }
+
+            Assert.Equal(new DateTimeOffset(2026, 2, 28, 22, 0, 0, 123, TimeSpan.Zero), store.GetMapping("CUSTOMER")!.BcWatermark);
+            Assert.Null(store.GetMapping("CUSTOMER")!.DataverseWatermark);
+            Assert.Equal(coupling, store.GetCouplingByBcId("CUSTOMER", coupling.BcId));
+            Assert.Equal(coupling, store.GetCouplingByDataverseId("CUSTOMER", coupling.DataverseId));
+            Assert.Equal(job, store.GetJob(job.Id));
+            Assert.Equal(error with { Id = errorId }, store.GetJobErrors(job.Id).Single());
+            Assert.Equal(pending with { Id = pendingId }, store.GetPendingWrites().Single());
+            Assert.Equal("v", store.GetSetting("k"));
+
+            Assert.True(store.RemovePendingWrite(pendingId));
+            Assert.True(store.RemoveCoupling("CUSTOMER", coupling.BcId));
+            Assert.True(store.DeleteMapping("CONTACT"));
+            Assert.Empty(store.GetPendingWrites());
+            Assert.Empty(store.GetCouplings("CUSTOMER"));
+            Assert.Null(store.GetMapping("CONTACT"));
+        }
+    }
+
+    [Fact]
+    public void A_transaction_interrupted_midway_leaves_the_previous_state()
+    {
+        using var store = StateStore.Open(_temp.File("tx.db"));
+        var customer = StandardMappings.Get("CUSTOMER")!;
+        store.SaveMapping(customer);
+        var coupling = SampleCoupling();
+
+        Assert.Throws<InvalidOperationException>(() => store.InTransaction(() =>
+        {
+            store.SaveMapping(customer with { TableFilter = "changed eq 1", FieldMappings = customer.FieldMappings.Take(2).ToList() });
+            store.SaveCoupling(coupling);
+            store.AdvanceWatermark("CUSTOMER", SyncSide.Dataverse, DateTimeOffset.UtcNow);
+            throw new InvalidOperationException("killed midway");
+        }));
+
+        var after = store.GetMapping("CUSTOMER")!;
+        Assert.True(after.HasSameSettingsAs(customer));
+        Assert.Null(store.GetCouplingByBcId("CUSTOMER", coupling.BcId));
+        Assert.Null(after.DataverseWatermark);
+    }
+
+    [Fact]
+    public void A_second_writer_gets_an_in_use_error_naming_the_process()
+    {
+        var path = _temp.File("shared.db");
+        using (var first = StateStore.Open(path))
+        {
+            var ex = Assert.Throws<CrmSyncException>(() => StateStore.Open(path));
+
+            Assert.Equal("StateStoreInUse", ex.ErrorId);
+            Assert.Equal(CrmSyncErrorKind.ResourceBusy, ex.Kind);
+            Assert.Contains($"process {Environment.ProcessId}", ex.Message);
+            Assert.Contains(path, ex.Message);
+            Assert.Equal(StateStore.LatestSchemaVersion, first.SchemaVersion);
+        }
+
+        using var again = StateStore.Open(path);
+        Assert.Equal(StateStore.LatestSchemaVersion, again.SchemaVersion);
+    }
+
+    [Fact]
+    public void Watermarks_only_move_forward()
+    {
+        using var store = StateStore.Open(_temp.File("wm.db"));
+        store.SaveMapping(StandardMappings.Get("CURRENCY")!);
+        var later = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal(later, store.AdvanceWatermark("CURRENCY", SyncSide.BusinessCentral, later));
+        Assert.Equal(later, store.AdvanceWatermark("CURRENCY", SyncSide.BusinessCentral, later.AddHours(-1)));
+        Assert.Equal(later, store.GetWatermark("CURRENCY", SyncSide.BusinessCentral));
+        Assert.Equal(later.AddSeconds(1), store.AdvanceWatermark("CURRENCY", SyncSide.BusinessCentral, later.AddSeconds(1)));
+    }
+
+    [Fact]
+    public void A_Dataverse_row_is_coupled_at_most_once_per_mapping()
+    {
+        using var store = StateStore.Open(_temp.File("unique.db"));
+        var coupling = SampleCoupling();
+        store.SaveCoupling(coupling);
+
+        Assert.ThrowsAny<Exception>(() => store.SaveCoupling(coupling with { BcId = Guid.NewGuid() }));
+        store.SaveCoupling(coupling with { MappingName = "VENDOR", BcId = Guid.NewGuid() });
+        Assert.Single(store.GetCouplings("CUSTOMER"));
+    }
+
+    [Fact]
+    public void Jobs_are_listed_newest_first_and_filtered()
+    {
+        using var store = StateStore.Open(_temp.File("jobs.db"));
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        store.SaveJob(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CURRENCY", StartTime = start, Failed = 0 });
+        store.SaveJob(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CUSTOMER", StartTime = start.AddMinutes(1), Failed = 2 });
+        store.SaveJob(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CUSTOMER", StartTime = start.AddMinutes(2), Failed = 0 });
+
+        Assert.Equal(new[] { start.AddMinutes(2), start.AddMinutes(1), start }, store.GetJobs().Select(j => j.StartTime));
+        Assert.Equal(2, store.GetJobs("customer").Count);
+        Assert.Equal(start.AddMinutes(1), store.GetJobs(failedOnly: true).Single().StartTime);
+        Assert.Equal(2, store.GetJobs(since: start.AddMinutes(1)).Count);
+    }
+
+    private static IntegrationCoupling SampleCoupling() => new()
+    {
+        MappingName = "CUSTOMER",
+        BcId = Guid.NewGuid(),
+        DataverseId = Guid.NewGuid(),
+        BcLastSynchModifiedOn = new DateTimeOffset(2026, 1, 1, 10, 0, 0, 456, TimeSpan.Zero),
+        DataverseLastSynchModifiedOn = new DateTimeOffset(2026, 1, 1, 10, 0, 1, TimeSpan.Zero),
+        LastSynchResult = SyncResult.Failure,
+        LastSynchJobId = Guid.NewGuid(),
+        LastSynchCrmResult = SyncResult.Success,
+        LastSynchCrmJobId = Guid.NewGuid(),
+        LastErrorMessage = "Currency EUR must be coupled to a transactioncurrency record.",
+        Skipped = true,
+        CoupledAt = new DateTimeOffset(2025, 12, 31, 23, 59, 59, TimeSpan.Zero),
+    };
+
+    private static IntegrationSyncJob SampleJob() => new()
+    {
+        Id = Guid.NewGuid(),
+        MappingName = "CUSTOMER",
+        Direction = SyncDirection.ToIntegrationTable,
+        Type = SyncJobType.Synchronization,
+        StartTime = new DateTimeOffset(2026, 1, 1, 10, 0, 0, TimeSpan.Zero),
+        FinishTime = new DateTimeOffset(2026, 1, 1, 10, 0, 5, TimeSpan.Zero),
+        Message = "done",
+        Inserted = 1, Modified = 2, Deleted = 3, Unchanged = 4, Skipped = 5, Failed = 6, Coupled = 7, Uncoupled = 8,
+    };
+}
