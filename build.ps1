@@ -35,9 +35,9 @@ function Invoke-DotNet {
 
 function Get-ModuleVersion {
     $props = [xml](Get-Content (Join-Path $root 'Directory.Build.props') -Raw)
-    $version = $props.Project.PropertyGroup | ForEach-Object { $_.ModuleVersion } | Where-Object { $_ } | Select-Object -First 1
-    if (-not $version) { throw 'Directory.Build.props has no <ModuleVersion>.' }
-    $version
+    $node = $props.SelectSingleNode('//ModuleVersion')
+    if (-not $node) { throw 'Directory.Build.props has no <ModuleVersion>.' }
+    $node.InnerText.Trim()
 }
 
 function Invoke-Build {

@@ -20,7 +20,12 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
     private static readonly Lazy<EngineLoadContext> EngineContext =
         new(() => new EngineLoadContext(Path.Combine(DependencyDirectory, EngineAssemblyName + ".dll")));
 
-    public void OnImport() => AssemblyLoadContext.Default.Resolving += ResolveEngine;
+    public void OnImport()
+    {
+        // Importing in another runspace of the same process calls this again: hook once.
+        AssemblyLoadContext.Default.Resolving -= ResolveEngine;
+        AssemblyLoadContext.Default.Resolving += ResolveEngine;
+    }
 
     public void OnRemove(PSModuleInfo psModuleInfo)
     {

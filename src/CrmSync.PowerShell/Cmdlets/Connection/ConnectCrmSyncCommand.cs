@@ -26,23 +26,21 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
     protected override void EndProcessing()
     {
         var statePath = StatePath is null ? null : GetUnresolvedProviderPathFromPSPath(StatePath);
-        var current = DefaultConnection.Get();
-        var targetPath = statePath ?? CrmSyncPaths.DefaultStatePath(Name);
-
-        // Reconnecting to the file this runspace already holds must not trip over our own lock.
-        if (current is not null && string.Equals(Path.GetFullPath(targetPath), current.StatePath, StringComparison.Ordinal))
-        {
-            DefaultConnection.CloseCurrent();
-        }
-
         CrmSyncConnection connection;
         try
         {
+            // Reconnecting to the file this runspace already holds must not trip over our own lock.
+            var targetPath = Path.GetFullPath(statePath ?? CrmSyncPaths.DefaultStatePath(Name));
+            if (DefaultConnection.Get() is { } current && string.Equals(targetPath, current.StatePath, StringComparison.Ordinal))
+            {
+                DefaultConnection.CloseCurrent();
+            }
+
             connection = CrmSyncConnection.Open(Name, statePath);
         }
         catch (CrmSyncException ex)
         {
-            ThrowEngineError(ex, targetPath);
+            ThrowEngineError(ex, statePath ?? Name);
             return;
         }
 

@@ -1,0 +1,811 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CrmSync.Sandbox.Core;
+using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Identity;
+
+namespace CrmSync.Sandbox.BusinessCentral;
+
+/// <summary>
+/// The BC API v2.0 emulator (reference/domain.md §E): companies and, per company, customers, vendors,
+/// contacts, currencies, salespeoplePurchasers and contactsInformation; lastModifiedDateTime in
+/// milliseconds; $filter/$select/$orderby/$top/$skip/$count and server paging; etags with If-Match
+/// required on PATCH/DELETE; JSON $batch (≤100, Isolation: snapshot); BC error codes.
+/// </summary>
+public sealed partial class BcService
+{
+    public const string ServiceName = "BusinessCentral";
+
+    /// <summary>Max page size online (§E.3).</summary>
+    public const int MaxPageSize = 20000;
+
+    public const int MaxBatchOperations = 100;
+
+    private readonly SandboxClock _clock;
+    private readonly EntityTable _companies;
+
+    public BcService(SandboxClock clock)
+    {
+        _clock = clock;
+        _companies = Store.Add(BcSchemas.Company);
+    }
+
+    public ServiceStore Store { get; } = new();
+
+    public EntityTable Companies => _companies;
+
+    public Guid AddCompany(string name, string displayName)
+    {
+        lock (Store.Sync)
+        {
+            var id = Guid.NewGuid();
+            var schema = BcSchemas.Company;
+            var values = new object?[schema.Columns.Count];
+            values[schema.KeyIndex] = id;
+            values[schema.IndexOf("systemVersion")] = "27.0.38460.41";
+            values[schema.IndexOf("name")] = name;
+            values[schema.IndexOf("displayName")] = displayName;
+            values[schema.IndexOf("businessProfileId")] = string.Empty;
+            var now = JsonValues.Truncate(_clock.UtcNow, DateFormat.Milliseconds);
+            values[schema.IndexOf("systemCreatedAt")] = now;
+            values[schema.IndexOf("systemModifiedAt")] = now;
+            values[schema.IndexOf("systemCreatedBy")] = Guid.Empty;
+            values[schema.IndexOf("systemModifiedBy")] = Guid.Empty;
+            _companies.Put(new Row(values, Store.NextVersion(), Guid.Empty));
+            foreach (var entity in BcSchemas.CompanyEntities)
+            {
+                Store.Add(entity, Key(id, entity.EntitySet));
+            }
+
+            return id;
+        }
+    }
+
+    public EntityTable Table(Guid company, string entitySet) =>
+        Store.Table(Key(company, entitySet)) ?? throw new ArgumentException($"No {entitySet} in company {company}.");
+
+    private static string Key(Guid company, string entitySet) => $"{company:N}/{entitySet}";
+
+    public ServiceResponse Handle(ServiceRequest request)
+    {
+        try
+        {
+            if (!request.Caller.BusinessCentralAccess)
+            {
+                throw new ServiceException(401, "Authentication_InvalidCredentials",
+                    $"The server has rejected the client credentials. {request.Caller.DisplayName} is not a user or Microsoft Entra application of this environment.");
+            }
+
+            lock (Store.Sync)
+            {
+                return Route(request);
+            }
+        }
+        catch (ServiceException ex)
+        {
+            return Error(ex);
+        }
+    }
+
+    public static ServiceResponse Error(ServiceException ex)
+    {
+        var code = ex.Code == "BadRequest" ? "BadRequest" : ex.Code;
+        var response = ServiceResponse.Json(ex.Status, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("error");
+            w.WriteString("code", code);
+            w.WriteString("message", $"{ex.Message}  CorrelationId:  {Guid.NewGuid()}.");
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }, contentType: "application/json; charset=utf-8");
+        if (ex.RetryAfter is { } retry)
+        {
+            response.Headers["Retry-After"] = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return response;
+    }
+
+    private ServiceResponse Route(ServiceRequest request)
+    {
+        var path = request.Path.Trim('/');
+        if (path == "$batch")
+        {
+            if (request.Method != "POST")
+            {
+                throw MethodNotAllowed(request);
+            }
+
+            return ExecuteBatch(request);
+        }
+
+        var match = PathPattern().Match(path);
+        if (!match.Success)
+        {
+            throw new ServiceException(404, "BadRequest_NotFound", $"No HTTP resource was found that matches the request URI '{request.ServiceRoot}{path}'.");
+        }
+
+        if (!match.Groups["cid"].Success)
+        {
+            RequireGet(request);
+            return Query(request, _companies, "companies");
+        }
+
+        var companyId = ParseId(match.Groups["cid"].Value, "company");
+        if (_companies.Get(companyId) is null)
+        {
+            throw new ServiceException(404, "Internal_CompanyNotFound", $"Cannot process the request because the default company cannot be found. Company {companyId} does not exist.");
+        }
+
+        if (!match.Groups["set"].Success)
+        {
+            RequireGet(request);
+            return Single(request, _companies, _companies.Get(companyId)!, $"companies/$entity", 200);
+        }
+
+        var set = match.Groups["set"].Value;
+        var table = Store.Table(Key(companyId, set)) ?? throw new ServiceException(404, "BadRequest_NotFound", $"The entity set '{set}' does not exist in API v2.0.");
+        var context = $"companies({companyId})/{set}";
+        if (!match.Groups["id"].Success)
+        {
+            return request.Method switch
+            {
+                "GET" => Query(request, table, context),
+                "POST" when BcSchemas.Writable.Contains(set) => Create(request, companyId, table, context),
+                _ => throw MethodNotAllowed(request),
+            };
+        }
+
+        var id = ParseId(match.Groups["id"].Value, BcSchemas.Caption(table.Schema));
+        var row = table.Get(id) ?? throw NotFound(table.Schema, id);
+        if (match.Groups["nav"].Success)
+        {
+            if (set != BcSchemas.Contacts || match.Groups["nav"].Value != BcSchemas.ContactsInformation)
+            {
+                throw new ServiceException(404, "BadRequest_NotFound", $"'{match.Groups["nav"].Value}' is not a navigation property of {set}.");
+            }
+
+            RequireGet(request);
+            var relations = Table(companyId, BcSchemas.ContactsInformation);
+            var contactIndex = relations.Schema.IndexOf("contactId");
+            var subset = relations.Rows.Where(r => Equals(r.Values[contactIndex], id)).ToList();
+            return Collection(request, relations.Schema, subset, $"{context}({id})/contactsInformation", null);
+        }
+
+        return request.Method switch
+        {
+            "GET" => Single(request, table, row, context + "/$entity", 200),
+            "PATCH" when BcSchemas.Writable.Contains(set) => Update(request, companyId, table, row, context),
+            "DELETE" when BcSchemas.Writable.Contains(set) => Delete(request, table, row),
+            _ => throw MethodNotAllowed(request),
+        };
+    }
+
+    // ---- Reads ----------------------------------------------------------------------------------
+
+    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$expand", "$schemaversion" };
+
+    private ServiceResponse Query(ServiceRequest request, EntityTable table, string context)
+    {
+        var options = ParseOptions(request);
+        var compiler = Compiler(table.Schema);
+        var pageSize = Math.Min(request.PreferredMaxPageSize() ?? MaxPageSize, MaxPageSize);
+        if (options.Top is { } top)
+        {
+            pageSize = Math.Min(pageSize, top);
+        }
+
+        var page = QueryRunner.Run(table, options, pageSize, compiler);
+        var next = options.Top is not null ? null : page.NextSkipToken;
+        var response = Collection(request, table.Schema, page.Rows, context, options.Select, page.TotalCount, next is null ? null : NextLink(request, context, next));
+        if (request.PreferredMaxPageSize() is not null)
+        {
+            response.Headers["Preference-Applied"] = $"odata.maxpagesize={pageSize}";
+        }
+
+        return response;
+    }
+
+    private static string NextLink(ServiceRequest request, string context, string token)
+    {
+        var query = request.QueryString;
+        return $"{request.ServiceRoot}{context}?{(query.Length > 0 ? query + "&" : string.Empty)}$skiptoken={Uri.EscapeDataString(token)}";
+    }
+
+    private ServiceResponse Collection(ServiceRequest request, EntitySchema schema, IReadOnlyList<Row> rows, string context, IReadOnlyList<string>? select, int? total = null, string? nextLink = null)
+    {
+        var columns = SelectColumns(schema, select);
+        return ServiceResponse.Json(200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{context}");
+            if (total is { } count)
+            {
+                w.WriteNumber("@odata.count", count);
+            }
+
+            w.WriteStartArray("value");
+            foreach (var row in rows)
+            {
+                w.WriteStartObject();
+                WriteRow(w, schema, row, columns);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            if (nextLink is not null)
+            {
+                w.WriteString("@odata.nextLink", nextLink);
+            }
+
+            w.WriteEndObject();
+        }, rows.Count);
+    }
+
+    private ServiceResponse Single(ServiceRequest request, EntityTable table, Row row, string context, int status)
+    {
+        var options = ParseOptions(request);
+        var columns = SelectColumns(table.Schema, options.Select);
+        return ServiceResponse.Json(status, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{context}");
+            WriteRow(w, table.Schema, row, columns);
+            w.WriteEndObject();
+        }, 1).With("ETag", ETag(row));
+    }
+
+    private static QueryOptions ParseOptions(ServiceRequest request)
+    {
+        var options = QueryOptions.Parse(request.Query, SupportedOptions, key => new ServiceException(400, "BadRequest", $"The query parameter '{key}' is not supported."));
+        if (request.Query.Any(q => q.Key == "$expand"))
+        {
+            throw new ServiceException(400, "BadRequest", "The sandbox does not emulate $expand; read the related entity set separately.");
+        }
+
+        return options;
+    }
+
+    private static IReadOnlyList<int> SelectColumns(EntitySchema schema, IReadOnlyList<string>? select)
+    {
+        if (select is null)
+        {
+            return Enumerable.Range(0, schema.Columns.Count).Where(i => !schema.Columns[i].WriteOnly).ToList();
+        }
+
+        var columns = new List<int>();
+        foreach (var name in select)
+        {
+            var index = schema.IndexOf(name);
+            if (index < 0 || schema.Columns[index].WriteOnly)
+            {
+                throw new ServiceException(400, "BadRequest_PropertyNotFound", UnknownProperty(schema, name));
+            }
+
+            columns.Add(index);
+        }
+
+        return columns;
+    }
+
+    private static void WriteRow(Utf8JsonWriter w, EntitySchema schema, Row row, IReadOnlyList<int> columns)
+    {
+        w.WriteString("@odata.etag", ETag(row));
+        foreach (var index in columns)
+        {
+            JsonValues.Write(w, schema.Columns[index].Name, row.Values[index], DateFormat.Milliseconds);
+        }
+    }
+
+    public static string ETag(Row row) => "W/\"" + Convert.ToBase64String(Encoding.UTF8.GetBytes($"'{row.Version};'")) + "\"";
+
+    public static FilterCompiler Compiler(EntitySchema schema) => new(PlainProperties.For(schema), path => UnknownProperty(schema, path));
+
+    private static string UnknownProperty(EntitySchema schema, string name) =>
+        $"Could not find a property named '{name}' on type 'Microsoft.NAV.{schema.LogicalName}'.";
+
+    // ---- Writes ---------------------------------------------------------------------------------
+
+    private ServiceResponse Create(ServiceRequest request, Guid companyId, EntityTable table, string context)
+    {
+        var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest_InvalidRequestBody", message));
+        var row = Write(companyId, table, null, body, request.Caller);
+        return Single(request, table, row, context + "/$entity", 201).With("Location", $"{request.ServiceRoot}{context}({IdOf(row, table.Schema)})");
+    }
+
+    private ServiceResponse Update(ServiceRequest request, Guid companyId, EntityTable table, Row existing, string context)
+    {
+        CheckIfMatch(request, existing);
+        var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest_InvalidRequestBody", message));
+        var row = Write(companyId, table, existing, body, request.Caller);
+        return Single(request, table, row, context + "/$entity", 200);
+    }
+
+    private ServiceResponse Delete(ServiceRequest request, EntityTable table, Row existing)
+    {
+        CheckIfMatch(request, existing);
+        table.Remove(IdOf(existing, table.Schema));
+        return ServiceResponse.Empty(204, 1);
+    }
+
+    // PATCH and DELETE require If-Match (§E.3).
+    private static void CheckIfMatch(ServiceRequest request, Row existing)
+    {
+        var ifMatch = request.Header("If-Match");
+        if (string.IsNullOrEmpty(ifMatch))
+        {
+            throw new ServiceException(400, "BadRequest_InvalidToken", "Could not validate the client concurrency token required by the service. Please provide a valid token in the client request (If-Match: <@odata.etag> or *).");
+        }
+
+        if (ifMatch != "*" && ifMatch != ETag(existing))
+        {
+            throw new ServiceException(412, "Request_EntityChanged", "Another user has already changed the record.");
+        }
+    }
+
+    /// <summary>Applies a JSON body with BC's validation: field lengths, table relations, number series, customer/vendor contacts.</summary>
+    internal Row Write(Guid companyId, EntityTable table, Row? existing, JsonElement body, SandboxIdentity caller)
+    {
+        var schema = table.Schema;
+        var values = existing is null ? Defaults(schema) : (object?[])existing.Values.Clone();
+        var given = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in body.EnumerateObject())
+        {
+            if (property.Name.StartsWith('@'))
+            {
+                continue;
+            }
+
+            var column = schema.Find(property.Name);
+            if (column is null || column.WriteOnly)
+            {
+                throw new ServiceException(400, "BadRequest_PropertyNotFound", UnknownProperty(schema, property.Name) + " Make sure to only use property names that are defined by the type.");
+            }
+
+            if (column.Name == schema.Key)
+            {
+                if (existing is not null && property.Value.ValueKind == JsonValueKind.String && Guid.TryParse(property.Value.GetString(), out var bodyId) && bodyId != IdOf(existing, schema))
+                {
+                    throw new ServiceException(400, "BadRequest", "The id of an existing record cannot be changed.");
+                }
+
+                continue;
+            }
+
+            if (column.ReadOnly)
+            {
+                throw new ServiceException(400, "BadRequest", $"The property '{column.Name}' of {BcSchemas.Caption(schema)} is read-only.");
+            }
+
+            try
+            {
+                var value = JsonValues.Read(column, property.Value);
+                values[schema.IndexOf(column.Name)] = value ?? DefaultOf(column);
+            }
+            catch (ColumnValueException ex)
+            {
+                throw new ServiceException(400, ex.TooLong ? "Application_StringExceededLength" : "BadRequest_InvalidRequestBody", ex.Message);
+            }
+
+            given.Add(column.Name);
+        }
+
+        ApplyRules(companyId, schema, values, given, existing);
+        var id = existing is null ? Guid.NewGuid() : IdOf(existing, schema);
+        values[schema.KeyIndex] = id;
+        foreach (var required in schema.RequiredOnCreate)
+        {
+            if (values[schema.IndexOf(required)] is "" or null)
+            {
+                throw new ServiceException(400, "Application_FieldValidationException", $"{required} must have a value in {BcSchemas.Caption(schema)}: {required}=''. It cannot be zero or empty.");
+            }
+        }
+
+        foreach (var unique in schema.UniqueColumns)
+        {
+            var index = schema.IndexOf(unique);
+            if (table.FindUnique(index, values[index], id) is not null)
+            {
+                throw new ServiceException(400, "Internal_EntityWithSameKeyExists",
+                    $"The record in table {BcSchemas.Caption(schema)} already exists. Identification fields and values: {unique}='{values[index]}'");
+            }
+        }
+
+        values[schema.IndexOf("lastModifiedDateTime")] = JsonValues.Truncate(_clock.UtcNow, DateFormat.Milliseconds);
+        var row = new Row(values, Store.NextVersion(), caller.ObjectId);
+        table.Put(row);
+        if (schema.EntitySet is BcSchemas.Customers or BcSchemas.Vendors)
+        {
+            UpdateCompanyContact(companyId, schema, row, caller);
+        }
+
+        return row;
+    }
+
+    private static object?[] Defaults(EntitySchema schema)
+    {
+        var values = new object?[schema.Columns.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = DefaultOf(schema.Columns[i]);
+        }
+
+        var type = schema.IndexOf("type");
+        if (type >= 0)
+        {
+            values[type] = "Company";
+        }
+
+        var blocked = schema.IndexOf("blocked");
+        if (blocked >= 0 && schema.Columns[blocked].Type == ColumnType.String)
+        {
+            values[blocked] = " ";
+        }
+
+        return values;
+    }
+
+    // BC returns empty strings, empty GUIDs and zeros rather than nulls.
+    private static object? DefaultOf(Column column) => column.Type switch
+    {
+        ColumnType.String => string.Empty,
+        ColumnType.Guid => Guid.Empty,
+        ColumnType.Decimal => 0m,
+        ColumnType.Int => 0L,
+        ColumnType.Bool => false,
+        _ => null,
+    };
+
+    private void ApplyRules(Guid companyId, EntitySchema schema, object?[] values, HashSet<string> given, Row? existing)
+    {
+        var caption = BcSchemas.Caption(schema);
+        string Str(string column) => (string)(values[schema.IndexOf(column)] ?? string.Empty);
+
+        if (schema.EntitySet is BcSchemas.Customers or BcSchemas.Vendors)
+        {
+            var allowed = schema.EntitySet == BcSchemas.Customers ? new[] { " ", "Ship", "Invoice", "All" } : new[] { " ", "Payment", "All" };
+            if (given.Contains("blocked") && Str("blocked") == string.Empty)
+            {
+                values[schema.IndexOf("blocked")] = " ";
+            }
+
+            if (!allowed.Contains(Str("blocked")))
+            {
+                throw new ServiceException(400, "BadRequest_InvalidRequestBody", $"The value '{Str("blocked")}' is not valid for blocked of {caption}; use one of: {string.Join(", ", allowed.Select(a => $"'{a}'"))}.");
+            }
+
+            SyncCurrency(companyId, schema, values, given);
+        }
+
+        if (schema.EntitySet == BcSchemas.Customers)
+        {
+            if (Str("type") is not ("Company" or "Person"))
+            {
+                throw new ServiceException(400, "BadRequest_InvalidRequestBody", $"The value '{Str("type")}' is not valid for type of Customer; use 'Company' or 'Person'.");
+            }
+
+            var salesperson = Str("salespersonCode");
+            if (salesperson.Length > 0 && !Exists(companyId, BcSchemas.Salespeople, "code", salesperson))
+            {
+                throw RelationError(caption, "Salesperson Code", salesperson, "Salesperson/Purchaser");
+            }
+        }
+
+        if (schema.EntitySet == BcSchemas.Contacts)
+        {
+            if (Str("type") is not ("Company" or "Person"))
+            {
+                throw new ServiceException(400, "BadRequest_InvalidRequestBody", $"The value '{Str("type")}' is not valid for type of Contact; use 'Company' or 'Person'.");
+            }
+        }
+
+        var numberIndex = schema.IndexOf("number");
+        if (numberIndex >= 0 && Str("number").Length == 0)
+        {
+            values[numberIndex] = NextNumber(companyId, schema);
+        }
+
+        if (schema.EntitySet == BcSchemas.Contacts)
+        {
+            var contacts = Table(companyId, BcSchemas.Contacts);
+            if (Str("type") == "Company")
+            {
+                // A company contact is its own company.
+                values[schema.IndexOf("companyNumber")] = Str("number");
+                values[schema.IndexOf("companyName")] = Str("displayName");
+            }
+            else if (Str("companyNumber").Length > 0)
+            {
+                var company = contacts.FindUnique(schema.IndexOf("number"), Str("companyNumber"), except: null);
+                if (company is null || (string?)company.Values[schema.IndexOf("type")] != "Company")
+                {
+                    throw RelationError(caption, "Company No.", Str("companyNumber"), "Contact (of type Company)");
+                }
+
+                values[schema.IndexOf("companyName")] = company.Values[schema.IndexOf("displayName")];
+            }
+            else
+            {
+                values[schema.IndexOf("companyName")] = string.Empty;
+            }
+
+            values[schema.IndexOf("searchName")] = Str("displayName").ToUpperInvariant();
+        }
+    }
+
+    // currencyCode and currencyId are two views of "Currency Code": setting one sets the other.
+    private void SyncCurrency(Guid companyId, EntitySchema schema, object?[] values, HashSet<string> given)
+    {
+        var currencies = Table(companyId, BcSchemas.Currencies);
+        var codeIndex = schema.IndexOf("currencyCode");
+        var idIndex = schema.IndexOf("currencyId");
+        if (given.Contains("currencyCode"))
+        {
+            var code = (string)(values[codeIndex] ?? string.Empty);
+            if (code.Length == 0)
+            {
+                values[idIndex] = Guid.Empty;
+                return;
+            }
+
+            var currency = currencies.FindUnique(currencies.Schema.IndexOf("code"), code, except: null) ?? throw RelationError(BcSchemas.Caption(schema), "Currency Code", code, "Currency");
+            values[codeIndex] = currency.Values[currencies.Schema.IndexOf("code")];
+            values[idIndex] = currency.Values[currencies.Schema.KeyIndex];
+        }
+        else if (given.Contains("currencyId"))
+        {
+            var id = (Guid)(values[idIndex] ?? Guid.Empty);
+            if (id == Guid.Empty)
+            {
+                values[codeIndex] = string.Empty;
+                return;
+            }
+
+            var currency = currencies.Get(id) ?? throw RelationError(BcSchemas.Caption(schema), "Currency Id", id.ToString(), "Currency");
+            values[codeIndex] = currency.Values[currencies.Schema.IndexOf("code")];
+        }
+    }
+
+    private bool Exists(Guid companyId, string set, string column, string value)
+    {
+        var table = Table(companyId, set);
+        return table.FindUnique(table.Schema.IndexOf(column), value, except: null) is not null;
+    }
+
+    private static ServiceException RelationError(string table, string field, string value, string related) =>
+        new(400, "Application_FieldValidationException",
+            $"The field {field} of table {table} contains a value ({value}) that cannot be found in the related table ({related}).");
+
+    private string NextNumber(Guid companyId, EntitySchema schema)
+    {
+        var (prefix, digits, step) = schema.EntitySet switch
+        {
+            BcSchemas.Customers => ("C", 5, 10),
+            BcSchemas.Vendors => ("V", 5, 10),
+            _ => ("CT", 6, 1),
+        };
+        var table = Table(companyId, schema.EntitySet);
+        var index = schema.IndexOf("number");
+        var max = table.Rows.Select(r => (string?)r.Values[index] ?? string.Empty)
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(n[prefix.Length..], out _))
+            .Select(n => int.Parse(n[prefix.Length..], CultureInfo.InvariantCulture))
+            .DefaultIfEmpty(0)
+            .Max();
+        return prefix + (max + step).ToString("D" + digits, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// BC keeps a company contact for every customer and vendor, linked by a business relation, and
+    /// updates it when the customer or vendor changes (this is what lets CONTACT find its parent).
+    /// </summary>
+    private void UpdateCompanyContact(Guid companyId, EntitySchema schema, Row row, SandboxIdentity caller)
+    {
+        var relations = Table(companyId, BcSchemas.ContactsInformation);
+        var contacts = Table(companyId, BcSchemas.Contacts);
+        var rs = relations.Schema;
+        var cs = contacts.Schema;
+        var id = IdOf(row, schema);
+        var relation = relations.Rows.FirstOrDefault(r => Equals(r.Values[rs.IndexOf("relatedId")], id));
+        var contact = relation is null ? null : contacts.Get((Guid)relation.Values[rs.IndexOf("contactId")]!);
+        var values = contact is null ? Defaults(cs) : (object?[])contact.Values.Clone();
+        foreach (var field in new[] { "displayName", "addressLine1", "addressLine2", "city", "state", "country", "postalCode", "phoneNumber", "email", "website" })
+        {
+            values[cs.IndexOf(field)] = row.Values[schema.IndexOf(field)];
+        }
+
+        values[cs.IndexOf("type")] = "Company";
+        var contactId = contact is null ? Guid.NewGuid() : IdOf(contact, cs);
+        values[cs.KeyIndex] = contactId;
+        if (contact is null)
+        {
+            values[cs.IndexOf("number")] = NextNumber(companyId, cs);
+        }
+
+        var relatedType = schema.EntitySet == BcSchemas.Customers ? "Customer" : "Vendor";
+        values[cs.IndexOf("companyNumber")] = values[cs.IndexOf("number")];
+        values[cs.IndexOf("companyName")] = values[cs.IndexOf("displayName")];
+        values[cs.IndexOf("searchName")] = ((string?)values[cs.IndexOf("displayName")] ?? string.Empty).ToUpperInvariant();
+        values[cs.IndexOf("contactBusinessRelation")] = relatedType;
+        values[cs.IndexOf("lastModifiedDateTime")] = row.Values[schema.IndexOf("lastModifiedDateTime")];
+        contacts.Put(new Row(values, Store.NextVersion(), caller.ObjectId));
+
+        var relationValues = new object?[rs.Columns.Count];
+        relationValues[rs.KeyIndex] = relation?.Values[rs.KeyIndex] ?? Guid.NewGuid();
+        relationValues[rs.IndexOf("contactId")] = contactId;
+        relationValues[rs.IndexOf("contactNumber")] = values[cs.IndexOf("number")];
+        relationValues[rs.IndexOf("contactName")] = values[cs.IndexOf("displayName")];
+        relationValues[rs.IndexOf("contactType")] = "Company";
+        relationValues[rs.IndexOf("relatedId")] = id;
+        relationValues[rs.IndexOf("relatedType")] = relatedType;
+        relations.Put(new Row(relationValues, Store.NextVersion(), caller.ObjectId));
+    }
+
+    // ---- JSON $batch (§E.4) ---------------------------------------------------------------------
+
+    private ServiceResponse ExecuteBatch(ServiceRequest request)
+    {
+        var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest_InvalidRequestBody", message));
+        if (!body.TryGetProperty("requests", out var requests) || requests.ValueKind != JsonValueKind.Array)
+        {
+            throw new ServiceException(400, "BadRequest_InvalidRequestBody", "A $batch body must be {\"requests\": [ {\"id\", \"method\", \"url\", \"headers\", \"body\"}, … ]}.");
+        }
+
+        var items = requests.EnumerateArray().ToList();
+        if (items.Count > MaxBatchOperations)
+        {
+            throw new ServiceException(400, "BadRequest", $"The $batch request has {items.Count} operations; the maximum is {MaxBatchOperations}.");
+        }
+
+        var snapshot = string.Equals(request.Header("Isolation"), "snapshot", StringComparison.OrdinalIgnoreCase);
+        var results = new List<(string Id, ServiceResponse Response)>();
+        var records = 0;
+        if (snapshot)
+        {
+            (string Id, ServiceResponse Response)? failed = null;
+            try
+            {
+                Store.Atomic(() =>
+                {
+                    foreach (var item in items)
+                    {
+                        var result = ExecuteItem(request, item);
+                        if (result.Response.Status >= 400)
+                        {
+                            failed = result;
+                            throw new SnapshotRolledBack();
+                        }
+
+                        results.Add(result);
+                    }
+
+                    return true;
+                });
+            }
+            catch (SnapshotRolledBack)
+            {
+                // Isolation: snapshot is one transaction: nothing of the batch is kept.
+                var error = JsonDocument.Parse(failed!.Value.Response.BodyText).RootElement.GetProperty("error");
+                throw new ServiceException(failed.Value.Response.Status, error.GetProperty("code").GetString()!,
+                    $"The batch was rolled back (Isolation: snapshot) because request '{failed.Value.Id}' failed: {error.GetProperty("message").GetString()}");
+            }
+        }
+        else
+        {
+            results.AddRange(items.Select(item => ExecuteItem(request, item)));
+        }
+
+        records = results.Sum(r => r.Response.Records);
+        return ServiceResponse.Json(200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("responses");
+            foreach (var (id, response) in results)
+            {
+                w.WriteStartObject();
+                w.WriteString("id", id);
+                w.WriteNumber("status", response.Status);
+                w.WriteStartObject("headers");
+                if (response.ContentType is not null)
+                {
+                    w.WriteString("content-type", response.ContentType);
+                }
+
+                foreach (var (name, value) in response.Headers)
+                {
+                    w.WriteString(name.ToLowerInvariant(), value);
+                }
+
+                w.WriteEndObject();
+                if (response.Body is { Length: > 0 })
+                {
+                    w.WritePropertyName("body");
+                    using var document = JsonDocument.Parse(response.Body);
+                    document.RootElement.WriteTo(w);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }, records);
+    }
+
+    private (string Id, ServiceResponse Response) ExecuteItem(ServiceRequest batch, JsonElement item)
+    {
+        var id = item.TryGetProperty("id", out var idElement) ? idElement.ToString() : string.Empty;
+        var method = item.TryGetProperty("method", out var m) ? m.GetString()?.ToUpperInvariant() ?? "GET" : "GET";
+        var url = item.TryGetProperty("url", out var u) ? u.GetString() ?? string.Empty : string.Empty;
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (item.TryGetProperty("headers", out var h) && h.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var header in h.EnumerateObject())
+            {
+                headers[header.Name] = header.Value.ToString();
+            }
+        }
+
+        var body = item.TryGetProperty("body", out var b) && b.ValueKind != JsonValueKind.Null ? Encoding.UTF8.GetBytes(b.GetRawText()) : Array.Empty<byte>();
+        var relative = url;
+        var apiIndex = relative.IndexOf("/api/v2.0/", StringComparison.OrdinalIgnoreCase);
+        if (relative.StartsWith(batch.ServiceRoot, StringComparison.OrdinalIgnoreCase))
+        {
+            relative = relative[batch.ServiceRoot.Length..];
+        }
+        else if (apiIndex >= 0)
+        {
+            relative = relative[(apiIndex + "/api/v2.0/".Length)..];
+        }
+
+        var query = string.Empty;
+        var question = relative.IndexOf('?');
+        if (question >= 0)
+        {
+            query = relative[(question + 1)..];
+            relative = relative[..question];
+        }
+
+        var request = new ServiceRequest
+        {
+            Method = method,
+            Path = Uri.UnescapeDataString(relative.TrimStart('/')),
+            Query = CrmSync.Sandbox.Dataverse.Multipart.ParseQuery(query),
+            Headers = headers,
+            Body = body,
+            Caller = batch.Caller,
+            ServiceRoot = batch.ServiceRoot,
+        };
+        return (id, Handle(request));
+    }
+
+    private sealed class SnapshotRolledBack : Exception
+    {
+    }
+
+    // ---- Helpers --------------------------------------------------------------------------------
+
+    private static Guid IdOf(Row row, EntitySchema schema) => (Guid)row.Values[schema.KeyIndex]!;
+
+    private static Guid ParseId(string text, string what) =>
+        Guid.TryParse(text.Trim('\''), out var id) ? id : throw new ServiceException(400, "BadRequest", $"'{text}' is not a valid {what} id (a GUID).");
+
+    private static void RequireGet(ServiceRequest request)
+    {
+        if (request.Method != "GET")
+        {
+            throw MethodNotAllowed(request);
+        }
+    }
+
+    private static ServiceException MethodNotAllowed(ServiceRequest request) =>
+        new(405, "BadRequest_MethodNotAllowed", $"'{request.Method}' requests for '{request.Path}' are not allowed.");
+
+    public static ServiceException NotFound(EntitySchema schema, Guid id) =>
+        new(404, "Internal_RecordNotFound", $"The {BcSchemas.Caption(schema)} does not exist. Identification fields and values: Id='{id}'");
+
+    [GeneratedRegex(@"^companies(\((?<cid>[^)]+)\))?(/(?<set>[A-Za-z]+)(\((?<id>[^)]+)\))?(/(?<nav>[A-Za-z]+))?)?$")]
+    private static partial Regex PathPattern();
+}

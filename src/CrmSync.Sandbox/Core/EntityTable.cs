@@ -1,0 +1,138 @@
+namespace CrmSync.Sandbox.Core;
+
+/// <summary>
+/// The rows of one emulated table, keyed by primary id. Not thread-safe on its own: every access goes
+/// through its <see cref="ServiceStore"/>'s lock.
+/// </summary>
+public sealed class EntityTable
+{
+    private readonly Dictionary<Guid, Row> _rows = new();
+    private readonly ServiceStore _store;
+
+    internal EntityTable(EntitySchema schema, ServiceStore store)
+    {
+        Schema = schema;
+        _store = store;
+    }
+
+    public EntitySchema Schema { get; }
+
+    public int Count => _rows.Count;
+
+    public Row? Get(Guid id) => _rows.TryGetValue(id, out var row) ? row : null;
+
+    public IReadOnlyCollection<Row> Rows => _rows.Values;
+
+    /// <summary>Inserts or replaces a row; the previous version is recorded for undo.</summary>
+    public void Put(Row row)
+    {
+        var id = (Guid)row.Values[Schema.KeyIndex]!;
+        _store.RecordUndo(this, id, Get(id));
+        _rows[id] = row;
+    }
+
+    public bool Remove(Guid id)
+    {
+        var existing = Get(id);
+        if (existing is null)
+        {
+            return false;
+        }
+
+        _store.RecordUndo(this, id, existing);
+        _rows.Remove(id);
+        return true;
+    }
+
+    /// <summary>Rows (other than <paramref name="except"/>) whose unique column equals the value, case-insensitively.</summary>
+    public Row? FindUnique(int column, object? value, Guid? except)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        foreach (var row in _rows.Values)
+        {
+            var other = row.Values[column];
+            if (other is not null && ValueComparer.AreEqual(other, value) && (except is null || !Equals(row.Values[Schema.KeyIndex], except)))
+            {
+                return row;
+            }
+        }
+
+        return null;
+    }
+
+    internal void Restore(Guid id, Row? previous)
+    {
+        if (previous is null)
+        {
+            _rows.Remove(id);
+        }
+        else
+        {
+            _rows[id] = previous;
+        }
+    }
+}
+
+/// <summary>
+/// The data of one emulated service: its tables, one lock, a row-version counter and an undo log so
+/// atomic groups (Dataverse change sets, bulk messages, BC snapshot batches) can roll back.
+/// </summary>
+public sealed class ServiceStore
+{
+    private readonly Dictionary<string, EntityTable> _bySet = new(StringComparer.OrdinalIgnoreCase);
+    private List<(EntityTable Table, Guid Id, Row? Previous)>? _undo;
+    private long _version = 1_000_000;
+
+    public object Sync { get; } = new();
+
+    public EntityTable Add(EntitySchema schema) => Add(schema, schema.EntitySet);
+
+    /// <summary>Adds a table under its own key (BC: one table per company and entity set).</summary>
+    public EntityTable Add(EntitySchema schema, string key)
+    {
+        var table = new EntityTable(schema, this);
+        _bySet.Add(key, table);
+        return table;
+    }
+
+    public EntityTable? Table(string key) => _bySet.TryGetValue(key, out var t) ? t : null;
+
+    public IEnumerable<EntityTable> Tables => _bySet.Values;
+
+    public long NextVersion() => Interlocked.Increment(ref _version);
+
+    /// <summary>Runs <paramref name="work"/> atomically: if it throws, every row it wrote is restored. Callers hold <see cref="Sync"/>.</summary>
+    public T Atomic<T>(Func<T> work)
+    {
+        if (_undo is not null)
+        {
+            return work();
+        }
+
+        var undo = new List<(EntityTable, Guid, Row?)>();
+        _undo = undo;
+        try
+        {
+            var result = work();
+            _undo = null;
+            return result;
+        }
+        catch
+        {
+            for (var i = undo.Count - 1; i >= 0; i--)
+            {
+                var (table, id, previous) = undo[i];
+                table.Restore(id, previous);
+            }
+
+            _undo = null;
+            throw;
+        }
+    }
+
+    internal void RecordUndo(EntityTable table, Guid id, Row? previous) => _undo?.Add((table, id, previous));
+}

@@ -1,0 +1,232 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using CrmSync.OData;
+
+namespace CrmSync.Sandbox.Core;
+
+/// <summary>The OData system query options of one request.</summary>
+public sealed record QueryOptions
+{
+    public IReadOnlyList<string>? Select { get; init; }
+
+    public string? Filter { get; init; }
+
+    public IReadOnlyList<(string Column, bool Descending)> OrderBy { get; init; } = Array.Empty<(string, bool)>();
+
+    public int? Top { get; init; }
+
+    public int? Skip { get; init; }
+
+    public bool Count { get; init; }
+
+    public string? SkipToken { get; init; }
+
+    /// <summary>Parses the query string; options a service does not support are refused by that service.</summary>
+    public static QueryOptions Parse(IEnumerable<KeyValuePair<string, string>> query, ISet<string> supported, Func<string, ServiceException> unsupported)
+    {
+        var options = new QueryOptions();
+        foreach (var (key, value) in query)
+        {
+            if (!key.StartsWith('$'))
+            {
+                continue;
+            }
+
+            if (!supported.Contains(key))
+            {
+                throw unsupported(key);
+            }
+
+            options = key switch
+            {
+                "$select" => options with { Select = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) },
+                "$filter" => options with { Filter = value },
+                "$orderby" => options with { OrderBy = ParseOrderBy(value) },
+                "$top" => options with { Top = ParseCount(key, value) },
+                "$skip" => options with { Skip = ParseCount(key, value) },
+                "$count" => options with { Count = string.Equals(value, "true", StringComparison.OrdinalIgnoreCase) },
+                "$skiptoken" => options with { SkipToken = value },
+                _ => throw unsupported(key),
+            };
+        }
+
+        return options;
+    }
+
+    private static IReadOnlyList<(string, bool)> ParseOrderBy(string value) =>
+        value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(part =>
+            {
+                var pieces = part.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var descending = pieces.Length > 1 && pieces[1].Equals("desc", StringComparison.OrdinalIgnoreCase);
+                if (pieces.Length > 2 || (pieces.Length == 2 && !descending && !pieces[1].Equals("asc", StringComparison.OrdinalIgnoreCase)))
+                {
+                    throw new ServiceException(400, "BadRequest", $"The $orderby item '{part}' is not valid: use '<property> [asc|desc]'.");
+                }
+
+                return (pieces[0], descending);
+            })
+            .ToList();
+
+    private static int ParseCount(string key, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? n
+            : throw new ServiceException(400, "BadRequest", $"Invalid value '{value}' for {key}: a non-negative integer is required.");
+}
+
+/// <summary>One page of a query result.</summary>
+public sealed record QueryPage(IReadOnlyList<Row> Rows, string? NextSkipToken, int? TotalCount);
+
+/// <summary>
+/// Runs filter, order and server-driven paging over a table. Pages are keyed on the last row's sort
+/// values and id (like Dataverse's paging cookie), so rows inserted or changed between pages do not
+/// shift later pages.
+/// </summary>
+public static class QueryRunner
+{
+    public static QueryPage Run(
+        EntityTable table,
+        QueryOptions options,
+        int pageSize,
+        FilterCompiler compiler)
+    {
+        var schema = table.Schema;
+        Func<Row, bool> predicate = options.Filter is null ? _ => true : compiler.Compile(ParseFilter(options.Filter));
+        var keys = options.OrderBy.Select(o => (Get: compiler.Resolve(o.Column).Get, o.Descending)).ToList();
+        if (keys.Count == 0 && schema.DefaultOrder is not null)
+        {
+            var index = schema.IndexOf(schema.DefaultOrder);
+            keys.Add((row => row.Values[index], false));
+        }
+
+        var keyIndex = schema.KeyIndex;
+        keys.Add((row => row.Values[keyIndex], false));
+        var comparer = Comparer<Row>.Create((a, b) =>
+        {
+            foreach (var (get, descending) in keys)
+            {
+                var c = ValueComparer.Compare(get(a), get(b));
+                if (c != 0)
+                {
+                    return descending ? -c : c;
+                }
+            }
+
+            return 0;
+        });
+
+        var matches = table.Rows.Where(predicate).ToList();
+        matches.Sort(comparer);
+        int? total = options.Count ? matches.Count : null;
+
+        var start = 0;
+        if (options.SkipToken is not null)
+        {
+            var after = DecodeSkipToken(options.SkipToken, keys.Count);
+            start = FirstAfter(matches, keys, after);
+        }
+
+        start += options.Skip ?? 0;
+        var remaining = Math.Max(0, matches.Count - start);
+        var take = Math.Min(remaining, pageSize);
+        var page = matches.GetRange(Math.Min(start, matches.Count), take);
+        string? next = null;
+        if (take < remaining && page.Count > 0)
+        {
+            next = EncodeSkipToken(keys.Select(k => k.Get(page[^1])).ToList());
+        }
+
+        return new QueryPage(page, next, total);
+    }
+
+    public static FilterNode ParseFilter(string filter)
+    {
+        try
+        {
+            return FilterExpression.Parse(filter);
+        }
+        catch (CrmSync.CrmSyncException ex)
+        {
+            throw new ServiceException(400, "BadRequest", ex.Message);
+        }
+    }
+
+    private static int FirstAfter(List<Row> sorted, List<(Func<Row, object?> Get, bool Descending)> keys, IReadOnlyList<object?> after)
+    {
+        int Compare(Row row)
+        {
+            for (var i = 0; i < keys.Count; i++)
+            {
+                var c = ValueComparer.Compare(keys[i].Get(row), after[i]);
+                if (c != 0)
+                {
+                    return keys[i].Descending ? -c : c;
+                }
+            }
+
+            return 0;
+        }
+
+        int lo = 0, hi = sorted.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (Compare(sorted[mid]) <= 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    // The token carries typed sort values so the next page starts strictly after the last row.
+    private static string EncodeSkipToken(IReadOnlyList<object?> values)
+    {
+        var parts = values.Select(v => ValueComparer.Normalize(v) switch
+        {
+            null => new[] { "n", string.Empty },
+            string s => new[] { "s", s },
+            decimal d => new[] { "d", d.ToString(CultureInfo.InvariantCulture) },
+            bool b => new[] { "b", b ? "1" : "0" },
+            Guid g => new[] { "g", g.ToString() },
+            DateTimeOffset t => new[] { "t", t.UtcTicks.ToString(CultureInfo.InvariantCulture) },
+            var other => new[] { "s", other.ToString() ?? string.Empty },
+        }).ToList();
+        return Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(parts))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    private static IReadOnlyList<object?> DecodeSkipToken(string token, int expected)
+    {
+        try
+        {
+            var base64 = token.Replace('-', '+').Replace('_', '/');
+            base64 += new string('=', (4 - (base64.Length % 4)) % 4);
+            var parts = JsonSerializer.Deserialize<string[][]>(Encoding.UTF8.GetString(Convert.FromBase64String(base64)))!;
+            if (parts.Length != expected)
+            {
+                throw new FormatException();
+            }
+
+            return parts.Select(p => (object?)(p[0] switch
+            {
+                "n" => null,
+                "s" => p[1],
+                "d" => decimal.Parse(p[1], CultureInfo.InvariantCulture),
+                "b" => p[1] == "1",
+                "g" => Guid.Parse(p[1]),
+                "t" => new DateTimeOffset(long.Parse(p[1], CultureInfo.InvariantCulture), TimeSpan.Zero),
+                _ => throw new FormatException(),
+            })).ToList();
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException or IndexOutOfRangeException or NullReferenceException)
+        {
+            throw new ServiceException(400, "BadRequest", "The $skiptoken is not valid: follow @odata.nextLink unchanged, with the same query options.");
+        }
+    }
+}

@@ -1,0 +1,97 @@
+namespace CrmSync.Sandbox.Limits;
+
+/// <summary>Decides which faults hit a request: queued faults first (deterministic tests), then seeded random ones.</summary>
+public sealed class FaultInjector
+{
+    private readonly object _gate = new();
+    private readonly List<QueuedFault> _queued = new();
+    private FaultOptions _options;
+    private Random _random;
+
+    public FaultInjector(FaultOptions options)
+    {
+        _options = options;
+        _random = new Random(options.Seed);
+    }
+
+    public FaultOptions Options
+    {
+        get => _options;
+        set
+        {
+            lock (_gate)
+            {
+                _options = value;
+                _random = new Random(value.Seed);
+            }
+        }
+    }
+
+    /// <summary>Makes the next <paramref name="count"/> matching requests fail with <paramref name="kind"/>.</summary>
+    public void Enqueue(FaultKind kind, int count = 1, Func<string, string, bool>? match = null)
+    {
+        lock (_gate)
+        {
+            _queued.Add(new QueuedFault(kind, count, match ?? ((_, _) => true)));
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _queued.Clear();
+        }
+    }
+
+    /// <summary>The fault for a request (method, path relative to the service), or null.</summary>
+    public FaultKind? Next(string method, string path)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < _queued.Count; i++)
+            {
+                var fault = _queued[i];
+                if (fault.Match(method, path))
+                {
+                    fault.Remaining--;
+                    if (fault.Remaining <= 0)
+                    {
+                        _queued.RemoveAt(i);
+                    }
+
+                    return fault.Kind;
+                }
+            }
+
+            var roll = _random.NextDouble();
+            foreach (var (kind, rate) in new[]
+            {
+                (FaultKind.ServerError, _options.ServerErrorRate),
+                (FaultKind.ThrottleWithoutRetryAfter, _options.ThrottleWithoutRetryAfterRate),
+                (FaultKind.ResetBeforeCommit, _options.ResetBeforeCommitRate),
+                (FaultKind.ResetAfterCommit, _options.ResetAfterCommitRate),
+                (FaultKind.SlowResponse, _options.SlowResponseRate),
+            })
+            {
+                if (roll < rate)
+                {
+                    return kind;
+                }
+
+                roll -= rate;
+            }
+
+            return null;
+        }
+    }
+
+    private sealed class QueuedFault(FaultKind kind, int remaining, Func<string, string, bool> match)
+    {
+        public FaultKind Kind { get; } = kind;
+
+        public int Remaining { get; set; } = remaining;
+
+        public Func<string, string, bool> Match { get; } = match;
+    }
+}
