@@ -417,6 +417,11 @@ public sealed partial class BcService
         values[schema.IndexOf("lastModifiedDateTime")] = JsonValues.Truncate(_clock.UtcNow, DateFormat.Milliseconds);
         var row = new Row(values, Store.NextVersion(), caller.ObjectId);
         table.Put(row);
+        if (schema.IndexOf("number") is var numberColumn && numberColumn >= 0)
+        {
+            NoteNumber(companyId, schema, values[numberColumn] as string);
+        }
+
         if (schema.EntitySet is BcSchemas.Customers or BcSchemas.Vendors)
         {
             UpdateCompanyContact(companyId, schema, row, caller);
@@ -579,23 +584,46 @@ public sealed partial class BcService
         new(400, "Application_FieldValidationException",
             $"The field {field} of table {table} contains a value ({value}) that cannot be found in the related table ({related}).");
 
+    // The highest number issued per company table, so the No. Series stays O(1) at 100,000+ records.
+    private readonly Dictionary<string, int> _numberHighWater = new(StringComparer.Ordinal);
+
+    private static (string Prefix, int Digits, int Step) NumberSeries(EntitySchema schema) => schema.EntitySet switch
+    {
+        BcSchemas.Customers => ("C", 5, 10),
+        BcSchemas.Vendors => ("V", 5, 10),
+        _ => ("CT", 6, 1),
+    };
+
     private string NextNumber(Guid companyId, EntitySchema schema)
     {
-        var (prefix, digits, step) = schema.EntitySet switch
+        var (prefix, digits, step) = NumberSeries(schema);
+        var key = Key(companyId, schema.EntitySet);
+        if (!_numberHighWater.TryGetValue(key, out var max))
         {
-            BcSchemas.Customers => ("C", 5, 10),
-            BcSchemas.Vendors => ("V", 5, 10),
-            _ => ("CT", 6, 1),
-        };
-        var table = Table(companyId, schema.EntitySet);
-        var index = schema.IndexOf("number");
-        var max = table.Rows.Select(r => (string?)r.Values[index] ?? string.Empty)
-            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(n[prefix.Length..], out _))
-            .Select(n => int.Parse(n[prefix.Length..], CultureInfo.InvariantCulture))
-            .DefaultIfEmpty(0)
-            .Max();
-        return prefix + (max + step).ToString("D" + digits, CultureInfo.InvariantCulture);
+            var index = schema.IndexOf("number");
+            max = Table(companyId, schema.EntitySet).Rows.Select(r => (string?)r.Values[index] ?? string.Empty)
+                .Select(n => ParseNumber(n, prefix))
+                .DefaultIfEmpty(0)
+                .Max();
+        }
+
+        max += step;
+        _numberHighWater[key] = max;
+        return prefix + max.ToString("D" + digits, CultureInfo.InvariantCulture);
     }
+
+    private void NoteNumber(Guid companyId, EntitySchema schema, string? number)
+    {
+        var key = Key(companyId, schema.EntitySet);
+        var value = ParseNumber(number ?? string.Empty, NumberSeries(schema).Prefix);
+        if (_numberHighWater.TryGetValue(key, out var max) && value > max)
+        {
+            _numberHighWater[key] = value;
+        }
+    }
+
+    private static int ParseNumber(string number, string prefix) =>
+        number.StartsWith(prefix, StringComparison.Ordinal) && int.TryParse(number.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
     /// <summary>
     /// BC keeps a company contact for every customer and vendor, linked by a business relation, and
@@ -623,6 +651,7 @@ public sealed partial class BcService
         {
             values[cs.IndexOf("number")] = NextNumber(companyId, cs);
         }
+
 
         var relatedType = schema.EntitySet == BcSchemas.Customers ? "Customer" : "Vendor";
         values[cs.IndexOf("companyNumber")] = values[cs.IndexOf("number")];

@@ -9,10 +9,17 @@ public sealed class EntityTable
     private readonly Dictionary<Guid, Row> _rows = new();
     private readonly ServiceStore _store;
 
+    // Unique columns are indexed (case-insensitive), so uniqueness checks stay O(1) at 100,000+ rows.
+    private readonly Dictionary<int, Dictionary<string, Guid>> _unique = new();
+
     internal EntityTable(EntitySchema schema, ServiceStore store)
     {
         Schema = schema;
         _store = store;
+        foreach (var column in schema.UniqueColumns)
+        {
+            _unique[schema.IndexOf(column)] = new Dictionary<string, Guid>(StringComparer.OrdinalIgnoreCase);
+        }
     }
 
     public EntitySchema Schema { get; }
@@ -28,7 +35,7 @@ public sealed class EntityTable
     {
         var id = (Guid)row.Values[Schema.KeyIndex]!;
         _store.RecordUndo(this, id, Get(id));
-        _rows[id] = row;
+        Set(id, row);
     }
 
     public bool Remove(Guid id)
@@ -40,9 +47,46 @@ public sealed class EntityTable
         }
 
         _store.RecordUndo(this, id, existing);
-        _rows.Remove(id);
+        Set(id, null);
         return true;
     }
+
+    private void Set(Guid id, Row? row)
+    {
+        if (_rows.TryGetValue(id, out var previous))
+        {
+            foreach (var (column, index) in _unique)
+            {
+                if (IndexKey(previous.Values[column]) is { } key && index.TryGetValue(key, out var owner) && owner == id)
+                {
+                    index.Remove(key);
+                }
+            }
+        }
+
+        if (row is null)
+        {
+            _rows.Remove(id);
+            return;
+        }
+
+        _rows[id] = row;
+        foreach (var (column, index) in _unique)
+        {
+            if (IndexKey(row.Values[column]) is { } key)
+            {
+                index[key] = id;
+            }
+        }
+    }
+
+    private static string? IndexKey(object? value) => ValueComparer.Normalize(value) switch
+    {
+        null => null,
+        string s => s,
+        Guid g => g.ToString("N"),
+        var other => other.ToString(),
+    };
 
     /// <summary>Rows (other than <paramref name="except"/>) whose unique column equals the value, case-insensitively.</summary>
     public Row? FindUnique(int column, object? value, Guid? except)
@@ -50,6 +94,11 @@ public sealed class EntityTable
         if (value is null)
         {
             return null;
+        }
+
+        if (_unique.TryGetValue(column, out var index))
+        {
+            return IndexKey(value) is { } key && index.TryGetValue(key, out var owner) && owner != except ? _rows[owner] : null;
         }
 
         foreach (var row in _rows.Values)
@@ -64,17 +113,7 @@ public sealed class EntityTable
         return null;
     }
 
-    internal void Restore(Guid id, Row? previous)
-    {
-        if (previous is null)
-        {
-            _rows.Remove(id);
-        }
-        else
-        {
-            _rows[id] = previous;
-        }
-    }
+    internal void Restore(Guid id, Row? previous) => Set(id, previous);
 }
 
 /// <summary>

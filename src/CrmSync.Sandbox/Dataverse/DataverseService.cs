@@ -555,7 +555,7 @@ public sealed partial class DataverseService
         return row;
     }
 
-    private static void ComputeNames(EntitySchema schema, object?[] values)
+    internal static void ComputeNames(EntitySchema schema, object?[] values)
     {
         var fullname = schema.IndexOf("fullname");
         if (fullname >= 0)

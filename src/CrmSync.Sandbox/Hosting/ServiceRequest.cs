@@ -94,12 +94,15 @@ public sealed class ServiceResponse
     /// <summary>Records read or written (drives per-record latency).</summary>
     public int Records { get; init; }
 
+    // Services write quotes in etags as \" and non-ASCII text as is, not as \uXXXX escapes.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static ServiceResponse Empty(int status, int records = 0) => new() { Status = status, Records = records };
 
     public static ServiceResponse Json(int status, Action<Utf8JsonWriter> write, int records = 0, string contentType = "application/json; odata.metadata=minimal")
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             write(writer);
         }

@@ -1,0 +1,593 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using CrmSync.Sandbox.Core;
+using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Identity;
+
+namespace CrmSync.Sandbox.Graph;
+
+/// <summary>A subscribed SKU of the sandbox tenant.</summary>
+public sealed class SubscribedSku
+{
+    public required Guid SkuId { get; init; }
+
+    public required string SkuPartNumber { get; init; }
+
+    public int Enabled { get; set; }
+
+    public int Consumed { get; set; }
+
+    public IReadOnlyList<(Guid Id, string Name)> ServicePlans { get; init; } = Array.Empty<(Guid, string)>();
+
+    /// <summary>Licensed users of this SKU are synchronized into Dataverse as systemusers (Dynamics 365 plans).</summary>
+    public bool GrantsDataverseAccess { get; init; }
+}
+
+/// <summary>A domain of the sandbox tenant.</summary>
+public sealed record TenantDomain(string Name, bool IsVerified, bool IsDefault = false, bool IsInitial = false);
+
+/// <summary>
+/// The Microsoft Graph v1.0 emulator for user provisioning (reference/domain.md §F): users, assignLicense
+/// (both arrays required), subscribedSkus with seats, domains, JSON $batch (≤20, dependsOn → 424), and
+/// Graph error bodies. Works with the Microsoft.Graph 5.x SDK unmodified.
+/// </summary>
+public sealed partial class GraphService
+{
+    public const string ServiceName = "Graph";
+    public const int MaxBatchRequests = 20;
+
+    private static readonly string[] DefaultUserProperties =
+    {
+        "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id",
+    };
+
+    private static readonly string[] RequiredOnCreate = { "accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName" };
+
+    private readonly SandboxClock _clock;
+    private readonly IdentityDirectory _identities;
+
+    public GraphService(SandboxClock clock, IdentityDirectory identities)
+    {
+        _clock = clock;
+        _identities = identities;
+        Users = Store.Add(UserSchema);
+    }
+
+    public static EntitySchema UserSchema { get; } = new("user", "users", "id", new[]
+    {
+        new Column("id", ColumnType.Guid) { ReadOnly = true }, new Column("userPrincipalName", ColumnType.String) { MaxLength = 113 },
+        new Column("displayName", ColumnType.String) { MaxLength = 256 }, new Column("givenName", ColumnType.String) { MaxLength = 64 },
+        new Column("surname", ColumnType.String) { MaxLength = 64 }, new Column("mailNickname", ColumnType.String) { MaxLength = 64 },
+        new Column("mail", ColumnType.String), new Column("accountEnabled", ColumnType.Bool), new Column("usageLocation", ColumnType.String) { MaxLength = 2 },
+        new Column("jobTitle", ColumnType.String) { MaxLength = 128 }, new Column("department", ColumnType.String) { MaxLength = 64 },
+        new Column("officeLocation", ColumnType.String), new Column("businessPhones", ColumnType.Json), new Column("mobilePhone", ColumnType.String),
+        new Column("faxNumber", ColumnType.String), new Column("otherMails", ColumnType.Json), new Column("streetAddress", ColumnType.String),
+        new Column("city", ColumnType.String), new Column("state", ColumnType.String), new Column("postalCode", ColumnType.String),
+        new Column("country", ColumnType.String), new Column("preferredLanguage", ColumnType.String),
+        new Column("assignedLicenses", ColumnType.Json) { ReadOnly = true }, new Column("passwordProfile", ColumnType.Json) { WriteOnly = true },
+        new Column("createdDateTime", ColumnType.DateTime) { ReadOnly = true },
+    })
+    { UniqueColumns = new[] { "userPrincipalName" }, DefaultOrder = "userPrincipalName" };
+
+    public ServiceStore Store { get; } = new();
+
+    public EntityTable Users { get; }
+
+    public List<SubscribedSku> Skus { get; } = new();
+
+    public List<TenantDomain> Domains { get; } = new();
+
+    /// <summary>Called when a user gains or loses a license that grants Dataverse access (the environment's user sync).</summary>
+    public Action<Row, bool>? LicenseChanged { get; set; }
+
+    public ServiceResponse Handle(ServiceRequest request)
+    {
+        try
+        {
+            lock (Store.Sync)
+            {
+                return Route(request);
+            }
+        }
+        catch (ServiceException ex)
+        {
+            return Error(ex, request.Header("client-request-id"));
+        }
+    }
+
+    public static ServiceResponse Error(ServiceException ex, string? clientRequestId = null)
+    {
+        var code = ex.Code == "BadRequest" ? "BadRequest" : ex.Code;
+        var response = ServiceResponse.Json(ex.Status, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("error");
+            w.WriteString("code", code);
+            w.WriteString("message", ex.Message);
+            w.WriteStartObject("innerError");
+            w.WriteString("date", DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture));
+            w.WriteString("request-id", Guid.NewGuid().ToString());
+            w.WriteString("client-request-id", clientRequestId ?? Guid.NewGuid().ToString());
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }, contentType: "application/json");
+        if (ex.RetryAfter is { } retry)
+        {
+            response.Headers["Retry-After"] = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return response;
+    }
+
+    private ServiceResponse Route(ServiceRequest request)
+    {
+        var path = request.Path.Trim('/');
+        switch (path)
+        {
+            case "$batch" when request.Method == "POST":
+                return ExecuteBatch(request);
+            case "subscribedSkus" when request.Method == "GET":
+                return ListSkus(request);
+            case "domains" when request.Method == "GET":
+                return ListDomains(request);
+            case "users" when request.Method == "GET":
+                return QueryUsers(request);
+            case "users" when request.Method == "POST":
+                return CreateUser(request);
+        }
+
+        var user = UserPattern().Match(path);
+        if (user.Success)
+        {
+            var row = FindUser(user.Groups["key"].Value);
+            if (user.Groups["action"].Success)
+            {
+                if (user.Groups["action"].Value == "assignLicense" && request.Method == "POST")
+                {
+                    return AssignLicense(request, row);
+                }
+
+                throw new ServiceException(400, "BadRequest", $"Unsupported segment '{user.Groups["action"].Value}' on user.");
+            }
+
+            return request.Method switch
+            {
+                "GET" => UserResponse(request, row, 200),
+                "PATCH" => UpdateUser(request, row),
+                "DELETE" => DeleteUser(row),
+                _ => throw new ServiceException(405, "Request_BadRequest", $"The method {request.Method} is not allowed on users."),
+            };
+        }
+
+        throw new ServiceException(400, "BadRequest", $"Resource not found for the segment '{path.Split('/')[0]}'.");
+    }
+
+    // ---- Users (§F.1) ---------------------------------------------------------------------------
+
+    private Row FindUser(string key)
+    {
+        key = Uri.UnescapeDataString(key).Trim('\'');
+        var row = Guid.TryParse(key, out var id)
+            ? Users.Get(id)
+            : Users.FindUnique(UserSchema.IndexOf("userPrincipalName"), key, except: null);
+        return row ?? throw new ServiceException(404, "Request_ResourceNotFound", $"Resource '{key}' does not exist or one of its queried reference-property objects are not present.");
+    }
+
+    private ServiceResponse QueryUsers(ServiceRequest request)
+    {
+        var options = QueryOptions.Parse(request.Query, new HashSet<string> { "$select", "$filter", "$orderby", "$top", "$count", "$skiptoken" },
+            key => new ServiceException(400, "BadRequest", $"Query option '{key}' is not allowed."));
+        var pageSize = Math.Clamp(options.Top ?? 100, 1, 999);
+        var page = QueryRunner.Run(Users, options with { Top = null }, pageSize, new FilterCompiler(PlainProperties.For(UserSchema), UnknownProperty));
+        var select = Select(options.Select);
+        return ServiceResponse.Json(200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#users");
+            w.WriteStartArray("value");
+            foreach (var row in page.Rows)
+            {
+                WriteUser(w, row, select);
+            }
+
+            w.WriteEndArray();
+            if (page.NextSkipToken is { } token)
+            {
+                var query = request.QueryString;
+                w.WriteString("@odata.nextLink", $"{request.ServiceRoot}users?{(query.Length > 0 ? query + "&" : string.Empty)}$skiptoken={Uri.EscapeDataString(token)}");
+            }
+
+            w.WriteEndObject();
+        }, page.Rows.Count);
+    }
+
+    private ServiceResponse CreateUser(ServiceRequest request)
+    {
+        var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest", message));
+        var values = new object?[UserSchema.Columns.Count];
+        Apply(values, body);
+        foreach (var required in RequiredOnCreate)
+        {
+            if (values[UserSchema.IndexOf(required)] is null)
+            {
+                throw new ServiceException(400, "Request_BadRequest", $"Invalid value specified for property '{required}' of resource 'User'.");
+            }
+        }
+
+        var upn = (string)values[UserSchema.IndexOf("userPrincipalName")]!;
+        var at = upn.LastIndexOf('@');
+        var domain = at > 0 ? upn[(at + 1)..] : string.Empty;
+        if (at <= 0 || !Domains.Any(d => d.IsVerified && string.Equals(d.Name, domain, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new ServiceException(400, "Request_BadRequest",
+                "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.");
+        }
+
+        if (Users.FindUnique(UserSchema.IndexOf("userPrincipalName"), upn, except: null) is not null)
+        {
+            throw new ServiceException(400, "Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.");
+        }
+
+        var id = Guid.NewGuid();
+        values[UserSchema.KeyIndex] = id;
+        values[UserSchema.IndexOf("mail")] ??= upn;
+        values[UserSchema.IndexOf("assignedLicenses")] = new JsonArray();
+        values[UserSchema.IndexOf("createdDateTime")] = JsonValues.Truncate(_clock.UtcNow, DateFormat.Seconds);
+        var row = new Row(values, Store.NextVersion(), request.Caller.ObjectId);
+        Users.Put(row);
+        var password = (values[UserSchema.IndexOf("passwordProfile")] as JsonObject)?["password"]?.GetValue<string>();
+        _identities.Add(new SandboxIdentity
+        {
+            ObjectId = id,
+            DisplayName = (string)values[UserSchema.IndexOf("displayName")]!,
+            Kind = IdentityKind.User,
+            UserPrincipalName = upn,
+            Password = password,
+        });
+        return UserResponse(request, row, 201);
+    }
+
+    private ServiceResponse UpdateUser(ServiceRequest request, Row existing)
+    {
+        var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest", message));
+        var values = (object?[])existing.Values.Clone();
+        Apply(values, body);
+        var id = (Guid)values[UserSchema.KeyIndex]!;
+        if (Users.FindUnique(UserSchema.IndexOf("userPrincipalName"), values[UserSchema.IndexOf("userPrincipalName")], id) is not null)
+        {
+            throw new ServiceException(400, "Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.");
+        }
+
+        Users.Put(new Row(values, Store.NextVersion(), request.Caller.ObjectId));
+        return ServiceResponse.Empty(204, 1);
+    }
+
+    private ServiceResponse DeleteUser(Row existing)
+    {
+        Users.Remove((Guid)existing.Values[UserSchema.KeyIndex]!);
+        return ServiceResponse.Empty(204, 1);
+    }
+
+    private static void Apply(object?[] values, JsonElement body)
+    {
+        foreach (var property in body.EnumerateObject())
+        {
+            if (property.Name.StartsWith('@') || property.Name.Contains('@'))
+            {
+                continue;
+            }
+
+            var column = UserSchema.Find(property.Name)
+                ?? throw new ServiceException(400, "Request_BadRequest", $"Property '{property.Name}' does not exist as a declared property or extension property.");
+            if (column.ReadOnly)
+            {
+                throw new ServiceException(400, "Request_BadRequest", $"Property '{property.Name}' is read-only and cannot be set.");
+            }
+
+            try
+            {
+                var value = JsonValues.Read(column, property.Value);
+                if (column.Name == "usageLocation" && value is string location && (location.Length != 2 || !location.All(char.IsAsciiLetterUpper)))
+                {
+                    throw new ServiceException(400, "Request_BadRequest", $"Invalid value specified for property 'usageLocation' of resource 'User': '{location}' is not a two-letter ISO 3166 country code.");
+                }
+
+                values[UserSchema.IndexOf(column.Name)] = value;
+            }
+            catch (ColumnValueException ex)
+            {
+                throw new ServiceException(400, "Request_BadRequest", $"Invalid value specified for property '{property.Name}' of resource 'User'. {ex.Message}");
+            }
+        }
+    }
+
+    private static IReadOnlyList<string> Select(IReadOnlyList<string>? select)
+    {
+        if (select is null)
+        {
+            return DefaultUserProperties;
+        }
+
+        foreach (var name in select)
+        {
+            if (UserSchema.Find(name) is not { WriteOnly: false })
+            {
+                throw new ServiceException(400, "Request_BadRequest", UnknownProperty(name));
+            }
+        }
+
+        return select;
+    }
+
+    private ServiceResponse UserResponse(ServiceRequest request, Row row, int status, bool readSelect = true)
+    {
+        var options = readSelect
+            ? QueryOptions.Parse(request.Query, new HashSet<string> { "$select" }, key => new ServiceException(400, "BadRequest", $"Query option '{key}' is not allowed."))
+            : new QueryOptions();
+        var select = Select(options.Select);
+        return ServiceResponse.Json(status, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#users/$entity");
+            WriteUserBody(w, row, select);
+            w.WriteEndObject();
+        }, 1);
+    }
+
+    private static void WriteUser(Utf8JsonWriter w, Row row, IReadOnlyList<string> select)
+    {
+        w.WriteStartObject();
+        WriteUserBody(w, row, select);
+        w.WriteEndObject();
+    }
+
+    private static void WriteUserBody(Utf8JsonWriter w, Row row, IReadOnlyList<string> select)
+    {
+        foreach (var name in select)
+        {
+            var value = row.Values[UserSchema.IndexOf(name)];
+            if (value is null && name is "businessPhones" or "otherMails")
+            {
+                value = new JsonArray();
+            }
+
+            JsonValues.Write(w, name, value, DateFormat.Seconds);
+        }
+    }
+
+    private static string UnknownProperty(string name) => $"Could not find a property named '{name}' on type 'microsoft.graph.user'.";
+
+    // ---- Licenses (§F.2) ------------------------------------------------------------------------
+
+    private ServiceResponse AssignLicense(ServiceRequest request, Row user)
+    {
+        var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest", message));
+        var missing = new[] { "addLicenses", "removeLicenses" }.Where(p => !body.TryGetProperty(p, out var v) || v.ValueKind != JsonValueKind.Array).ToList();
+        if (missing.Count > 0)
+        {
+            // The real service requires both arrays, even empty (§F.2; msgraph-sdk-powershell #3231).
+            throw new ServiceException(400, "Request_BadRequest",
+                $"One or more parameters of the function import 'assignLicense' are missing from the request payload. The missing parameters are: {string.Join(", ", missing)}.");
+        }
+
+        var usageLocation = user.Values[UserSchema.IndexOf("usageLocation")] as string;
+        var add = body.GetProperty("addLicenses").EnumerateArray().Select(a =>
+        {
+            var skuText = a.TryGetProperty("skuId", out var s) ? s.GetString() : null;
+            return Guid.TryParse(skuText, out var sku) ? sku : throw new ServiceException(400, "Request_BadRequest", $"Invalid value specified for property 'skuId' of resource 'AssignedLicense': '{skuText}'.");
+        }).ToList();
+        var remove = body.GetProperty("removeLicenses").EnumerateArray().Select(r => Guid.TryParse(r.GetString(), out var g) ? g : Guid.Empty).ToList();
+        var current = ((JsonArray?)user.Values[UserSchema.IndexOf("assignedLicenses")] ?? new JsonArray())
+            .Select(n => Guid.Parse(n!["skuId"]!.GetValue<string>())).ToList();
+
+        if (add.Count > 0 && string.IsNullOrEmpty(usageLocation))
+        {
+            throw new ServiceException(400, "Request_BadRequest", "License assignment cannot be done for user with invalid usage location.");
+        }
+
+        var newlyAdded = add.Where(s => !current.Contains(s)).Distinct().ToList();
+        foreach (var skuId in newlyAdded)
+        {
+            var sku = Skus.FirstOrDefault(s => s.SkuId == skuId) ?? throw new ServiceException(400, "Request_BadRequest", $"License {skuId} does not correspond to a valid company License.");
+            if (sku.Consumed >= sku.Enabled)
+            {
+                throw new ServiceException(400, "Request_BadRequest", $"Subscription {sku.SkuPartNumber} ({skuId}) does not have any available licenses: {sku.Consumed} of {sku.Enabled} are assigned.");
+            }
+        }
+
+        var removed = remove.Where(current.Contains).Distinct().ToList();
+        foreach (var skuId in newlyAdded)
+        {
+            Skus.First(s => s.SkuId == skuId).Consumed++;
+        }
+
+        foreach (var skuId in removed)
+        {
+            if (Skus.FirstOrDefault(s => s.SkuId == skuId) is { } sku)
+            {
+                sku.Consumed--;
+            }
+        }
+
+        var licenses = new JsonArray();
+        foreach (var skuId in current.Except(removed).Concat(newlyAdded))
+        {
+            licenses.Add(new JsonObject { ["disabledPlans"] = new JsonArray(), ["skuId"] = skuId.ToString() });
+        }
+
+        var values = (object?[])user.Values.Clone();
+        values[UserSchema.IndexOf("assignedLicenses")] = licenses;
+        var row = new Row(values, Store.NextVersion(), request.Caller.ObjectId);
+        Users.Put(row);
+        var before = current.Any(GrantsDataverse);
+        var after = current.Except(removed).Concat(newlyAdded).Any(GrantsDataverse);
+        if (before != after)
+        {
+            LicenseChanged?.Invoke(row, after);
+        }
+
+        return UserResponse(request, row, 200, readSelect: false);
+    }
+
+    private bool GrantsDataverse(Guid skuId) => Skus.Any(s => s.SkuId == skuId && s.GrantsDataverseAccess);
+
+    private ServiceResponse ListSkus(ServiceRequest request) => ServiceResponse.Json(200, w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#subscribedSkus");
+        w.WriteStartArray("value");
+        foreach (var sku in Skus)
+        {
+            w.WriteStartObject();
+            w.WriteString("capabilityStatus", "Enabled");
+            w.WriteNumber("consumedUnits", sku.Consumed);
+            w.WriteString("id", $"{Guid.Empty}_{sku.SkuId}");
+            w.WriteString("skuId", sku.SkuId);
+            w.WriteString("skuPartNumber", sku.SkuPartNumber);
+            w.WriteString("appliesTo", "User");
+            w.WriteStartObject("prepaidUnits");
+            w.WriteNumber("enabled", sku.Enabled);
+            w.WriteNumber("suspended", 0);
+            w.WriteNumber("warning", 0);
+            w.WriteNumber("lockedOut", 0);
+            w.WriteEndObject();
+            w.WriteStartArray("servicePlans");
+            foreach (var (id, name) in sku.ServicePlans)
+            {
+                w.WriteStartObject();
+                w.WriteString("servicePlanId", id);
+                w.WriteString("servicePlanName", name);
+                w.WriteString("provisioningStatus", "Success");
+                w.WriteString("appliesTo", "User");
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }, Skus.Count);
+
+    private ServiceResponse ListDomains(ServiceRequest request) => ServiceResponse.Json(200, w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#domains");
+        w.WriteStartArray("value");
+        foreach (var domain in Domains)
+        {
+            w.WriteStartObject();
+            w.WriteString("authenticationType", "Managed");
+            w.WriteString("id", domain.Name);
+            w.WriteBoolean("isDefault", domain.IsDefault);
+            w.WriteBoolean("isInitial", domain.IsInitial);
+            w.WriteBoolean("isVerified", domain.IsVerified);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }, Domains.Count);
+
+    // ---- JSON $batch (§F.4) ---------------------------------------------------------------------
+
+    private ServiceResponse ExecuteBatch(ServiceRequest request)
+    {
+        var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest", message));
+        if (!body.TryGetProperty("requests", out var requests) || requests.ValueKind != JsonValueKind.Array)
+        {
+            throw new ServiceException(400, "BadRequest", "Invalid batch payload format: a \"requests\" array is required.");
+        }
+
+        var items = requests.EnumerateArray().ToList();
+        if (items.Count > MaxBatchRequests)
+        {
+            throw new ServiceException(400, "BadRequest", $"Number of batch requests exceeds the maximum of {MaxBatchRequests}.");
+        }
+
+        var statuses = new Dictionary<string, int>(StringComparer.Ordinal);
+        var results = new List<(string Id, ServiceResponse Response)>();
+        foreach (var item in items)
+        {
+            var id = item.GetProperty("id").GetString() ?? string.Empty;
+            var dependsOn = item.TryGetProperty("dependsOn", out var d) && d.ValueKind == JsonValueKind.Array ? d.EnumerateArray().Select(x => x.GetString() ?? string.Empty).ToList() : new List<string>();
+            ServiceResponse response;
+            if (dependsOn.Any(dep => !statuses.TryGetValue(dep, out var status) || status >= 400))
+            {
+                response = Error(new ServiceException(424, "BadRequest", "Failed dependency: a request this one depends on failed."));
+            }
+            else
+            {
+                var url = item.GetProperty("url").GetString() ?? string.Empty;
+                var question = url.IndexOf('?');
+                var path = question >= 0 ? url[..question] : url;
+                var query = question >= 0 ? url[(question + 1)..] : string.Empty;
+                var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+                if (item.TryGetProperty("headers", out var h) && h.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var header in h.EnumerateObject())
+                    {
+                        headers[header.Name] = header.Value.ToString();
+                    }
+                }
+
+                response = Handle(new ServiceRequest
+                {
+                    Method = (item.TryGetProperty("method", out var m) ? m.GetString() : "GET")!.ToUpperInvariant(),
+                    Path = Uri.UnescapeDataString(path.TrimStart('/')),
+                    Query = CrmSync.Sandbox.Dataverse.Multipart.ParseQuery(query),
+                    Headers = headers,
+                    Body = item.TryGetProperty("body", out var b) && b.ValueKind != JsonValueKind.Null ? Encoding.UTF8.GetBytes(b.GetRawText()) : Array.Empty<byte>(),
+                    Caller = request.Caller,
+                    ServiceRoot = request.ServiceRoot,
+                });
+            }
+
+            statuses[id] = response.Status;
+            results.Add((id, response));
+        }
+
+        return ServiceResponse.Json(200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("responses");
+            foreach (var (id, response) in results)
+            {
+                w.WriteStartObject();
+                w.WriteString("id", id);
+                w.WriteNumber("status", response.Status);
+                w.WriteStartObject("headers");
+                if (response.ContentType is not null)
+                {
+                    w.WriteString("Content-Type", response.ContentType);
+                }
+
+                foreach (var (name, value) in response.Headers)
+                {
+                    w.WriteString(name, value);
+                }
+
+                w.WriteEndObject();
+                if (response.Body is { Length: > 0 })
+                {
+                    w.WritePropertyName("body");
+                    using var document = JsonDocument.Parse(response.Body);
+                    document.RootElement.WriteTo(w);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }, results.Sum(r => r.Response.Records), contentType: "application/json");
+    }
+
+    [GeneratedRegex(@"^users/(?<key>[^/]+)(/(?<action>[A-Za-z.]+))?$")]
+    private static partial Regex UserPattern();
+}

@@ -1,0 +1,381 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using CrmSync.Sandbox.BusinessCentral;
+using CrmSync.Sandbox.Core;
+using CrmSync.Sandbox.Dataverse;
+using CrmSync.Sandbox.Graph;
+using CrmSync.Sandbox.Identity;
+using CrmSync.Sandbox.Limits;
+using CrmSync.Sandbox.Seed;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using AspNetWebApplication = Microsoft.AspNetCore.Builder.WebApplication;
+
+namespace CrmSync.Sandbox.Hosting;
+
+/// <summary>
+/// The sandbox: Kestrel on 127.0.0.1 serving the Dataverse Web API (/dataverse/api/data/v9.2/), BC API
+/// v2.0 (/bc/v2.0/{tenant}/{environment}/api/v2.0/), Microsoft Graph (/graph/v1.0/) and a token endpoint
+/// (/token/{tenant}/oauth2/v2.0/token), with per-identity limits, latency, faults and counters.
+/// </summary>
+public sealed class SandboxHost : IAsyncDisposable
+{
+    private readonly AspNetWebApplication _app;
+    private readonly Dictionary<string, (ServiceLimiter Limiter, FaultInjector Faults)> _protection;
+
+    private SandboxHost(AspNetWebApplication app, SandboxOptions options)
+    {
+        _app = app;
+        Options = options;
+        Identities = new IdentityDirectory();
+        Dataverse = new DataverseService(Clock);
+        BusinessCentral = new BcService(Clock);
+        Graph = new GraphService(Clock, Identities);
+        _protection = new Dictionary<string, (ServiceLimiter, FaultInjector)>
+        {
+            [DataverseService.ServiceName] = (new ServiceLimiter(options.Limits.Dataverse), new FaultInjector(options.DataverseFaults)),
+            [BcService.ServiceName] = (new ServiceLimiter(options.Limits.BusinessCentral), new FaultInjector(options.BusinessCentralFaults)),
+            [GraphService.ServiceName] = (new ServiceLimiter(options.Limits.Graph), new FaultInjector(options.GraphFaults)),
+        };
+        Graph.LicenseChanged = (user, licensed) => _ = SyncUserToDataverseAsync(user, licensed);
+    }
+
+    public SandboxOptions Options { get; }
+
+    public SandboxClock Clock { get; } = new();
+
+    public IdentityDirectory Identities { get; }
+
+    public DataverseService Dataverse { get; }
+
+    public BcService BusinessCentral { get; }
+
+    public GraphService Graph { get; }
+
+    public SandboxCounters Counters { get; } = new();
+
+    /// <summary>The sample data's well-known identities, company and records (null without seeding).</summary>
+    public SampleData? Sample { get; private set; }
+
+    public Guid TenantId { get; } = Guid.NewGuid();
+
+    public string BaseUrl { get; private set; } = string.Empty;
+
+    /// <summary>Dataverse environment URL (the Web API is at …/api/data/v9.2/).</summary>
+    public string DataverseUrl => BaseUrl + "dataverse";
+
+    public string DataverseApiUrl => DataverseUrl + "/api/data/v9.2/";
+
+    /// <summary>BC API v2.0 root: …/bc/v2.0/{tenant}/{environment}/api/v2.0/.</summary>
+    public string BusinessCentralApiUrl => $"{BaseUrl}bc/v2.0/{TenantId}/{Options.EnvironmentName}/api/v2.0/";
+
+    /// <summary>Graph base URL (v1.0), for GraphServiceClient's baseUrl.</summary>
+    public string GraphUrl => BaseUrl + "graph/v1.0";
+
+    public string TokenUrl => $"{BaseUrl}token/{TenantId}/oauth2/v2.0/token";
+
+    public int ProcessId => Environment.ProcessId;
+
+    public static async Task<SandboxHost> StartAsync(SandboxOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new SandboxOptions();
+        var builder = AspNetWebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "CrmSync.Sandbox" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = 350L * 1024 * 1024;
+            kestrel.Listen(System.Net.IPAddress.Loopback, options.Port);
+        });
+        var app = builder.Build();
+        var host = new SandboxHost(app, options);
+        app.Run(host.ServeAsync);
+        if (options.SeedSample)
+        {
+            host.Sample = SampleData.Seed(host, options.ExtraCustomers, options.ExtraAccounts);
+        }
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetService(typeof(IServer)) is IServer server ? server.Features.Get<IServerAddressesFeature>()?.Addresses.First() : null;
+        host.BaseUrl = (address ?? throw new InvalidOperationException("Kestrel did not report its address.")).TrimEnd('/') + "/";
+        return host;
+    }
+
+    /// <summary>Changes a service's limits on the running sandbox.</summary>
+    public void SetLimits(string service, ServiceLimits limits) => _protection[service].Limiter.Limits = limits;
+
+    public FaultInjector Faults(string service) => _protection[service].Faults;
+
+    public string IssueToken(SandboxIdentity identity, SandboxAudience audience = SandboxAudience.All) =>
+        Identities.IssueToken(identity, audience).AccessToken;
+
+    /// <summary>Sends a request to a service as <paramref name="caller"/> without HTTP, limits or faults (tests changing data "as user X").</summary>
+    public ServiceResponse Invoke(string service, SandboxIdentity caller, string method, string pathAndQuery, object? body = null, IReadOnlyDictionary<string, string>? headers = null)
+    {
+        var question = pathAndQuery.IndexOf('?');
+        var request = new ServiceRequest
+        {
+            Method = method,
+            Path = question >= 0 ? pathAndQuery[..question] : pathAndQuery,
+            Query = question >= 0 ? Multipart.ParseQuery(pathAndQuery[(question + 1)..]) : Array.Empty<KeyValuePair<string, string>>(),
+            Headers = new Dictionary<string, string>(headers ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase),
+            Body = body switch
+            {
+                null => Array.Empty<byte>(),
+                string text => Encoding.UTF8.GetBytes(text),
+                _ => JsonSerializer.SerializeToUtf8Bytes(body),
+            },
+            Caller = caller,
+            ServiceRoot = RootOf(service),
+        };
+        return service switch
+        {
+            DataverseService.ServiceName => Dataverse.Handle(request),
+            BcService.ServiceName => BusinessCentral.Handle(request),
+            GraphService.ServiceName => Graph.Handle(request),
+            _ => throw new ArgumentException($"Unknown service {service}."),
+        };
+    }
+
+    private string RootOf(string service) => service switch
+    {
+        DataverseService.ServiceName => DataverseApiUrl,
+        BcService.ServiceName => BusinessCentralApiUrl,
+        _ => GraphUrl + "/",
+    };
+
+    // ---- HTTP pipeline --------------------------------------------------------------------------
+
+    private async Task ServeAsync(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? "/";
+        if (path.StartsWith("/token/", StringComparison.Ordinal))
+        {
+            await TokenEndpoint.HandleAsync(this, context).ConfigureAwait(false);
+            return;
+        }
+
+        if (path.StartsWith("/dataverse/api/data/v9.2/", StringComparison.Ordinal))
+        {
+            await ServeServiceAsync(context, DataverseService.ServiceName, SandboxAudience.Dataverse, path["/dataverse/api/data/v9.2/".Length..], DataverseApiUrl, Dataverse.Handle).ConfigureAwait(false);
+            return;
+        }
+
+        var bcPrefix = $"/bc/v2.0/{TenantId}/{Options.EnvironmentName}/api/v2.0/";
+        if (path.StartsWith(bcPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            await ServeServiceAsync(context, BcService.ServiceName, SandboxAudience.BusinessCentral, path[bcPrefix.Length..], BusinessCentralApiUrl, BusinessCentral.Handle).ConfigureAwait(false);
+            return;
+        }
+
+        if (path.StartsWith("/graph/v1.0/", StringComparison.Ordinal))
+        {
+            await ServeServiceAsync(context, GraphService.ServiceName, SandboxAudience.Graph, path["/graph/v1.0/".Length..], GraphUrl + "/", Graph.Handle).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.StatusCode = 404;
+        await context.Response.WriteAsync($"The sandbox serves /dataverse/api/data/v9.2/, {bcPrefix}, /graph/v1.0/ and /token/{TenantId}/oauth2/v2.0/token.").ConfigureAwait(false);
+    }
+
+    private async Task ServeServiceAsync(HttpContext context, string service, SandboxAudience audience, string path, string root, Func<ServiceRequest, ServiceResponse> handle)
+    {
+        var received = DateTimeOffset.UtcNow;
+        var method = context.Request.Method.ToUpperInvariant();
+        var endpoint = SandboxCounters.EndpointOf(method, path);
+        var (identity, problem) = Identities.Validate(context.Request.Headers.Authorization.ToString(), audience);
+        Counters.Arrive(service, identity?.ObjectId);
+        var status = 0;
+        TimeSpan? retryAfter = null;
+        try
+        {
+            if (identity is null)
+            {
+                var unauthorized = Unauthorized(service, problem!);
+                status = unauthorized.Status;
+                await WriteAsync(context, unauthorized).ConfigureAwait(false);
+                return;
+            }
+
+            var (limiter, faults) = _protection[service];
+            var fault = faults.Next(method, path);
+            switch (fault)
+            {
+                case FaultKind.ResetBeforeCommit:
+                    context.Abort();
+                    return;
+                case FaultKind.ServerError:
+                    var serverError = ServerError(service);
+                    status = serverError.Status;
+                    await WriteAsync(context, serverError).ConfigureAwait(false);
+                    return;
+                case FaultKind.ThrottleWithoutRetryAfter:
+                    var throttled = Throttled(service, LimitBreach.RequestCount, null, limiter.Limits);
+                    status = 429;
+                    await WriteAsync(context, throttled).ConfigureAwait(false);
+                    return;
+                case FaultKind.SlowResponse:
+                    await Task.Delay(faults.Options.SlowResponseDelay, context.RequestAborted).ConfigureAwait(false);
+                    break;
+            }
+
+            var decision = await limiter.EnterAsync(identity.ObjectId, context.RequestAborted).ConfigureAwait(false);
+            if (!decision.Admitted)
+            {
+                var limits = limiter.Limits;
+                retryAfter = limits.SendRetryAfter || decision.Breach == LimitBreach.QueueTimeout ? decision.RetryAfter : null;
+                var refused = Throttled(service, decision.Breach, retryAfter, limits);
+                status = refused.Status;
+                await WriteAsync(context, refused).ConfigureAwait(false);
+                return;
+            }
+
+            var clock = Stopwatch.StartNew();
+            ServiceResponse response;
+            try
+            {
+                var limits = limiter.Limits;
+                if (limits.LatencyPerRequest > TimeSpan.Zero)
+                {
+                    await Task.Delay(limits.LatencyPerRequest, context.RequestAborted).ConfigureAwait(false);
+                }
+
+                var request = await ReadRequestAsync(context, method, path, root, identity).ConfigureAwait(false);
+                response = handle(request);
+                if (limits.LatencyPerRecord > TimeSpan.Zero && response.Records > 0)
+                {
+                    await Task.Delay(limits.LatencyPerRecord * response.Records, context.RequestAborted).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                limiter.Exit(identity.ObjectId, clock.Elapsed);
+            }
+
+            if (fault == FaultKind.ResetAfterCommit)
+            {
+                // The write happened; the client never hears about it.
+                context.Abort();
+                return;
+            }
+
+            status = response.Status;
+            await WriteAsync(context, response).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            status = 499;
+        }
+        finally
+        {
+            Counters.Complete(new RequestLogEntry(received, DateTimeOffset.UtcNow, service, identity?.ObjectId, method, endpoint, status, retryAfter));
+        }
+    }
+
+    private static async Task<ServiceRequest> ReadRequestAsync(HttpContext context, string method, string path, string root, SandboxIdentity identity)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in context.Request.Headers)
+        {
+            headers[name] = value.ToString();
+        }
+
+        var query = new List<KeyValuePair<string, string>>();
+        foreach (var (key, values) in context.Request.Query)
+        {
+            foreach (var value in values)
+            {
+                query.Add(new KeyValuePair<string, string>(key, value ?? string.Empty));
+            }
+        }
+
+        return new ServiceRequest
+        {
+            Method = method,
+            Path = Uri.UnescapeDataString(path),
+            Query = query,
+            Headers = headers,
+            Body = buffer.ToArray(),
+            Caller = identity,
+            ServiceRoot = root,
+        };
+    }
+
+    private static async Task WriteAsync(HttpContext context, ServiceResponse response)
+    {
+        context.Response.StatusCode = response.Status;
+        foreach (var (name, value) in response.Headers)
+        {
+            context.Response.Headers[name] = value;
+        }
+
+        if (response.Body is { Length: > 0 } body)
+        {
+            context.Response.ContentType = response.ContentType ?? "application/json";
+            context.Response.ContentLength = body.Length;
+            await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    // Each service answers auth failures, throttling and server faults in its own format (§D.9, §D.10, §E.5, §F.5).
+    private ServiceResponse Unauthorized(string service, string problem) => service switch
+    {
+        DataverseService.ServiceName => ServiceResponse.Empty(401)
+            .With("WWW-Authenticate", $"Bearer authorization_uri={BaseUrl}token/{TenantId}/oauth2/authorize, resource_id={DataverseUrl}")
+            .With("x-ms-diagnostics", problem),
+        BcService.ServiceName => BcService.Error(new ServiceException(401, "Authentication_InvalidCredentials", $"The server has rejected the client credentials. {problem}"))
+            .With("WWW-Authenticate", $"Bearer authorization_uri=\"{BaseUrl}token/{TenantId}/oauth2/authorize\""),
+        _ => GraphService.Error(new ServiceException(401, "InvalidAuthenticationToken", problem.Contains("no Authorization", StringComparison.Ordinal) ? "Access token is empty." : $"Access token validation failure. {problem}")),
+    };
+
+    private static ServiceResponse ServerError(string service) => service switch
+    {
+        DataverseService.ServiceName => DataverseService.Error(new ServiceException(500, "0x80040216", "An unexpected error occurred.")),
+        BcService.ServiceName => BcService.Error(new ServiceException(500, "Internal_ServerError", "An unexpected error occurred on the server.")),
+        _ => GraphService.Error(new ServiceException(503, "serviceNotAvailable", "The service is temporarily unavailable. Please try again later.")),
+    };
+
+    private static ServiceResponse Throttled(string service, LimitBreach breach, TimeSpan? retryAfter, ServiceLimits limits)
+    {
+        var window = (int)limits.Window.TotalSeconds;
+        return service switch
+        {
+            DataverseService.ServiceName => DataverseService.Error(breach switch
+            {
+                LimitBreach.ExecutionTime => new ServiceException(429, "0x80072321",
+                    $"Combined execution time of incoming requests exceeded limit of {(long)(limits.ExecutionTimeBudget ?? TimeSpan.Zero).TotalMilliseconds} milliseconds over time window of {window} seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.", retryAfter),
+                LimitBreach.Concurrency => new ServiceException(429, "0x80072326", $"Number of concurrent requests exceeded the limit of {limits.MaxConcurrent}.", retryAfter),
+                _ => new ServiceException(429, "0x80072322", $"Number of requests exceeded the limit of {limits.RequestsPerWindow} over time window of {window} seconds.", retryAfter),
+            }),
+            BcService.ServiceName => BcService.Error(breach == LimitBreach.QueueTimeout
+                ? new ServiceException(503, "Request_QueueTimeout", "The request waited too long in the queue and was not processed. Retry later.", retryAfter)
+                : new ServiceException(429, "Request_TooManyRequests", breach == LimitBreach.QueueFull
+                    ? $"Too many requests: the user has {limits.MaxConcurrent} requests processing and {limits.MaxQueued} queued."
+                    : $"Too many requests: the limit of {limits.RequestsPerWindow} requests per {window} seconds was exceeded. Retry with a cool-off period.", retryAfter)),
+            _ => GraphService.Error(new ServiceException(429, "TooManyRequests", "Too many requests from this application in this tenant. Retry after the Retry-After interval.", retryAfter)),
+        };
+    }
+
+    // The environment's user sync: a licensed Entra user appears in Dataverse after a while (§F.3).
+    private async Task SyncUserToDataverseAsync(Row user, bool licensed)
+    {
+        if (Options.DataverseUserSyncDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(Options.DataverseUserSyncDelay).ConfigureAwait(false);
+        }
+
+        Sample?.SyncGraphUserToDataverse(user, licensed);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,33 @@
+using CrmSync.Sandbox.Limits;
+
+namespace CrmSync.Sandbox.Hosting;
+
+/// <summary>How a sandbox starts.</summary>
+public sealed record SandboxOptions
+{
+    /// <summary>Port on 127.0.0.1; 0 picks a free one.</summary>
+    public int Port { get; init; }
+
+    public SandboxLimits Limits { get; init; } = SandboxLimits.Unlimited;
+
+    public FaultOptions DataverseFaults { get; init; } = FaultOptions.None;
+
+    public FaultOptions BusinessCentralFaults { get; init; } = FaultOptions.None;
+
+    public FaultOptions GraphFaults { get; init; } = FaultOptions.None;
+
+    /// <summary>Load the sample tenant, organization and company (Seed/SampleData).</summary>
+    public bool SeedSample { get; init; } = true;
+
+    /// <summary>Extra generated BC customers (benchmarks: 100,000+).</summary>
+    public int ExtraCustomers { get; init; }
+
+    /// <summary>Extra generated Dataverse accounts.</summary>
+    public int ExtraAccounts { get; init; }
+
+    /// <summary>How long after a Dynamics 365 license is assigned the user appears in Dataverse.</summary>
+    public TimeSpan DataverseUserSyncDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Environment name in BC URLs.</summary>
+    public string EnvironmentName { get; init; } = "sandbox";
+}

@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Text.Json;
+using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Limits;
+
+namespace CrmSync.Sandbox;
+
+/// <summary>The sandbox as a standalone program (also what Start-CrmSyncSandbox runs as a child process).</summary>
+public static class Program
+{
+    private const string Usage = """
+        CrmSync.Sandbox — local emulators of the Dataverse Web API, Business Central API v2.0 and Microsoft Graph.
+
+        Usage: CrmSync.Sandbox [options]
+
+          --port <n>               Port on 127.0.0.1 (default 0: a free port).
+          --profile <name>         realistic (documented service-protection limits and latency) or unlimited (default).
+          --no-seed                Start empty instead of with the sample tenant, organization and company.
+          --customers <n>          Add n generated BC customers (benchmarks).
+          --accounts <n>           Add n generated Dataverse accounts (benchmarks).
+          --user-sync-delay <s>    Seconds before a licensed Entra user appears in Dataverse (default 2).
+          --help                   Show this help.
+
+        When ready it prints one JSON line on standard output with the process id, the service URLs, the
+        tenant and company ids and the sample identities' sign-in values, then serves until it is stopped
+        (Ctrl+C, SIGTERM) or its standard input is closed.
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        SandboxOptions options;
+        try
+        {
+            options = Parse(args, out var help);
+            if (help)
+            {
+                Console.WriteLine(Usage);
+                return 0;
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine("Run with --help for the options.");
+            return 2;
+        }
+
+        await using var host = await SandboxHost.StartAsync(options).ConfigureAwait(false);
+        Console.WriteLine(JsonSerializer.Serialize(Describe(host)));
+        Console.Out.Flush();
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+        // A parent that goes away closes our standard input: stop with it.
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (await Console.In.ReadLineAsync().ConfigureAwait(false) is not null)
+                {
+                }
+            }
+            catch (IOException)
+            {
+            }
+
+            if (!Console.IsInputRedirected)
+            {
+                return;
+            }
+
+            stop.Cancel();
+        });
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return 0;
+    }
+
+    public static object Describe(SandboxHost host) => new
+    {
+        processId = host.ProcessId,
+        baseUrl = host.BaseUrl,
+        dataverseUrl = host.DataverseUrl,
+        businessCentralApiUrl = host.BusinessCentralApiUrl,
+        graphUrl = host.GraphUrl,
+        tokenUrl = host.TokenUrl,
+        tenantId = host.TenantId,
+        environmentName = host.Options.EnvironmentName,
+        companyId = host.Sample?.CompanyId,
+        setupApp = host.Sample is { } s ? new { clientId = s.SetupApp.ClientId, clientSecret = s.SetupApp.ClientSecret } : null,
+        integrationApp = host.Sample is { } i ? new { clientId = i.IntegrationApp.ClientId, clientSecret = i.IntegrationApp.ClientSecret } : null,
+        admin = host.Sample is { } a ? new { userName = a.Admin.UserPrincipalName, password = a.Admin.Password } : null,
+        ordinaryUser = host.Sample is { } o ? new { userName = o.OrdinaryUser.UserPrincipalName, password = o.OrdinaryUser.Password } : null,
+    };
+
+    public static SandboxOptions Parse(string[] args, out bool help)
+    {
+        help = false;
+        var options = new SandboxOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int Number()
+            {
+                var name = args[i];
+                var text = Value();
+                return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"{name} needs a non-negative whole number, not '{text}'.");
+            }
+
+            switch (args[i])
+            {
+                case "--help" or "-h" or "-?":
+                    help = true;
+                    break;
+                case "--port":
+                    options = options with { Port = Number() };
+                    break;
+                case "--profile":
+                    var profile = Value();
+                    options = options with
+                    {
+                        Limits = profile.ToLowerInvariant() switch
+                        {
+                            "realistic" => SandboxLimits.Realistic,
+                            "unlimited" => SandboxLimits.Unlimited,
+                            _ => throw new ArgumentException($"--profile must be realistic or unlimited, not '{profile}'."),
+                        },
+                    };
+                    break;
+                case "--no-seed":
+                    options = options with { SeedSample = false };
+                    break;
+                case "--customers":
+                    options = options with { ExtraCustomers = Number() };
+                    break;
+                case "--accounts":
+                    options = options with { ExtraAccounts = Number() };
+                    break;
+                case "--user-sync-delay":
+                    options = options with { DataverseUserSyncDelay = TimeSpan.FromSeconds(Number()) };
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown option '{args[i]}'.");
+            }
+        }
+
+        if (!options.SeedSample && (options.ExtraCustomers > 0 || options.ExtraAccounts > 0))
+        {
+            throw new ArgumentException("--customers and --accounts add to the sample data: they cannot be combined with --no-seed.");
+        }
+
+        return options;
+    }
+}
