@@ -49,13 +49,13 @@ public static class Program
         Console.WriteLine(JsonSerializer.Serialize(Describe(host)));
         Console.Out.Flush();
 
-        using var stop = new CancellationTokenSource();
+        var stop = new TaskCompletionSource();
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
-            stop.Cancel();
+            stop.TrySetResult();
         };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
         // A parent that goes away closes our standard input: stop with it.
         _ = Task.Run(async () =>
         {
@@ -69,22 +69,13 @@ public static class Program
             {
             }
 
-            if (!Console.IsInputRedirected)
+            if (Console.IsInputRedirected)
             {
-                return;
+                stop.TrySetResult();
             }
-
-            stop.Cancel();
         });
 
-        try
-        {
-            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
+        await stop.Task.ConfigureAwait(false);
         return 0;
     }
 

@@ -1,0 +1,170 @@
+using System.Net;
+using System.Text.Json;
+using CrmSync.Sandbox.BusinessCentral;
+
+namespace CrmSync.Sandbox.Tests;
+
+// Written from the BC API v2.0 documentation (shared/reference/domain.md §E).
+public sealed class BusinessCentralContractTests
+{
+    [Fact]
+    public async Task Companies_are_listed_and_every_resource_lives_under_a_company()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var companies = await sbx.Bc(HttpMethod.Get, "companies");
+        var customers = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$select=number,displayName,blocked,lastModifiedDateTime");
+
+        Assert.Equal("CRONUS USA, Inc.", Assert.Single(companies.Values).GetProperty("name").GetString());
+        Assert.Equal(10, customers.Values.Count);
+        Assert.Equal("C10000", customers.Values[0].GetProperty("number").GetString());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", customers.Values[0].GetProperty("lastModifiedDateTime").GetString()!);
+        Assert.StartsWith("W/\"", customers.Values[0].GetProperty("@odata.etag").GetString());
+        Assert.Contains(customers.Values, c => c.GetProperty("blocked").GetString() == "All");
+    }
+
+    [Fact]
+    public async Task Filters_select_blocked_customers_and_modified_since_a_timestamp()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var notBlocked = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$filter=blocked eq ' '&$select=number");
+        var since = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ss.fffZ");
+        var recent = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$filter=lastModifiedDateTime gt {since}&$select=number&$count=true");
+        var persons = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/contacts?$filter=type eq 'Person' and companyNumber ne ''&$select=displayName");
+
+        Assert.Equal(8, notBlocked.Values.Count);
+        Assert.Equal(10, recent.Json.GetProperty("@odata.count").GetInt32());
+        Assert.Equal(5, persons.Values.Count);
+    }
+
+    [Fact]
+    public async Task Top_skip_orderby_and_server_paging_with_maxpagesize()
+    {
+        await using var sbx = await SandboxClient.StartAsync(new Hosting.SandboxOptions { ExtraCustomers = 12335 });
+        var ordered = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$orderby=displayName desc&$top=2&$skip=1&$select=displayName");
+        Assert.Equal(2, ordered.Values.Count);
+        Assert.False(ordered.Json.TryGetProperty("@odata.nextLink", out _));
+
+        var pages = new List<int>();
+        string? url = $"{sbx.Host.BusinessCentralApiUrl}{sbx.Company}/customers?$select=number";
+        while (url is not null)
+        {
+            var page = await sbx.SendAsync(HttpMethod.Get, url, null, sbx.Sample.SetupApp, ("Prefer", "odata.maxpagesize=5000"));
+            pages.Add(page.Values.Count);
+            url = page.Json.TryGetProperty("@odata.nextLink", out var next) ? next.GetString() : null;
+        }
+
+        Assert.Equal(new[] { 5000, 5000, 2345 }, pages);
+    }
+
+    [Fact]
+    public async Task Post_assigns_the_next_number_translates_the_currency_code_and_creates_the_company_contact()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var created = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/customers", new { displayName = "New Customer Ltd", currencyCode = "EUR", salespersonCode = "AH" });
+
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        Assert.Equal("C10100", created.Json.GetProperty("number").GetString());
+        var eur = (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/currencies?$filter=code eq 'EUR'")).Values[0].GetProperty("id").GetString();
+        Assert.Equal(eur, created.Json.GetProperty("currencyId").GetString());
+        Assert.Equal(" ", created.Json.GetProperty("blocked").GetString());
+        Assert.Equal(string.Empty, created.Json.GetProperty("phoneNumber").GetString());
+        var id = created.Json.GetProperty("id").GetString();
+        var relation = Assert.Single((await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/contactsInformation?$filter=relatedId eq {id}")).Values);
+        Assert.Equal("Customer", relation.GetProperty("relatedType").GetString());
+        var contact = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/contacts({relation.GetProperty("contactId").GetString()})");
+        Assert.Equal("New Customer Ltd", contact.Json.GetProperty("displayName").GetString());
+        Assert.Equal("Company", contact.Json.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Patch_and_delete_require_If_Match_and_a_stale_etag_is_412_Request_EntityChanged()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var customer = (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$top=1")).Values[0];
+        var path = $"{sbx.Company}/customers({customer.GetProperty("id").GetString()})";
+        var etag = customer.GetProperty("@odata.etag").GetString()!;
+
+        var missing = await sbx.Bc(HttpMethod.Patch, path, new { phoneNumber = "1" });
+        var ok = await sbx.Bc(HttpMethod.Patch, path, new { phoneNumber = "2" }, headers: ("If-Match", etag));
+        var stale = await sbx.Bc(HttpMethod.Patch, path, new { phoneNumber = "3" }, headers: ("If-Match", etag));
+        var deleteStale = await sbx.Bc(HttpMethod.Delete, path, headers: ("If-Match", etag));
+
+        Assert.Equal(HttpStatusCode.BadRequest, missing.Status);
+        Assert.Equal("BadRequest_InvalidToken", missing.ErrorCode);
+        Assert.Equal(HttpStatusCode.OK, ok.Status);
+        Assert.Equal("2", ok.Json.GetProperty("phoneNumber").GetString());
+        Assert.True(DateTimeOffset.Parse(ok.Json.GetProperty("lastModifiedDateTime").GetString()!) >= DateTimeOffset.Parse(customer.GetProperty("lastModifiedDateTime").GetString()!));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale.Status);
+        Assert.Equal("Request_EntityChanged", stale.ErrorCode);
+        Assert.Contains("CorrelationId", stale.ErrorMessage);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, deleteStale.Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await sbx.Bc(HttpMethod.Delete, path, headers: ("If-Match", "*"))).Status);
+        Assert.Equal("Internal_RecordNotFound", (await sbx.Bc(HttpMethod.Get, path)).ErrorCode);
+    }
+
+    [Fact]
+    public async Task Validation_errors_use_BC_codes()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var tooLong = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/customers", new { displayName = new string('x', 101) });
+        var badCurrency = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/customers", new { displayName = "X", currencyCode = "XYZ" });
+        var duplicate = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/customers", new { number = "C10000", displayName = "Dup" });
+        var unknown = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/customers", new { displayName = "X", faxNumber = "1" });
+        var readOnly = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/customers", new { displayName = "X", balanceDue = 5 });
+
+        Assert.Equal("Application_StringExceededLength", tooLong.ErrorCode);
+        Assert.Equal("Application_FieldValidationException", badCurrency.ErrorCode);
+        Assert.Contains("Currency Code", badCurrency.ErrorMessage);
+        Assert.Equal("Internal_EntityWithSameKeyExists", duplicate.ErrorCode);
+        Assert.Equal("BadRequest_PropertyNotFound", unknown.ErrorCode);
+        Assert.Contains("read-only", readOnly.ErrorMessage);
+    }
+
+    [Fact]
+    public async Task Json_batch_runs_up_to_100_operations_and_snapshot_isolation_rolls_back_everything()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        object Post(string id, string name) => new { id, method = "POST", url = $"{sbx.Company}/customers", headers = new Dictionary<string, string> { ["Content-Type"] = "application/json" }, body = new { displayName = name } };
+
+        var independent = await sbx.Bc(HttpMethod.Post, "$batch", new { requests = new[] { Post("1", "Batch One"), Post("2", new string('y', 200)), Post("3", "Batch Three") } });
+        var snapshot = await sbx.Bc(HttpMethod.Post, "$batch", new { requests = new[] { Post("1", "Snap One"), Post("2", new string('y', 200)) } }, headers: ("Isolation", "snapshot"));
+        var tooMany = await sbx.Bc(HttpMethod.Post, "$batch", new { requests = Enumerable.Range(1, 101).Select(i => Post(i.ToString(), "n")).ToArray() });
+
+        Assert.Equal(HttpStatusCode.OK, independent.Status);
+        var statuses = independent.Json.GetProperty("responses").EnumerateArray().Select(r => r.GetProperty("status").GetInt32()).ToArray();
+        Assert.Equal(new[] { 201, 400, 201 }, statuses);
+        Assert.Equal(HttpStatusCode.BadRequest, snapshot.Status);
+        Assert.Contains("rolled back", snapshot.ErrorMessage);
+        Assert.Empty((await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$filter=displayName eq 'Snap One'")).Values);
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.Status);
+        Assert.Contains("maximum is 100", tooMany.ErrorMessage);
+    }
+
+    [Fact]
+    public async Task An_identity_unknown_to_Business_Central_gets_401_in_BC_format()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var stranger = sbx.Host.Identities.Add(new Identity.SandboxIdentity { ObjectId = Guid.NewGuid(), DisplayName = "Stranger", BusinessCentralAccess = false });
+
+        var reply = await sbx.Bc(HttpMethod.Get, "companies", caller: stranger);
+        var noToken = await sbx.SendAsync(HttpMethod.Get, sbx.Host.BusinessCentralApiUrl + "companies", null, null);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, reply.Status);
+        Assert.Equal("Authentication_InvalidCredentials", reply.ErrorCode);
+        Assert.Equal("Authentication_InvalidCredentials", noToken.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Writes_record_which_identity_made_them()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var created = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/vendors", new { displayName = "Audited Vendor" }, caller: sbx.Sample.Admin);
+
+        var row = sbx.Host.BusinessCentral.Table(sbx.Sample.CompanyId, BcSchemas.Vendors).Get(Guid.Parse(created.Json.GetProperty("id").GetString()!))!;
+        Assert.Equal(sbx.Sample.Admin.ObjectId, row.ModifiedBy);
+    }
+}
