@@ -22,6 +22,8 @@
         'Get-IntegrationTableMapping'
         'Reset-IntegrationTableMapping'
         'Set-IntegrationTableMapping'
+        'Start-CrmSyncSandbox'
+        'Stop-CrmSyncSandbox'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

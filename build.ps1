@@ -9,13 +9,14 @@
       Test     Build, then `dotnet test CrmSync.sln`, then the Pester tests in tests/pester (in a child pwsh).
       Package  Build, then lay out out/CrmSync/<version>/ as an installable module and zip it.
       Demo     Build, import the module and show the standard mappings on a scratch state file.
+      Bench    run the benchmark programs (bench/CrmSync.Benchmarks); they print what they measured.
       Clean    remove module/ build output, out/ and bin/obj folders.
 .EXAMPLE
     ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -108,6 +109,10 @@ Disconnect-CrmSync
     if ($LASTEXITCODE -ne 0) { throw "Demo failed with exit code $LASTEXITCODE." }
 }
 
+function Invoke-Bench {
+    Invoke-DotNet run -c Release --project (Join-Path $root 'bench/CrmSync.Benchmarks') -- sandbox-seed --rows 100000
+}
+
 function Invoke-Clean {
     Get-ChildItem $moduleDir -Force | Where-Object Name -NotIn 'CrmSync.Format.ps1xml', 'README.md' | Remove-Item -Recurse -Force
     foreach ($dir in @('out')) { if (Test-Path (Join-Path $root $dir)) { Remove-Item (Join-Path $root $dir) -Recurse -Force } }
@@ -119,5 +124,6 @@ switch ($Task) {
     'Test' { Invoke-Test }
     'Package' { Invoke-Package }
     'Demo' { Invoke-Demo }
+    'Bench' { Invoke-Bench }
     'Clean' { Invoke-Clean }
 }

@@ -1,0 +1,87 @@
+using System.Management.Automation;
+using CrmSync.LocalSandbox;
+using CrmSync.PowerShell.Infrastructure;
+
+namespace CrmSync.PowerShell.Cmdlets.Sandbox;
+
+/// <summary>Starts the local sandbox (Dataverse, BC API v2.0 and Graph emulators) as a child process.</summary>
+[Cmdlet(VerbsLifecycle.Start, "CrmSyncSandbox", SupportsShouldProcess = true, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Start-CrmSyncSandbox.md")]
+[OutputType(typeof(SandboxInstance))]
+public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
+{
+    /// <summary>Port on 127.0.0.1; 0 (default) picks a free one.</summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int Port { get; set; }
+
+    /// <summary>Realistic: the documented service-protection limits and some latency. Unlimited: neither.</summary>
+    [Parameter]
+    [ValidateSet("Realistic", "Unlimited", IgnoreCase = true)]
+    public string Profile { get; set; } = "Realistic";
+
+    /// <summary>Start empty instead of with the sample tenant, organization and company.</summary>
+    [Parameter]
+    public SwitchParameter NoSampleData { get; set; }
+
+    /// <summary>Generated BC customers to add to the sample data.</summary>
+    [Parameter]
+    [ValidateRange(0, 10_000_000)]
+    public int Customers { get; set; }
+
+    /// <summary>Generated Dataverse accounts to add to the sample data.</summary>
+    [Parameter]
+    [ValidateRange(0, 10_000_000)]
+    public int Accounts { get; set; }
+
+    /// <summary>Path of CrmSync.Sandbox.dll; default: the module's Sandbox folder.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SandboxPath { get; set; }
+
+    /// <summary>Seconds to wait until the sandbox answers.</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSeconds { get; set; } = 60;
+
+    protected override void EndProcessing()
+    {
+        if (NoSampleData && (Customers > 0 || Accounts > 0))
+        {
+            ThrowEngineError(new CrmSyncException("SandboxOptionsConflict", CrmSyncErrorKind.InvalidArgument,
+                "-Customers and -Accounts add to the sample data, so they cannot be combined with -NoSampleData."));
+        }
+
+        var where = Port == 0 ? "127.0.0.1 (a free port)" : $"127.0.0.1:{Port}";
+        if (!ShouldProcess(where, $"Start the CrmSync sandbox ({Profile} limits{(NoSampleData ? ", no sample data" : string.Empty)})"))
+        {
+            return;
+        }
+
+        var progress = new ProgressRecord(1, "Starting the CrmSync sandbox", "Waiting for it to answer") { PercentComplete = -1 };
+        WriteProgress(progress);
+        try
+        {
+            var instance = SandboxProcess.StartAsync(new SandboxStartOptions
+            {
+                SandboxPath = SandboxPath is null ? null : GetUnresolvedProviderPathFromPSPath(SandboxPath),
+                Port = Port,
+                Profile = Profile.ToLowerInvariant(),
+                SeedSample = !NoSampleData,
+                ExtraCustomers = Customers,
+                ExtraAccounts = Accounts,
+                StartTimeout = TimeSpan.FromSeconds(TimeoutSeconds),
+            }).GetAwaiter().GetResult();
+            WriteVerbose($"Sandbox process {instance.ProcessId}: Dataverse {instance.DataverseUrl}, Business Central {instance.BusinessCentralApiUrl}, Graph {instance.GraphUrl}.");
+            WriteObject(instance);
+        }
+        catch (CrmSyncException ex)
+        {
+            ThrowEngineError(ex);
+        }
+        finally
+        {
+            progress.RecordType = ProgressRecordType.Completed;
+            WriteProgress(progress);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using CrmSync.LocalSandbox;
+
+namespace CrmSync.Sandbox.Tests;
+
+// The engine side of Start-CrmSyncSandbox / Stop-CrmSyncSandbox.
+public sealed class SandboxProcessTests
+{
+    [Fact]
+    public async Task Starts_the_sandbox_as_a_child_process_and_stops_it()
+    {
+        var instance = await SandboxProcess.StartAsync(new SandboxStartOptions
+        {
+            SandboxPath = Path.Combine(AppContext.BaseDirectory, "CrmSync.Sandbox.dll"),
+            Profile = "unlimited",
+        });
+
+        try
+        {
+            Assert.Contains(instance.ProcessId, SandboxProcess.Running);
+            Assert.StartsWith("http://127.0.0.1:", instance.DataverseUrl);
+            Assert.EndsWith("/api/v2.0/", instance.BusinessCentralApiUrl);
+            Assert.NotNull(instance.CompanyId);
+            Assert.Equal("sandbox-setup-secret", instance.SetupAppClientSecret);
+            using var http = new HttpClient();
+            var reply = await http.GetAsync(instance.BaseUrl + "graph/v1.0/users");
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, reply.StatusCode);
+        }
+        finally
+        {
+            Assert.True(await SandboxProcess.StopAsync(instance.ProcessId));
+        }
+
+        Assert.DoesNotContain(instance.ProcessId, SandboxProcess.Running);
+        Assert.Throws<ArgumentException>(() => Process.GetProcessById(instance.ProcessId));
+        Assert.Equal("SandboxNotFound", (await Assert.ThrowsAsync<CrmSyncException>(() => SandboxProcess.StopAsync(instance.ProcessId))).ErrorId);
+    }
+
+    [Fact]
+    public async Task A_missing_sandbox_or_bad_options_are_clear_errors()
+    {
+        var missing = await Assert.ThrowsAsync<CrmSyncException>(() => SandboxProcess.StartAsync(new SandboxStartOptions { SandboxPath = "/nowhere/CrmSync.Sandbox.dll" }));
+        var badProfile = await Assert.ThrowsAsync<CrmSyncException>(() => SandboxProcess.StartAsync(new SandboxStartOptions
+        {
+            SandboxPath = Path.Combine(AppContext.BaseDirectory, "CrmSync.Sandbox.dll"),
+            Profile = "warp-speed",
+        }));
+
+        Assert.Equal("SandboxNotInstalled", missing.ErrorId);
+        Assert.Equal("SandboxStartFailed", badProfile.ErrorId);
+        Assert.Contains("realistic or unlimited", badProfile.Message);
+    }
+}
