@@ -70,32 +70,18 @@ public static class StandardMappings
             new() { MappingName = Salespeople, BcFieldCaption = "E-Mail 2", BcField = "email2", DataverseField = "personalemailaddress", Direction = SyncDirection.Bidirectional, Status = FieldMappingStatus.Disabled, Note = "BC extra field mapping, disabled by default." }),
     };
 
-    // §B.3: Customer ⇄ account. Dependencies follow BC's Person ownership model (owner from the salesperson).
-    private static IntegrationTableMapping CustomerMapping() => new()
-    {
-        Name = Customer,
-        BcTable = "Customer",
-        BcTableId = 18,
-        BcEntitySet = "customers",
-        BcKeyField = "number",
-        DataverseTable = "account",
-        DataverseEntitySet = "accounts",
-        DataverseIdColumn = "accountid",
-        DataverseNameColumn = "name",
-        Direction = SyncDirection.Bidirectional,
-        TableFilter = "blocked eq ' '",
-        IntegrationTableFilter = "statecode eq 0 and customertypecode eq 3",
-        Dependencies = new[] { Salespeople, Currency },
-        FieldMappings = Fields(Customer, AccountFields(Customer, isCustomer: true)),
-    };
+    // §B.3: Customer ⇄ account (customertypecode 3). §B.4: Vendor ⇄ account (11), like CUSTOMER without
+    // Credit Limit, owner from Purchaser Code. Dependencies follow BC's Person ownership model.
+    private static IntegrationTableMapping CustomerMapping() => AccountMapping(Customer, "Customer", 18, "customers", customerTypeCode: 3, isCustomer: true);
 
-    // §B.4: Vendor ⇄ account; like CUSTOMER without Credit Limit, owner from Purchaser Code.
-    private static IntegrationTableMapping VendorMapping() => new()
+    private static IntegrationTableMapping VendorMapping() => AccountMapping(Vendor, "Vendor", 23, "vendors", customerTypeCode: 11, isCustomer: false);
+
+    private static IntegrationTableMapping AccountMapping(string name, string bcTable, int bcTableId, string bcEntitySet, int customerTypeCode, bool isCustomer) => new()
     {
-        Name = Vendor,
-        BcTable = "Vendor",
-        BcTableId = 23,
-        BcEntitySet = "vendors",
+        Name = name,
+        BcTable = bcTable,
+        BcTableId = bcTableId,
+        BcEntitySet = bcEntitySet,
         BcKeyField = "number",
         DataverseTable = "account",
         DataverseEntitySet = "accounts",
@@ -103,9 +89,9 @@ public static class StandardMappings
         DataverseNameColumn = "name",
         Direction = SyncDirection.Bidirectional,
         TableFilter = "blocked eq ' '",
-        IntegrationTableFilter = "statecode eq 0 and customertypecode eq 11",
+        IntegrationTableFilter = $"statecode eq 0 and customertypecode eq {customerTypeCode}",
         Dependencies = new[] { Salespeople, Currency },
-        FieldMappings = Fields(Vendor, AccountFields(Vendor, isCustomer: false)),
+        FieldMappings = Fields(name, AccountFields(name, isCustomer)),
     };
 
     private static IntegrationFieldMapping[] AccountFields(string mapping, bool isCustomer)

@@ -690,7 +690,6 @@ public sealed partial class BcService
 
         var snapshot = string.Equals(request.Header("Isolation"), "snapshot", StringComparison.OrdinalIgnoreCase);
         var results = new List<(string Id, ServiceResponse Response)>();
-        var records = 0;
         if (snapshot)
         {
             (string Id, ServiceResponse Response)? failed = null;
@@ -726,88 +725,13 @@ public sealed partial class BcService
             results.AddRange(items.Select(item => ExecuteItem(request, item)));
         }
 
-        records = results.Sum(r => r.Response.Records);
-        return ServiceResponse.Json(200, w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("responses");
-            foreach (var (id, response) in results)
-            {
-                w.WriteStartObject();
-                w.WriteString("id", id);
-                w.WriteNumber("status", response.Status);
-                w.WriteStartObject("headers");
-                if (response.ContentType is not null)
-                {
-                    w.WriteString("content-type", response.ContentType);
-                }
-
-                foreach (var (name, value) in response.Headers)
-                {
-                    w.WriteString(name.ToLowerInvariant(), value);
-                }
-
-                w.WriteEndObject();
-                if (response.Body is { Length: > 0 })
-                {
-                    w.WritePropertyName("body");
-                    using var document = JsonDocument.Parse(response.Body);
-                    document.RootElement.WriteTo(w);
-                }
-
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }, records);
+        return JsonBatch.Respond(results, lowerCaseHeaders: true, "application/json; odata.metadata=minimal");
     }
 
-    private (string Id, ServiceResponse Response) ExecuteItem(ServiceRequest batch, JsonElement item)
+    private (string Id, ServiceResponse Response) ExecuteItem(ServiceRequest batch, JsonElement element)
     {
-        var id = item.TryGetProperty("id", out var idElement) ? idElement.ToString() : string.Empty;
-        var method = item.TryGetProperty("method", out var m) ? m.GetString()?.ToUpperInvariant() ?? "GET" : "GET";
-        var url = item.TryGetProperty("url", out var u) ? u.GetString() ?? string.Empty : string.Empty;
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        if (item.TryGetProperty("headers", out var h) && h.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var header in h.EnumerateObject())
-            {
-                headers[header.Name] = header.Value.ToString();
-            }
-        }
-
-        var body = item.TryGetProperty("body", out var b) && b.ValueKind != JsonValueKind.Null ? Encoding.UTF8.GetBytes(b.GetRawText()) : Array.Empty<byte>();
-        var relative = url;
-        var apiIndex = relative.IndexOf("/api/v2.0/", StringComparison.OrdinalIgnoreCase);
-        if (relative.StartsWith(batch.ServiceRoot, StringComparison.OrdinalIgnoreCase))
-        {
-            relative = relative[batch.ServiceRoot.Length..];
-        }
-        else if (apiIndex >= 0)
-        {
-            relative = relative[(apiIndex + "/api/v2.0/".Length)..];
-        }
-
-        var query = string.Empty;
-        var question = relative.IndexOf('?');
-        if (question >= 0)
-        {
-            query = relative[(question + 1)..];
-            relative = relative[..question];
-        }
-
-        var request = new ServiceRequest
-        {
-            Method = method,
-            Path = Uri.UnescapeDataString(relative.TrimStart('/')),
-            Query = CrmSync.Sandbox.Dataverse.Multipart.ParseQuery(query),
-            Headers = headers,
-            Body = body,
-            Caller = batch.Caller,
-            ServiceRoot = batch.ServiceRoot,
-        };
-        return (id, Handle(request));
+        var item = JsonBatch.Parse(element);
+        return (item.Id, Handle(JsonBatch.ToRequest(item, batch, "/api/v2.0/")));
     }
 
     private sealed class SnapshotRolledBack : Exception

@@ -145,36 +145,7 @@ internal static class DataverseBatch
             throw new ServiceException(400, "0x80060888", $"The Content-ID reference '{url}' refers to a request that is not earlier in the same change set.");
         }
 
-        var relative = url;
-        var root = batch.ServiceRoot;
-        var apiIndex = relative.IndexOf("/api/data/v9.2/", StringComparison.OrdinalIgnoreCase);
-        if (relative.StartsWith(root, StringComparison.OrdinalIgnoreCase))
-        {
-            relative = relative[root.Length..];
-        }
-        else if (apiIndex >= 0)
-        {
-            relative = relative[(apiIndex + "/api/data/v9.2/".Length)..];
-        }
-
-        var query = string.Empty;
-        var question = relative.IndexOf('?');
-        if (question >= 0)
-        {
-            query = relative[(question + 1)..];
-            relative = relative[..question];
-        }
-
-        return new ServiceRequest
-        {
-            Method = part.Method,
-            Path = Uri.UnescapeDataString(relative.TrimStart('/')),
-            Query = Multipart.ParseQuery(query),
-            Headers = part.Headers,
-            Body = Encoding.UTF8.GetBytes(body),
-            Caller = batch.Caller,
-            ServiceRoot = batch.ServiceRoot,
-        };
+        return JsonBatch.SubRequest(batch, part.Method, url, "/api/data/v9.2/", part.Headers, Encoding.UTF8.GetBytes(body));
     }
 
     private static BatchItem ParseItem(Multipart.Part part)

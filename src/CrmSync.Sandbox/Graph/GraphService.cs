@@ -512,80 +512,17 @@ public sealed partial class GraphService
 
         var statuses = new Dictionary<string, int>(StringComparer.Ordinal);
         var results = new List<(string Id, ServiceResponse Response)>();
-        foreach (var item in items)
+        foreach (var element in items)
         {
-            var id = item.GetProperty("id").GetString() ?? string.Empty;
-            var dependsOn = item.TryGetProperty("dependsOn", out var d) && d.ValueKind == JsonValueKind.Array ? d.EnumerateArray().Select(x => x.GetString() ?? string.Empty).ToList() : new List<string>();
-            ServiceResponse response;
-            if (dependsOn.Any(dep => !statuses.TryGetValue(dep, out var status) || status >= 400))
-            {
-                response = Error(new ServiceException(424, "BadRequest", "Failed dependency: a request this one depends on failed."));
-            }
-            else
-            {
-                var url = item.GetProperty("url").GetString() ?? string.Empty;
-                var question = url.IndexOf('?');
-                var path = question >= 0 ? url[..question] : url;
-                var query = question >= 0 ? url[(question + 1)..] : string.Empty;
-                var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-                if (item.TryGetProperty("headers", out var h) && h.ValueKind == JsonValueKind.Object)
-                {
-                    foreach (var header in h.EnumerateObject())
-                    {
-                        headers[header.Name] = header.Value.ToString();
-                    }
-                }
-
-                response = Handle(new ServiceRequest
-                {
-                    Method = (item.TryGetProperty("method", out var m) ? m.GetString() : "GET")!.ToUpperInvariant(),
-                    Path = Uri.UnescapeDataString(path.TrimStart('/')),
-                    Query = CrmSync.Sandbox.Dataverse.Multipart.ParseQuery(query),
-                    Headers = headers,
-                    Body = item.TryGetProperty("body", out var b) && b.ValueKind != JsonValueKind.Null ? Encoding.UTF8.GetBytes(b.GetRawText()) : Array.Empty<byte>(),
-                    Caller = request.Caller,
-                    ServiceRoot = request.ServiceRoot,
-                });
-            }
-
-            statuses[id] = response.Status;
-            results.Add((id, response));
+            var item = JsonBatch.Parse(element);
+            var response = item.DependsOn.Any(dep => !statuses.TryGetValue(dep, out var status) || status >= 400)
+                ? Error(new ServiceException(424, "BadRequest", "Failed dependency: a request this one depends on failed."))
+                : Handle(JsonBatch.ToRequest(item, request, apiMarker: null));
+            statuses[item.Id] = response.Status;
+            results.Add((item.Id, response));
         }
 
-        return ServiceResponse.Json(200, w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("responses");
-            foreach (var (id, response) in results)
-            {
-                w.WriteStartObject();
-                w.WriteString("id", id);
-                w.WriteNumber("status", response.Status);
-                w.WriteStartObject("headers");
-                if (response.ContentType is not null)
-                {
-                    w.WriteString("Content-Type", response.ContentType);
-                }
-
-                foreach (var (name, value) in response.Headers)
-                {
-                    w.WriteString(name, value);
-                }
-
-                w.WriteEndObject();
-                if (response.Body is { Length: > 0 })
-                {
-                    w.WritePropertyName("body");
-                    using var document = JsonDocument.Parse(response.Body);
-                    document.RootElement.WriteTo(w);
-                }
-
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }, results.Sum(r => r.Response.Records), contentType: "application/json");
+        return JsonBatch.Respond(results, lowerCaseHeaders: false, "application/json");
     }
 
     [GeneratedRegex(@"^users/(?<key>[^/]+)(/(?<action>[A-Za-z.]+))?$")]

@@ -7,7 +7,7 @@ namespace CrmSync.PowerShell.Cmdlets.Mapping;
 /// <summary>Lists the field mappings of integration table mappings.</summary>
 [Cmdlet(VerbsCommon.Get, "IntegrationFieldMapping", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationFieldMapping.md")]
 [OutputType(typeof(IntegrationFieldMapping))]
-public sealed class GetIntegrationFieldMappingCommand : ConnectedCmdlet
+public sealed class GetIntegrationFieldMappingCommand : MappingCmdlet
 {
     /// <summary>Table mapping names (wildcards allowed); binds from mapping objects on the pipeline.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -32,24 +32,7 @@ public sealed class GetIntegrationFieldMappingCommand : ConnectedCmdlet
 
     protected override void EndProcessing()
     {
-        IReadOnlyList<IntegrationTableMapping> mappings;
-        try
-        {
-            mappings = new MappingCatalog(ResolvedConnection).GetAll();
-        }
-        catch (CrmSyncException ex)
-        {
-            ThrowEngineError(ex);
-            return;
-        }
-
-        var selected = MappingNameFilter.Select(mappings, _names, out var unmatched);
-        foreach (var name in unmatched)
-        {
-            WriteEngineError(MappingNameFilter.NotFound(name, mappings), name);
-        }
-
-        foreach (var field in selected.SelectMany(m => m.FieldMappings))
+        foreach (var field in SelectMappings(_names).SelectMany(m => m.FieldMappings))
         {
             if (Status is null || Status.Contains(field.Status))
             {

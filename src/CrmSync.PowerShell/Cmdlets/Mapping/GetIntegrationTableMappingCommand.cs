@@ -7,7 +7,7 @@ namespace CrmSync.PowerShell.Cmdlets.Mapping;
 /// <summary>Lists integration table mappings in dependency order.</summary>
 [Cmdlet(VerbsCommon.Get, "IntegrationTableMapping", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationTableMapping.md")]
 [OutputType(typeof(IntegrationTableMapping))]
-public sealed class GetIntegrationTableMappingCommand : ConnectedCmdlet
+public sealed class GetIntegrationTableMappingCommand : MappingCmdlet
 {
     /// <summary>Mapping names; wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -29,24 +29,7 @@ public sealed class GetIntegrationTableMappingCommand : ConnectedCmdlet
     // Names are gathered first so the output keeps the dependency order whatever order they came in.
     protected override void EndProcessing()
     {
-        IReadOnlyList<IntegrationTableMapping> mappings;
-        try
-        {
-            mappings = new MappingCatalog(ResolvedConnection).GetAll();
-        }
-        catch (CrmSyncException ex)
-        {
-            ThrowEngineError(ex);
-            return;
-        }
-
-        var matches = MappingNameFilter.Select(mappings, _names, out var unmatched);
-        foreach (var name in unmatched)
-        {
-            WriteEngineError(MappingNameFilter.NotFound(name, mappings), name);
-        }
-
-        foreach (var mapping in matches)
+        foreach (var mapping in SelectMappings(_names))
         {
             WriteObject(mapping);
         }

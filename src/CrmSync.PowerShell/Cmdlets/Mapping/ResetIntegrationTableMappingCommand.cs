@@ -8,7 +8,7 @@ namespace CrmSync.PowerShell.Cmdlets.Mapping;
 [Cmdlet(VerbsCommon.Reset, "IntegrationTableMapping", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByNameSet,
     HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Reset-IntegrationTableMapping.md")]
 [OutputType(typeof(IntegrationTableMapping))]
-public sealed class ResetIntegrationTableMappingCommand : ConnectedCmdlet
+public sealed class ResetIntegrationTableMappingCommand : MappingCmdlet
 {
     private const string ByNameSet = "ByName";
     private const string ByInputObjectSet = "ByInputObject";
@@ -29,49 +29,7 @@ public sealed class ResetIntegrationTableMappingCommand : ConnectedCmdlet
 
     protected override void ProcessRecord()
     {
-        var catalog = new MappingCatalog(ResolvedConnection);
         var names = ParameterSetName == ByInputObjectSet ? InputObject.Select(m => m.Name) : Name ?? StandardMappings.Names;
-        foreach (var name in names)
-        {
-            MappingChangePlan plan;
-            try
-            {
-                plan = catalog.PlanReset(name);
-            }
-            catch (CrmSyncException ex)
-            {
-                WriteEngineError(ex, name);
-                continue;
-            }
-
-            if (!plan.HasChanges)
-            {
-                WriteVerbose($"Mapping '{plan.Before.Name}' already has its default settings.");
-                if (PassThru)
-                {
-                    WriteObject(plan.Before);
-                }
-
-                continue;
-            }
-
-            if (!ShouldProcess($"Integration table mapping '{plan.Before.Name}'", $"Reset to defaults: {plan.Describe()}"))
-            {
-                continue;
-            }
-
-            try
-            {
-                var saved = catalog.Reset(plan);
-                if (PassThru)
-                {
-                    WriteObject(saved);
-                }
-            }
-            catch (CrmSyncException ex)
-            {
-                WriteEngineError(ex, plan.Before);
-            }
-        }
+        ApplyPlans(names, (catalog, name) => catalog.PlanReset(name), (catalog, plan) => catalog.Reset(plan), "Reset to defaults", PassThru);
     }
 }

@@ -8,7 +8,7 @@ namespace CrmSync.PowerShell.Cmdlets.Mapping;
 [Cmdlet(VerbsCommon.Set, "IntegrationTableMapping", SupportsShouldProcess = true, DefaultParameterSetName = ByNameSet,
     HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Set-IntegrationTableMapping.md")]
 [OutputType(typeof(IntegrationTableMapping))]
-public sealed class SetIntegrationTableMappingCommand : ConnectedCmdlet
+public sealed class SetIntegrationTableMappingCommand : MappingCmdlet
 {
     private const string ByNameSet = "ByName";
     private const string ByInputObjectSet = "ByInputObject";
@@ -58,55 +58,8 @@ public sealed class SetIntegrationTableMappingCommand : ConnectedCmdlet
     protected override void ProcessRecord()
     {
         var change = BuildChange();
-        var catalog = new MappingCatalog(ResolvedConnection);
         var names = ParameterSetName == ByInputObjectSet ? InputObject.Select(m => m.Name) : Name;
-        foreach (var name in names)
-        {
-            MappingChangePlan plan;
-            try
-            {
-                plan = catalog.Plan(name, change);
-            }
-            catch (CrmSyncException ex)
-            {
-                WriteEngineError(ex, name);
-                continue;
-            }
-
-            foreach (var warning in plan.Warnings)
-            {
-                WriteWarning(warning);
-            }
-
-            if (!plan.HasChanges)
-            {
-                WriteVerbose($"Mapping '{plan.Before.Name}' already has these settings.");
-                if (PassThru)
-                {
-                    WriteObject(plan.Before);
-                }
-
-                continue;
-            }
-
-            if (!ShouldProcess($"Integration table mapping '{plan.Before.Name}'", $"Set {plan.Describe()}"))
-            {
-                continue;
-            }
-
-            try
-            {
-                var saved = catalog.Apply(plan);
-                if (PassThru)
-                {
-                    WriteObject(saved);
-                }
-            }
-            catch (CrmSyncException ex)
-            {
-                WriteEngineError(ex, plan.Before);
-            }
-        }
+        ApplyPlans(names, (catalog, name) => catalog.Plan(name, change), (catalog, plan) => catalog.Apply(plan), "Set", PassThru);
     }
 
     private MappingSettingsChange BuildChange()
