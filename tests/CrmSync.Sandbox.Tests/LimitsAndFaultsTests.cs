@@ -161,4 +161,34 @@ public sealed class LimitsAndFaultsTests
         Assert.NotNull(log[1].RetryAfter);
         Assert.All(log, e => Assert.Equal(sbx.Sample.SetupApp.ObjectId, e.Identity));
     }
+
+    [Fact]
+    public async Task Graph_throttles_per_window_with_Retry_After()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        sbx.Host.SetLimits(Graph.GraphService.ServiceName, new ServiceLimits { RequestsPerWindow = 2, Window = TimeSpan.FromSeconds(10) });
+
+        await sbx.Graph(HttpMethod.Get, "domains");
+        await sbx.Graph(HttpMethod.Get, "domains");
+        var throttled = await sbx.Graph(HttpMethod.Get, "domains");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, throttled.Status);
+        Assert.Equal("TooManyRequests", throttled.ErrorCode);
+        Assert.InRange(int.Parse(throttled.Header("Retry-After")!), 1, 10);
+        Assert.Equal(1, sbx.Host.Counters.Throttled(Graph.GraphService.ServiceName));
+    }
+
+    [Fact]
+    public async Task Tests_can_change_a_record_as_another_user_and_the_change_is_attributed()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var id = (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=name&$filter=name eq 'Trey Research'")).Values[0].GetProperty("accountid").GetString();
+
+        var response = sbx.Host.Invoke(DataverseService.ServiceName, sbx.Sample.OrdinaryUser, "PATCH", $"accounts({id})", new { telephone1 = "+1 555 0100" });
+
+        Assert.Equal(204, response.Status);
+        var read = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?$select=telephone1,_modifiedby_value");
+        Assert.Equal("+1 555 0100", read.Json.GetProperty("telephone1").GetString());
+        Assert.Equal("c0000000-0000-4000-8000-000000000002", read.Json.GetProperty("_modifiedby_value").GetString());
+    }
 }
