@@ -1,15 +1,20 @@
+using CrmSync.BusinessCentral;
+using CrmSync.Dataverse;
+using CrmSync.Entra;
 using CrmSync.Mapping;
 using CrmSync.State;
 
 namespace CrmSync.Connections;
 
 /// <summary>
-/// A CrmSync connection: a name and its state file (service endpoints and credentials join it with the
-/// service clients). Owns the state store; dispose it (Disconnect-CrmSync) to release the file.
+/// A CrmSync connection: a name, its state file and (when connected to services) the Dataverse, Business
+/// Central and Graph clients with the identity they run as. Owns the state store and the clients;
+/// dispose it (Disconnect-CrmSync) to release them. Never holds or shows a secret in its properties.
 /// </summary>
-public sealed class CrmSyncConnection : IDisposable
+public sealed partial class CrmSyncConnection : IDisposable
 {
     private readonly StateStore _store;
+    private ServiceClients? _services;
 
     private CrmSyncConnection(string name, StateStore store)
     {
@@ -81,9 +86,10 @@ public sealed class CrmSyncConnection : IDisposable
         if (IsOpen)
         {
             IsOpen = false;
+            _services?.Dispose();
             _store.Dispose();
         }
     }
 
-    public override string ToString() => $"{Name} ({StatePath})";
+    public override string ToString() => _services is null ? $"{Name} ({StatePath})" : $"{Name} (Dataverse {DataverseUrl}, Business Central {CompanyName}, as {Identity})";
 }

@@ -38,4 +38,26 @@ public sealed record SandboxInstance
     public DateTimeOffset StartedAt { get; init; }
 
     public override string ToString() => $"CrmSync sandbox (process {ProcessId}) at {BaseUrl}";
+
+    /// <summary>Connection settings for this sandbox, signed in as the sample setup application (or another app of the sandbox).</summary>
+    public Connections.ConnectionSettings ToConnectionSettings(string? name = null, string? statePath = null, Guid? clientId = null, string? clientSecret = null)
+    {
+        var id = clientId ?? SetupAppClientId ?? throw new CrmSyncException("SandboxHasNoSampleApp", CrmSyncErrorKind.InvalidArgument,
+            "This sandbox was started without sample data; pass the client id and secret of an application to sign in as.", this);
+        var secret = clientSecret ?? SetupAppClientSecret ?? throw new CrmSyncException("SandboxHasNoSampleApp", CrmSyncErrorKind.InvalidArgument, "The sandbox sign-in needs a client secret.", this);
+        return new Connections.ConnectionSettings
+        {
+            Name = name ?? "Sandbox",
+            StatePath = statePath,
+            IsSandbox = true,
+            Endpoints = new Connections.ServiceEndpoints
+            {
+                DataverseUrl = DataverseUrl,
+                BusinessCentralApiUrl = BusinessCentralApiUrl,
+                Company = CompanyId?.ToString(),
+                GraphUrl = GraphUrl,
+            },
+            Credential = new Auth.SandboxCredentialSpec(TokenUrl, new Auth.SecretText(secret)) { TenantId = TenantId.ToString(), ClientId = id.ToString() },
+        };
+    }
 }

@@ -156,6 +156,26 @@ public static class SandboxProcess
             $"No sandbox with process id {processId} was started from this session. Stop other processes with Stop-Process.", processId);
     }
 
+    /// <summary>Asks a running sandbox (started anywhere) to describe itself.</summary>
+    public static async Task<SandboxInstance> DescribeAsync(string baseUrl, CancellationToken cancellationToken = default)
+    {
+        var url = baseUrl.TrimEnd('/') + "/_sandbox/info";
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsLoopback)
+        {
+            throw new CrmSyncException("SandboxUrlInvalid", CrmSyncErrorKind.InvalidArgument, $"'{baseUrl}' is not a sandbox URL: the sandbox listens on 127.0.0.1 only.", baseUrl);
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            return Parse(await http.GetStringAsync(uri, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+        {
+            throw new CrmSyncException("SandboxUnreachable", CrmSyncErrorKind.ConnectionError, $"No CrmSync sandbox answered at {baseUrl}: {ex.Message} Start one with Start-CrmSyncSandbox.", baseUrl, ex);
+        }
+    }
+
     /// <summary>Sandboxes started from this process that are still running.</summary>
     public static IReadOnlyList<int> Running => Started.Where(kv => !kv.Value.HasExited).Select(kv => kv.Key).ToList();
 

@@ -80,6 +80,10 @@ public sealed partial class GraphService
 
     public List<TenantDomain> Domains { get; } = new();
 
+    public Guid TenantId { get; set; }
+
+    public string OrganizationName { get; set; } = "Contoso";
+
     /// <summary>Called when a user gains or loses a license that grants Dataverse access (the environment's user sync).</summary>
     public Action<Row, bool>? LicenseChanged { get; set; }
 
@@ -134,6 +138,8 @@ public sealed partial class GraphService
                 return ListSkus(request);
             case "domains" when request.Method == "GET":
                 return ListDomains(request);
+            case "organization" when request.Method == "GET":
+                return Organization(request);
             case "users" when request.Method == "GET":
                 return QueryUsers(request);
             case "users" when request.Method == "POST":
@@ -473,6 +479,31 @@ public sealed partial class GraphService
         w.WriteEndArray();
         w.WriteEndObject();
     }, Skus.Count);
+
+    private ServiceResponse Organization(ServiceRequest request) => ServiceResponse.Json(200, w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#organization");
+        w.WriteStartArray("value");
+        w.WriteStartObject();
+        w.WriteString("id", TenantId);
+        w.WriteString("displayName", OrganizationName);
+        w.WriteStartArray("verifiedDomains");
+        foreach (var domain in Domains.Where(d => d.IsVerified))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", domain.Name);
+            w.WriteBoolean("isDefault", domain.IsDefault);
+            w.WriteBoolean("isInitial", domain.IsInitial);
+            w.WriteString("type", "Managed");
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }, 1);
 
     private ServiceResponse ListDomains(ServiceRequest request) => ServiceResponse.Json(200, w =>
     {

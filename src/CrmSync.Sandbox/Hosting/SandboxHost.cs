@@ -43,6 +43,7 @@ public sealed class SandboxHost : IAsyncDisposable
             [GraphService.ServiceName] = (new ServiceLimiter(options.Limits.Graph), new FaultInjector(options.GraphFaults)),
         };
         Graph.LicenseChanged = (user, licensed) => _ = SyncUserToDataverseAsync(user, licensed);
+        Graph.TenantId = TenantId;
     }
 
     public SandboxOptions Options { get; }
@@ -156,6 +157,14 @@ public sealed class SandboxHost : IAsyncDisposable
         if (path.StartsWith("/token/", StringComparison.Ordinal))
         {
             await TokenEndpoint.HandleAsync(this, context).ConfigureAwait(false);
+            return;
+        }
+
+        if (path == "/_sandbox/info")
+        {
+            // Discovery for Connect-CrmSync -SandboxUrl: the same description the program prints.
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(Program.Describe(this))).ConfigureAwait(false);
             return;
         }
 

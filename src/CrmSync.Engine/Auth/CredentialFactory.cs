@@ -1,0 +1,96 @@
+using System.Security.Cryptography.X509Certificates;
+using Azure.Core;
+using Azure.Identity;
+
+namespace CrmSync.Auth;
+
+/// <summary>Builds the Azure.Identity credential for a <see cref="CredentialSpec"/> (Azure types stay inside the engine).</summary>
+internal static class CredentialFactory
+{
+    // The well-known public client id of Azure PowerShell/CLI-style first-party tools is not ours to use;
+    // device code and interactive flows need the admin's own public client registration.
+    public static TokenCredential Create(CredentialSpec spec, HttpClient sandboxHttp) => spec switch
+    {
+        SandboxCredentialSpec sandbox => new SandboxCredential(sandbox.TokenUrl, Require(spec.ClientId, "ClientId"), sandbox.Secret, sandboxHttp),
+        ClientSecretCredentialSpec secret => new ClientSecretCredential(Require(spec.TenantId, "TenantId"), Require(spec.ClientId, "ClientId"), secret.Secret.Reveal(), Options(new ClientSecretCredentialOptions(), spec)),
+        CertificateCredentialSpec certificate => new ClientCertificateCredential(Require(spec.TenantId, "TenantId"), Require(spec.ClientId, "ClientId"), LoadCertificate(certificate), Options(new ClientCertificateCredentialOptions(), spec)),
+        ManagedIdentityCredentialSpec => spec.ClientId is null
+            ? new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned)
+            : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(spec.ClientId)),
+        DeviceCodeCredentialSpec device => new DeviceCodeCredential(Options(new DeviceCodeCredentialOptions
+        {
+            TenantId = Require(spec.TenantId, "TenantId"),
+            ClientId = Require(spec.ClientId, "ClientId"),
+            DeviceCodeCallback = (code, _) =>
+            {
+                device.Prompt(code.Message);
+                return Task.CompletedTask;
+            },
+        }, spec)),
+        InteractiveCredentialSpec => new InteractiveBrowserCredential(Options(new InteractiveBrowserCredentialOptions
+        {
+            TenantId = Require(spec.TenantId, "TenantId"),
+            ClientId = Require(spec.ClientId, "ClientId"),
+        }, spec)),
+        _ => throw new CrmSyncException("CredentialNotSupported", CrmSyncErrorKind.InvalidArgument, $"Sign-in method {spec.Method} is not supported."),
+    };
+
+    // A custom authority (sovereign cloud) is used as given: no instance discovery against the public cloud.
+    private static T Options<T>(T options, CredentialSpec spec)
+        where T : TokenCredentialOptions
+    {
+        if (spec.AuthorityHost is { } authority)
+        {
+            options.AuthorityHost = authority;
+            switch (options)
+            {
+                case ClientSecretCredentialOptions o: o.DisableInstanceDiscovery = true; break;
+                case ClientCertificateCredentialOptions o: o.DisableInstanceDiscovery = true; break;
+                case DeviceCodeCredentialOptions o: o.DisableInstanceDiscovery = true; break;
+                case InteractiveBrowserCredentialOptions o: o.DisableInstanceDiscovery = true; break;
+            }
+        }
+
+        return options;
+    }
+
+    private static X509Certificate2 LoadCertificate(CertificateCredentialSpec spec)
+    {
+        if (spec.CertificatePath is { } path)
+        {
+            if (!File.Exists(path))
+            {
+                throw new CrmSyncException("CertificateNotFound", CrmSyncErrorKind.ObjectNotFound, $"The certificate file '{path}' does not exist.", path);
+            }
+
+            try
+            {
+                return new X509Certificate2(path, spec.CertificatePassword?.Reveal());
+            }
+            catch (System.Security.Cryptography.CryptographicException ex)
+            {
+                throw new CrmSyncException("CertificateUnreadable", CrmSyncErrorKind.InvalidData, $"The certificate file '{path}' cannot be read: {ex.Message} Check the file and its password.", path, ex);
+            }
+        }
+
+        var thumbprint = Require(spec.Thumbprint, "CertificateThumbprint");
+        foreach (var location in new[] { StoreLocation.CurrentUser, StoreLocation.LocalMachine })
+        {
+            using var store = new X509Store(StoreName.My, location);
+            store.Open(OpenFlags.ReadOnly);
+            var found = store.Certificates.Find(X509FindType.FindByThumbprint, thumbprint, validOnly: false);
+            if (found.Count > 0)
+            {
+                return found[0];
+            }
+        }
+
+        throw new CrmSyncException("CertificateNotFound", CrmSyncErrorKind.ObjectNotFound,
+            $"No certificate with thumbprint {thumbprint} is in the CurrentUser or LocalMachine 'My' store. Use -CertificatePath on Linux and macOS.", thumbprint);
+    }
+
+    private static string Require(string? value, string name) =>
+        string.IsNullOrWhiteSpace(value)
+            ? throw new CrmSyncException("CredentialIncomplete", CrmSyncErrorKind.InvalidArgument, $"Signing in with this method needs -{name}.", name)
+            : value;
+}

@@ -1,0 +1,60 @@
+using CrmSync.Auth;
+using CrmSync.Http;
+
+namespace CrmSync.Connections;
+
+/// <summary>Where the three services are.</summary>
+public sealed record ServiceEndpoints
+{
+    /// <summary>Dataverse environment URL, e.g. https://contoso.crm4.dynamics.com.</summary>
+    public required string DataverseUrl { get; init; }
+
+    /// <summary>BC API v2.0 root: https://api.businesscentral.dynamics.com/v2.0/{tenant}/{environment}/api/v2.0/.</summary>
+    public required string BusinessCentralApiUrl { get; init; }
+
+    /// <summary>BC company name or id; may be omitted when the environment has one company.</summary>
+    public string? Company { get; init; }
+
+    public string GraphUrl { get; init; } = "https://graph.microsoft.com/v1.0";
+
+    /// <summary>The Dataverse scope is the environment URL + /.default, as BC builds it (reference/domain.md §D.1).</summary>
+    public string DataverseScope => DataverseUrl.TrimEnd('/') + "/.default";
+
+    public string BusinessCentralScope { get; init; } = "https://api.businesscentral.dynamics.com/.default";
+
+    public string GraphScope { get; init; } = "https://graph.microsoft.com/.default";
+
+    public static string BusinessCentralOnlineApiUrl(string tenant, string environment) =>
+        $"https://api.businesscentral.dynamics.com/v2.0/{Uri.EscapeDataString(tenant)}/{Uri.EscapeDataString(environment)}/api/v2.0/";
+}
+
+/// <summary>Everything Connect-CrmSync needs to open a connection.</summary>
+public sealed record ConnectionSettings
+{
+    public string? Name { get; init; }
+
+    public string? StatePath { get; init; }
+
+    /// <summary>Null: a local connection (state only, no services).</summary>
+    public ServiceEndpoints? Endpoints { get; init; }
+
+    public CredentialSpec? Credential { get; init; }
+
+    public RetrySettings Retry { get; init; } = new();
+
+    /// <summary>Requests in flight per service at most (Dataverse also follows x-ms-dop-hint; BC allows 5 per user).</summary>
+    public int DataverseMaxConcurrency { get; init; } = 52;
+
+    public int BusinessCentralMaxConcurrency { get; init; } = 5;
+
+    public int GraphMaxConcurrency { get; init; } = 4;
+
+    /// <summary>True when the endpoints are a CrmSync sandbox.</summary>
+    public bool IsSandbox { get; init; }
+
+    /// <summary>Tests: replaces the socket handler under each service handler.</summary>
+    internal Func<HttpMessageHandler>? InnerHandlerFactory { get; init; }
+}
+
+/// <summary>The outcome of checking one service at connect time.</summary>
+public sealed record ServiceCheck(ServiceKind Service, string Endpoint, bool Succeeded, string Detail);

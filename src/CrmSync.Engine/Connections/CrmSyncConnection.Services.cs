@@ -1,0 +1,223 @@
+using CrmSync.Auth;
+using CrmSync.BusinessCentral;
+using CrmSync.Dataverse;
+using CrmSync.Entra;
+using CrmSync.Http;
+using CrmSync.State;
+
+namespace CrmSync.Connections;
+
+/// <summary>The service side of a connection: endpoints, identity, clients and the connect-time checks.</summary>
+public sealed partial class CrmSyncConnection
+{
+    /// <summary>Where engine messages go; the cmdlet running now points it at its own streams.</summary>
+    public EngineLogRelay Log { get; } = new();
+
+    public bool IsConnectedToServices => _services is not null;
+
+    public bool IsSandbox => _services?.Settings.IsSandbox ?? false;
+
+    public string? DataverseUrl => _services?.Settings.Endpoints!.DataverseUrl;
+
+    public string? BusinessCentralApiUrl => _services?.Settings.Endpoints!.BusinessCentralApiUrl;
+
+    public Guid? CompanyId => _services?.BusinessCentral.CompanyId;
+
+    public string? CompanyName { get; private set; }
+
+    public string? GraphUrl => _services?.Settings.Endpoints!.GraphUrl;
+
+    public string? TenantId => _services?.Settings.Credential?.TenantId;
+
+    public string? TenantName { get; private set; }
+
+    /// <summary>ClientSecret, Certificate, ManagedIdentity, DeviceCode, Interactive or Sandbox.</summary>
+    public string? AuthenticationMethod => _services?.Settings.Credential?.Method;
+
+    /// <summary>Who requests are made as (application id or user), never a secret.</summary>
+    public string? Identity => _services?.Tokens.Identity;
+
+    /// <summary>The caller's systemuserid in Dataverse (from WhoAmI).</summary>
+    public Guid? DataverseUserId { get; private set; }
+
+    public Guid? DataverseBusinessUnitId { get; private set; }
+
+    public Guid? DataverseOrganizationId { get; private set; }
+
+    /// <summary>What Connect-CrmSync checked, per service.</summary>
+    public IReadOnlyList<ServiceCheck> Checks { get; private set; } = Array.Empty<ServiceCheck>();
+
+    public DataverseClient Dataverse => Services.Dataverse;
+
+    public BusinessCentralClient BusinessCentral => Services.BusinessCentral;
+
+    public DirectoryClient Directory => Services.Directory;
+
+    /// <summary>How many tokens were acquired so far (one per service per token lifetime).</summary>
+    public int TokenAcquisitions => _services?.Tokens.Acquisitions ?? 0;
+
+    private ServiceClients Services => _services ?? throw new CrmSyncException("NotConnectedToServices", CrmSyncErrorKind.InvalidOperation,
+        $"The connection '{Name}' is local (state only). Connect-CrmSync with service endpoints and a credential, or -Sandbox.", this);
+
+    /// <summary>Opens the state file and, with endpoints, connects to the three services and checks each one.</summary>
+    public static async Task<CrmSyncConnection> ConnectAsync(ConnectionSettings settings, IEngineLog? log = null, CancellationToken cancellationToken = default)
+    {
+        var connection = Open(settings.Name, settings.StatePath);
+        if (settings.Endpoints is null)
+        {
+            return connection;
+        }
+
+        try
+        {
+            connection.Log.Target = log;
+            if (settings.Credential is null)
+            {
+                throw new CrmSyncException("CredentialMissing", CrmSyncErrorKind.InvalidArgument, "Connecting to services needs a credential (a sign-in method).");
+            }
+
+            connection._services = ServiceClients.Create(settings, connection.Log);
+            await connection.CheckServicesAsync(settings, cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private async Task CheckServicesAsync(ConnectionSettings settings, CancellationToken cancellationToken)
+    {
+        var endpoints = settings.Endpoints!;
+        var services = _services!;
+        var checks = new List<ServiceCheck>();
+        var failures = new List<string>();
+
+        async Task Check(ServiceKind service, string endpoint, Func<Task<string>> probe)
+        {
+            try
+            {
+                var detail = await probe().ConfigureAwait(false);
+                checks.Add(new ServiceCheck(service, endpoint, true, detail));
+                Log.Verbose($"{service.Display()} ({endpoint}): {detail}");
+            }
+            catch (CrmSyncException ex)
+            {
+                checks.Add(new ServiceCheck(service, endpoint, false, ex.Message));
+                failures.Add($"{service.Display()} ({endpoint}): {ex.Message}");
+            }
+        }
+
+        await Check(ServiceKind.Dataverse, endpoints.DataverseUrl, async () =>
+        {
+            var me = await services.Dataverse.WhoAmIAsync(cancellationToken).ConfigureAwait(false);
+            DataverseUserId = me.UserId;
+            DataverseBusinessUnitId = me.BusinessUnitId;
+            DataverseOrganizationId = me.OrganizationId;
+            return $"WhoAmI: user {me.UserId}, organization {me.OrganizationId}";
+        }).ConfigureAwait(false);
+
+        await Check(ServiceKind.BusinessCentral, endpoints.BusinessCentralApiUrl, async () =>
+        {
+            var companies = await services.BusinessCentral.GetCompaniesAsync(cancellationToken).ConfigureAwait(false);
+            var company = SelectCompany(companies, endpoints.Company);
+            services.BusinessCentral.CompanyId = company.Id;
+            CompanyName = company.Name;
+            return $"company '{company.Name}' ({company.Id}) of {companies.Count}";
+        }).ConfigureAwait(false);
+
+        await Check(ServiceKind.Graph, endpoints.GraphUrl, async () =>
+        {
+            var organization = await services.Directory.GetOrganizationAsync(cancellationToken).ConfigureAwait(false);
+            TenantName = organization.DisplayName;
+            return $"organization '{organization.DisplayName}' ({organization.TenantId})";
+        }).ConfigureAwait(false);
+
+        Checks = checks;
+        if (failures.Count > 0)
+        {
+            throw new ConnectionCheckFailedException(checks,
+                $"Connect-CrmSync could not use {failures.Count} of 3 services as {services.Tokens.Identity}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", failures));
+        }
+    }
+
+    private static BcCompany SelectCompany(IReadOnlyList<BcCompany> companies, string? wanted)
+    {
+        if (wanted is null)
+        {
+            return companies.Count == 1 ? companies[0] : throw new CrmSyncException("CompanyAmbiguous", CrmSyncErrorKind.InvalidArgument,
+                companies.Count == 0 ? "The Business Central environment has no companies." : $"The environment has {companies.Count} companies; choose one with -Company: {string.Join(", ", companies.Select(c => $"'{c.Name}'"))}.");
+        }
+
+        return companies.FirstOrDefault(c => Guid.TryParse(wanted, out var id) ? c.Id == id : string.Equals(c.Name, wanted, StringComparison.OrdinalIgnoreCase) || string.Equals(c.DisplayName, wanted, StringComparison.OrdinalIgnoreCase))
+            ?? throw new CrmSyncException("CompanyNotFound", CrmSyncErrorKind.ObjectNotFound,
+                $"There is no company '{wanted}' in the Business Central environment. Companies: {string.Join(", ", companies.Select(c => $"'{c.Name}'"))}.", wanted);
+    }
+
+    /// <summary>The clients of one connection and what they share.</summary>
+    private sealed class ServiceClients : IDisposable
+    {
+        private readonly List<HttpClient> _http = new();
+
+        public required ConnectionSettings Settings { get; init; }
+
+        public required TokenCache Tokens { get; init; }
+
+        public DataverseClient Dataverse { get; private set; } = null!;
+
+        public BusinessCentralClient BusinessCentral { get; private set; } = null!;
+
+        public DirectoryClient Directory { get; private set; } = null!;
+
+        public static ServiceClients Create(ConnectionSettings settings, IEngineLog log)
+        {
+            var endpoints = settings.Endpoints!;
+            var tokenHttp = new HttpClient(settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
+            var credential = CredentialFactory.Create(settings.Credential!, tokenHttp);
+            var clients = new ServiceClients { Settings = settings, Tokens = new TokenCache(credential, settings.Credential!.IdentityDisplay) };
+            clients._http.Add(tokenHttp);
+            HttpClient Client(ServiceKind service, string scope, int maxConcurrency)
+            {
+                var http = new HttpClient(new ServiceHandler(service, clients.Tokens, scope, maxConcurrency, settings.Retry, log, settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler()))
+                {
+                    Timeout = Timeout.InfiniteTimeSpan,
+                };
+                http.DefaultRequestHeaders.Add("OData-MaxVersion", "4.0");
+                http.DefaultRequestHeaders.Add("OData-Version", "4.0");
+                clients._http.Add(http);
+                return http;
+            }
+
+            var identity = clients.Tokens.Identity;
+            clients.Dataverse = new DataverseClient(Client(ServiceKind.Dataverse, endpoints.DataverseScope, settings.DataverseMaxConcurrency), new Uri(endpoints.DataverseUrl), identity);
+            clients.BusinessCentral = new BusinessCentralClient(Client(ServiceKind.BusinessCentral, endpoints.BusinessCentralScope, settings.BusinessCentralMaxConcurrency), endpoints.BusinessCentralApiUrl, identity);
+            clients.Directory = new DirectoryClient(Client(ServiceKind.Graph, endpoints.GraphScope, settings.GraphMaxConcurrency), endpoints.GraphUrl, identity);
+            return clients;
+        }
+
+        // No cookies: Dataverse's affinity cookie would pin every request to one web server (§D.9).
+        private static SocketsHttpHandler NewSocketHandler() => new()
+        {
+            UseCookies = false,
+            MaxConnectionsPerServer = 64,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            AutomaticDecompression = System.Net.DecompressionMethods.All,
+        };
+
+        public void Dispose()
+        {
+            foreach (var http in _http)
+            {
+                http.Dispose();
+            }
+        }
+    }
+}
+
+/// <summary>Connect-CrmSync reached some services but not all; <see cref="Checks"/> says which and why.</summary>
+public sealed class ConnectionCheckFailedException(IReadOnlyList<ServiceCheck> checks, string message)
+    : CrmSyncException("ConnectionCheckFailed", CrmSyncErrorKind.ConnectionError, message, checks)
+{
+    public IReadOnlyList<ServiceCheck> Checks { get; } = checks;
+}

@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Headers;
+using CrmSync.Auth;
+using Polly;
+using Polly.Retry;
+
+namespace CrmSync.Http;
+
+/// <summary>Retry policy for one service (reference/limits-and-reliability.md §1).</summary>
+public sealed record RetrySettings
+{
+    public int MaxRetries { get; init; } = 6;
+
+    /// <summary>First backoff when the service sends no Retry-After (doubles, with jitter).</summary>
+    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// The one place where requests to a service get their token, wait for throttling to pass, stay within
+/// the service's concurrency limit and are retried: 429 always (the request was not processed), 503
+/// always (BC: not processed from the queue), other 5xx and connection failures only when the request is
+/// safe to repeat (idempotent, or marked safe: client-supplied ids, If-Match). Retry-After is honoured;
+/// without it the delay backs off exponentially with jitter.
+/// </summary>
+public sealed class ServiceHandler : DelegatingHandler
+{
+    /// <summary>Marks a request as safe (or unsafe) to send again after a failure whose outcome is unknown.</summary>
+    public static readonly HttpRequestOptionsKey<bool> SafeToRetry = new("CrmSync.SafeToRetry");
+
+    private static readonly ResiliencePropertyKey<bool> SafeKey = new("CrmSync.SafeToRetry");
+    private static readonly ResiliencePropertyKey<string> RequestKey = new("CrmSync.Request");
+
+    private readonly TokenCache _tokens;
+    private readonly string _scope;
+    private readonly ThrottleGate _gate = new();
+    private readonly ConcurrencyGate _concurrency;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly IEngineLog _log;
+    private readonly int _maxConcurrency;
+
+    public ServiceHandler(ServiceKind service, TokenCache tokens, string scope, int maxConcurrency, RetrySettings retry, IEngineLog log, HttpMessageHandler inner)
+        : base(inner)
+    {
+        Service = service;
+        _tokens = tokens;
+        _scope = scope;
+        _maxConcurrency = maxConcurrency;
+        _concurrency = new ConcurrencyGate(maxConcurrency);
+        _log = log;
+        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = retry.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = retry.BaseDelay,
+                MaxDelay = retry.MaxDelay,
+                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.Context)),
+                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Result)),
+                OnRetry = args =>
+                {
+                    // Everyone waits, not just this request: nothing is sent before Retry-After expires.
+                    _gate.Block(args.RetryDelay);
+                    var what = args.Outcome.Result is { } result ? $"answered {(int)result.StatusCode}" : $"failed ({args.Outcome.Exception?.GetType().Name}: {args.Outcome.Exception?.Message})";
+                    _log.Verbose($"{Service.Display()} {what} for {args.Context.Properties.GetValue(RequestKey, "a request")}; retry {args.AttemptNumber + 1} of {retry.MaxRetries} in {args.RetryDelay.TotalSeconds:0.#} s.");
+                    args.Outcome.Result?.Dispose();
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    public ServiceKind Service { get; }
+
+    /// <summary>Requests allowed in flight now (Dataverse adapts it to x-ms-dop-hint, never above the configured maximum).</summary>
+    public int ConcurrencyLimit => _concurrency.Limit;
+
+    /// <summary>When the current throttling period ends (MinValue when not throttled).</summary>
+    public DateTimeOffset ThrottledUntil => _gate.NotBefore;
+
+    public string Identity => _tokens.Identity;
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var body = request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var safe = request.Options.TryGetValue(SafeToRetry, out var marked) ? marked : IsIdempotent(request.Method);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(SafeKey, safe);
+        context.Properties.Set(RequestKey, $"{request.Method} {request.RequestUri?.AbsolutePath}");
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                async ctx => await SendOnceAsync(request, body, ctx.CancellationToken).ConfigureAwait(false),
+                context).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage original, byte[]? body, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _concurrency.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await SendWithTokenAsync(original, body, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.Unauthorized)
+            {
+                // An expired or revoked token: acquire a fresh one once before giving up.
+                response.Dispose();
+                _tokens.Invalidate(_scope);
+                response = await SendWithTokenAsync(original, body, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (Service == ServiceKind.Dataverse && response.Headers.TryGetValues("x-ms-dop-hint", out var hints) && int.TryParse(hints.FirstOrDefault(), out var hint))
+            {
+                _concurrency.Limit = Math.Clamp(hint, 1, _maxConcurrency);
+            }
+
+            return response;
+        }
+        finally
+        {
+            _concurrency.Exit();
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendWithTokenAsync(HttpRequestMessage original, byte[]? body, CancellationToken cancellationToken)
+    {
+        using var attempt = new HttpRequestMessage(original.Method, original.RequestUri) { Version = original.Version };
+        foreach (var header in original.Headers)
+        {
+            attempt.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        if (body is not null)
+        {
+            attempt.Content = new ByteArrayContent(body);
+            foreach (var header in original.Content!.Headers)
+            {
+                attempt.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        attempt.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await _tokens.GetTokenAsync(_scope, cancellationToken).ConfigureAwait(false));
+        return await base.SendAsync(attempt, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, ResilienceContext context)
+    {
+        var safe = context.Properties.GetValue(SafeKey, false);
+        if (outcome.Exception is { } exception)
+        {
+            return safe && !context.CancellationToken.IsCancellationRequested &&
+                   exception is HttpRequestException or IOException or TaskCanceledException;
+        }
+
+        return outcome.Result!.StatusCode switch
+        {
+            HttpStatusCode.TooManyRequests => true,
+            HttpStatusCode.ServiceUnavailable => true,
+            HttpStatusCode.InternalServerError or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout or HttpStatusCode.RequestTimeout => safe,
+            _ => false,
+        };
+    }
+
+    internal static TimeSpan? RetryAfter(HttpResponseMessage? response)
+    {
+        var header = response?.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        if (header?.Date is { } date)
+        {
+            var wait = date - DateTimeOffset.UtcNow;
+            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        }
+
+        return null;
+    }
+
+    private static bool IsIdempotent(HttpMethod method) =>
+        method == HttpMethod.Get || method == HttpMethod.Head || method == HttpMethod.Put || method == HttpMethod.Delete || method == HttpMethod.Options;
+}

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using CrmSync.Connections;
+using CrmSync.LocalSandbox;
+using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Identity;
+
+namespace CrmSync.Engine.Tests.Services;
+
+/// <summary>An in-process sandbox and a CrmSync connection to it over real HTTP.</summary>
+public sealed class SandboxConnection : IAsyncDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private SandboxConnection(SandboxHost host, SandboxInstance instance)
+    {
+        Host = host;
+        Instance = instance;
+    }
+
+    public SandboxHost Host { get; }
+
+    public SandboxInstance Instance { get; }
+
+    public CrmSyncConnection Connection { get; private set; } = null!;
+
+    public List<string> Messages { get; } = new();
+
+    public string StatePath => _temp.File("state.db");
+
+    public static async Task<SandboxConnection> StartAsync(SandboxOptions? options = null, Func<ConnectionSettings, ConnectionSettings>? adjust = null, bool connect = true)
+    {
+        var host = await SandboxHost.StartAsync(options ?? new SandboxOptions { DataverseUserSyncDelay = TimeSpan.Zero });
+        var instance = SandboxProcess.Parse(JsonSerializer.Serialize(CrmSync.Sandbox.Program.Describe(host)));
+        var sandbox = new SandboxConnection(host, instance);
+        if (connect)
+        {
+            sandbox.Connection = await CrmSyncConnection.ConnectAsync(sandbox.Settings(adjust), new ListLog(sandbox.Messages));
+        }
+
+        return sandbox;
+    }
+
+    public ConnectionSettings Settings(Func<ConnectionSettings, ConnectionSettings>? adjust = null)
+    {
+        var settings = Instance.ToConnectionSettings("test", StatePath) with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(50), MaxRetries = 6 } };
+        return adjust is null ? settings : adjust(settings);
+    }
+
+    /// <summary>Registers an application in the sandbox tenant (and, optionally, as a Dataverse application user with a role).</summary>
+    public SandboxIdentity AddApplication(string name, string secret, string? dataverseRole = null, bool businessCentral = true)
+    {
+        var identity = Host.Identities.Add(new SandboxIdentity
+        {
+            ObjectId = Guid.NewGuid(),
+            DisplayName = name,
+            Kind = IdentityKind.Application,
+            ClientId = Guid.NewGuid(),
+            ClientSecret = secret,
+            BusinessCentralAccess = businessCentral,
+        });
+        if (dataverseRole is not null)
+        {
+            var userId = Guid.NewGuid();
+            var created = Host.Invoke("Dataverse", Host.Sample!.SetupApp, "POST", "systemusers", new Dictionary<string, object>
+            {
+                ["systemuserid"] = userId, ["applicationid"] = identity.ClientId!.Value, ["lastname"] = name, ["isdisabled"] = false, ["accessmode"] = 4,
+                ["businessunitid@odata.bind"] = $"/businessunits({Host.Sample.RootBusinessUnitId})",
+            });
+            Assert.Equal(204, created.Status);
+            var role = Host.Dataverse.Table("roles").Rows.First(r => (string?)r.Values[1] == dataverseRole && Equals((r.Values[2] as CrmSync.Sandbox.Core.LookupValue)?.Id, Host.Sample.RootBusinessUnitId));
+            Host.Dataverse.AssignRole(userId, (Guid)role.Values[0]!);
+        }
+
+        return identity;
+    }
+
+    public Task<CrmSyncConnection> ConnectAsAsync(SandboxIdentity identity, string secret, List<string>? log = null) =>
+        CrmSyncConnection.ConnectAsync(Instance.ToConnectionSettings("as-" + identity.DisplayName, _temp.File(Guid.NewGuid().ToString("N") + ".db"), identity.ClientId, secret)
+            with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(50), MaxRetries = 2 } }, log is null ? null : new ListLog(log));
+
+    public async ValueTask DisposeAsync()
+    {
+        Connection?.Dispose();
+        await Host.DisposeAsync();
+        _temp.Dispose();
+    }
+
+    public sealed class ListLog(List<string> messages) : IEngineLog
+    {
+        public void Verbose(string message)
+        {
+            lock (messages)
+            {
+                messages.Add("VERBOSE: " + message);
+            }
+        }
+
+        public void Warning(string message)
+        {
+            lock (messages)
+            {
+                messages.Add("WARNING: " + message);
+            }
+        }
+    }
+}
