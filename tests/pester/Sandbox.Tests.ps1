@@ -41,3 +41,33 @@ Describe 'Start-CrmSyncSandbox and Stop-CrmSyncSandbox' {
             Should -Throw -ErrorId 'SandboxNotFound,CrmSync.PowerShell.Cmdlets.Sandbox.StopCrmSyncSandboxCommand'
     }
 }
+
+Describe 'Connect-CrmSync to the sandbox' {
+    BeforeAll {
+        $script:Sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+    }
+
+    AfterAll {
+        Disconnect-CrmSync
+        $script:Sandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    It 'connects from the pipeline and shows the endpoints and identity without secrets' {
+        $Sandbox | Connect-CrmSync -StatePath (Join-Path $TestDrive 'sandbox.db')
+        $connection = Get-CrmSyncConnection
+        $connection.DataverseUrl | Should -Be $Sandbox.DataverseUrl
+        $connection.BusinessCentralApiUrl | Should -Be $Sandbox.BusinessCentralApiUrl
+        $connection.GraphUrl | Should -Be $Sandbox.GraphUrl
+        $connection.CompanyName | Should -Be 'CRONUS USA, Inc.'
+        $connection.Identity | Should -Match $Sandbox.SetupAppClientId
+        $connection.AuthenticationMethod | Should -Be 'Sandbox'
+        $shown = ($connection | Format-List * | Out-String) + ($connection | ConvertTo-Json -Depth 2 -WarningAction SilentlyContinue)
+        $shown | Should -Not -Match ([regex]::Escape($Sandbox.SetupAppClientSecret))
+    }
+
+    It 'names the service that rejected the identity' {
+        $wrong = ConvertTo-SecureString 'not-the-secret' -AsPlainText -Force
+        { Connect-CrmSync -Sandbox $Sandbox -ClientSecret $wrong -StatePath (Join-Path $TestDrive 'wrong.db') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ConnectionCheckFailed,CrmSync.PowerShell.Cmdlets.Connection.ConnectCrmSyncCommand'
+    }
+}

@@ -9,36 +9,40 @@ internal static class CredentialFactory
 {
     // The well-known public client id of Azure PowerShell/CLI-style first-party tools is not ours to use;
     // device code and interactive flows need the admin's own public client registration.
-    public static TokenCredential Create(CredentialSpec spec, HttpClient sandboxHttp) => spec switch
+    public static TokenCredential Create(CredentialSpec spec, HttpClient sandboxHttp, IEngineLog log, Http.RetrySettings retry) => spec switch
     {
         SandboxCredentialSpec sandbox => new SandboxCredential(sandbox.TokenUrl, Require(spec.ClientId, "ClientId"), sandbox.Secret, sandboxHttp),
-        ClientSecretCredentialSpec secret => new ClientSecretCredential(Require(spec.TenantId, "TenantId"), Require(spec.ClientId, "ClientId"), secret.Secret.Reveal(), Options(new ClientSecretCredentialOptions(), spec)),
-        CertificateCredentialSpec certificate => new ClientCertificateCredential(Require(spec.TenantId, "TenantId"), Require(spec.ClientId, "ClientId"), LoadCertificate(certificate), Options(new ClientCertificateCredentialOptions(), spec)),
-        ManagedIdentityCredentialSpec => spec.ClientId is null
-            ? new ManagedIdentityCredential(ManagedIdentityId.SystemAssigned)
-            : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(spec.ClientId)),
+        ClientSecretCredentialSpec secret => new ClientSecretCredential(Require(spec.TenantId, "TenantId"), Require(spec.ClientId, "ClientId"), secret.Secret.Reveal(), Options(new ClientSecretCredentialOptions(), spec, retry)),
+        CertificateCredentialSpec certificate => new ClientCertificateCredential(Require(spec.TenantId, "TenantId"), Require(spec.ClientId, "ClientId"), LoadCertificate(certificate), Options(new ClientCertificateCredentialOptions(), spec, retry)),
+        ManagedIdentityCredentialSpec => new ManagedIdentityCredential(Options(new ManagedIdentityCredentialOptions(spec.ClientId is null
+            ? ManagedIdentityId.SystemAssigned
+            : ManagedIdentityId.FromUserAssignedClientId(spec.ClientId)), spec, retry)),
         DeviceCodeCredentialSpec device => new DeviceCodeCredential(Options(new DeviceCodeCredentialOptions
         {
             TenantId = Require(spec.TenantId, "TenantId"),
             ClientId = Require(spec.ClientId, "ClientId"),
             DeviceCodeCallback = (code, _) =>
             {
-                device.Prompt(code.Message);
+                (device.Prompt ?? log.Warning)(code.Message);
                 return Task.CompletedTask;
             },
-        }, spec)),
+        }, spec, retry)),
         InteractiveCredentialSpec => new InteractiveBrowserCredential(Options(new InteractiveBrowserCredentialOptions
         {
             TenantId = Require(spec.TenantId, "TenantId"),
             ClientId = Require(spec.ClientId, "ClientId"),
-        }, spec)),
+        }, spec, retry)),
         _ => throw new CrmSyncException("CredentialNotSupported", CrmSyncErrorKind.InvalidArgument, $"Sign-in method {spec.Method} is not supported."),
     };
 
-    // A custom authority (sovereign cloud) is used as given: no instance discovery against the public cloud.
-    private static T Options<T>(T options, CredentialSpec spec)
+    // Token requests follow the connection's retry settings; a custom authority (sovereign cloud) is used
+    // as given, with no instance discovery against the public cloud.
+    private static T Options<T>(T options, CredentialSpec spec, Http.RetrySettings retry)
         where T : TokenCredentialOptions
     {
+        options.Retry.MaxRetries = retry.MaxRetries;
+        options.Retry.Delay = retry.BaseDelay;
+        options.Retry.MaxDelay = retry.MaxDelay;
         if (spec.AuthorityHost is { } authority)
         {
             options.AuthorityHost = authority;

@@ -43,8 +43,8 @@ public sealed record ManagedIdentityCredentialSpec : CredentialSpec
     public override string IdentityDisplay => ClientId is null ? "system-assigned managed identity" : $"user-assigned managed identity {ClientId}";
 }
 
-/// <summary>Device code flow: <see cref="Prompt"/> shows the message with the code to enter.</summary>
-public sealed record DeviceCodeCredentialSpec(Action<string> Prompt) : CredentialSpec
+/// <summary>Device code flow: <see cref="Prompt"/> shows the message with the code to enter (default: a warning on the engine log).</summary>
+public sealed record DeviceCodeCredentialSpec(Action<string>? Prompt = null) : CredentialSpec
 {
     public override string Method => "DeviceCode";
 

@@ -174,7 +174,7 @@ public sealed partial class CrmSyncConnection
         {
             var endpoints = settings.Endpoints!;
             var tokenHttp = new HttpClient(settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
-            var credential = CredentialFactory.Create(settings.Credential!, tokenHttp);
+            var credential = CredentialFactory.Create(settings.Credential!, tokenHttp, log, settings.Retry);
             var clients = new ServiceClients { Settings = settings, Tokens = new TokenCache(credential, settings.Credential!.IdentityDisplay) };
             clients._http.Add(tokenHttp);
             HttpClient Client(ServiceKind service, string scope, int maxConcurrency)

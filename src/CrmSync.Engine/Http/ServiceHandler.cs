@@ -49,7 +49,14 @@ public sealed class ServiceHandler : DelegatingHandler
         _maxConcurrency = maxConcurrency;
         _concurrency = new ConcurrencyGate(maxConcurrency);
         _log = log;
-        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (retry.MaxRetries <= 0)
+        {
+            _pipeline = builder.Build();
+            return;
+        }
+
+        _pipeline = builder
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 MaxRetryAttempts = retry.MaxRetries,

@@ -3,9 +3,23 @@ using CrmSync.Connections;
 
 namespace CrmSync.PowerShell.Infrastructure;
 
-/// <summary>Base of every CrmSync cmdlet: turns engine errors into ErrorRecords in one place.</summary>
+/// <summary>Base of every CrmSync cmdlet: turns engine errors into ErrorRecords in one place and runs engine work.</summary>
 public abstract class CrmSyncCmdlet : PSCmdlet
 {
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Cancelled when the user presses Ctrl+C.</summary>
+    protected CancellationToken Cancellation => _stopping.Token;
+
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    /// <summary>Runs engine work off the pipeline thread, writing its verbose messages and warnings here as they come.</summary>
+    protected T RunEngine<T>(Func<IEngineLog, CancellationToken, Task<T>> work)
+    {
+        using var call = new EngineCall();
+        return call.Run(log => work(log, Cancellation), WriteVerbose, WriteWarning);
+    }
+
     /// <summary>A non-terminating error for one record; processing continues.</summary>
     protected void WriteEngineError(CrmSyncException exception, object? target = null) =>
         WriteError(ToErrorRecord(exception, target));

@@ -37,33 +37,34 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
         string.Equals(name.Name, EngineAssemblyName, StringComparison.Ordinal) && File.Exists(Path.Combine(DependencyDirectory, EngineAssemblyName + ".dll"))
             ? EngineContext.Value.LoadFromAssemblyName(name)
             : null;
+}
 
-    private sealed class EngineLoadContext : AssemblyLoadContext
+/// <summary>The engine's own load context: its dependencies resolve from its .deps.json, never from the default context.</summary>
+internal sealed class EngineLoadContext : AssemblyLoadContext
+{
+    private readonly AssemblyDependencyResolver _resolver;
+
+    public EngineLoadContext(string enginePath)
+        : base("CrmSync.Engine", isCollectible: false)
     {
-        private readonly AssemblyDependencyResolver _resolver;
+        _resolver = new AssemblyDependencyResolver(enginePath);
+    }
 
-        public EngineLoadContext(string enginePath)
-            : base("CrmSync.Engine", isCollectible: false)
+    protected override Assembly? Load(AssemblyName assemblyName)
+    {
+        // PowerShell's own assembly is always the host's.
+        if (string.Equals(assemblyName.Name, "System.Management.Automation", StringComparison.Ordinal))
         {
-            _resolver = new AssemblyDependencyResolver(enginePath);
+            return null;
         }
 
-        protected override Assembly? Load(AssemblyName assemblyName)
-        {
-            // PowerShell's own assembly is always the host's.
-            if (string.Equals(assemblyName.Name, "System.Management.Automation", StringComparison.Ordinal))
-            {
-                return null;
-            }
+        var path = _resolver.ResolveAssemblyToPath(assemblyName);
+        return path is null ? null : LoadFromAssemblyPath(path);
+    }
 
-            var path = _resolver.ResolveAssemblyToPath(assemblyName);
-            return path is null ? null : LoadFromAssemblyPath(path);
-        }
-
-        protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
-        {
-            var path = _resolver.ResolveUnmanagedDllToPath(unmanagedDllName);
-            return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path);
-        }
+    protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
+    {
+        var path = _resolver.ResolveUnmanagedDllToPath(unmanagedDllName);
+        return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path);
     }
 }

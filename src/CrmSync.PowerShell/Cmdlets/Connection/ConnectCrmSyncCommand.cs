@@ -1,54 +1,213 @@
 using System.Management.Automation;
+using System.Net;
+using System.Security;
+using CrmSync.Auth;
 using CrmSync.Connections;
+using CrmSync.LocalSandbox;
 using CrmSync.PowerShell.Infrastructure;
 
 namespace CrmSync.PowerShell.Cmdlets.Connection;
 
-/// <summary>Opens a CrmSync connection and makes it the current one for this runspace.</summary>
-[Cmdlet(VerbsCommunications.Connect, "CrmSync", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Connect-CrmSync.md")]
+/// <summary>Opens a CrmSync connection (state file, and the three services) and makes it this runspace's current one.</summary>
+[Cmdlet(VerbsCommunications.Connect, "CrmSync", DefaultParameterSetName = LocalSet, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Connect-CrmSync.md")]
 [OutputType(typeof(CrmSyncConnection))]
 public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
 {
+    private const string LocalSet = "Local";
+    private const string SandboxSet = "Sandbox";
+    private const string SandboxUrlSet = "SandboxUrl";
+    private const string ClientSecretSet = "ClientSecret";
+    private const string CertificateFileSet = "CertificateFile";
+    private const string CertificateThumbprintSet = "CertificateThumbprint";
+    private const string ManagedIdentitySet = "ManagedIdentity";
+    private const string DeviceCodeSet = "DeviceCode";
+    private const string InteractiveSet = "Interactive";
+
     /// <summary>Connection name; also names the default state file.</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = CrmSyncPaths.DefaultConnectionName;
+    public string? Name { get; set; }
 
     /// <summary>SQLite state file; default: &lt;state directory&gt;/&lt;name&gt;.db.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? StatePath { get; set; }
 
+    /// <summary>A sandbox from Start-CrmSyncSandbox.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SandboxSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public SandboxInstance? Sandbox { get; set; }
+
+    /// <summary>The base URL of a running sandbox, e.g. http://127.0.0.1:5000/.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = SandboxUrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string? SandboxUrl { get; set; }
+
+    /// <summary>Entra tenant id or domain.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ClientSecretSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateFileSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateThumbprintSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ManagedIdentitySet)]
+    [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InteractiveSet)]
+    [ValidateNotNullOrEmpty]
+    public string? TenantId { get; set; }
+
+    /// <summary>Business Central environment name (e.g. Production).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ClientSecretSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateFileSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateThumbprintSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ManagedIdentitySet)]
+    [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InteractiveSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Environment { get; set; }
+
+    /// <summary>Dataverse environment URL, e.g. https://contoso.crm4.dynamics.com.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ClientSecretSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateFileSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateThumbprintSet)]
+    [Parameter(Mandatory = true, ParameterSetName = ManagedIdentitySet)]
+    [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InteractiveSet)]
+    [ValidateNotNullOrEmpty]
+    public string? DataverseUrl { get; set; }
+
+    /// <summary>Business Central company name or id; may be omitted when there is one company.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Company { get; set; }
+
+    /// <summary>Application (client) id of the app registration (or of a user-assigned managed identity).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ClientSecretSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateFileSet)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateThumbprintSet)]
+    [Parameter(ParameterSetName = ManagedIdentitySet)]
+    [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InteractiveSet)]
+    [Parameter(ParameterSetName = SandboxSet)]
+    [Parameter(ParameterSetName = SandboxUrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string? ClientId { get; set; }
+
+    /// <summary>Client secret of the app registration (or of a sandbox application).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ClientSecretSet)]
+    [Parameter(ParameterSetName = SandboxSet)]
+    [Parameter(ParameterSetName = SandboxUrlSet)]
+    [ValidateNotNull]
+    public SecureString? ClientSecret { get; set; }
+
+    /// <summary>PFX file with the app registration's certificate and private key.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CertificateFileSet)]
+    [ValidateNotNullOrEmpty]
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of the PFX file.</summary>
+    [Parameter(ParameterSetName = CertificateFileSet)]
+    [ValidateNotNull]
+    public SecureString? CertificatePassword { get; set; }
+
+    /// <summary>Thumbprint of a certificate in the CurrentUser or LocalMachine "My" store (Windows).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CertificateThumbprintSet)]
+    [ValidateNotNullOrEmpty]
+    public string? CertificateThumbprint { get; set; }
+
+    /// <summary>Sign in as the managed identity of the Azure resource running this session (e.g. an Automation runbook).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ManagedIdentitySet)]
+    public SwitchParameter ManagedIdentity { get; set; }
+
+    /// <summary>Sign in with a device code (shown as a warning).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DeviceCodeSet)]
+    public SwitchParameter DeviceCode { get; set; }
+
+    /// <summary>Sign in with the system browser.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = InteractiveSet)]
+    public SwitchParameter Interactive { get; set; }
+
+    /// <summary>Microsoft Graph base URL (sovereign clouds).</summary>
+    [Parameter(ParameterSetName = ClientSecretSet)]
+    [Parameter(ParameterSetName = CertificateFileSet)]
+    [Parameter(ParameterSetName = CertificateThumbprintSet)]
+    [Parameter(ParameterSetName = ManagedIdentitySet)]
+    [Parameter(ParameterSetName = DeviceCodeSet)]
+    [Parameter(ParameterSetName = InteractiveSet)]
+    [ValidateNotNullOrEmpty]
+    public string? GraphUrl { get; set; }
+
     /// <summary>Return the connection.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void EndProcessing()
+    protected override void ProcessRecord()
     {
-        var statePath = StatePath is null ? null : GetUnresolvedProviderPathFromPSPath(StatePath);
         CrmSyncConnection connection;
         try
         {
+            var settings = BuildSettings();
             // Reconnecting to the file this runspace already holds must not trip over our own lock.
-            var targetPath = Path.GetFullPath(statePath ?? CrmSyncPaths.DefaultStatePath(Name));
+            var targetPath = Path.GetFullPath(settings.StatePath ?? CrmSyncPaths.DefaultStatePath(settings.Name ?? CrmSyncPaths.DefaultConnectionName));
             if (DefaultConnection.Get() is { } current && string.Equals(targetPath, current.StatePath, StringComparison.Ordinal))
             {
                 DefaultConnection.CloseCurrent();
             }
 
-            connection = CrmSyncConnection.Open(Name, statePath);
+            connection = RunEngine((log, cancel) => CrmSyncConnection.ConnectAsync(settings, log, cancel));
         }
         catch (CrmSyncException ex)
         {
-            ThrowEngineError(ex, statePath ?? Name);
+            ThrowEngineError(ex, StatePath ?? Name);
             return;
         }
 
         DefaultConnection.Set(connection);
-        WriteVerbose($"Connected '{connection.Name}' with state file {connection.StatePath}.");
+        WriteVerbose(connection.IsConnectedToServices
+            ? $"Connected '{connection.Name}' as {connection.Identity}: Dataverse {connection.DataverseUrl}, Business Central company '{connection.CompanyName}', Graph tenant '{connection.TenantName}'. State file {connection.StatePath}."
+            : $"Connected '{connection.Name}' with state file {connection.StatePath} (no services).");
         if (PassThru)
         {
             WriteObject(connection);
         }
     }
+
+    private ConnectionSettings BuildSettings()
+    {
+        var statePath = StatePath is null ? null : GetUnresolvedProviderPathFromPSPath(StatePath);
+        switch (ParameterSetName)
+        {
+            case SandboxSet:
+            case SandboxUrlSet:
+                var instance = Sandbox ?? RunEngine((_, cancel) => SandboxProcess.DescribeAsync(SandboxUrl!, cancel));
+                var sandboxSettings = instance.ToConnectionSettings(Name ?? "Sandbox", statePath, ClientId is null ? null : Guid.Parse(ClientId), ClientSecret is null ? null : Plain(ClientSecret));
+                return Company is null ? sandboxSettings : sandboxSettings with { Endpoints = sandboxSettings.Endpoints! with { Company = Company } };
+            case LocalSet:
+                return new ConnectionSettings { Name = Name, StatePath = statePath };
+        }
+
+        CredentialSpec credential = ParameterSetName switch
+        {
+            ClientSecretSet => new ClientSecretCredentialSpec(new SecretText(Plain(ClientSecret!))),
+            CertificateFileSet => new CertificateCredentialSpec { CertificatePath = GetUnresolvedProviderPathFromPSPath(CertificatePath!), CertificatePassword = CertificatePassword is null ? null : new SecretText(Plain(CertificatePassword)) },
+            CertificateThumbprintSet => new CertificateCredentialSpec { Thumbprint = CertificateThumbprint },
+            ManagedIdentitySet => new ManagedIdentityCredentialSpec(),
+            // The engine shows the device code message as a warning while the sign-in waits.
+            DeviceCodeSet => new DeviceCodeCredentialSpec(),
+            _ => new InteractiveCredentialSpec(),
+        };
+        credential = credential with { TenantId = TenantId, ClientId = ClientId };
+        return new ConnectionSettings
+        {
+            Name = Name,
+            StatePath = statePath,
+            Credential = credential,
+            Endpoints = new ServiceEndpoints
+            {
+                DataverseUrl = DataverseUrl!,
+                BusinessCentralApiUrl = ServiceEndpoints.BusinessCentralOnlineApiUrl(TenantId!, Environment!),
+                Company = Company,
+                GraphUrl = GraphUrl ?? "https://graph.microsoft.com/v1.0",
+            },
+        };
+    }
+
+    private static string Plain(SecureString secure) => new NetworkCredential(string.Empty, secure).Password;
 }

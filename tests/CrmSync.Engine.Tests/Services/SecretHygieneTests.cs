@@ -1,0 +1,66 @@
+using System.Reflection;
+using System.Text;
+using CrmSync.Auth;
+using CrmSync.Connections;
+
+namespace CrmSync.Engine.Tests.Services;
+
+// A canary secret must appear nowhere: state file, log messages, errors, objects shown to the user.
+public sealed class SecretHygieneTests
+{
+    private const string Canary = "CANARY-7f3a9c1e-do-not-print";
+
+    [Fact]
+    public async Task A_canary_secret_appears_in_no_state_file_message_error_or_object()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync(connect: false);
+        var app = sandbox.AddApplication("Canary App", Canary, dataverseRole: "System Administrator");
+        var messages = new List<string>();
+        var texts = new List<string>();
+
+        using (var connection = await sandbox.ConnectAsAsync(app, Canary, messages))
+        {
+            await connection.Dataverse.WhoAmIAsync();
+            await connection.BusinessCentral.GetCompaniesAsync();
+            texts.Add(connection.ToString());
+            texts.AddRange(PublicValues(connection));
+            texts.AddRange(connection.Checks.Select(c => c.ToString()));
+        }
+
+        var wrong = Canary + "-wrong";
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => sandbox.ConnectAsAsync(app, wrong, messages));
+        texts.Add(failure.ToString());
+        for (Exception? e = failure; e is not null; e = e.InnerException)
+        {
+            texts.Add(e.Message);
+        }
+
+        var settings = sandbox.Instance.ToConnectionSettings("x", null, app.ClientId, Canary);
+        texts.Add(settings.ToString());
+        texts.Add(settings.Credential!.ToString());
+        texts.Add(new ClientSecretCredentialSpec(new SecretText(Canary)) { TenantId = "t", ClientId = "c" }.ToString());
+
+        Assert.NotEmpty(messages);
+        Assert.All(messages, m => Assert.DoesNotContain("CANARY", m));
+        Assert.All(texts, t => Assert.DoesNotContain("CANARY", t));
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(sandbox.StatePath)!))
+        {
+            Assert.DoesNotContain("CANARY", Encoding.Latin1.GetString(File.ReadAllBytes(file)));
+        }
+    }
+
+    private static IEnumerable<string> PublicValues(object target) =>
+        target.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.GetIndexParameters().Length == 0 && p.PropertyType.Namespace is "System" or "CrmSync.Connections")
+            .Select(p =>
+            {
+                try
+                {
+                    return p.GetValue(target)?.ToString() ?? string.Empty;
+                }
+                catch (TargetInvocationException)
+                {
+                    return string.Empty;
+                }
+            });
+}
