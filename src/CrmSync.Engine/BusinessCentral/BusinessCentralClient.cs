@@ -23,26 +23,7 @@ public sealed record BcQuery
     public static string ModifiedAfter(DateTimeOffset value) =>
         "lastModifiedDateTime gt " + value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    public string ToQueryString()
-    {
-        var parts = new List<string>();
-        if (Select is { Count: > 0 })
-        {
-            parts.Add("$select=" + string.Join(',', Select));
-        }
-
-        if (!string.IsNullOrWhiteSpace(Filter))
-        {
-            parts.Add("$filter=" + Uri.EscapeDataString(Filter));
-        }
-
-        if (!string.IsNullOrWhiteSpace(OrderBy))
-        {
-            parts.Add("$orderby=" + Uri.EscapeDataString(OrderBy));
-        }
-
-        return string.Join('&', parts);
-    }
+    public string ToQueryString() => ODataQueryString.Build(Select, Filter, OrderBy);
 }
 
 /// <summary>One operation of a BC JSON $batch; Url is relative to the API root (companies(…)/customers(…)).</summary>

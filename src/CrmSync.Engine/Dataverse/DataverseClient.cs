@@ -16,21 +16,7 @@ public sealed record DataverseQuery(IReadOnlyList<string> Select)
     /// <summary>Rows per page, at most 5,000.</summary>
     public int PageSize { get; init; } = 5000;
 
-    public string ToQueryString()
-    {
-        var parts = new List<string> { "$select=" + string.Join(',', Select) };
-        if (!string.IsNullOrWhiteSpace(Filter))
-        {
-            parts.Add("$filter=" + Uri.EscapeDataString(Filter));
-        }
-
-        if (!string.IsNullOrWhiteSpace(OrderBy))
-        {
-            parts.Add("$orderby=" + Uri.EscapeDataString(OrderBy));
-        }
-
-        return string.Join('&', parts);
-    }
+    public string ToQueryString() => ODataQueryString.Build(Select, Filter, OrderBy);
 }
 
 /// <summary>What a write returned: the row's id, its new etag and modifiedon (with return=representation).</summary>
