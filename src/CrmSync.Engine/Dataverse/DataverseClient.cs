@@ -41,10 +41,13 @@ public enum DataverseBatchMode
 public sealed record DataverseBatchOperation(string Method, string Url, JsonObject? Body = null)
 {
     public string? IfMatch { get; init; }
+
+    /// <summary>Ask for the written row back (Prefer: return=representation), e.g. for its new modifiedon.</summary>
+    public bool ReturnRepresentation { get; init; }
 }
 
-/// <summary>The outcome of one batch operation; Error is set when it failed.</summary>
-public sealed record DataverseBatchResult(int Index, int StatusCode, string? EntityId, ServiceRequestException? Error)
+/// <summary>The outcome of one batch operation; Error is set when it failed; Body holds a returned row.</summary>
+public sealed record DataverseBatchResult(int Index, int StatusCode, string? EntityId, ServiceRequestException? Error, JsonObject? Body = null)
 {
     public bool Succeeded => Error is null;
 }
@@ -218,7 +221,8 @@ public sealed class DataverseClient : ServiceClientBase
             }
 
             var part = parts[i];
-            results.Add(new DataverseBatchResult(i, part.Status, part.EntityId, part.Status >= 400 ? Error(part, $"{operations[i].Method} {operations[i].Url}") : null));
+            var body = part.Status < 400 && part.Body is { Length: > 0 } partBody && partBody.TrimStart().StartsWith('{') ? JsonNode.Parse(partBody) as JsonObject : null;
+            results.Add(new DataverseBatchResult(i, part.Status, part.EntityId, part.Status >= 400 ? Error(part, $"{operations[i].Method} {operations[i].Url}") : null, body));
         }
 
         return results;

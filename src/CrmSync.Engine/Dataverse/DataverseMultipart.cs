@@ -35,6 +35,11 @@ internal static partial class DataverseMultipart
                 text.Append("If-Match: ").Append(operation.IfMatch).Append("\r\n");
             }
 
+            if (operation.ReturnRepresentation)
+            {
+                text.Append("Prefer: return=representation\r\n");
+            }
+
             if (operation.Body is not null)
             {
                 text.Append("Content-Type: application/json\r\n\r\n").Append(operation.Body.ToJsonString()).Append("\r\n");

@@ -119,6 +119,19 @@ internal static class StateMigrations
                 value TEXT NULL
             );
             """),
+        new StateMigration(3, "Failures of records that are not coupled (retried next run, skipped after the same error twice)", """
+            CREATE TABLE sync_failure (
+                mapping_name TEXT NOT NULL COLLATE NOCASE,
+                direction INTEGER NOT NULL,
+                source_id TEXT NOT NULL,
+                message TEXT NOT NULL,
+                failure_count INTEGER NOT NULL,
+                skipped INTEGER NOT NULL,
+                last_job_id TEXT NULL,
+                failed_at TEXT NOT NULL,
+                PRIMARY KEY (mapping_name, direction, source_id)
+            );
+            """),
     };
 
     public static int LatestVersion => All[^1].Version;

@@ -140,3 +140,27 @@ public sealed record PendingWrite
 
     public DateTimeOffset CreatedAt { get; init; }
 }
+
+/// <summary>
+/// A source record that failed before it was coupled (BC only tracks failures on couplings; CrmSync also
+/// keeps these so a failed new record is retried instead of being left behind by the watermark).
+/// </summary>
+public sealed record UncoupledFailure
+{
+    public required string MappingName { get; init; }
+
+    /// <summary>The pass that failed: ToIntegrationTable (source BC) or FromIntegrationTable (source Dataverse).</summary>
+    public SyncDirection Direction { get; init; }
+
+    public required Guid SourceId { get; init; }
+
+    public required string Message { get; init; }
+
+    public int FailureCount { get; init; }
+
+    public bool Skipped { get; init; }
+
+    public Guid? LastJobId { get; init; }
+
+    public DateTimeOffset FailedAt { get; init; }
+}

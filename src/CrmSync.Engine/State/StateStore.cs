@@ -353,6 +353,45 @@ public sealed class StateStore : IDisposable
     public IReadOnlyList<IntegrationSyncError> GetJobErrors(Guid? jobId = null) =>
         Query("SELECT * FROM sync_job_error WHERE ($job IS NULL OR job_id = $job) ORDER BY time DESC, id DESC", ReadJobError, ("$job", FormatNullable(jobId)));
 
+    // ---- Failures of uncoupled records (schema 3) ------------------------------------------------
+
+    public void SaveFailure(UncoupledFailure failure) =>
+        InTransaction(() => Execute("""
+            INSERT INTO sync_failure (mapping_name, direction, source_id, message, failure_count, skipped, last_job_id, failed_at)
+            VALUES ($m, $d, $s, $msg, $count, $skipped, $job, $at)
+            ON CONFLICT(mapping_name, direction, source_id) DO UPDATE SET message = excluded.message, failure_count = excluded.failure_count,
+                skipped = excluded.skipped, last_job_id = excluded.last_job_id, failed_at = excluded.failed_at
+            """,
+            ("$m", failure.MappingName), ("$d", (int)failure.Direction), ("$s", Format(failure.SourceId)), ("$msg", failure.Message),
+            ("$count", failure.FailureCount), ("$skipped", failure.Skipped), ("$job", FormatNullable(failure.LastJobId)), ("$at", Format(failure.FailedAt))));
+
+    public UncoupledFailure? GetFailure(string mappingName, SyncDirection direction, Guid sourceId) =>
+        Query("SELECT * FROM sync_failure WHERE mapping_name = $m AND direction = $d AND source_id = $s", ReadFailure,
+            ("$m", mappingName), ("$d", (int)direction), ("$s", Format(sourceId))).FirstOrDefault();
+
+    public IReadOnlyList<UncoupledFailure> GetFailures(string? mappingName = null) =>
+        Query("SELECT * FROM sync_failure WHERE ($m IS NULL OR mapping_name = $m) ORDER BY failed_at", ReadFailure, ("$m", mappingName));
+
+    public bool RemoveFailure(string mappingName, SyncDirection direction, Guid sourceId)
+    {
+        var removed = 0;
+        InTransaction(() => removed = Execute("DELETE FROM sync_failure WHERE mapping_name = $m AND direction = $d AND source_id = $s",
+            ("$m", mappingName), ("$d", (int)direction), ("$s", Format(sourceId))));
+        return removed > 0;
+    }
+
+    private static UncoupledFailure ReadFailure(SqliteDataReader r) => new()
+    {
+        MappingName = r.GetString(r.GetOrdinal("mapping_name")),
+        Direction = (SyncDirection)r.GetInt32(r.GetOrdinal("direction")),
+        SourceId = Guid.Parse(r.GetString(r.GetOrdinal("source_id"))),
+        Message = r.GetString(r.GetOrdinal("message")),
+        FailureCount = r.GetInt32(r.GetOrdinal("failure_count")),
+        Skipped = r.GetInt32(r.GetOrdinal("skipped")) != 0,
+        LastJobId = ParseNullableGuid(GetNullableString(r, "last_job_id")),
+        FailedAt = ParseDate(r.GetString(r.GetOrdinal("failed_at"))),
+    };
+
     // ---- Pending writes and settings (schema 2) -------------------------------------------------
 
     public long AddPendingWrite(PendingWrite write)

@@ -1,0 +1,68 @@
+using CrmSync.Mapping;
+
+namespace CrmSync.Sync;
+
+/// <summary>What happened (or, with -WhatIf, would happen) to one record.</summary>
+public enum SyncAction
+{
+    Insert,
+    Modify,
+    Couple,
+    Unchanged,
+    Skip,
+    Fail,
+    Uncouple,
+}
+
+/// <summary>One record of a synchronization: reported for failures, and for every planned write with -WhatIf.</summary>
+public sealed record SyncRecordResult
+{
+    public required string MappingName { get; init; }
+
+    public SyncDirection Direction { get; init; }
+
+    public required Guid SourceId { get; init; }
+
+    public Guid? DestinationId { get; init; }
+
+    /// <summary>How people know the source record, e.g. "C10000 Adatum Corporation".</summary>
+    public required string SourceKey { get; init; }
+
+    public SyncAction Action { get; init; }
+
+    public string? Message { get; init; }
+
+    public IReadOnlyList<string> ChangedFields { get; init; } = Array.Empty<string>();
+
+    public override string ToString() => $"{MappingName} {Direction} {SourceKey}: {Action}{(Message is null ? string.Empty : " — " + Message)}";
+}
+
+/// <summary>How a synchronization runs.</summary>
+public sealed record SyncOptions
+{
+    /// <summary>Full synchronization: all records (not only modified ones), uncoupled ones created and coupled whatever "Synch. Only Coupled Records" says.</summary>
+    public bool FullSync { get; init; }
+
+    /// <summary>Plan only: nothing is written to the services or the state store.</summary>
+    public bool WhatIf { get; init; }
+
+    /// <summary>Source records per batch: one $batch of writes, one state commit.</summary>
+    public int BatchSize { get; init; } = 100;
+}
+
+/// <summary>How the engine reports back to the cmdlet (which writes it all on the pipeline thread).</summary>
+public interface ISyncObserver
+{
+    /// <summary>Asked before every write; false means "do not write" (-WhatIf, or -Confirm answered No).</summary>
+    bool ShouldProcess(string target, string action);
+
+    void Progress(string mappingName, SyncDirection direction, int processed, string status);
+
+    void RecordFailed(SyncRecordResult result);
+
+    void JobCompleted(CrmSync.State.IntegrationSyncJob job);
+
+    void Warning(string message);
+
+    void Verbose(string message);
+}

@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using CrmSync.BusinessCentral;
+using CrmSync.Dataverse;
+using CrmSync.Http;
+using CrmSync.Mapping;
+
+namespace CrmSync.Sync;
+
+/// <summary>A record as read from one side: id, modified-on, the fields CrmSync maps, and its etag.</summary>
+internal sealed record SideRow(Guid Id, DateTimeOffset ModifiedOn, JsonObject Data, string? ETag);
+
+/// <summary>A write to one side: create (with the id it must get, when the side accepts one) or update of changed fields.</summary>
+internal sealed record SideWrite(Guid? Id, bool Create, JsonObject Values, string? ETag, int Index);
+
+internal sealed record SideWriteResult(SideWrite Write, Guid? Id, DateTimeOffset? ModifiedOn, JsonObject? Row, CrmSyncException? Error);
+
+/// <summary>
+/// One side of a mapping (Business Central or Dataverse): how its rows are read, found and written.
+/// The sync algorithm is written once against this, for both directions.
+/// </summary>
+internal abstract class SyncSideAccess
+{
+    protected SyncSideAccess(IntegrationTableMapping mapping) => Mapping = mapping;
+
+    protected IntegrationTableMapping Mapping { get; }
+
+    public abstract CrmSync.Mapping.SyncSide Side { get; }
+
+    /// <summary>The mapping's inclusion filter on this side.</summary>
+    public abstract string? InclusionFilter { get; }
+
+    public abstract string EntityName { get; }
+
+    /// <summary>How the side reads a mapped field (Dataverse lookups as _x_value).</summary>
+    public abstract string ReadName(string field);
+
+    public abstract IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, CancellationToken cancellationToken);
+
+    public abstract Task<Dictionary<Guid, SideRow>> GetByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
+
+    public abstract Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken);
+
+    /// <summary>Rows (within the inclusion filter) matching an extra filter: match-based coupling.</summary>
+    public async Task<List<SideRow>> FindAsync(string filter, CancellationToken cancellationToken)
+    {
+        var rows = new List<SideRow>();
+        await foreach (var row in ReadAsync(null, filter, cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(row);
+            if (rows.Count > 10)
+            {
+                break;
+            }
+        }
+
+        return rows;
+    }
+
+    public async Task<bool> AnyAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var _ in ReadAsync(null, null, cancellationToken).ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>A filter literal for a value of this side.</summary>
+    public static string Literal(JsonNode? value) => value switch
+    {
+        null => "null",
+        JsonValue v when v.TryGetValue<string>(out var s) => Guid.TryParse(s, out var g) && s.Length == 36 ? g.ToString() : "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'",
+        JsonValue v when v.TryGetValue<bool>(out var b) => b ? "true" : "false",
+        JsonValue v => v.ToJsonString(),
+        _ => "null",
+    };
+
+    protected static string And(params string?[] filters)
+    {
+        var parts = filters.Where(f => !string.IsNullOrWhiteSpace(f)).Select(f => "(" + f + ")").ToList();
+        return parts.Count == 0 ? string.Empty : string.Join(" and ", parts);
+    }
+
+    protected static IEnumerable<Guid[]> Chunks(IEnumerable<Guid> ids, int size = 40) => ids.Distinct().Chunk(size);
+
+    protected static DateTimeOffset ParseDate(JsonNode? node) =>
+        DateTimeOffset.Parse(node?.GetValue<string>() ?? throw new CrmSyncException("ServiceResponseInvalid", CrmSyncErrorKind.InvalidData, "A record came back without its modified-on value."),
+            CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+}
+
+/// <summary>The Dataverse side: Web API queries ordered by modifiedon, upserts and updates through $batch.</summary>
+internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, DataverseClient client) : SyncSideAccess(mapping)
+{
+    /// <summary>Lookup columns CrmSync writes: navigation property and target entity set (reference/domain.md §D.4).</summary>
+    public static readonly IReadOnlyDictionary<string, (string Navigation, string EntitySet)> Lookups = new Dictionary<string, (string, string)>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["transactioncurrencyid"] = ("transactioncurrencyid", "transactioncurrencies"),
+        ["ownerid"] = ("ownerid", "systemusers"),
+        ["parentcustomerid"] = ("parentcustomerid_account", "accounts"),
+        ["primarycontactid"] = ("primarycontactid", "contacts"),
+    };
+
+    public override CrmSync.Mapping.SyncSide Side => CrmSync.Mapping.SyncSide.Dataverse;
+
+    public override string? InclusionFilter => Mapping.IntegrationTableFilter;
+
+    public override string EntityName => Mapping.DataverseTable;
+
+    public override string ReadName(string field) => Lookups.ContainsKey(field) ? $"_{field}_value" : field;
+
+    private string[] Select() => new[] { Mapping.DataverseIdColumn, "modifiedon", Mapping.DataverseNameColumn }
+        .Concat(Mapping.FieldMappings.Where(f => f.Status != FieldMappingStatus.Unavailable && f.DataverseField is not null).Select(f => ReadName(f.DataverseField!)))
+        .Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+
+    public override async IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var modified = modifiedAfter is { } after ? "modifiedon gt " + after.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) : null;
+        var query = new DataverseQuery(Select())
+        {
+            Filter = And(InclusionFilter, modified, extraFilter),
+            OrderBy = $"modifiedon asc,{Mapping.DataverseIdColumn} asc",
+            PageSize = 1000,
+        };
+        await foreach (var row in client.QueryAsync(Mapping.DataverseEntitySet, query, cancellationToken).ConfigureAwait(false))
+        {
+            yield return ToRow(row);
+        }
+    }
+
+    private SideRow ToRow(JsonObject row) =>
+        new(Guid.Parse(row[Mapping.DataverseIdColumn]!.GetValue<string>()), ParseDate(row["modifiedon"]), row, row["@odata.etag"]?.GetValue<string>());
+
+    public override async Task<Dictionary<Guid, SideRow>> GetByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<Guid, SideRow>();
+        foreach (var chunk in Chunks(ids))
+        {
+            var filter = string.Join(" or ", chunk.Select(id => $"{Mapping.DataverseIdColumn} eq {id}"));
+            await foreach (var row in client.QueryAsync(Mapping.DataverseEntitySet, new DataverseQuery(Select()) { Filter = filter }, cancellationToken).ConfigureAwait(false))
+            {
+                var side = ToRow(row);
+                found[side.Id] = side;
+            }
+        }
+
+        return found;
+    }
+
+    public override async Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken)
+    {
+        if (writes.Count == 0)
+        {
+            return Array.Empty<SideWriteResult>();
+        }
+
+        // Creates are upserts to a deterministic id: repeating one (after a crash or a lost answer) cannot duplicate.
+        var operations = writes.Select(w => new DataverseBatchOperation("PATCH", $"{Mapping.DataverseEntitySet}({w.Id})?$select={Mapping.DataverseIdColumn},modifiedon", w.Values)
+        {
+            IfMatch = w.Create ? null : w.ETag ?? "*",
+            ReturnRepresentation = true,
+        }).ToList();
+        var results = await client.ExecuteBatchAsync(operations, DataverseBatchMode.ContinueOnError, cancellationToken).ConfigureAwait(false);
+        return results.Select(r => r.Succeeded
+            ? new SideWriteResult(writes[r.Index], writes[r.Index].Id, r.Body?["modifiedon"] is { } m ? ParseDate(m) : null, r.Body, null)
+            : new SideWriteResult(writes[r.Index], writes[r.Index].Id, null, null, r.Error)).ToList();
+    }
+}
+
+/// <summary>The Business Central side: API v2.0 queries ordered by lastModifiedDateTime, creates and updates through JSON $batch.</summary>
+internal sealed class BusinessCentralSideAccess(IntegrationTableMapping mapping, BusinessCentralClient client) : SyncSideAccess(mapping)
+{
+    public override CrmSync.Mapping.SyncSide Side => CrmSync.Mapping.SyncSide.BusinessCentral;
+
+    public override string? InclusionFilter => Mapping.TableFilter;
+
+    public override string EntityName => Mapping.BcTable;
+
+    public override string ReadName(string field) => field;
+
+    private string[] Select() => new[] { "id", "lastModifiedDateTime", Mapping.BcKeyField, "displayName" }
+        .Concat(Mapping.FieldMappings.Where(f => f.Status != FieldMappingStatus.Unavailable && f.BcField is not null).Select(f => f.BcField!))
+        .Distinct(StringComparer.Ordinal).ToArray();
+
+    public override async IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var query = new BcQuery
+        {
+            Select = Select(),
+            Filter = And(InclusionFilter, modifiedAfter is { } after ? BcQuery.ModifiedAfter(after) : null, extraFilter),
+            OrderBy = "lastModifiedDateTime asc,id asc",
+            PageSize = 1000,
+        };
+        await foreach (var row in client.ListAsync(Mapping.BcEntitySet, query, cancellationToken).ConfigureAwait(false))
+        {
+            yield return ToRow(row);
+        }
+    }
+
+    private static SideRow ToRow(JsonObject row) =>
+        new(Guid.Parse(row["id"]!.GetValue<string>()), ParseDate(row["lastModifiedDateTime"]), row, row["@odata.etag"]?.GetValue<string>());
+
+    public override async Task<Dictionary<Guid, SideRow>> GetByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<Guid, SideRow>();
+        foreach (var chunk in Chunks(ids))
+        {
+            var filter = string.Join(" or ", chunk.Select(id => $"id eq {id}"));
+            await foreach (var row in client.ListAsync(Mapping.BcEntitySet, new BcQuery { Select = Select(), Filter = filter }, cancellationToken).ConfigureAwait(false))
+            {
+                var side = ToRow(row);
+                found[side.Id] = side;
+            }
+        }
+
+        return found;
+    }
+
+    public override async Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken)
+    {
+        var results = new List<SideWriteResult>();
+        foreach (var chunk in writes.Chunk(BusinessCentralClient.MaxBatchOperations))
+        {
+            var operations = chunk.Select(w => w.Create
+                ? new BcBatchOperation("POST", $"companies({client.CompanyId})/{Mapping.BcEntitySet}", w.Values)
+                : new BcBatchOperation("PATCH", $"companies({client.CompanyId})/{Mapping.BcEntitySet}({w.Id})", w.Values) { IfMatch = w.ETag ?? "*" }).ToList();
+            var answers = await client.ExecuteBatchAsync(operations, snapshot: false, cancellationToken).ConfigureAwait(false);
+            results.AddRange(answers.Select(a => a.Succeeded
+                ? new SideWriteResult(chunk[a.Index], Guid.Parse(a.Body!["id"]!.GetValue<string>()), ParseDate(a.Body["lastModifiedDateTime"]), a.Body, null)
+                : new SideWriteResult(chunk[a.Index], chunk[a.Index].Id, null, null, a.Error)));
+        }
+
+        return results;
+    }
+}

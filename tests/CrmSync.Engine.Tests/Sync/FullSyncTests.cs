@@ -1,0 +1,64 @@
+using CrmSync.Engine.Tests.Services;
+using CrmSync.Mapping;
+using CrmSync.Sandbox.Dataverse;
+using CrmSync.Sandbox.BusinessCentral;
+
+namespace CrmSync.Engine.Tests.Sync;
+
+public sealed class FullSyncTests
+{
+    [Fact]
+    public async Task Full_sync_creates_and_couples_everything_according_to_each_direction()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+
+        var (jobs, observer) = await sandbox.SyncAsync(full: true);
+
+        Assert.Empty(observer.Failures);
+        Assert.Equal(new[] { "CURRENCY", "SALESPEOPLE", "VENDOR", "VENDOR", "CUSTOMER", "CUSTOMER", "CONTACT", "CONTACT" }, jobs.Select(j => j.MappingName));
+        var store = sandbox.Connection.Store;
+        // CURRENCY (to Dataverse): EUR matched by ISO code, the other four created.
+        Assert.Equal(1, jobs.Job("CURRENCY", SyncDirection.ToIntegrationTable).Coupled);
+        Assert.Equal(4, jobs.Job("CURRENCY", SyncDirection.ToIntegrationTable).Inserted);
+        Assert.Equal(5, store.GetCouplings("CURRENCY").Count);
+        // SALESPEOPLE (from Dataverse): licensed users; AH, JO, LT matched by e-mail; the admin and Olivia created as SP NO. codes.
+        var salespeople = store.GetCouplings("SALESPEOPLE");
+        Assert.Equal(5, salespeople.Count);
+        Assert.Contains(sandbox.Rows("BusinessCentral", BcSchemas.Salespeople), r => (string?)r.Value(sandbox, "BusinessCentral", BcSchemas.Salespeople, "code") == "SP NO. 00001");
+        // CUSTOMER: 8 unblocked BC customers to Dataverse; Dataverse customer accounts to BC.
+        var customerTo = jobs.Job("CUSTOMER", SyncDirection.ToIntegrationTable);
+        Assert.Equal(8, customerTo.Inserted);
+        var adatum = sandbox.Bc(BcSchemas.Customers, "number", "C10000");
+        var account = store.GetCouplingByBcId("CUSTOMER", adatum.Id())!;
+        var dvAccount = sandbox.Rows("Dataverse", DataverseSchemas.Accounts).Single(r => r.Id() == account.DataverseId);
+        Assert.Equal("Adatum Corporation", dvAccount.Value(sandbox, "Dataverse", "accounts", "name"));
+        Assert.Equal(3L, dvAccount.Value(sandbox, "Dataverse", "accounts", "customertypecode"));
+        Assert.Equal("c0000000-0000-4000-8000-000000000011", ((CrmSync.Sandbox.Core.LookupValue)dvAccount.Value(sandbox, "Dataverse", "accounts", "ownerid")!).Id.ToString());
+        // Blocked customers stay out.
+        Assert.Null(store.GetCouplingByBcId("CUSTOMER", sandbox.Bc(BcSchemas.Customers, "number", "C10050").Id()));
+        // Dataverse-only customer accounts become BC customers; vendors stay vendors.
+        Assert.Contains(sandbox.Rows("BusinessCentral", BcSchemas.Customers), r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "displayName") == "Blue Yonder Airlines");
+        Assert.Contains(sandbox.Rows("BusinessCentral", BcSchemas.Vendors), r => (string?)r.Value(sandbox, "BusinessCentral", "vendors", "displayName") == "Tailspin Toys");
+        Assert.DoesNotContain(sandbox.Rows("BusinessCentral", BcSchemas.Customers), r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "displayName") == "Tailspin Toys");
+        // CONTACT: persons of a company only.
+        Assert.Null(store.GetCouplingByBcId("CONTACT", sandbox.Bc(BcSchemas.Contacts, "displayName", "Kim Abercrombie").Id()));
+        Assert.NotNull(store.GetCouplingByBcId("CONTACT", sandbox.Bc(BcSchemas.Contacts, "displayName", "Helen Ray").Id()));
+        Assert.All(jobs, j => Assert.Equal(0, j.Failed));
+    }
+
+    [Fact]
+    public async Task A_second_full_sync_and_a_modified_sync_right_after_write_nothing_and_idle_cheaply()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        await sandbox.SyncAsync(full: true);
+
+        var (second, secondObserver) = await sandbox.SyncAsync(full: true);
+        sandbox.Host.Counters.Reset();
+        var (modified, _) = await sandbox.SyncAsync();
+
+        Assert.Empty(secondObserver.Failures);
+        Assert.All(second.Concat(modified), j => Assert.Equal((0, 0, 0), (j.Inserted, j.Modified, j.Failed)));
+        var requests = sandbox.Host.Counters.Requests(DataverseService.ServiceName) + sandbox.Host.Counters.Requests(BcService.ServiceName);
+        Assert.InRange(requests, 1, 2 * modified.Count);
+    }
+}

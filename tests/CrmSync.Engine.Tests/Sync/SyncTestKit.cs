@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using CrmSync.Engine.Tests.Services;
+using CrmSync.Mapping;
+using CrmSync.Sandbox.Core;
+using CrmSync.State;
+using CrmSync.Sync;
+
+namespace CrmSync.Engine.Tests.Sync;
+
+/// <summary>Runs the sync engine against a sandbox and inspects both sides.</summary>
+internal sealed class RecordingObserver : ISyncObserver
+{
+    public List<SyncRecordResult> Failures { get; } = new();
+
+    public List<IntegrationSyncJob> Jobs { get; } = new();
+
+    public List<(string Target, string Action)> Asked { get; } = new();
+
+    public List<string> Warnings { get; } = new();
+
+    public bool Answer { get; set; } = true;
+
+    public bool ShouldProcess(string target, string action)
+    {
+        lock (Asked)
+        {
+            Asked.Add((target, action));
+        }
+
+        return Answer;
+    }
+
+    public void Progress(string mappingName, SyncDirection direction, int processed, string status)
+    {
+    }
+
+    public void RecordFailed(SyncRecordResult result) => Failures.Add(result);
+
+    public void JobCompleted(IntegrationSyncJob job) => Jobs.Add(job);
+
+    public void Warning(string message) => Warnings.Add(message);
+
+    public void Verbose(string message)
+    {
+    }
+}
+
+internal static class SyncTestKit
+{
+    public static async Task<(IReadOnlyList<IntegrationSyncJob> Jobs, RecordingObserver Observer)> SyncAsync(this SandboxConnection sandbox, bool full = false, bool whatIf = false, params string[] names)
+    {
+        var catalog = new MappingCatalog(sandbox.Connection);
+        var mappings = names.Length == 0 ? catalog.GetAll() : names.Select(catalog.Get).ToList();
+        var observer = new RecordingObserver { Answer = !whatIf };
+        var jobs = await new SyncEngine(sandbox.Connection).RunAsync(mappings, new SyncOptions { FullSync = full, WhatIf = whatIf }, observer, CancellationToken.None);
+        return (jobs, observer);
+    }
+
+    public static IntegrationSyncJob Job(this IReadOnlyList<IntegrationSyncJob> jobs, string mapping, SyncDirection direction) =>
+        jobs.Single(j => j.MappingName == mapping && j.Direction == direction);
+
+    public static IReadOnlyList<Row> Rows(this SandboxConnection sandbox, string service, string entitySet)
+    {
+        if (service == "Dataverse")
+        {
+            lock (sandbox.Host.Dataverse.Store.Sync)
+            {
+                return sandbox.Host.Dataverse.Table(entitySet).Rows.ToList();
+            }
+        }
+
+        lock (sandbox.Host.BusinessCentral.Store.Sync)
+        {
+            return sandbox.Host.BusinessCentral.Table(sandbox.Host.Sample!.CompanyId, entitySet).Rows.ToList();
+        }
+    }
+
+    public static object? Value(this Row row, SandboxConnection sandbox, string service, string entitySet, string column)
+    {
+        var schema = service == "Dataverse" ? sandbox.Host.Dataverse.Table(entitySet).Schema : sandbox.Host.BusinessCentral.Table(sandbox.Host.Sample!.CompanyId, entitySet).Schema;
+        return row.Values[schema.IndexOf(column)];
+    }
+
+    public static Row Bc(this SandboxConnection sandbox, string entitySet, string column, string value) =>
+        sandbox.Rows("BusinessCentral", entitySet).Single(r => Equals(r.Value(sandbox, "BusinessCentral", entitySet, column), value));
+
+    public static Row Dv(this SandboxConnection sandbox, string entitySet, string column, string value) =>
+        sandbox.Rows("Dataverse", entitySet).Single(r => Equals(r.Value(sandbox, "Dataverse", entitySet, column), value));
+
+    public static Guid Id(this Row row) => (Guid)row.Values[0]!;
+
+    /// <summary>Changes a BC record as the admin (through the BC API, with its etag).</summary>
+    public static void ChangeBc(this SandboxConnection sandbox, string entitySet, Guid id, object changes)
+    {
+        var response = sandbox.Host.Invoke("BusinessCentral", sandbox.Host.Sample!.Admin, "PATCH", $"companies({sandbox.Host.Sample.CompanyId})/{entitySet}({id})", changes,
+            new Dictionary<string, string> { ["If-Match"] = "*" });
+        Assert.True(response.Status == 200, response.BodyText);
+    }
+
+    /// <summary>Changes a Dataverse row as some identity.</summary>
+    public static void ChangeDv(this SandboxConnection sandbox, Sandbox.Identity.SandboxIdentity who, string entitySet, Guid id, object changes)
+    {
+        var response = sandbox.Host.Invoke("Dataverse", who, "PATCH", $"{entitySet}({id})", changes, new Dictionary<string, string> { ["If-Match"] = "*" });
+        Assert.True(response.Status == 204, response.BodyText);
+    }
+}
