@@ -132,6 +132,10 @@ internal static class StateMigrations
                 PRIMARY KEY (mapping_name, direction, source_id)
             );
             """),
+        new StateMigration(4, "Row versions (etags) of both sides in couplings: changes within the same second are seen", """
+            ALTER TABLE coupling ADD COLUMN bc_version TEXT NULL;
+            ALTER TABLE coupling ADD COLUMN dataverse_version TEXT NULL;
+            """),
     };
 
     public static int LatestVersion => All[^1].Version;

@@ -38,6 +38,12 @@ public sealed record IntegrationCoupling
     /// <summary>Dataverse modifiedon as of the last sync ("Last Synch. CRM Modified On").</summary>
     public DateTimeOffset? DataverseLastSynchModifiedOn { get; init; }
 
+    /// <summary>BC row version (etag) as of the last sync: a change within the same millisecond is still seen.</summary>
+    public string? BcVersion { get; init; }
+
+    /// <summary>Dataverse row version (etag) as of the last sync: modifiedon has whole seconds only.</summary>
+    public string? DataverseVersion { get; init; }
+
     /// <summary>Result of the last write into BC (Dataverse → BC).</summary>
     public SyncResult LastSynchResult { get; init; }
 

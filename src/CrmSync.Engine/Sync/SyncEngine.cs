@@ -247,6 +247,8 @@ public sealed class SyncEngine
             public Guid? DestinationId { get; set; }
 
             public DateTimeOffset? DestinationModifiedOn { get; set; }
+
+            public string? DestinationVersion { get; set; }
         }
 
         private async Task ProcessBatchAsync(IReadOnlyList<SideRow> rows, DateTimeOffset? advanceWatermarkTo, CancellationToken cancellationToken)
@@ -277,18 +279,21 @@ public sealed class SyncEngine
 
         private Guid DestinationIdOf(IntegrationCoupling coupling) => ToDataverse ? coupling.DataverseId : coupling.BcId;
 
+        // Changed = newer modified-on, or (same modified-on, Dataverse stores whole seconds) another row version.
         private bool SourceChanged(Decision d)
         {
             var c = d.Coupling!;
             var stored = ToDataverse ? c.BcLastSynchModifiedOn : c.DataverseLastSynchModifiedOn;
+            var version = ToDataverse ? c.BcVersion : c.DataverseVersion;
             var lastResult = ToDataverse ? c.LastSynchCrmResult : c.LastSynchResult;
-            return stored is null || d.Source.ModifiedOn > stored || lastResult == SyncResult.Failure;
+            return stored is null || d.Source.ModifiedOn > stored || (version is not null && d.Source.ETag is not null && d.Source.ETag != version) || lastResult == SyncResult.Failure;
         }
 
         private bool DestinationChanged(IntegrationCoupling c, SideRow destination)
         {
             var stored = ToDataverse ? c.DataverseLastSynchModifiedOn : c.BcLastSynchModifiedOn;
-            return stored is null || destination.ModifiedOn > stored;
+            var version = ToDataverse ? c.DataverseVersion : c.BcVersion;
+            return stored is null || destination.ModifiedOn > stored || (version is not null && destination.ETag is not null && destination.ETag != version);
         }
 
         private async Task DecideAsync(Decision d, Dictionary<Guid, SideRow> destinations, CancellationToken cancellationToken)
@@ -387,6 +392,7 @@ public sealed class SyncEngine
             {
                 d.Action = SyncAction.Unchanged;
                 d.DestinationModifiedOn = destination.ModifiedOn;
+                d.DestinationVersion = destination.ETag;
                 return;
             }
 
@@ -515,6 +521,7 @@ public sealed class SyncEngine
                     d.ChangedFields = transfer.ChangedFields;
                     d.Action = transfer.Changes.Count == 0 ? SyncAction.Couple : SyncAction.Modify;
                     d.DestinationModifiedOn = match.ModifiedOn;
+                    d.DestinationVersion = match.ETag;
                     d.Write = transfer.Changes.Count == 0 ? null : new SideWrite(match.Id, Create: false, transfer.Changes, match.ETag, 0);
                     return true;
                 }
@@ -609,6 +616,7 @@ public sealed class SyncEngine
 
                 decision.DestinationId = result.Id;
                 decision.DestinationModifiedOn = result.ModifiedOn;
+                decision.DestinationVersion = result.ETag;
             }
         }
 
@@ -701,15 +709,25 @@ public sealed class SyncEngine
 
                     // Store both sides' modified-on after our own write: the echo does not look like a change (§C.4).
                     coupling = ToDataverse
-                        ? coupling with { BcLastSynchModifiedOn = Later(coupling.BcLastSynchModifiedOn, d.Source.ModifiedOn), DataverseLastSynchModifiedOn = Later(coupling.DataverseLastSynchModifiedOn, d.DestinationModifiedOn), LastSynchCrmResult = SyncResult.Success, LastSynchCrmJobId = _job.Id }
-                        : coupling with { DataverseLastSynchModifiedOn = Later(coupling.DataverseLastSynchModifiedOn, d.Source.ModifiedOn), BcLastSynchModifiedOn = Later(coupling.BcLastSynchModifiedOn, d.DestinationModifiedOn), LastSynchResult = SyncResult.Success, LastSynchJobId = _job.Id };
+                        ? coupling with
+                        {
+                            BcLastSynchModifiedOn = Later(coupling.BcLastSynchModifiedOn, d.Source.ModifiedOn), BcVersion = d.Source.ETag ?? coupling.BcVersion,
+                            DataverseLastSynchModifiedOn = Later(coupling.DataverseLastSynchModifiedOn, d.DestinationModifiedOn), DataverseVersion = d.DestinationVersion ?? coupling.DataverseVersion,
+                            LastSynchCrmResult = SyncResult.Success, LastSynchCrmJobId = _job.Id,
+                        }
+                        : coupling with
+                        {
+                            DataverseLastSynchModifiedOn = Later(coupling.DataverseLastSynchModifiedOn, d.Source.ModifiedOn), DataverseVersion = d.Source.ETag ?? coupling.DataverseVersion,
+                            BcLastSynchModifiedOn = Later(coupling.BcLastSynchModifiedOn, d.DestinationModifiedOn), BcVersion = d.DestinationVersion ?? coupling.BcVersion,
+                            LastSynchResult = SyncResult.Success, LastSynchJobId = _job.Id,
+                        };
                     _store.SaveCoupling(coupling with { LastErrorMessage = null });
                     _store.RemoveFailure(_mapping.Name, _pass, d.Source.Id);
                     break;
                 case SyncAction.Unchanged when d.Coupling is { } unchanged:
                     var refreshed = ToDataverse
-                        ? unchanged with { BcLastSynchModifiedOn = Later(unchanged.BcLastSynchModifiedOn, d.Source.ModifiedOn) }
-                        : unchanged with { DataverseLastSynchModifiedOn = Later(unchanged.DataverseLastSynchModifiedOn, d.Source.ModifiedOn) };
+                        ? unchanged with { BcLastSynchModifiedOn = Later(unchanged.BcLastSynchModifiedOn, d.Source.ModifiedOn), BcVersion = d.Source.ETag ?? unchanged.BcVersion }
+                        : unchanged with { DataverseLastSynchModifiedOn = Later(unchanged.DataverseLastSynchModifiedOn, d.Source.ModifiedOn), DataverseVersion = d.Source.ETag ?? unchanged.DataverseVersion };
                     if (refreshed != unchanged)
                     {
                         _store.SaveCoupling(refreshed);
@@ -787,7 +805,7 @@ public sealed class SyncEngine
                             values.Where(kv => kv.Value is JsonValue).All(kv => !c.Data.ContainsKey(kv.Key) || FieldTransfer.SameValue(kv.Value, c.Data[kv.Key])));
                         if (match is not null && !_options.WhatIf)
                         {
-                            _store.SaveCoupling(NewCoupling(sourceId, match.Id) with { BcLastSynchModifiedOn = match.ModifiedOn, LastSynchResult = SyncResult.Success, LastSynchJobId = _job.Id });
+                            _store.SaveCoupling(NewCoupling(sourceId, match.Id) with { BcLastSynchModifiedOn = match.ModifiedOn, BcVersion = match.ETag, LastSynchResult = SyncResult.Success, LastSynchJobId = _job.Id });
                             _observer.Verbose($"{_mapping.Name}: coupled {_destination.EntityName} {match.Id}, created by an interrupted run, to Dataverse {sourceId}.");
                         }
                     }

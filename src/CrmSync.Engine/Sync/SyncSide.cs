@@ -13,7 +13,10 @@ internal sealed record SideRow(Guid Id, DateTimeOffset ModifiedOn, JsonObject Da
 /// <summary>A write to one side: create (with the id it must get, when the side accepts one) or update of changed fields.</summary>
 internal sealed record SideWrite(Guid? Id, bool Create, JsonObject Values, string? ETag, int Index);
 
-internal sealed record SideWriteResult(SideWrite Write, Guid? Id, DateTimeOffset? ModifiedOn, JsonObject? Row, CrmSyncException? Error);
+internal sealed record SideWriteResult(SideWrite Write, Guid? Id, DateTimeOffset? ModifiedOn, JsonObject? Row, CrmSyncException? Error)
+{
+    public string? ETag => Row?["@odata.etag"]?.GetValue<string>();
+}
 
 /// <summary>
 /// One side of a mapping (Business Central or Dataverse): how its rows are read, found and written.

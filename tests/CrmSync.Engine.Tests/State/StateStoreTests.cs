@@ -16,7 +16,7 @@ public sealed class StateStoreTests : IDisposable
 
         Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
         var tables = store.Query("SELECT name FROM sqlite_master WHERE type = 'table'", r => r.GetString(0));
-        foreach (var table in new[] { "schema_version", "integration_table_mapping", "integration_field_mapping", "watermark", "coupling", "sync_job", "sync_job_error", "pending_write", "setting" })
+        foreach (var table in new[] { "schema_version", "integration_table_mapping", "integration_field_mapping", "watermark", "coupling", "sync_job", "sync_job_error", "pending_write", "setting", "sync_failure" })
         {
             Assert.Contains(table, tables);
         }
@@ -57,7 +57,13 @@ public sealed class StateStoreTests : IDisposable
         {
             Assert.Equal(version, old.SchemaVersion);
             old.SaveMapping(StandardMappings.Get("CUSTOMER")!);
-            old.SaveCoupling(coupling);
+            // Written with the columns every version has, as an older CrmSync wrote them.
+            old.Execute("""
+                INSERT INTO coupling (mapping_name, bc_id, dataverse_id, bc_last_synch_modified_on, dataverse_last_synch_modified_on, last_synch_result,
+                    last_synch_job_id, last_synch_crm_result, last_synch_crm_job_id, last_error_message, skipped, coupled_at)
+                VALUES ('CUSTOMER', $bc, $dv, '2026-01-01T10:00:00.4560000Z', '2026-01-01T10:00:01.0000000Z', 2, $job, 1, $crmJob, $error, 1, '2025-12-31T23:59:59.0000000Z')
+                """, ("$bc", coupling.BcId.ToString()), ("$dv", coupling.DataverseId.ToString()), ("$job", coupling.LastSynchJobId.ToString()),
+                ("$crmJob", coupling.LastSynchCrmJobId.ToString()), ("$error", coupling.LastErrorMessage));
             old.SaveJob(job);
             old.AdvanceWatermark("CUSTOMER", SyncSide.Dataverse, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
         }
@@ -120,13 +126,14 @@ public sealed class StateStoreTests : IDisposable
     public void Every_table_round_trips()
     {
         var path = _temp.File("roundtrip.db");
-        var coupling = SampleCoupling();
+        var coupling = WithVersions(SampleCoupling());
         var job = SampleJob();
         var error = new IntegrationSyncError
         {
             JobId = job.Id, MappingName = "CUSTOMER", Direction = SyncDirection.FromIntegrationTable, SourceId = "a", DestinationId = "b",
             Message = "Currency EUR must be coupled", Detail = "stack", Time = new DateTimeOffset(2026, 5, 6, 7, 8, 9, 123, TimeSpan.Zero),
         };
+        var failure = new UncoupledFailure { MappingName = "CUSTOMER", Direction = SyncDirection.ToIntegrationTable, SourceId = Guid.NewGuid(), Message = "m", FailureCount = 2, Skipped = true, LastJobId = job.Id, FailedAt = DateTimeOffset.UnixEpoch.AddDays(3) };
         var pending = new PendingWrite { MappingName = "CUSTOMER", Side = SyncSide.BusinessCentral, SourceId = Guid.NewGuid().ToString(), Operation = "Create", Marker = "m1", CreatedAt = DateTimeOffset.UnixEpoch.AddDays(1) };
         long errorId, pendingId;
         using (var store = StateStore.Open(path))
@@ -142,6 +149,7 @@ public sealed class StateStoreTests : IDisposable
             errorId = store.AddJobError(error);
             pendingId = store.AddPendingWrite(pending);
             store.SetSetting("k", "v");
+            store.SaveFailure(failure);
         }
 
         using (var store = StateStore.Open(path))
@@ -157,6 +165,7 @@ public sealed class StateStoreTests : IDisposable
             Assert.Null(store.GetMapping("CUSTOMER")!.DataverseWatermark);
             Assert.Equal(coupling, store.GetCouplingByBcId("CUSTOMER", coupling.BcId));
             Assert.Equal(coupling, store.GetCouplingByDataverseId("CUSTOMER", coupling.DataverseId));
+            Assert.Equal(failure, store.GetFailure("CUSTOMER", SyncDirection.ToIntegrationTable, failure.SourceId));
             Assert.Equal(job, store.GetJob(job.Id));
             Assert.Equal(error with { Id = errorId }, store.GetJobErrors(job.Id).Single());
             Assert.Equal(pending with { Id = pendingId }, store.GetPendingWrites().Single());
@@ -267,6 +276,8 @@ public sealed class StateStoreTests : IDisposable
         Skipped = true,
         CoupledAt = new DateTimeOffset(2025, 12, 31, 23, 59, 59, TimeSpan.Zero),
     };
+
+    private static IntegrationCoupling WithVersions(IntegrationCoupling coupling) => coupling with { BcVersion = "W/\"JzE7Jw==\"", DataverseVersion = "W/\"1000001\"" };
 
     private static IntegrationSyncJob SampleJob() => new()
     {
