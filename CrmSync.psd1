@@ -18,12 +18,20 @@
         'Connect-CrmSync'
         'Disconnect-CrmSync'
         'Get-CrmSyncConnection'
+        'Get-IntegrationCoupling'
         'Get-IntegrationFieldMapping'
+        'Get-IntegrationSyncError'
+        'Get-IntegrationSyncJob'
         'Get-IntegrationTableMapping'
+        'Invoke-FullSync'
+        'New-IntegrationCoupling'
+        'Remove-IntegrationCoupling'
+        'Reset-IntegrationCoupling'
         'Reset-IntegrationTableMapping'
         'Set-IntegrationTableMapping'
         'Start-CrmSyncSandbox'
         'Stop-CrmSyncSandbox'
+        'Sync-ModifiedRecord'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -184,10 +184,10 @@ public sealed class CouplingService
         return coupling is not null && _store.RemoveCoupling(mappingName, coupling.BcId);
     }
 
-    /// <summary>Clears failed and skipped state so the next sync retries (BC's "Retry" / "Retry All").</summary>
-    public int Reset(string mappingName, Guid? id = null)
+    /// <summary>Clears failed and skipped state so the next sync retries (BC's "Retry" / "Retry All"); returns what was reset.</summary>
+    public IReadOnlyList<CouplingView> Reset(string mappingName, Guid? id = null)
     {
-        var count = 0;
+        var reset = new List<CouplingView>();
         _store.InTransaction(() =>
         {
             foreach (var coupling in _store.GetCouplings(mappingName).Where(c => id is null || c.BcId == id || c.DataverseId == id))
@@ -195,18 +195,20 @@ public sealed class CouplingService
                 if (coupling.Skipped || coupling.LastSynchResult == SyncResult.Failure || coupling.LastSynchCrmResult == SyncResult.Failure)
                 {
                     // Keep the Failure results: failed records are candidates of the next run whether or not they changed.
-                    _store.SaveCoupling(coupling with { Skipped = false, LastErrorMessage = null });
-                    count++;
+                    var cleared = coupling with { Skipped = false, LastErrorMessage = null };
+                    _store.SaveCoupling(cleared);
+                    reset.Add(CouplingView.From(cleared));
                 }
             }
 
             foreach (var failure in _store.GetFailures(mappingName).Where(f => id is null || f.SourceId == id))
             {
-                _store.SaveFailure(failure with { Skipped = false, FailureCount = 0, Message = string.Empty });
-                count++;
+                var cleared = failure with { Skipped = false, FailureCount = 0, Message = string.Empty };
+                _store.SaveFailure(cleared);
+                reset.Add(CouplingView.From(cleared));
             }
         });
-        return count;
+        return reset;
     }
 }
 

@@ -14,10 +14,15 @@ public abstract class CrmSyncCmdlet : PSCmdlet
     protected override void StopProcessing() => _stopping.Cancel();
 
     /// <summary>Runs engine work off the pipeline thread, writing its verbose messages and warnings here as they come.</summary>
-    protected T RunEngine<T>(Func<IEngineLog, CancellationToken, Task<T>> work)
+    protected T RunEngine<T>(Func<IEngineLog, CancellationToken, Task<T>> work) =>
+        RunEngine((bridge, log, cancel) => work(log, cancel));
+
+    /// <summary>Runs engine work with the bridge, so it can also ask ShouldProcess and stream objects and errors.</summary>
+    internal T RunEngine<T>(Func<PipelineBridge, IEngineLog, CancellationToken, Task<T>> work)
     {
-        using var call = new EngineCall();
-        return call.Run(log => work(log, Cancellation), WriteVerbose, WriteWarning);
+        using var bridge = new PipelineBridge();
+        var log = new BridgeLog(bridge, WriteVerbose, WriteWarning);
+        return bridge.Run(() => work(bridge, log, Cancellation));
     }
 
     /// <summary>A non-terminating error for one record; processing continues.</summary>

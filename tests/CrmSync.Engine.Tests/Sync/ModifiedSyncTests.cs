@@ -153,7 +153,7 @@ public sealed class ModifiedSyncTests
         Assert.Equal(5, third.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Skipped);
         Assert.Empty(thirdObserver.Failures);
 
-        Assert.Equal(1, new CouplingService(sandbox.Connection).Reset("CUSTOMER", school));
+        Assert.Single(new CouplingService(sandbox.Connection).Reset("CUSTOMER", school));
         var (fourth, fourthObserver) = await sandbox.SyncAsync(names: "CUSTOMER");
         Assert.Single(fourthObserver.Failures);
         Assert.Equal(4, fourth.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Skipped);

@@ -1,0 +1,16 @@
+using CrmSync.Connections;
+using CrmSync.State;
+
+namespace CrmSync.Sync;
+
+/// <summary>The job log of a connection: jobs newest first and their per-record errors (BC tables 5338 and 5339).</summary>
+public sealed class JobLog
+{
+    private readonly StateStore _store;
+
+    public JobLog(CrmSyncConnection connection) => _store = connection.Store;
+
+    public IReadOnlyList<IntegrationSyncJob> GetJobs(DateTimeOffset? since = null, bool failedOnly = false) => _store.GetJobs(since: since, failedOnly: failedOnly);
+
+    public IReadOnlyList<IntegrationSyncError> GetErrors(Guid? jobId = null) => _store.GetJobErrors(jobId);
+}

@@ -1,0 +1,44 @@
+using System.Management.Automation;
+using CrmSync.PowerShell.Infrastructure;
+using CrmSync.Sync;
+
+namespace CrmSync.PowerShell.Cmdlets.Coupling;
+
+/// <summary>Couplings between BC records and Dataverse rows, and records that failed before they could be coupled.</summary>
+[Cmdlet(VerbsCommon.Get, "IntegrationCoupling", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationCoupling.md")]
+[OutputType(typeof(CouplingView))]
+public sealed class GetIntegrationCouplingCommand : MappingCmdlet
+{
+    /// <summary>Mappings (wildcards allowed); default: all.</summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("MappingName")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <summary>Only failed or skipped records (BC's Coupled Data Synchronization Errors).</summary>
+    [Parameter]
+    public SwitchParameter FailedOnly { get; set; }
+
+    private readonly List<string> _names = new();
+
+    protected override void ProcessRecord()
+    {
+        if (Name is not null)
+        {
+            _names.AddRange(Name);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        var service = new CouplingService(ResolvedConnection);
+        foreach (var mapping in SelectMappings(_names))
+        {
+            foreach (var coupling in service.Get(mapping.Name, FailedOnly))
+            {
+                WriteObject(coupling);
+            }
+        }
+    }
+}

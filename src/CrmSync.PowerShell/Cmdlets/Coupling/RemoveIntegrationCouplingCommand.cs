@@ -1,0 +1,44 @@
+using System.Management.Automation;
+using CrmSync.PowerShell.Infrastructure;
+using CrmSync.Sync;
+
+namespace CrmSync.PowerShell.Cmdlets.Coupling;
+
+/// <summary>Uncouples records (BC's "Remove Coupling"); no data changes on either side.</summary>
+[Cmdlet(VerbsCommon.Remove, "IntegrationCoupling", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByBcIdSet,
+    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Remove-IntegrationCoupling.md")]
+[OutputType(typeof(void))]
+public sealed class RemoveIntegrationCouplingCommand : ConnectedCmdlet
+{
+    private const string ByBcIdSet = "ByBcId";
+    private const string ByDataverseIdSet = "ByDataverseId";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("MappingName")]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>The coupled BC record's id; binds from coupling objects.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByBcIdSet, ValueFromPipelineByPropertyName = true)]
+    public Guid BcId { get; set; }
+
+    /// <summary>The coupled Dataverse row's id.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByDataverseIdSet)]
+    public Guid DataverseId { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var bc = ParameterSetName == ByBcIdSet ? BcId : (Guid?)null;
+        var dv = ParameterSetName == ByDataverseIdSet ? DataverseId : (Guid?)null;
+        if (!ShouldProcess($"{Name} coupling of {(bc is null ? "Dataverse " + dv : "Business Central " + bc)}", "Remove the coupling"))
+        {
+            return;
+        }
+
+        if (!new CouplingService(ResolvedConnection).Remove(Name, bc, dv))
+        {
+            WriteEngineError(new CrmSyncException("CouplingNotFound", CrmSyncErrorKind.ObjectNotFound,
+                $"{Name} has no coupling for {(bc is null ? "Dataverse row " + dv : "Business Central record " + bc)}. Get-IntegrationCoupling -Name {Name} lists them."), (object?)bc ?? dv);
+        }
+    }
+}

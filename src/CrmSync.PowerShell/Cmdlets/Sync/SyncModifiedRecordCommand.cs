@@ -1,0 +1,45 @@
+using System.Management.Automation;
+using CrmSync.Mapping;
+using CrmSync.PowerShell.Infrastructure;
+using CrmSync.State;
+
+namespace CrmSync.PowerShell.Cmdlets.Sync;
+
+/// <summary>Synchronizes the records modified since the last run, for all mappings in dependency order or the ones given.</summary>
+[Cmdlet(VerbsData.Sync, "ModifiedRecord", SupportsShouldProcess = true, DefaultParameterSetName = ByNameSet,
+    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Sync-ModifiedRecord.md")]
+[OutputType(typeof(IntegrationSyncJob))]
+public sealed class SyncModifiedRecordCommand : SyncCmdlet
+{
+    private const string ByNameSet = "ByName";
+    private const string ByInputObjectSet = "ByInputObject";
+
+    /// <summary>Mappings to synchronize (wildcards allowed); default: all, in dependency order.</summary>
+    [Parameter(Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("MappingName")]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
+    /// <summary>Mapping objects from Get-IntegrationTableMapping.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByInputObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public IntegrationTableMapping[] InputObject { get; set; } = Array.Empty<IntegrationTableMapping>();
+
+    private readonly List<string> _names = new();
+
+    protected override void ProcessRecord()
+    {
+        _names.AddRange(ParameterSetName == ByInputObjectSet ? InputObject.Select(m => m.Name) : Name ?? Array.Empty<string>());
+    }
+
+    // Gathered first: mappings piped in one by one still run in dependency order, as one run.
+    protected override void EndProcessing()
+    {
+        var mappings = SelectMappings(_names);
+        if (mappings.Count > 0)
+        {
+            Synchronize(mappings, fullSync: false);
+        }
+    }
+}

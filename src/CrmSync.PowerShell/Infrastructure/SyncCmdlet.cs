@@ -1,0 +1,87 @@
+using System.Management.Automation;
+using CrmSync.Mapping;
+using CrmSync.State;
+using CrmSync.Sync;
+
+namespace CrmSync.PowerShell.Infrastructure;
+
+/// <summary>What the synchronization cmdlets share: running the engine and writing what it reports on the pipeline thread.</summary>
+public abstract class SyncCmdlet : MappingCmdlet
+{
+    private const int MappingActivity = 1;
+    private const int BatchActivity = 2;
+
+    protected bool IsWhatIf => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true };
+
+    /// <summary>Runs the engine over the mappings; jobs stream out as they finish, failed records as non-terminating errors.</summary>
+    protected IReadOnlyList<IntegrationSyncJob> Synchronize(IReadOnlyList<IntegrationTableMapping> mappings, bool fullSync, Action<IEngineLog, SyncEngine>? before = null)
+    {
+        var connection = ResolvedConnection;
+        var order = mappings.Select(m => m.Name).ToList();
+        try
+        {
+            return RunEngine((bridge, log, cancel) =>
+            {
+                connection.Log.Target = log;
+                var engine = new SyncEngine(connection);
+                before?.Invoke(log, engine);
+                var observer = new Observer(this, bridge, log, order);
+                return engine.RunAsync(mappings, new SyncOptions { FullSync = fullSync, WhatIf = IsWhatIf }, observer, cancel);
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            WriteWarning("Synchronization stopped. What was processed is saved; the next run continues from there.");
+            return Array.Empty<IntegrationSyncJob>();
+        }
+        catch (CrmSyncException ex)
+        {
+            ThrowEngineError(ex);
+            return Array.Empty<IntegrationSyncJob>();
+        }
+        finally
+        {
+            connection.Log.Target = null;
+            WriteProgress(new ProgressRecord(MappingActivity, "Synchronizing", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
+
+    /// <summary>Reports from the engine's worker thread, executed on the pipeline thread.</summary>
+    private sealed class Observer(SyncCmdlet cmdlet, PipelineBridge bridge, IEngineLog log, IReadOnlyList<string> order) : ISyncObserver
+    {
+        public bool ShouldProcess(string target, string action) => bridge.Invoke(() => cmdlet.ShouldProcess(target, action));
+
+        public void Progress(string mappingName, SyncDirection direction, int processed, string status) => bridge.Post(() =>
+        {
+            var index = Math.Max(0, order.ToList().FindIndex(n => string.Equals(n, mappingName, StringComparison.OrdinalIgnoreCase)));
+            cmdlet.WriteProgress(new ProgressRecord(MappingActivity, "Synchronizing", $"{mappingName} ({index + 1} of {order.Count})")
+            {
+                PercentComplete = order.Count == 0 ? -1 : Math.Min(100, index * 100 / order.Count),
+            });
+            cmdlet.WriteProgress(new ProgressRecord(BatchActivity, $"{mappingName} {Describe(direction)}", $"{processed} records — {status}")
+            {
+                ParentActivityId = MappingActivity,
+                PercentComplete = -1,
+            });
+        });
+
+        public void RecordFailed(SyncRecordResult result) => bridge.Post(() =>
+        {
+            var exception = new CrmSyncException("SyncRecordFailed", CrmSyncErrorKind.InvalidData, $"{result.MappingName} {Describe(result.Direction)}, {result.SourceKey}: {result.Message}", result);
+            cmdlet.WriteError(CrmSyncCmdlet.ToErrorRecord(exception, result));
+        });
+
+        public void JobCompleted(IntegrationSyncJob job) => bridge.Post(() => cmdlet.WriteObject(job));
+
+        public void Warning(string message) => log.Warning(message);
+
+        public void Verbose(string message) => log.Verbose(message);
+
+        private static string Describe(SyncDirection direction) => direction switch
+        {
+            SyncDirection.ToIntegrationTable => "Business Central → Dataverse",
+            SyncDirection.FromIntegrationTable => "Dataverse → Business Central",
+            _ => "both ways",
+        };
+    }
+}
