@@ -8,7 +8,7 @@
                stamp the manifest version from Directory.Build.props, compile help when platyPS is present.
       Test     Build, then `dotnet test CrmSync.sln`, then the Pester tests in tests/pester (in a child pwsh).
       Package  Build, then lay out out/CrmSync/<version>/ as an installable module and zip it.
-      Demo     Build, import the module and show the standard mappings on a scratch state file.
+      Demo     Build, then tools/Demo.ps1: the sandbox, full sync, changes on both sides, modified sync, the job log.
       Bench    run the benchmark programs (bench/CrmSync.Benchmarks); they print what they measured.
       Clean    remove module/ build output, out/ and bin/obj folders.
 .EXAMPLE
@@ -98,14 +98,8 @@ function Invoke-Package {
 function Invoke-Demo {
     Invoke-Build
     $state = Join-Path ([IO.Path]::GetTempPath()) "crmsync-demo-$([guid]::NewGuid().ToString('N')).db"
-    & pwsh -NoProfile -NonInteractive -Command @"
-Import-Module '$manifest'
-Connect-CrmSync -Name Demo -StatePath '$state' -PassThru | Format-List
-Get-IntegrationTableMapping | Format-Table
-Get-IntegrationFieldMapping CUSTOMER | Format-Table
-Set-IntegrationTableMapping CUSTOMER -UpdateConflictResolution SendUpdateToIntegration -WhatIf
-Disconnect-CrmSync
-"@
+    # A child pwsh, so the module is loaded fresh and released at the end.
+    & pwsh -NoProfile -NonInteractive -File (Join-Path $root 'tools/Demo.ps1') -Manifest $manifest -StatePath $state
     if ($LASTEXITCODE -ne 0) { throw "Demo failed with exit code $LASTEXITCODE." }
 }
 

@@ -71,3 +71,42 @@ Describe 'Connect-CrmSync to the sandbox' {
             Should -Throw -ErrorId 'ConnectionCheckFailed,CrmSync.PowerShell.Cmdlets.Connection.ConnectCrmSyncCommand'
     }
 }
+
+Describe 'Synchronizing the sandbox' {
+    BeforeAll {
+        $script:SyncSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+        $SyncSandbox | Connect-CrmSync -Name PesterSync -StatePath (Join-Path $TestDrive 'sync.db')
+    }
+
+    AfterAll {
+        Disconnect-CrmSync
+        $script:SyncSandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    It 'Invoke-FullSync -WhatIf lists what it would create and writes nothing' {
+        $lines = Invoke-FullSync -WhatIf 6>&1 5>&1 4>&1 3>&1 *>&1 | Out-String
+        Get-IntegrationCoupling | Should -BeNullOrEmpty
+        Get-IntegrationSyncJob | Should -BeNullOrEmpty
+    }
+
+    It 'runs a full synchronization and streams one job per mapping and direction' {
+        $jobs = Invoke-FullSync -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
+        $jobs.Count | Should -Be 8
+        ($jobs | Where-Object MappingName -eq 'CUSTOMER' | Where-Object Direction -eq 'ToIntegrationTable').Inserted | Should -Be 8
+        ($jobs | Measure-Object Failed -Sum).Sum | Should -Be 0
+        (Get-IntegrationTableMapping CUSTOMER).SynchOnlyCoupledRecords | Should -BeTrue
+    }
+
+    It 'synchronizes one mapping from the pipeline' {
+        $jobs = Get-IntegrationTableMapping CUSTOMER | Sync-ModifiedRecord
+        $jobs.MappingName | Select-Object -Unique | Should -Be 'CUSTOMER'
+        $jobs.Direction | Should -Be @('ToIntegrationTable', 'FromIntegrationTable')
+        ($jobs | Measure-Object Inserted, Modified, Failed -Sum | Measure-Object Sum -Sum).Sum | Should -Be 0
+    }
+
+    It 'lists jobs newest first and couplings per mapping' {
+        $newest = Get-IntegrationSyncJob -First 1
+        $newest.MappingName | Should -Be 'CUSTOMER'
+        (Get-IntegrationCoupling CURRENCY).Count | Should -Be 5
+    }
+}
