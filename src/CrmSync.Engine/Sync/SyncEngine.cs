@@ -251,9 +251,11 @@ public sealed class SyncEngine
             public string? DestinationVersion { get; set; }
         }
 
-        private async Task ProcessBatchAsync(IReadOnlyList<SideRow> rows, DateTimeOffset? advanceWatermarkTo, CancellationToken cancellationToken)
+        // Stopping (Ctrl+C) is honoured between batches: a batch that started is written and committed whole.
+        private async Task ProcessBatchAsync(IReadOnlyList<SideRow> rows, DateTimeOffset? advanceWatermarkTo, CancellationToken stopping)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            stopping.ThrowIfCancellationRequested();
+            var cancellationToken = CancellationToken.None;
             var decisions = rows.Select(r => new Decision { Source = r, Coupling = CouplingOf(r.Id) }).ToList();
             var needDestination = decisions.Where(d => d.Coupling is { Skipped: false } && SourceChanged(d)).Select(d => DestinationIdOf(d.Coupling!)).ToList();
             var destinations = needDestination.Count == 0 ? new Dictionary<Guid, SideRow>() : await _destination.GetByIdsAsync(needDestination, cancellationToken).ConfigureAwait(false);
