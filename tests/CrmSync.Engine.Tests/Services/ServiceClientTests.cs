@@ -51,7 +51,13 @@ public sealed class ServiceClientTests
         }
 
         Assert.Equal(12345, seen);
-        Assert.Equal(1, requestsAfterFirstRow);
+        // When the first row arrives, at most the first page has been served (the sandbox counts a request when its response is written).
+        Assert.InRange(requestsAfterFirstRow, 0, 1);
+        for (var wait = 0; wait < 50 && counters.Requests(DataverseService.ServiceName, "GET accounts") - before < 3; wait++)
+        {
+            await Task.Delay(20);
+        }
+
         Assert.Equal(3, counters.Requests(DataverseService.ServiceName, "GET accounts") - before);
     }
 
