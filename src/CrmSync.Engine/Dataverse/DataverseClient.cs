@@ -26,6 +26,27 @@ public sealed record WhoAmIResult(Guid UserId, Guid BusinessUnitId, Guid Organiz
 
 public sealed record DataverseRole(Guid RoleId, string Name, Guid BusinessUnitId, Guid? RootRoleId);
 
+/// <summary>A Dataverse systemuser as account setup needs it (reference/domain.md §D.8).</summary>
+public sealed record DataverseUser(Guid SystemUserId, string? DomainName, string? Email, string? FullName, Guid? EntraObjectId, Guid? ApplicationId,
+    bool IsDisabled, bool IsLicensed, bool IsIntegrationUser, int AccessMode, Guid BusinessUnitId)
+{
+    /// <summary>accessmode 4: Non-interactive.</summary>
+    public const int NonInteractive = 4;
+
+    internal static DataverseUser From(JsonObject row) => new(
+        Guid.Parse(row["systemuserid"]!.GetValue<string>()),
+        row["domainname"]?.GetValue<string>(),
+        row["internalemailaddress"]?.GetValue<string>(),
+        row["fullname"]?.GetValue<string>(),
+        Guid.TryParse(row["azureactivedirectoryobjectid"]?.GetValue<string>(), out var aad) ? aad : null,
+        Guid.TryParse(row["applicationid"]?.GetValue<string>(), out var app) ? app : null,
+        row["isdisabled"]?.GetValue<bool>() ?? false,
+        row["islicensed"]?.GetValue<bool>() ?? false,
+        row["isintegrationuser"]?.GetValue<bool>() ?? false,
+        (int)(row["accessmode"]?.GetValue<long>() ?? 0),
+        Guid.TryParse(row["_businessunitid_value"]?.GetValue<string>(), out var bu) ? bu : Guid.Empty);
+}
+
 /// <summary>How the operations of a $batch are grouped (reference/domain.md §D.6).</summary>
 public enum DataverseBatchMode
 {
@@ -266,6 +287,27 @@ public sealed class DataverseClient : ServiceClientBase
         var body = new JsonObject { ["@odata.id"] = $"{ApiUrl}roles({roleId})" };
         (await SendAsync(Request(HttpMethod.Post, $"{ApiUrl}systemusers({systemUserId})/systemuserroles_association/$ref", body, safeToRetry: true), cancellationToken).ConfigureAwait(false)).Dispose();
     }
+
+    public static readonly string[] UserColumns =
+    {
+        "systemuserid", "domainname", "internalemailaddress", "fullname", "azureactivedirectoryobjectid", "applicationid",
+        "isdisabled", "islicensed", "isintegrationuser", "accessmode", "_businessunitid_value",
+    };
+
+    /// <summary>The first systemuser matching a filter (by Entra object id, application id or domain name).</summary>
+    public async Task<DataverseUser?> FindUserAsync(string filter, CancellationToken cancellationToken = default)
+    {
+        await foreach (var row in QueryAsync("systemusers", new DataverseQuery(UserColumns) { Filter = filter, PageSize = 2 }, cancellationToken).ConfigureAwait(false))
+        {
+            return DataverseUser.From(row);
+        }
+
+        return null;
+    }
+
+    /// <summary>Sets columns of a systemuser (e.g. accessmode = 4, non-interactive).</summary>
+    public Task UpdateUserAsync(Guid systemUserId, JsonObject changes, CancellationToken cancellationToken = default) =>
+        UpdateAsync("systemusers", "systemuserid", systemUserId, changes, null, cancellationToken);
 
     // ---- Helpers --------------------------------------------------------------------------------
 

@@ -66,14 +66,123 @@ public sealed record DirectoryOrganization(Guid TenantId, string DisplayName);
 /// </summary>
 public sealed class DirectoryClient
 {
+    /// <summary>Graph JSON $batch holds at most 20 requests (reference/domain.md §F.4).</summary>
+    public const int MaxBatchRequests = 20;
+
     private readonly GraphServiceClient _graph;
+    private readonly HttpClient _http;
 
     internal DirectoryClient(HttpClient http, string baseUrl, string identity)
     {
         BaseUrl = baseUrl;
         Identity = identity;
+        _http = http;
         _graph = new GraphServiceClient(http, new AnonymousAuthenticationProvider(), baseUrl);
     }
+
+    /// <summary>Creates users through Graph JSON $batch, 20 per request; each result is the user or the error for it.</summary>
+    public async Task<IReadOnlyList<(NewDirectoryUser Request, DirectoryUser? User, ServiceRequestException? Error)>> CreateUsersAsync(IReadOnlyList<NewDirectoryUser> users, CancellationToken cancellationToken = default)
+    {
+        var results = new List<(NewDirectoryUser, DirectoryUser?, ServiceRequestException?)>();
+        foreach (var chunk in users.Chunk(MaxBatchRequests))
+        {
+            var requests = new System.Text.Json.Nodes.JsonArray();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                requests.Add(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["id"] = (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["method"] = "POST",
+                    ["url"] = "/users",
+                    ["headers"] = new System.Text.Json.Nodes.JsonObject { ["Content-Type"] = "application/json" },
+                    ["body"] = UserBody(chunk[i]),
+                });
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, BaseUrl.TrimEnd('/') + "/$batch")
+            {
+                Content = new StringContent(new System.Text.Json.Nodes.JsonObject { ["requests"] = requests }.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+            };
+            // A retried create would meet "already exists"; the caller looks users up first, so a lost answer is recovered next run.
+            request.Options.Set(ServiceHandler.SafeToRetry, false);
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw ServiceErrors.FromResponse(ServiceKind.Graph, response.StatusCode, text, "POST /$batch", Identity);
+            }
+
+            var answers = System.Text.Json.Nodes.JsonNode.Parse(text)!["responses"]!.AsArray()
+                .ToDictionary(r => r!["id"]!.GetValue<string>(), r => r!.AsObject());
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var answer = answers[(i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)];
+                var status = answer["status"]!.GetValue<int>();
+                var body = answer["body"] as System.Text.Json.Nodes.JsonObject;
+                if (status >= 400)
+                {
+                    results.Add((chunk[i], null, ServiceErrors.FromResponse(ServiceKind.Graph, (System.Net.HttpStatusCode)status, body?.ToJsonString(), $"POST /users ({chunk[i].UserPrincipalName})", Identity)));
+                    continue;
+                }
+
+                results.Add((chunk[i], new DirectoryUser(Guid.Parse(body!["id"]!.GetValue<string>()), body["userPrincipalName"]?.GetValue<string>() ?? chunk[i].UserPrincipalName,
+                    body["displayName"]?.GetValue<string>(), chunk[i].UsageLocation, Array.Empty<Guid>()), null));
+            }
+        }
+
+        return results;
+    }
+
+    private static System.Text.Json.Nodes.JsonObject UserBody(NewDirectoryUser user)
+    {
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["accountEnabled"] = true,
+            ["userPrincipalName"] = user.UserPrincipalName,
+            ["mailNickname"] = user.UserPrincipalName.Split('@')[0],
+            ["displayName"] = user.DisplayName,
+            ["passwordProfile"] = new System.Text.Json.Nodes.JsonObject { ["password"] = user.Password.Reveal(), ["forceChangePasswordNextSignIn"] = user.ForceChangePasswordNextSignIn },
+        };
+        void Optional(string name, string? value)
+        {
+            if (!string.IsNullOrWhiteSpace(value))
+            {
+                body[name] = value;
+            }
+        }
+
+        Optional("givenName", user.GivenName);
+        Optional("surname", user.Surname);
+        Optional("usageLocation", user.UsageLocation);
+        Optional("jobTitle", user.JobTitle);
+        Optional("department", user.Department);
+        Optional("officeLocation", user.OfficeLocation);
+        Optional("mobilePhone", user.MobilePhone);
+        Optional("faxNumber", user.FaxNumber);
+        Optional("streetAddress", user.StreetAddress);
+        Optional("city", user.City);
+        Optional("state", user.State);
+        Optional("postalCode", user.PostalCode);
+        Optional("country", user.Country);
+        if (!string.IsNullOrWhiteSpace(user.BusinessPhone))
+        {
+            body["businessPhones"] = new System.Text.Json.Nodes.JsonArray(user.BusinessPhone);
+        }
+
+        if (!string.IsNullOrWhiteSpace(user.AlternateEmail))
+        {
+            body["otherMails"] = new System.Text.Json.Nodes.JsonArray(user.AlternateEmail);
+        }
+
+        return body;
+    }
+
+    /// <summary>Sets a user's usage location (needed before a license can be assigned).</summary>
+    public Task SetUsageLocationAsync(Guid userId, string usageLocation, CancellationToken cancellationToken = default) => Call("PATCH /users/{id}", async () =>
+    {
+        await _graph.Users[userId.ToString()].PatchAsync(new User { UsageLocation = usageLocation }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return true;
+    });
 
     public string BaseUrl { get; }
 
@@ -99,33 +208,11 @@ public sealed class DirectoryClient
         }
     });
 
-    public Task<DirectoryUser> CreateUserAsync(NewDirectoryUser user, CancellationToken cancellationToken = default) => Call("POST /users", async () =>
+    public async Task<DirectoryUser> CreateUserAsync(NewDirectoryUser user, CancellationToken cancellationToken = default)
     {
-        var created = await _graph.Users.PostAsync(new User
-        {
-            AccountEnabled = true,
-            UserPrincipalName = user.UserPrincipalName,
-            MailNickname = user.UserPrincipalName.Split('@')[0],
-            DisplayName = user.DisplayName,
-            GivenName = user.GivenName,
-            Surname = user.Surname,
-            UsageLocation = user.UsageLocation,
-            JobTitle = user.JobTitle,
-            Department = user.Department,
-            OfficeLocation = user.OfficeLocation,
-            BusinessPhones = user.BusinessPhone is null ? null : new List<string> { user.BusinessPhone },
-            MobilePhone = user.MobilePhone,
-            FaxNumber = user.FaxNumber,
-            OtherMails = user.AlternateEmail is null ? null : new List<string> { user.AlternateEmail },
-            StreetAddress = user.StreetAddress,
-            City = user.City,
-            State = user.State,
-            PostalCode = user.PostalCode,
-            Country = user.Country,
-            PasswordProfile = new PasswordProfile { Password = user.Password.Reveal(), ForceChangePasswordNextSignIn = user.ForceChangePasswordNextSignIn },
-        }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return ToUser(created!);
-    });
+        var (_, created, error) = (await CreateUsersAsync(new[] { user }, cancellationToken).ConfigureAwait(false))[0];
+        return created ?? throw error!;
+    }
 
     public Task<IReadOnlyList<LicenseSku>> GetSubscribedSkusAsync(CancellationToken cancellationToken = default) => Call("GET /subscribedSkus", async () =>
     {

@@ -69,6 +69,14 @@ internal static class SyncTestKit
             }
         }
 
+        if (service == "Graph")
+        {
+            lock (sandbox.Host.Graph.Store.Sync)
+            {
+                return sandbox.Host.Graph.Users.Rows.ToList();
+            }
+        }
+
         lock (sandbox.Host.BusinessCentral.Store.Sync)
         {
             return sandbox.Host.BusinessCentral.Table(sandbox.Host.Sample!.CompanyId, entitySet).Rows.ToList();

@@ -1,0 +1,395 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using CrmSync.Auth;
+using CrmSync.Connections;
+using CrmSync.Dataverse;
+using CrmSync.Entra;
+using CrmSync.Sync;
+
+namespace CrmSync.Accounts;
+
+/// <summary>What New-IntegrationUser should set up.</summary>
+public sealed record IntegrationUserRequest
+{
+    /// <summary>User mode: the Entra user (created when missing).</summary>
+    public string? UserPrincipalName { get; init; }
+
+    public string? DisplayName { get; init; }
+
+    /// <summary>Two-letter country code; needed to license a new user.</summary>
+    public string? UsageLocation { get; init; }
+
+    /// <summary>The new user's password; generated when omitted.</summary>
+    public SecretText? Password { get; init; }
+
+    /// <summary>The license: Dynamics 365 Customer Engagement plan by default (reference/domain.md §F.2).</summary>
+    public string SkuPartNumber { get; init; } = "DYN365_ENTERPRISE_PLAN1";
+
+    /// <summary>Application-user mode (current BC online practice): the app registration's client id.</summary>
+    public Guid? ApplicationId { get; init; }
+
+    public IReadOnlyList<string> Roles { get; init; } = new[] { AccountSetup.IntegrationRole };
+
+    /// <summary>How long to wait for a new licensed user to appear in Dataverse.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public bool ReturnPassword { get; init; }
+}
+
+/// <summary>
+/// Sets up the accounts the integration needs (reference/domain.md headline findings, §D.8, §F, §H.1):
+/// the admin's roles, the integration user (a licensed non-interactive user or an application user),
+/// salespeople, and the readiness check.
+/// </summary>
+public sealed partial class AccountSetup
+{
+    public const string SystemAdministrator = "System Administrator";
+    public const string SystemCustomizer = "System Customizer";
+    public const string IntegrationRole = "Business Central Dataverse Integration";
+    public const string SalespersonRole = "Salesperson";
+
+    private readonly CrmSyncConnection _connection;
+    private readonly ISetupObserver _observer;
+
+    public AccountSetup(CrmSyncConnection connection, ISetupObserver observer)
+    {
+        _connection = connection;
+        _observer = observer;
+    }
+
+    private DataverseClient Dataverse => _connection.Dataverse;
+
+    private DirectoryClient Directory => _connection.Directory;
+
+    // ---- The integration user -------------------------------------------------------------------
+
+    public async Task<IntegrationUserResult> EnsureIntegrationUserAsync(IntegrationUserRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ApplicationId is { } applicationId)
+        {
+            return await EnsureApplicationUserAsync(request, applicationId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var upn = request.UserPrincipalName ?? throw new CrmSyncException("IntegrationUserMissing", CrmSyncErrorKind.InvalidArgument, "Give -UserPrincipalName (a licensed, non-interactive user) or -ApplicationId (an application user).");
+        var steps = new List<SetupStep>();
+        await RefuseAdministratorAsync($"domainname eq '{Escape(upn)}'", upn, cancellationToken).ConfigureAwait(false);
+        steps.Add(new SetupStep("Check the account", StepOutcome.Done, $"{upn} is not the connected account and holds no System Administrator role."));
+
+        // 1. The Entra user.
+        string? password = null;
+        var user = await Directory.FindUserAsync(upn, cancellationToken).ConfigureAwait(false);
+        if (user is not null)
+        {
+            steps.Add(new SetupStep("Create the Entra user", StepOutcome.AlreadyDone, $"{upn} exists ({user.Id})."));
+        }
+        else if (!_observer.ShouldProcess(upn, "Create the Entra user"))
+        {
+            return WhatIfResult("User", upn, null, steps, "Create the Entra user", "Assign the license", "Wait for the user in Dataverse", "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user");
+        }
+        else
+        {
+            var secret = request.Password ?? new SecretText(password = GeneratePassword());
+            user = await Directory.CreateUserAsync(new NewDirectoryUser
+            {
+                UserPrincipalName = upn,
+                DisplayName = request.DisplayName ?? "Business Central Integration",
+                UsageLocation = request.UsageLocation,
+                Password = secret,
+            }, cancellationToken).ConfigureAwait(false);
+            steps.Add(new SetupStep("Create the Entra user", StepOutcome.Done, $"Created {upn} ({user.Id})."));
+        }
+
+        // 2. The license.
+        var license = await EnsureLicenseAsync(user, request.SkuPartNumber, request.UsageLocation, cancellationToken).ConfigureAwait(false);
+        steps.Add(license);
+        if (license.Outcome is StepOutcome.Failed or StepOutcome.WouldDo)
+        {
+            return Result("User", upn, null, user.Id, null, steps, password, request, "Wait for the user in Dataverse", "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user");
+        }
+
+        // 3. Dataverse's user sync.
+        var systemUser = await WaitForDataverseUserAsync(user.Id, upn, request.Timeout, request.PollInterval, cancellationToken).ConfigureAwait(false);
+        if (systemUser is null)
+        {
+            steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.Failed,
+                $"{upn} did not appear in Dataverse within {request.Timeout.TotalSeconds:0} s. Licensed users are added by the environment's user sync: add the user in the Power Platform admin center, or run New-IntegrationUser again later — it continues where it stopped."));
+            return Result("User", upn, null, user.Id, null, steps, password, request, "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user");
+        }
+
+        steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.AlreadyDone, $"systemuser {systemUser.SystemUserId}."));
+        await FinishIntegrationUserAsync(systemUser, upn, request, steps, setIntegrationFlag: false, cancellationToken).ConfigureAwait(false);
+        return Result("User", upn, null, user.Id, systemUser.SystemUserId, steps, password, request);
+    }
+
+    private async Task<IntegrationUserResult> EnsureApplicationUserAsync(IntegrationUserRequest request, Guid applicationId, CancellationToken cancellationToken)
+    {
+        var steps = new List<SetupStep>();
+        var target = $"application {applicationId}";
+        if (Guid.TryParse(_connection.Identity?.Split(' ').Last(), out var connected) && connected == applicationId)
+        {
+            throw AdministratorRefused(target, "it is the application you are connected as (the setup account)");
+        }
+
+        await RefuseAdministratorAsync($"applicationid eq {applicationId}", target, cancellationToken).ConfigureAwait(false);
+        steps.Add(new SetupStep("Check the account", StepOutcome.Done, $"{target} is not the connected account and holds no System Administrator role."));
+
+        var user = await Dataverse.FindUserAsync($"applicationid eq {applicationId}", cancellationToken).ConfigureAwait(false);
+        if (user is not null)
+        {
+            steps.Add(new SetupStep("Create the application user", StepOutcome.AlreadyDone, $"systemuser {user.SystemUserId}."));
+        }
+        else if (!_observer.ShouldProcess(target, "Create the application user in Dataverse"))
+        {
+            return WhatIfResult("Application", null, applicationId, steps, "Create the application user", "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user");
+        }
+        else
+        {
+            // As BC creates it: "Business Central Integration", in the root business unit (reference/domain.md headline findings).
+            var root = await RootBusinessUnitAsync(cancellationToken).ConfigureAwait(false);
+            var id = Guid.NewGuid();
+            await Dataverse.CreateAsync("systemusers", "systemuserid", id, new JsonObject
+            {
+                ["applicationid"] = applicationId,
+                ["firstname"] = request.DisplayName is null ? "Business Central" : null,
+                ["lastname"] = request.DisplayName ?? "Integration",
+                ["businessunitid@odata.bind"] = $"/businessunits({root})",
+            }, cancellationToken).ConfigureAwait(false);
+            user = await Dataverse.FindUserAsync($"systemuserid eq {id}", cancellationToken).ConfigureAwait(false)
+                ?? throw new CrmSyncException("ServiceResponseInvalid", CrmSyncErrorKind.InvalidData, "The new application user could not be read back.");
+            steps.Add(new SetupStep("Create the application user", StepOutcome.Done, $"Created systemuser {user.SystemUserId}."));
+        }
+
+        await FinishIntegrationUserAsync(user, target, request, steps, setIntegrationFlag: true, cancellationToken).ConfigureAwait(false);
+        return Result("Application", null, applicationId, null, user.SystemUserId, steps, null, request);
+    }
+
+    private async Task FinishIntegrationUserAsync(DataverseUser user, string target, IntegrationUserRequest request, List<SetupStep> steps, bool setIntegrationFlag, CancellationToken cancellationToken)
+    {
+        // Non-interactive access mode (accessmode = 4): API only, no UI, no paid license (§D.8).
+        if (user.AccessMode == DataverseUser.NonInteractive && (!setIntegrationFlag || user.IsIntegrationUser))
+        {
+            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.AlreadyDone, "accessmode is 4 (Non-interactive)."));
+        }
+        else if (_observer.ShouldProcess(target, "Set access mode to Non-interactive"))
+        {
+            var changes = new JsonObject { ["accessmode"] = DataverseUser.NonInteractive };
+            if (setIntegrationFlag)
+            {
+                changes["isintegrationuser"] = true;
+            }
+
+            await Dataverse.UpdateUserAsync(user.SystemUserId, changes, cancellationToken).ConfigureAwait(false);
+            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.Done, "accessmode set to 4 (Non-interactive)."));
+        }
+        else
+        {
+            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.WouldDo, "accessmode would be set to 4."));
+        }
+
+        steps.Add(await EnsureRolesAsync(user, target, request.Roles, "Assign the integration roles", cancellationToken).ConfigureAwait(false));
+
+        var current = _connection.Store.GetSetting(SettingKeys.IntegrationUserId);
+        if (current == user.SystemUserId.ToString())
+        {
+            steps.Add(new SetupStep("Record the integration user", StepOutcome.AlreadyDone, "Changes it makes are not synchronized back."));
+        }
+        else if (_observer.ShouldProcess(target, "Record as the integration user of this connection"))
+        {
+            _connection.Store.SetSetting(SettingKeys.IntegrationUserId, user.SystemUserId.ToString());
+            steps.Add(new SetupStep("Record the integration user", StepOutcome.Done, "Changes it makes are not synchronized back."));
+        }
+        else
+        {
+            steps.Add(new SetupStep("Record the integration user", StepOutcome.WouldDo, "It would be recorded in the state file."));
+        }
+    }
+
+    /// <summary>The integration user must not be the admin: changes it makes are never synchronized (BC docs).</summary>
+    private async Task RefuseAdministratorAsync(string filter, string target, CancellationToken cancellationToken)
+    {
+        var existing = await Dataverse.FindUserAsync(filter, cancellationToken).ConfigureAwait(false);
+        if (existing is null)
+        {
+            return;
+        }
+
+        if (existing.SystemUserId == _connection.DataverseUserId)
+        {
+            throw AdministratorRefused(target, "it is the account you are connected as");
+        }
+
+        var roles = await Dataverse.GetUserRoleNamesAsync(existing.SystemUserId, cancellationToken).ConfigureAwait(false);
+        if (roles.Contains(SystemAdministrator, StringComparer.OrdinalIgnoreCase))
+        {
+            throw AdministratorRefused(target, "it holds the System Administrator role");
+        }
+    }
+
+    private static CrmSyncException AdministratorRefused(string target, string why) =>
+        new("IntegrationUserIsAdministrator", CrmSyncErrorKind.InvalidArgument,
+            $"{target} cannot be the integration user: {why}. Business Central's setup requires a dedicated integration user that is not an administrator: " +
+            "changes made by the integration user are never synchronized, so synchronizing with the admin account hides the admin's own changes and breaks synchronization. Choose a dedicated account.",
+            target);
+
+    private async Task<SetupStep> EnsureLicenseAsync(DirectoryUser user, string skuPartNumber, string? usageLocation, CancellationToken cancellationToken)
+    {
+        const string name = "Assign the license";
+        var sku = await FindSkuAsync(skuPartNumber, cancellationToken).ConfigureAwait(false);
+        if (user.LicenseSkuIds.Contains(sku.SkuId))
+        {
+            return new SetupStep(name, StepOutcome.AlreadyDone, $"{user.UserPrincipalName} has {sku.SkuPartNumber}.");
+        }
+
+        if (sku.Available <= 0)
+        {
+            return new SetupStep(name, StepOutcome.Failed, $"No {sku.SkuPartNumber} license is free ({sku.Consumed} of {sku.Enabled} assigned). Free or buy one, then run again.");
+        }
+
+        if (!_observer.ShouldProcess(user.UserPrincipalName, $"Assign the {sku.SkuPartNumber} license"))
+        {
+            return new SetupStep(name, StepOutcome.WouldDo, $"{sku.SkuPartNumber} would be assigned.");
+        }
+
+        if (string.IsNullOrEmpty(user.UsageLocation))
+        {
+            if (usageLocation is null)
+            {
+                return new SetupStep(name, StepOutcome.Failed, $"{user.UserPrincipalName} has no usage location, which a license needs. Give -UsageLocation (a two-letter country code).");
+            }
+
+            await Directory.SetUsageLocationAsync(user.Id, usageLocation, cancellationToken).ConfigureAwait(false);
+        }
+
+        await Directory.AssignLicenseAsync(user.Id, sku.SkuId, cancellationToken).ConfigureAwait(false);
+        return new SetupStep(name, StepOutcome.Done, $"Assigned {sku.SkuPartNumber}.");
+    }
+
+    private async Task<LicenseSku> FindSkuAsync(string skuPartNumber, CancellationToken cancellationToken)
+    {
+        var skus = await Directory.GetSubscribedSkusAsync(cancellationToken).ConfigureAwait(false);
+        return skus.FirstOrDefault(s => string.Equals(s.SkuPartNumber, skuPartNumber, StringComparison.OrdinalIgnoreCase))
+            ?? throw new CrmSyncException("LicenseNotInTenant", CrmSyncErrorKind.ObjectNotFound,
+                $"The tenant has no {skuPartNumber} subscription. Its subscriptions: {string.Join(", ", skus.Select(s => $"{s.SkuPartNumber} ({s.Available} free)"))}. Use -SkuPartNumber.", skuPartNumber);
+    }
+
+    private async Task<DataverseUser?> WaitForDataverseUserAsync(Guid entraId, string upn, TimeSpan timeout, TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.UtcNow;
+        while (true)
+        {
+            var user = await Dataverse.FindUserAsync($"azureactivedirectoryobjectid eq {entraId}", cancellationToken).ConfigureAwait(false);
+            var waited = DateTimeOffset.UtcNow - started;
+            if (user is not null || waited >= timeout)
+            {
+                return user;
+            }
+
+            _observer.Progress("Waiting for Dataverse's user sync", $"{upn}: {waited.TotalSeconds:0} of {timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / timeout.TotalSeconds));
+            await Task.Delay(pollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Gives a user roles by name, using the copy of each role in the user's business unit (§D.8).</summary>
+    private async Task<SetupStep> EnsureRolesAsync(DataverseUser user, string target, IReadOnlyList<string> roleNames, string stepName, CancellationToken cancellationToken)
+    {
+        var held = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
+        var missing = roleNames.Where(r => !held.Contains(r, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (missing.Count == 0)
+        {
+            return new SetupStep(stepName, StepOutcome.AlreadyDone, $"Holds {string.Join(", ", roleNames)}.");
+        }
+
+        if (!_observer.ShouldProcess(target, $"Assign the role(s) {string.Join(", ", missing)}"))
+        {
+            return new SetupStep(stepName, StepOutcome.WouldDo, $"{string.Join(", ", missing)} would be assigned.");
+        }
+
+        var roles = await Dataverse.GetRolesAsync(user.BusinessUnitId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (var name in missing)
+        {
+            var role = roles.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new CrmSyncException("RoleNotFound", CrmSyncErrorKind.ObjectNotFound,
+                    $"The business unit {user.BusinessUnitId} of {target} has no role '{name}'. Roles there: {string.Join(", ", roles.Select(r => r.Name).Distinct())}.", name);
+            await Dataverse.AssociateRoleAsync(user.SystemUserId, role.RoleId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new SetupStep(stepName, StepOutcome.Done, $"Assigned {string.Join(", ", missing)} (the copies of the user's business unit).");
+    }
+
+    private async Task<Guid> RootBusinessUnitAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var unit in Dataverse.QueryAsync("businessunits", new DataverseQuery(new[] { "businessunitid" }) { Filter = "_parentbusinessunitid_value eq null" }, cancellationToken).ConfigureAwait(false))
+        {
+            return Guid.Parse(unit["businessunitid"]!.GetValue<string>());
+        }
+
+        return _connection.DataverseBusinessUnitId ?? throw new CrmSyncException("BusinessUnitNotFound", CrmSyncErrorKind.ObjectNotFound, "The organization's root business unit was not found.");
+    }
+
+    private static IntegrationUserResult WhatIfResult(string mode, string? upn, Guid? applicationId, List<SetupStep> steps, params string[] remaining)
+    {
+        steps.AddRange(remaining.Select(s => new SetupStep(s, StepOutcome.WouldDo, "What if: not done.")));
+        return new IntegrationUserResult { Mode = mode, UserPrincipalName = upn, ApplicationId = applicationId, Steps = steps };
+    }
+
+    private static IntegrationUserResult Result(string mode, string? upn, Guid? applicationId, Guid? entraId, Guid? systemUserId, List<SetupStep> steps, string? password, IntegrationUserRequest request, params string[] notReached)
+    {
+        steps.AddRange(notReached.Select(s => new SetupStep(s, StepOutcome.NotReached, "Not reached: an earlier step did not complete.")));
+        return new IntegrationUserResult
+        {
+            Mode = mode, UserPrincipalName = upn, ApplicationId = applicationId, EntraObjectId = entraId, SystemUserId = systemUserId, Steps = steps,
+            Password = request.ReturnPassword ? password : null,
+        };
+    }
+
+    /// <summary>16 characters from four classes (Entra's complexity rules).</summary>
+    internal static string GeneratePassword()
+    {
+        const string upper = "ABCDEFGHJKLMNPQRSTUVWXYZ", lower = "abcdefghijkmnopqrstuvwxyz", digits = "23456789", symbols = "!@#$%^&*-_=+";
+        var all = upper + lower + digits + symbols;
+        var chars = new[] { upper, lower, digits, symbols }.Select(set => set[RandomNumberGenerator.GetInt32(set.Length)])
+            .Concat(Enumerable.Range(0, 12).Select(_ => all[RandomNumberGenerator.GetInt32(all.Length)])).ToArray();
+        RandomNumberGenerator.Shuffle(chars.AsSpan());
+        return new string(chars);
+    }
+
+    private static string Escape(string value) => value.Replace("'", "''", StringComparison.Ordinal);
+
+    // ---- The admin user's roles -----------------------------------------------------------------
+
+    /// <summary>
+    /// Makes the admin user hold System Administrator or System Customizer plus at least one non-admin role
+    /// (reference/domain.md §H.1, article 1). Default user: the one connected.
+    /// </summary>
+    public async Task<AdminRoleResult> EnsureAdminRolesAsync(string? userPrincipalName, string adminRole, string additionalRole, CancellationToken cancellationToken)
+    {
+        var user = userPrincipalName is null
+            ? await Dataverse.FindUserAsync($"systemuserid eq {_connection.DataverseUserId}", cancellationToken).ConfigureAwait(false)
+            : await Dataverse.FindUserAsync($"domainname eq '{Escape(userPrincipalName)}'", cancellationToken).ConfigureAwait(false);
+        if (user is null)
+        {
+            throw new CrmSyncException("UserNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no Dataverse user '{userPrincipalName}'. License the user first, so the environment adds it.", userPrincipalName);
+        }
+
+        var target = user.DomainName ?? user.FullName ?? user.SystemUserId.ToString();
+        var held = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
+        var wanted = new List<string>();
+        if (!held.Any(r => r.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) || r.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase)))
+        {
+            wanted.Add(adminRole);
+        }
+
+        if (!held.Any(r => !r.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) && !r.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase)))
+        {
+            wanted.Add(additionalRole);
+        }
+
+        var step = wanted.Count == 0
+            ? new SetupStep("Admin roles", StepOutcome.AlreadyDone, $"Holds {string.Join(", ", held)}.")
+            : await EnsureRolesAsync(user, target, wanted, "Admin roles", cancellationToken).ConfigureAwait(false);
+        var roles = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
+        return new AdminRoleResult { User = target, SystemUserId = user.SystemUserId, Roles = roles, Steps = new[] { step } };
+    }
+}

@@ -1,0 +1,114 @@
+using CrmSync.BusinessCentral;
+using CrmSync.Dataverse;
+using CrmSync.Mapping;
+using CrmSync.Sync;
+
+namespace CrmSync.Accounts;
+
+public sealed partial class AccountSetup
+{
+    private delegate void CheckSink(string area, string check, string target, CheckStatus status, string detail, string? fix = null);
+
+    /// <summary>
+    /// Every prerequisite of the integration, as pass / warning / fail with the exact fix (Test-IntegrationSetup):
+    /// the connection, the admin's roles, the integration user, and each BC salesperson's user.
+    /// </summary>
+    public async Task<IReadOnlyList<SetupCheck>> TestAsync(string? adminUserPrincipalName, CancellationToken cancellationToken)
+    {
+        var checks = new List<SetupCheck>();
+        void Add(string area, string check, string target, CheckStatus status, string detail, string? fix = null) =>
+            checks.Add(new SetupCheck(area, check, target, status, detail, status == CheckStatus.Pass ? null : fix));
+
+        foreach (var service in _connection.Checks)
+        {
+            Add("Connection", $"{service.Service} answers", service.Endpoint, service.Succeeded ? CheckStatus.Pass : CheckStatus.Fail, service.Detail, "Connect-CrmSync again; the error names what is missing.");
+        }
+
+        // The admin user: System Administrator or System Customizer, plus a non-admin role (article 1).
+        var admin = adminUserPrincipalName is null
+            ? await Dataverse.FindUserAsync($"systemuserid eq {_connection.DataverseUserId}", cancellationToken).ConfigureAwait(false)
+            : await Dataverse.FindUserAsync($"domainname eq '{Escape(adminUserPrincipalName)}'", cancellationToken).ConfigureAwait(false);
+        var adminName = adminUserPrincipalName ?? admin?.DomainName ?? admin?.FullName ?? "the connected user";
+        if (admin is null)
+        {
+            Add("Admin", "Exists in Dataverse", adminName, CheckStatus.Fail, "No such Dataverse user.", "License the admin so the environment adds it, or give -AdminUserPrincipalName.");
+        }
+        else
+        {
+            var roles = await Dataverse.GetUserRoleNamesAsync(admin.SystemUserId, cancellationToken).ConfigureAwait(false);
+            var isAdmin = roles.Any(r => r.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) || r.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase));
+            var hasOther = roles.Any(r => !r.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) && !r.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase));
+            var grant = adminUserPrincipalName is null ? "Grant-IntegrationAdminRole" : $"Grant-IntegrationAdminRole -UserPrincipalName {adminUserPrincipalName}";
+            Add("Admin", "Holds System Administrator or System Customizer", adminName, isAdmin ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
+            Add("Admin", "Holds a non-admin role (e.g. Sales Manager)", adminName, hasOther ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
+        }
+
+        await CheckIntegrationUserAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);
+        await CheckSalespeopleAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);
+        return checks;
+    }
+
+    private async Task CheckIntegrationUserAsync(CheckSink add, CancellationToken cancellationToken)
+    {
+        const string area = "Integration user";
+        const string create = "New-IntegrationUser -ApplicationId <app registration id>   # or: -UserPrincipalName <dedicated user>";
+        var recorded = _connection.Store.GetSetting(SettingKeys.IntegrationUserId);
+        if (!Guid.TryParse(recorded, out var userId))
+        {
+            add(area, "Is set up", "(none)", CheckStatus.Fail, "No integration user is recorded for this connection: CrmSync would write as the connected account.", create);
+            return;
+        }
+
+        var user = await Dataverse.FindUserAsync($"systemuserid eq {userId}", cancellationToken).ConfigureAwait(false);
+        if (user is null)
+        {
+            add(area, "Exists in Dataverse", userId.ToString(), CheckStatus.Fail, "The recorded integration user no longer exists.", create);
+            return;
+        }
+
+        var name = user.DomainName ?? user.FullName ?? userId.ToString();
+        var rerun = user.ApplicationId is { } app ? $"New-IntegrationUser -ApplicationId {app}" : $"New-IntegrationUser -UserPrincipalName {user.DomainName}";
+        add(area, "Exists in Dataverse", name, CheckStatus.Pass, $"systemuser {user.SystemUserId}.");
+        add(area, "Is an application user or licensed", name, user.ApplicationId is not null || user.IsLicensed ? CheckStatus.Pass : CheckStatus.Fail,
+            user.ApplicationId is not null ? "Application user: no license needed." : user.IsLicensed ? "Licensed." : "Not licensed.", rerun);
+        add(area, "Is non-interactive", name, user.AccessMode == DataverseUser.NonInteractive ? CheckStatus.Pass : CheckStatus.Fail, $"accessmode {user.AccessMode}.", rerun);
+        add(area, "Is enabled", name, user.IsDisabled ? CheckStatus.Fail : CheckStatus.Pass, user.IsDisabled ? "Disabled." : "Enabled.", "Enable the user in the Power Platform admin center.");
+        var roles = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
+        add(area, "Is not an administrator", name, roles.Contains(SystemAdministrator, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Fail : CheckStatus.Pass, $"Roles: {Join(roles)}.",
+            "Remove the System Administrator role from the integration user (changes it makes are never synchronized), or use a dedicated account.");
+        add(area, $"Holds {IntegrationRole}", name, roles.Contains(IntegrationRole, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", rerun);
+    }
+
+    private async Task CheckSalespeopleAsync(CheckSink add, CancellationToken cancellationToken)
+    {
+        const string area = "Salespeople";
+        var store = _connection.Store;
+        await foreach (var row in _connection.BusinessCentral.ListAsync("salespeoplePurchasers", new BcQuery { Select = new[] { "id", "code", "email" } }, cancellationToken).ConfigureAwait(false))
+        {
+            var id = Guid.Parse(row["id"]!.GetValue<string>());
+            var code = row["code"]?.GetValue<string>() ?? id.ToString();
+            var coupling = store.GetCouplingByBcId(StandardMappings.Salespeople, id);
+            if (coupling is null)
+            {
+                add(area, "Is coupled to a Dataverse user", code, CheckStatus.Warning, "Not coupled: records owned by this salesperson keep their owner in Dataverse.",
+                    $"Import-Salesperson -Path <csv with a 'Salesperson Code' column>   # or: New-IntegrationCoupling SALESPEOPLE -BcId {id} -DataverseId <systemuserid>");
+                continue;
+            }
+
+            var user = await Dataverse.FindUserAsync($"systemuserid eq {coupling.DataverseId}", cancellationToken).ConfigureAwait(false);
+            if (user is null)
+            {
+                add(area, "Is coupled to a Dataverse user", code, CheckStatus.Fail, $"Coupled to {coupling.DataverseId}, which no longer exists.", $"Remove-IntegrationCoupling SALESPEOPLE -BcId {id}");
+                continue;
+            }
+
+            var name = $"{code} ({user.DomainName ?? user.FullName})";
+            add(area, "Is coupled to a Dataverse user", name, CheckStatus.Pass, $"systemuser {user.SystemUserId}.");
+            add(area, "Is licensed", name, user.IsLicensed ? CheckStatus.Pass : CheckStatus.Fail, user.IsLicensed ? "Licensed." : "Not licensed.", "Import-Salesperson (assigns the license) or assign it in the Microsoft 365 admin center.");
+            var roles = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
+            add(area, $"Holds {SalespersonRole}", name, roles.Contains(SalespersonRole, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", "Import-Salesperson (gives the role in the user's business unit).");
+        }
+    }
+
+    private static string Join(IReadOnlyList<string> roles) => roles.Count == 0 ? "(none)" : string.Join(", ", roles);
+}

@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace CrmSync.Accounts;
+
+/// <summary>One row of the Microsoft 365 "Import multiple users" CSV (or of Import-Csv), with its row number.</summary>
+public sealed record SalespersonRow(int RowNumber, IReadOnlyDictionary<string, string?> Values)
+{
+    public string? this[string column] => Values.TryGetValue(column, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+}
+
+/// <summary>A row that cannot be imported: the row, the column and the fix.</summary>
+public sealed class SalespersonRowException(int rowNumber, string column, string problem, string fix)
+    : CrmSyncException("SalespersonRowInvalid", CrmSyncErrorKind.InvalidData, $"Row {rowNumber}, column '{column}': {problem} {fix}", rowNumber)
+{
+    public int RowNumber { get; } = rowNumber;
+
+    public string Column { get; } = column;
+}
+
+/// <summary>
+/// The Microsoft 365 admin center "Import multiple users" CSV (reference/domain.md §F.6): the 16 headers in
+/// order, reading (RFC 4180 quoting) and writing the template.
+/// </summary>
+public static partial class SalespersonCsv
+{
+    public const string UserName = "User Name";
+    public const string FirstName = "First Name";
+    public const string LastName = "Last Name";
+    public const string DisplayName = "Display Name";
+    public const string JobTitle = "Job Title";
+    public const string Department = "Department";
+    public const string OfficeNumber = "Office Number";
+    public const string OfficePhone = "Office Phone";
+    public const string MobilePhone = "Mobile Phone";
+    public const string Fax = "Fax";
+    public const string AlternateEmail = "Alternate email address";
+    public const string Address = "Address";
+    public const string City = "City";
+    public const string State = "State or Province";
+    public const string PostalCode = "ZIP or Postal Code";
+    public const string Country = "Country or Region";
+
+    /// <summary>Columns CrmSync also reads (the template has no usage location, §F.6).</summary>
+    public const string UsageLocationColumn = "Usage Location";
+    public const string SalespersonCodeColumn = "Salesperson Code";
+
+    public static IReadOnlyList<string> Headers { get; } = new[]
+    {
+        UserName, FirstName, LastName, DisplayName, JobTitle, Department, OfficeNumber, OfficePhone, MobilePhone, Fax, AlternateEmail, Address, City, State, PostalCode, Country,
+    };
+
+    private static readonly string[] ExampleRow =
+    {
+        "chris@contoso.com", "Chris", "Green", "Chris Green", "IT Manager", "Information Technology", "123451", "123-555-1211", "123-555-6641", "123-555-9821",
+        "chris@fabrikam.com", "1 Microsoft way", "Redmond", "Wa", "98052", "United States",
+    };
+
+    public static string Template(bool includeExample)
+    {
+        var text = new StringBuilder(string.Join(',', Headers.Select(Quote))).Append("\r\n");
+        if (includeExample)
+        {
+            text.Append(string.Join(',', ExampleRow.Select(Quote))).Append("\r\n");
+        }
+
+        return text.ToString();
+    }
+
+    public static IReadOnlyList<SalespersonRow> Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CrmSyncException("CsvNotFound", CrmSyncErrorKind.ObjectNotFound, $"The file '{path}' does not exist. New-SalespersonImportTemplate writes a template.", path);
+        }
+
+        var records = Parse(File.ReadAllText(path, Encoding.UTF8));
+        if (records.Count == 0)
+        {
+            throw new CrmSyncException("CsvEmpty", CrmSyncErrorKind.InvalidData, $"'{path}' is empty: it needs the header line of the Microsoft 365 template.", path);
+        }
+
+        var header = records[0].Select(h => h.Trim().TrimStart('\uFEFF')).ToList();
+        if (!header.Contains(UserName, StringComparer.OrdinalIgnoreCase) || !header.Contains(DisplayName, StringComparer.OrdinalIgnoreCase))
+        {
+            throw new CrmSyncException("CsvHeaderInvalid", CrmSyncErrorKind.InvalidData,
+                $"'{path}' has no '{UserName}' and '{DisplayName}' columns. Its header is: {string.Join(", ", header)}. Start from New-SalespersonImportTemplate.", path);
+        }
+
+        var rows = new List<SalespersonRow>();
+        for (var i = 1; i < records.Count; i++)
+        {
+            if (records[i].All(string.IsNullOrWhiteSpace))
+            {
+                continue;
+            }
+
+            var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            for (var c = 0; c < header.Count; c++)
+            {
+                values[header[c]] = c < records[i].Count ? records[i][c] : null;
+            }
+
+            rows.Add(new SalespersonRow(i + 1, values));
+        }
+
+        return rows;
+    }
+
+    internal static List<List<string>> Parse(string text)
+    {
+        var records = new List<List<string>>();
+        var record = new List<string>();
+        var field = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    field.Append(c);
+                }
+            }
+            else if (c == '"')
+            {
+                quoted = true;
+            }
+            else if (c == ',')
+            {
+                record.Add(field.ToString());
+                field.Clear();
+            }
+            else if (c is '\r' or '\n')
+            {
+                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+                {
+                    i++;
+                }
+
+                record.Add(field.ToString());
+                field.Clear();
+                records.Add(record);
+                record = new List<string>();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+
+        if (field.Length > 0 || record.Count > 0)
+        {
+            record.Add(field.ToString());
+            records.Add(record);
+        }
+
+        return records;
+    }
+
+    private static string Quote(string value) => value.IndexOfAny(new[] { ',', '"', '\r', '\n' }) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+
+    [GeneratedRegex(@"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
+    internal static partial Regex UpnPattern();
+
+    /// <summary>"United States" → "US": the CSV has country names, Graph needs ISO 3166 codes (§F.6).</summary>
+    public static string? CountryCode(string? country)
+    {
+        if (string.IsNullOrWhiteSpace(country))
+        {
+            return null;
+        }
+
+        var name = country.Trim();
+        if (name.Length == 2 && name.All(char.IsAsciiLetter))
+        {
+            return name.ToUpperInvariant();
+        }
+
+        if (Countries.TryGetValue(name, out var known))
+        {
+            return known;
+        }
+
+        try
+        {
+            foreach (var culture in CultureInfo.GetCultures(CultureTypes.SpecificCultures))
+            {
+                var region = new RegionInfo(culture.Name);
+                if (string.Equals(region.EnglishName, name, StringComparison.OrdinalIgnoreCase) || string.Equals(region.NativeName, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return region.TwoLetterISORegionName;
+                }
+            }
+        }
+        catch (ArgumentException)
+        {
+        }
+
+        return null;
+    }
+
+    private static readonly Dictionary<string, string> Countries = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["United States"] = "US", ["United States of America"] = "US", ["USA"] = "US", ["Canada"] = "CA", ["Mexico"] = "MX", ["United Kingdom"] = "GB",
+        ["Great Britain"] = "GB", ["Ireland"] = "IE", ["Germany"] = "DE", ["France"] = "FR", ["Spain"] = "ES", ["Italy"] = "IT", ["Portugal"] = "PT",
+        ["Netherlands"] = "NL", ["Belgium"] = "BE", ["Luxembourg"] = "LU", ["Switzerland"] = "CH", ["Austria"] = "AT", ["Denmark"] = "DK", ["Norway"] = "NO",
+        ["Sweden"] = "SE", ["Finland"] = "FI", ["Iceland"] = "IS", ["Poland"] = "PL", ["Czech Republic"] = "CZ", ["Czechia"] = "CZ", ["Slovakia"] = "SK",
+        ["Hungary"] = "HU", ["Romania"] = "RO", ["Bulgaria"] = "BG", ["Greece"] = "GR", ["Turkey"] = "TR", ["Estonia"] = "EE", ["Latvia"] = "LV",
+        ["Lithuania"] = "LT", ["Slovenia"] = "SI", ["Croatia"] = "HR", ["Serbia"] = "RS", ["Ukraine"] = "UA", ["Australia"] = "AU", ["New Zealand"] = "NZ",
+        ["Japan"] = "JP", ["China"] = "CN", ["India"] = "IN", ["Singapore"] = "SG", ["South Africa"] = "ZA", ["Brazil"] = "BR", ["Argentina"] = "AR",
+        ["Chile"] = "CL", ["Colombia"] = "CO", ["Peru"] = "PE", ["Israel"] = "IL", ["United Arab Emirates"] = "AE", ["Saudi Arabia"] = "SA",
+        ["South Korea"] = "KR", ["Korea"] = "KR", ["Taiwan"] = "TW", ["Hong Kong"] = "HK", ["Malaysia"] = "MY", ["Thailand"] = "TH", ["Philippines"] = "PH",
+        ["Indonesia"] = "ID", ["Vietnam"] = "VN", ["Egypt"] = "EG", ["Nigeria"] = "NG", ["Kenya"] = "KE", ["Morocco"] = "MA",
+    };
+}

@@ -1,0 +1,220 @@
+using CrmSync.Accounts;
+using CrmSync.Auth;
+using CrmSync.Engine.Tests.Services;
+using CrmSync.Engine.Tests.Sync;
+using CrmSync.Mapping;
+using CrmSync.Sandbox.Graph;
+using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Seed;
+using CrmSync.Sync;
+
+namespace CrmSync.Engine.Tests.Accounts;
+
+public sealed class AccountSetupTests
+{
+    private sealed class Observer(bool answer = true) : ISetupObserver
+    {
+        public List<string> Asked { get; } = new();
+
+        public bool ShouldProcess(string target, string action)
+        {
+            Asked.Add($"{target}: {action}");
+            return answer;
+        }
+
+        public void Progress(string activity, string status, int percent)
+        {
+        }
+
+        public void Verbose(string message)
+        {
+        }
+    }
+
+    private static AccountSetup Setup(SandboxConnection sandbox, bool answer = true) => new(sandbox.Connection, new Observer(answer));
+
+    [Fact]
+    public void The_template_has_exactly_the_Microsoft_365_headers_in_order()
+    {
+        var headersOnly = SalespersonCsv.Parse(SalespersonCsv.Template(includeExample: false));
+        var withExample = SalespersonCsv.Parse(SalespersonCsv.Template(includeExample: true));
+
+        Assert.Equal(new[]
+        {
+            "User Name", "First Name", "Last Name", "Display Name", "Job Title", "Department", "Office Number", "Office Phone", "Mobile Phone", "Fax",
+            "Alternate email address", "Address", "City", "State or Province", "ZIP or Postal Code", "Country or Region",
+        }, Assert.Single(headersOnly));
+        Assert.Equal(2, withExample.Count);
+        Assert.Equal(16, withExample[1].Count);
+        Assert.Equal("United States", withExample[1][15]);
+    }
+
+    [Fact]
+    public async Task Importing_25_rows_with_3_bad_ones_creates_licenses_roles_and_couples_22_and_a_second_import_creates_nothing()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        using var temp = new TempDirectory();
+        var lines = new List<string> { string.Join(',', SalespersonCsv.Headers) };
+        for (var i = 1; i <= 22; i++)
+        {
+            var upn = $"rep{i:D2}@contoso.com";
+            Assert.Equal(201, sandbox.Host.Invoke("BusinessCentral", sandbox.Host.Sample!.Admin, "POST", $"companies({sandbox.Host.Sample.CompanyId})/salespeoplePurchasers",
+                new { code = $"R{i:D2}", displayName = $"Rep {i}", email = upn }).Status);
+            lines.Add($"{upn},Rep,{i},Rep {i},Sales Rep,Sales,,,,,,,Seattle,WA,98101,United States");
+        }
+
+        lines.Insert(5, ",No,Name,No Name,,,,,,,,,,,,United States");                   // row 6: missing User Name
+        lines.Insert(10, "x@fabrikam.com,Fab,Rikam,Fab Rikam,,,,,,,,,,,,United States"); // row 11: unverified domain
+        lines.Add("rep03@contoso.com,Dup,Licate,Dup Licate,,,,,,,,,,,,United States");   // row 26: duplicate of rep03
+        var path = temp.File("salespeople.csv");
+        File.WriteAllLines(path, lines);
+        var errors = new List<SalespersonRowException>();
+        var options = new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) };
+
+        var results = await Setup(sandbox).ImportSalespeopleAsync(SalespersonCsv.Read(path), options, errors.Add, CancellationToken.None);
+
+        Assert.Equal(22, results.Count);
+        Assert.All(results, r => Assert.True(r.Succeeded, string.Join("; ", r.Steps)));
+        Assert.Equal(new[] { (6, "User Name"), (11, "User Name"), (26, "User Name") }, errors.Select(e => (e.RowNumber, e.Column)).OrderBy(e => e.RowNumber));
+        Assert.Contains("verified", errors.Single(e => e.RowNumber == 11).Message);
+        Assert.Contains("already in row", errors.Single(e => e.RowNumber == 26).Message);
+        var graphUsers = sandbox.Rows("Graph", "users");
+        foreach (var result in results)
+        {
+            var user = await sandbox.Connection.Directory.FindUserAsync(result.UserPrincipalName);
+            Assert.Contains(SampleData.Dynamics365Plan1SkuId, user!.LicenseSkuIds);
+            var roles = await sandbox.Connection.Dataverse.GetRolesAsync(sandbox.Host.Sample!.RootBusinessUnitId, "Salesperson");
+            Assert.Contains("Salesperson", await sandbox.Connection.Dataverse.GetUserRoleNamesAsync(result.SystemUserId!.Value));
+            var coupling = sandbox.Connection.Store.GetCouplingByDataverseId(StandardMappings.Salespeople, result.SystemUserId!.Value);
+            Assert.NotNull(coupling);
+            Assert.Equal(result.SalespersonCode, $"R{result.UserPrincipalName[3..5]}");
+        }
+
+        var again = await Setup(sandbox).ImportSalespeopleAsync(SalespersonCsv.Read(path), options, _ => { }, CancellationToken.None);
+        Assert.All(again, r => Assert.All(r.Steps, s => Assert.Equal(StepOutcome.AlreadyDone, s.Outcome)));
+    }
+
+    [Fact]
+    public async Task Not_enough_seats_is_said_before_any_user_is_created()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        var sku = sandbox.Host.Graph.Skus.Single(s => s.SkuPartNumber == "DYN365_ENTERPRISE_PLAN1");
+        sku.Enabled = sku.Consumed + 1;
+        var rows = new[]
+        {
+            Row(2, "one@contoso.com", "One"), Row(3, "two@contoso.com", "Two"),
+        };
+
+        var error = await Assert.ThrowsAsync<CrmSyncException>(() => Setup(sandbox).ImportSalespeopleAsync(rows, new SalespersonImportOptions(), _ => { }, CancellationToken.None));
+
+        Assert.Equal("NotEnoughLicenses", error.ErrorId);
+        Assert.Contains("2 users need a DYN365_ENTERPRISE_PLAN1 license, but only 1", error.Message);
+        Assert.Null(await sandbox.Connection.Directory.FindUserAsync("one@contoso.com"));
+    }
+
+    private static SalespersonRow Row(int number, string upn, string name) =>
+        new(number, new Dictionary<string, string?> { ["User Name"] = upn, ["Display Name"] = name, ["Country or Region"] = "United States" });
+
+    [Fact]
+    public async Task The_admin_is_refused_as_integration_user()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+
+        var byUpn = await Assert.ThrowsAsync<CrmSyncException>(() => Setup(sandbox).EnsureIntegrationUserAsync(new IntegrationUserRequest { UserPrincipalName = "admin@contoso.onmicrosoft.com" }, CancellationToken.None));
+        var byApp = await Assert.ThrowsAsync<CrmSyncException>(() => Setup(sandbox).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.SetupApp.ClientId }, CancellationToken.None));
+
+        Assert.Equal("IntegrationUserIsAdministrator", byUpn.ErrorId);
+        Assert.Contains("System Administrator", byUpn.Message);
+        Assert.Contains("changes made by the integration user are never synchronized", byUpn.Message);
+        Assert.Equal("IntegrationUserIsAdministrator", byApp.ErrorId);
+    }
+
+    [Fact]
+    public async Task A_half_done_integration_user_is_completed_by_running_again_and_its_changes_are_not_synced_back()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync(new SandboxOptions { DataverseUserSyncDelay = TimeSpan.FromSeconds(2) });
+        var request = new IntegrationUserRequest
+        {
+            UserPrincipalName = "bcintegration@contoso.com", DisplayName = "BC Integration", UsageLocation = "US", Password = new SecretText("Integration-Pw-1!"),
+            Timeout = TimeSpan.FromMilliseconds(200), PollInterval = TimeSpan.FromMilliseconds(50),
+        };
+
+        var first = await Setup(sandbox).EnsureIntegrationUserAsync(request, CancellationToken.None);
+        Assert.False(first.Succeeded);
+        Assert.Equal(StepOutcome.Failed, first.Steps.Single(s => s.Name == "Wait for the user in Dataverse").Outcome);
+        await Task.Delay(2500);
+        var second = await Setup(sandbox).EnsureIntegrationUserAsync(request with { Timeout = TimeSpan.FromSeconds(10) }, CancellationToken.None);
+
+        Assert.True(second.Succeeded, string.Join("; ", second.Steps));
+        Assert.Equal(StepOutcome.AlreadyDone, second.Steps.Single(s => s.Name == "Create the Entra user").Outcome);
+        Assert.Equal(StepOutcome.AlreadyDone, second.Steps.Single(s => s.Name == "Assign the license").Outcome);
+        var user = await sandbox.Connection.Dataverse.FindUserAsync($"systemuserid eq {second.SystemUserId}");
+        Assert.Equal(4, user!.AccessMode);
+        Assert.Contains(AccountSetup.IntegrationRole, await sandbox.Connection.Dataverse.GetUserRoleNamesAsync(user.SystemUserId));
+        var third = await Setup(sandbox).EnsureIntegrationUserAsync(request, CancellationToken.None);
+        Assert.All(third.Steps.Skip(1), s => Assert.Equal(StepOutcome.AlreadyDone, s.Outcome));
+
+        // Changes made by the integration user are not synchronized back.
+        await sandbox.SyncAsync(full: true);
+        var customer = sandbox.Bc("customers", "number", "C10010").Id();
+        var account = sandbox.Connection.Store.GetCouplingByBcId("CUSTOMER", customer)!.DataverseId;
+        var integrationIdentity = sandbox.Host.Identities.FindByUserPrincipalName("bcintegration@contoso.com")!;
+        sandbox.ChangeDv(integrationIdentity, "accounts", account, new { websiteurl = "www.by-the-integration-user.example" });
+        var (jobs, _) = await sandbox.SyncAsync(names: "CUSTOMER");
+
+        Assert.Equal(0, jobs.Job("CUSTOMER", SyncDirection.FromIntegrationTable).Modified);
+        Assert.NotEqual("www.by-the-integration-user.example", sandbox.Bc("customers", "number", "C10010").Value(sandbox, "BusinessCentral", "customers", "website"));
+    }
+
+    [Fact]
+    public async Task An_application_user_is_created_as_BC_does()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        var app = sandbox.Host.Sample!.IntegrationApp.ClientId!.Value;
+
+        var result = await Setup(sandbox).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = app }, CancellationToken.None);
+
+        Assert.True(result.Succeeded, string.Join("; ", result.Steps));
+        var user = await sandbox.Connection.Dataverse.FindUserAsync($"applicationid eq {app}");
+        Assert.Equal("Business Central Integration", user!.FullName);
+        Assert.True(user.IsIntegrationUser);
+        Assert.Equal(4, user.AccessMode);
+        Assert.Equal(user.SystemUserId.ToString(), sandbox.Connection.Store.GetSetting(SettingKeys.IntegrationUserId));
+        using var asIntegration = await sandbox.ConnectAsAsync(sandbox.Host.Sample.IntegrationApp, sandbox.Host.Sample.IntegrationApp.ClientSecret!);
+        Assert.Equal(user.SystemUserId, asIntegration.DataverseUserId);
+    }
+
+    [Fact]
+    public async Task What_if_lists_the_steps_and_changes_nothing()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+
+        var result = await Setup(sandbox, answer: false).EnsureIntegrationUserAsync(new IntegrationUserRequest { UserPrincipalName = "planned@contoso.com", UsageLocation = "US" }, CancellationToken.None);
+
+        Assert.All(result.Steps.Skip(1), s => Assert.Equal(StepOutcome.WouldDo, s.Outcome));
+        Assert.Null(await sandbox.Connection.Directory.FindUserAsync("planned@contoso.com"));
+    }
+
+    [Fact]
+    public async Task The_readiness_check_fails_on_a_fresh_org_with_the_fixes_and_passes_after_running_them()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        var setup = Setup(sandbox);
+
+        var before = await setup.TestAsync(null, CancellationToken.None);
+        var failed = before.Where(c => c.Status == CheckStatus.Fail).ToList();
+        Assert.Contains(failed, c => c.Area == "Admin" && c.Fix == "Grant-IntegrationAdminRole");
+        Assert.Contains(failed, c => c.Area == "Integration user" && c.Fix!.StartsWith("New-IntegrationUser", StringComparison.Ordinal));
+        Assert.Contains(before, c => c.Area == "Salespeople" && c.Status == CheckStatus.Warning);
+        Assert.All(before.Where(c => c.Area == "Connection"), c => Assert.Equal(CheckStatus.Pass, c.Status));
+
+        var admin = await setup.EnsureAdminRolesAsync(null, AccountSetup.SystemAdministrator, "Sales Manager", CancellationToken.None);
+        await setup.EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.IntegrationApp.ClientId }, CancellationToken.None);
+        await new CouplingService(sandbox.Connection).CoupleByMatchAsync("SALESPEOPLE", null, (_, _) => true, CancellationToken.None);
+        var after = await setup.TestAsync(null, CancellationToken.None);
+
+        Assert.Contains("Sales Manager", admin.Roles);
+        Assert.DoesNotContain(after, c => c.Status == CheckStatus.Fail);
+        Assert.Contains(after, c => c.Area == "Salespeople" && c.Status == CheckStatus.Pass && c.Target.StartsWith("AH", StringComparison.Ordinal));
+    }
+}
