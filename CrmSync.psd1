@@ -23,8 +23,12 @@
         'Get-IntegrationSyncError'
         'Get-IntegrationSyncJob'
         'Get-IntegrationTableMapping'
+        'Grant-IntegrationAdminRole'
+        'Import-Salesperson'
         'Invoke-FullSync'
         'New-IntegrationCoupling'
+        'New-IntegrationUser'
+        'New-SalespersonImportTemplate'
         'Remove-IntegrationCoupling'
         'Reset-IntegrationCoupling'
         'Reset-IntegrationTableMapping'
@@ -32,6 +36,7 @@
         'Start-CrmSyncSandbox'
         'Stop-CrmSyncSandbox'
         'Sync-ModifiedRecord'
+        'Test-IntegrationSetup'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()

@@ -12,6 +12,7 @@ public enum CrmSyncErrorKind
     PermissionDenied,
     LimitsExceeded,
     ConnectionError,
+    ResourceExists,
 }
 
 /// <summary>

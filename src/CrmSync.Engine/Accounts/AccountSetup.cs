@@ -254,9 +254,11 @@ public sealed partial class AccountSetup
 
         if (string.IsNullOrEmpty(user.UsageLocation))
         {
-            if (usageLocation is null)
+            // Like the admin center, default to the tenant's country.
+            usageLocation ??= (await Directory.GetOrganizationAsync(cancellationToken).ConfigureAwait(false)).CountryLetterCode;
+            if (string.IsNullOrEmpty(usageLocation))
             {
-                return new SetupStep(name, StepOutcome.Failed, $"{user.UserPrincipalName} has no usage location, which a license needs. Give -UsageLocation (a two-letter country code).");
+                return new SetupStep(name, StepOutcome.Failed, $"{user.UserPrincipalName} has no usage location, which a license needs, and the tenant has no country. Give -UsageLocation (a two-letter country code).");
             }
 
             await Directory.SetUsageLocationAsync(user.Id, usageLocation, cancellationToken).ConfigureAwait(false);

@@ -10,6 +10,9 @@ public sealed record SalespersonRow(int RowNumber, IReadOnlyDictionary<string, s
     public string? this[string column] => Values.TryGetValue(column, out var value) && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
 }
 
+/// <summary>A written import template: where, its columns and how many example rows.</summary>
+public sealed record SalespersonTemplate(string Path, IReadOnlyList<string> Columns, int ExampleRows);
+
 /// <summary>A row that cannot be imported: the row, the column and the fix.</summary>
 public sealed class SalespersonRowException(int rowNumber, string column, string problem, string fix)
     : CrmSyncException("SalespersonRowInvalid", CrmSyncErrorKind.InvalidData, $"Row {rowNumber}, column '{column}': {problem} {fix}", rowNumber)
@@ -67,6 +70,37 @@ public static partial class SalespersonCsv
 
         return text.ToString();
     }
+
+    /// <summary>Writes the template (UTF-8 with BOM, as the admin center's sample, so Excel keeps accents); an existing file needs <paramref name="overwrite"/>.</summary>
+    public static SalespersonTemplate WriteTemplate(string path, bool includeExample, bool overwrite)
+    {
+        if (File.Exists(path) && !overwrite)
+        {
+            throw new CrmSyncException("TemplateFileExists", CrmSyncErrorKind.ResourceExists, $"'{path}' already exists. Choose another -Path or add -Force to overwrite it.", path);
+        }
+
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (folder is not null && !System.IO.Directory.Exists(folder))
+        {
+            throw new CrmSyncException("TemplateFolderNotFound", CrmSyncErrorKind.ObjectNotFound, $"The folder '{folder}' does not exist. Create it first or choose another -Path.", path);
+        }
+
+        File.WriteAllText(path, Template(includeExample), new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        return new SalespersonTemplate(System.IO.Path.GetFullPath(path), Headers, includeExample ? 1 : 0);
+    }
+
+    /// <summary>A row from the pipeline (Import-Csv): its property names are the column names; blank values count as missing.</summary>
+    public static SalespersonRow FromProperties(int rowNumber, IEnumerable<KeyValuePair<string, string?>> properties) =>
+        new(rowNumber, properties.ToDictionary(p => p.Key.Trim(), p => p.Value, StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>Rows whose salesperson code sits in another column: copies it into 'Salesperson Code'.</summary>
+    public static IReadOnlyList<SalespersonRow> WithCodeColumn(IReadOnlyList<SalespersonRow> rows, string codeColumn) =>
+        string.Equals(codeColumn, SalespersonCodeColumn, StringComparison.OrdinalIgnoreCase)
+            ? rows
+            : rows.Select(r => r with
+            {
+                Values = new Dictionary<string, string?>(r.Values, StringComparer.OrdinalIgnoreCase) { [SalespersonCodeColumn] = r[codeColumn] },
+            }).ToList();
 
     public static IReadOnlyList<SalespersonRow> Read(string path)
     {

@@ -57,7 +57,7 @@ public sealed record LicenseSku(Guid SkuId, string SkuPartNumber, int Enabled, i
 
 public sealed record DirectoryDomain(string Name, bool IsVerified, bool IsDefault);
 
-public sealed record DirectoryOrganization(Guid TenantId, string DisplayName);
+public sealed record DirectoryOrganization(Guid TenantId, string DisplayName, string? CountryLetterCode);
 
 /// <summary>
 /// Microsoft Graph v1.0 through the Microsoft.Graph SDK (reference/domain.md §F). Requests go through
@@ -192,7 +192,7 @@ public sealed class DirectoryClient
     {
         var organization = (await _graph.Organization.GetAsync(cancellationToken: cancellationToken).ConfigureAwait(false))?.Value?.FirstOrDefault()
             ?? throw new CrmSyncException("ServiceResponseInvalid", CrmSyncErrorKind.InvalidData, "Microsoft Graph returned no organization.");
-        return new DirectoryOrganization(Guid.Parse(organization.Id!), organization.DisplayName ?? string.Empty);
+        return new DirectoryOrganization(Guid.Parse(organization.Id!), organization.DisplayName ?? string.Empty, organization.CountryLetterCode);
     });
 
     public Task<DirectoryUser?> FindUserAsync(string userPrincipalName, CancellationToken cancellationToken = default) => Call("GET /users/{upn}", async () =>

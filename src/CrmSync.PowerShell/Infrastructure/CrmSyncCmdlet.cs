@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using System.Net;
+using System.Security;
 using CrmSync.Connections;
 
 namespace CrmSync.PowerShell.Infrastructure;
@@ -25,6 +27,9 @@ public abstract class CrmSyncCmdlet : PSCmdlet
         return bridge.Run(() => work(bridge, log, Cancellation));
     }
 
+    /// <summary>The plain text of a SecureString, for the engine's never-printing SecretText.</summary>
+    protected static string PlainText(SecureString secure) => new NetworkCredential(string.Empty, secure).Password;
+
     /// <summary>A non-terminating error for one record; processing continues.</summary>
     protected void WriteEngineError(CrmSyncException exception, object? target = null) =>
         WriteError(ToErrorRecord(exception, target));
@@ -47,6 +52,7 @@ public abstract class CrmSyncCmdlet : PSCmdlet
         CrmSyncErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
         CrmSyncErrorKind.LimitsExceeded => ErrorCategory.LimitsExceeded,
         CrmSyncErrorKind.ConnectionError => ErrorCategory.ConnectionError,
+        CrmSyncErrorKind.ResourceExists => ErrorCategory.ResourceExists,
         _ => ErrorCategory.NotSpecified,
     };
 }

@@ -84,6 +84,8 @@ public sealed partial class GraphService
 
     public string OrganizationName { get; set; } = "Contoso";
 
+    public string CountryLetterCode { get; set; } = "US";
+
     /// <summary>Called when a user gains or loses a license that grants Dataverse access (the environment's user sync).</summary>
     public Action<Row, bool>? LicenseChanged { get; set; }
 
@@ -488,6 +490,7 @@ public sealed partial class GraphService
         w.WriteStartObject();
         w.WriteString("id", TenantId);
         w.WriteString("displayName", OrganizationName);
+        w.WriteString("countryLetterCode", CountryLetterCode);
         w.WriteStartArray("verifiedDomains");
         foreach (var domain in Domains.Where(d => d.IsVerified))
         {

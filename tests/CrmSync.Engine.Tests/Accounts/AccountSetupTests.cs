@@ -50,6 +50,58 @@ public sealed class AccountSetupTests
     }
 
     [Fact]
+    public void The_template_file_is_written_once_and_read_back_and_an_existing_file_needs_overwrite()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.File("salespeople.csv");
+
+        var written = SalespersonCsv.WriteTemplate(path, includeExample: true, overwrite: false);
+        var exists = Assert.Throws<CrmSyncException>(() => SalespersonCsv.WriteTemplate(path, includeExample: false, overwrite: false));
+        var rows = SalespersonCsv.Read(path);
+
+        Assert.Equal(path, written.Path);
+        Assert.Equal(16, written.Columns.Count);
+        Assert.Equal(1, written.ExampleRows);
+        Assert.Equal("TemplateFileExists", exists.ErrorId);
+        Assert.Contains("-Force", exists.Message);
+        var example = Assert.Single(rows);
+        Assert.Equal(2, example.RowNumber);
+        Assert.Equal("United States", example[SalespersonCsv.Country]);
+        SalespersonCsv.WriteTemplate(path, includeExample: false, overwrite: true);
+        Assert.Empty(SalespersonCsv.Read(path));
+    }
+
+    [Fact]
+    public void Pipeline_rows_keep_their_numbers_and_a_named_code_column_becomes_the_salesperson_code()
+    {
+        var rows = new[]
+        {
+            SalespersonCsv.FromProperties(2, new Dictionary<string, string?> { [" User Name "] = "ann@contoso.com", ["BC Code"] = "AH" }),
+            SalespersonCsv.FromProperties(3, new Dictionary<string, string?> { ["user name"] = "bob@contoso.com", ["BC Code"] = "  " }),
+        };
+
+        var mapped = SalespersonCsv.WithCodeColumn(rows, "BC Code");
+
+        Assert.Equal("ann@contoso.com", mapped[0][SalespersonCsv.UserName]);
+        Assert.Equal("AH", mapped[0][SalespersonCsv.SalespersonCodeColumn]);
+        Assert.Null(mapped[1][SalespersonCsv.SalespersonCodeColumn]);
+        Assert.Equal(new[] { 2, 3 }, mapped.Select(r => r.RowNumber));
+        Assert.Same(rows, SalespersonCsv.WithCodeColumn(rows, "salesperson code"));
+    }
+
+    [Fact]
+    public async Task Without_a_usage_location_the_integration_user_gets_the_tenants_country()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+
+        var result = await Setup(sandbox).EnsureIntegrationUserAsync(new IntegrationUserRequest { UserPrincipalName = "bcsync@contoso.com", PollInterval = TimeSpan.FromMilliseconds(50) }, CancellationToken.None);
+
+        Assert.Equal(StepOutcome.Done, result.Steps.Single(s => s.Name == "Assign the license").Outcome);
+        Assert.True(result.Succeeded, string.Join("; ", result.Steps));
+        Assert.Equal("US", (await sandbox.Connection.Directory.FindUserAsync("bcsync@contoso.com"))!.UsageLocation);
+    }
+
+    [Fact]
     public async Task Importing_25_rows_with_3_bad_ones_creates_licenses_roles_and_couples_22_and_a_second_import_creates_nothing()
     {
         await using var sandbox = await SandboxConnection.StartAsync();

@@ -177,7 +177,7 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             case SandboxSet:
             case SandboxUrlSet:
                 var instance = Sandbox ?? RunEngine((_, cancel) => SandboxProcess.DescribeAsync(SandboxUrl!, cancel));
-                var sandboxSettings = instance.ToConnectionSettings(Name ?? "Sandbox", statePath, ClientId is null ? null : Guid.Parse(ClientId), ClientSecret is null ? null : Plain(ClientSecret));
+                var sandboxSettings = instance.ToConnectionSettings(Name ?? "Sandbox", statePath, ClientId is null ? null : Guid.Parse(ClientId), ClientSecret is null ? null : PlainText(ClientSecret));
                 return Company is null ? sandboxSettings : sandboxSettings with { Endpoints = sandboxSettings.Endpoints! with { Company = Company } };
             case LocalSet:
                 return new ConnectionSettings { Name = Name, StatePath = statePath };
@@ -185,8 +185,8 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
 
         CredentialSpec credential = ParameterSetName switch
         {
-            ClientSecretSet => new ClientSecretCredentialSpec(new SecretText(Plain(ClientSecret!))),
-            CertificateFileSet => new CertificateCredentialSpec { CertificatePath = GetUnresolvedProviderPathFromPSPath(CertificatePath!), CertificatePassword = CertificatePassword is null ? null : new SecretText(Plain(CertificatePassword)) },
+            ClientSecretSet => new ClientSecretCredentialSpec(new SecretText(PlainText(ClientSecret!))),
+            CertificateFileSet => new CertificateCredentialSpec { CertificatePath = GetUnresolvedProviderPathFromPSPath(CertificatePath!), CertificatePassword = CertificatePassword is null ? null : new SecretText(PlainText(CertificatePassword)) },
             CertificateThumbprintSet => new CertificateCredentialSpec { Thumbprint = CertificateThumbprint },
             ManagedIdentitySet => new ManagedIdentityCredentialSpec(),
             // The engine shows the device code message as a warning while the sign-in waits.
@@ -208,6 +208,4 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             },
         };
     }
-
-    private static string Plain(SecureString secure) => new NetworkCredential(string.Empty, secure).Password;
 }

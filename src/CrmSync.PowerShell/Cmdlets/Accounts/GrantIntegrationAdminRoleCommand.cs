@@ -1,0 +1,31 @@
+using System.Management.Automation;
+using CrmSync.Accounts;
+using CrmSync.PowerShell.Infrastructure;
+
+namespace CrmSync.PowerShell.Cmdlets.Accounts;
+
+/// <summary>Makes the admin user hold System Administrator or System Customizer plus at least one non-admin role.</summary>
+[Cmdlet(VerbsSecurity.Grant, "IntegrationAdminRole", SupportsShouldProcess = true,
+    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Grant-IntegrationAdminRole.md")]
+[OutputType(typeof(AdminRoleResult))]
+public sealed class GrantIntegrationAdminRoleCommand : SetupCmdlet
+{
+    /// <summary>The admin user; default: the user of the connection.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("User")]
+    [ValidateNotNullOrEmpty]
+    public string? UserPrincipalName { get; set; }
+
+    /// <summary>The administrative role to give when the user holds neither.</summary>
+    [Parameter]
+    [ValidateSet(AccountSetup.SystemAdministrator, AccountSetup.SystemCustomizer)]
+    public string AdminRole { get; set; } = AccountSetup.SystemAdministrator;
+
+    /// <summary>The non-admin role to give when the user holds only admin roles.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string AdditionalRole { get; set; } = "Sales Manager";
+
+    protected override void ProcessRecord() =>
+        WriteObject(RunSetup((setup, bridge, cancel) => setup.EnsureAdminRolesAsync(UserPrincipalName, AdminRole, AdditionalRole, cancel)));
+}
