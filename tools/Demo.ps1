@@ -1,7 +1,8 @@
 #Requires -Version 7.4
 <#
 .SYNOPSIS
-    The CrmSync demo (./build.ps1 -Task Demo): the sandbox with sample data, the full synchronization,
+    The CrmSync demo (./build.ps1 -Task Demo): the sandbox with sample data, the account setup (admin roles,
+    integration user, salespeople from the Microsoft 365 CSV, readiness checklist), the full synchronization,
     a few changes on each side, synchronizing modified records, and the job log.
 #>
 [CmdletBinding()]
@@ -25,6 +26,34 @@ $sandbox = Start-CrmSyncSandbox -Profile Realistic -Confirm:$false
 try {
     $sandbox | Connect-CrmSync -Name Demo -StatePath $StatePath
     Get-CrmSyncConnection | Format-List Name, Identity, DataverseUrl, CompanyName, TenantName
+
+    Write-Step 'The readiness checklist of a fresh org'
+    Test-IntegrationSetup | Format-Table
+
+    Write-Step 'Account setup: the admin''s roles and the integration user (an application user, as BC online uses)'
+    Grant-IntegrationAdminRole -Confirm:$false | Format-Table
+    New-IntegrationUser -ApplicationId $sandbox.IntegrationAppClientId -Confirm:$false | Format-List
+
+    Write-Step 'Salespeople from the Microsoft 365 "Import multiple users" CSV: created, licensed, Salesperson role, coupled'
+    $csv = Join-Path ([System.IO.Path]::GetTempPath()) "crmsync-demo-salespeople-$PID.csv"
+    $null = New-SalespersonImportTemplate -Path $csv -Force -Confirm:$false
+    Add-Content -LiteralPath $csv -Value @(
+        'annette.hill@contoso.com,Annette,Hill,Annette Hill,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'debra.core@contoso.com,Debra,Core,Debra Core,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'jim.olive@contoso.com,Jim,Olive,Jim Olive,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'lina.townsend@contoso.com,Lina,Townsend,Lina Townsend,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'marty.horst@contoso.com,Marty,Horst,Marty Horst,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'peter.saddow@contoso.com,Peter,Saddow,Peter Saddow,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+    )
+    try {
+        Import-Csv -LiteralPath $csv | Import-Salesperson -Confirm:$false | Format-Table
+    }
+    finally {
+        Remove-Item -LiteralPath $csv -ErrorAction SilentlyContinue
+    }
+
+    Write-Step 'The checklist again: nothing fails'
+    Test-IntegrationSetup | Format-Table
 
     Write-Step 'The standard mappings, in dependency order'
     Get-IntegrationTableMapping | Format-Table

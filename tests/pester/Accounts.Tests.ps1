@@ -1,0 +1,140 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# The account setup cmdlets against the sandbox: template, Import-Csv | Import-Salesperson, the integration
+# user and the readiness checklist (needs dotnet with ASP.NET Core on the PATH).
+
+BeforeAll {
+    $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    Import-Module (Join-Path $RepoRoot 'CrmSync.psd1') -Force -ErrorAction Stop
+
+    $script:Microsoft365Headers = @(
+        'User Name', 'First Name', 'Last Name', 'Display Name', 'Job Title', 'Department', 'Office Number',
+        'Office Phone', 'Mobile Phone', 'Fax', 'Alternate email address', 'Address', 'City', 'State or Province',
+        'ZIP or Postal Code', 'Country or Region'
+    )
+
+    # The sample company's six salespeople; Annette, Jim and Lina already have Entra users.
+    $script:SampleSalespeople = @(
+        'annette.hill@contoso.com,Annette,Hill,Annette Hill,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'debra.core@contoso.com,Debra,Core,Debra Core,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'jim.olive@contoso.com,Jim,Olive,Jim Olive,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'lina.townsend@contoso.com,Lina,Townsend,Lina Townsend,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'marty.horst@contoso.com,Marty,Horst,Marty Horst,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+        'peter.saddow@contoso.com,Peter,Saddow,Peter Saddow,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
+    )
+
+    function script:New-SalespeopleFile([string] $Name, [string[]] $Rows) {
+        $path = Join-Path $TestDrive $Name
+        $null = New-SalespersonImportTemplate -Path $path -Force -Confirm:$false
+        Add-Content -LiteralPath $path -Value $Rows
+        $path
+    }
+}
+
+AfterAll {
+    Stop-CrmSyncSandbox -All -Confirm:$false -ErrorAction SilentlyContinue
+}
+
+Describe 'New-SalespersonImportTemplate' {
+    It 'writes exactly the Microsoft 365 headers, in order, and nothing else' {
+        $template = New-SalespersonImportTemplate -Path (Join-Path $TestDrive 'headers.csv') -Confirm:$false
+        $lines = @(Get-Content -LiteralPath $template.Path)
+        $lines.Count | Should -Be 1
+        $lines[0].TrimStart([char]0xFEFF).Split(',') | Should -Be $Microsoft365Headers
+        $template.ExampleRows | Should -Be 0
+    }
+
+    It 'adds one example row with -IncludeExample' {
+        $path = Join-Path $TestDrive 'example.csv'
+        $null = New-SalespersonImportTemplate -Path $path -IncludeExample -Confirm:$false
+        $rows = @(Import-Csv -LiteralPath $path)
+        $rows.Count | Should -Be 1
+        $rows[0].PSObject.Properties.Name | Should -Be $Microsoft365Headers
+    }
+
+    It 'keeps an existing file unless -Force is given' {
+        $path = Join-Path $TestDrive 'kept.csv'
+        Set-Content -LiteralPath $path -Value 'mine'
+        { New-SalespersonImportTemplate -Path $path -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'TemplateFileExists,CrmSync.PowerShell.Cmdlets.Accounts.NewSalespersonImportTemplateCommand'
+        Get-Content -LiteralPath $path | Should -Be 'mine'
+    }
+
+    It 'writes nothing with -WhatIf' {
+        $path = Join-Path $TestDrive 'whatif.csv'
+        New-SalespersonImportTemplate -Path $path -WhatIf | Should -BeNullOrEmpty
+        Test-Path -LiteralPath $path | Should -BeFalse
+    }
+}
+
+Describe 'Account setup against the sandbox' {
+    BeforeAll {
+        $script:AccountsSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+        $AccountsSandbox | Connect-CrmSync -Name PesterAccounts -StatePath (Join-Path $TestDrive 'accounts.db')
+    }
+
+    AfterAll {
+        Disconnect-CrmSync
+        $script:AccountsSandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    It 'fails the readiness checklist on a fresh org, naming the cmdlet that fixes each failure' {
+        $checks = @(Test-IntegrationSetup)
+        $failed = @($checks | Where-Object Status -eq 'Fail')
+        $failed | Where-Object Area -eq 'Admin' | ForEach-Object Fix | Should -Contain 'Grant-IntegrationAdminRole'
+        ($failed | Where-Object Area -eq 'Integration user').Fix | Should -Match '^New-IntegrationUser'
+        $checks | Where-Object Area -eq 'Connection' | ForEach-Object { $_.Status | Should -Be 'Pass' }
+        ($checks | Format-Table | Out-String) | Should -Match '\[FAIL\]'
+    }
+
+    It 'previews Import-Csv rows with -WhatIf: one result per row, nothing created' {
+        $path = New-SalespeopleFile 'preview.csv' $SampleSalespeople
+        $results = @(Import-Csv -LiteralPath $path | Import-Salesperson -WhatIf)
+
+        $results.Count | Should -Be 6
+        $results.RowNumber | Should -Be (2..7)
+        $debra = $results | Where-Object UserPrincipalName -eq 'debra.core@contoso.com'
+        ($debra.Steps | Where-Object Name -eq 'Create the Entra user').Outcome | Should -Be 'WouldDo'
+        ($results | Where-Object UserPrincipalName -eq 'annette.hill@contoso.com').Steps[0].Outcome | Should -Be 'AlreadyDone'
+        (Test-IntegrationSetup | Where-Object { $_.Area -eq 'Salespeople' -and $_.Status -eq 'Pass' }) | Should -BeNullOrEmpty
+    }
+
+    It 'reports a bad pipeline row as an error naming the row and the column, and goes on with the good rows' {
+        $rows = @(
+            [pscustomobject]@{ 'User Name' = 'x@fabrikam.com'; 'Display Name' = 'Fab Rikam'; 'Country or Region' = 'United States' }
+            [pscustomobject]@{ 'User Name' = 'marty.horst@contoso.com'; 'Display Name' = 'Marty Horst'; 'Country or Region' = 'United States' }
+        )
+        $results = @($rows | Import-Salesperson -WhatIf -ErrorVariable rowErrors -ErrorAction SilentlyContinue)
+
+        $results.UserPrincipalName | Should -Be 'marty.horst@contoso.com'
+        $rowErrors.Count | Should -Be 1
+        $rowErrors[0].FullyQualifiedErrorId | Should -Be 'SalespersonRowInvalid,CrmSync.PowerShell.Cmdlets.Accounts.ImportSalespersonCommand'
+        $rowErrors[0].Exception.Message | Should -Match "Row 2, column 'User Name'"
+        $rowErrors[0].TargetObject.'User Name' | Should -Be 'x@fabrikam.com'
+    }
+
+    It 'refuses the admin account as integration user' {
+        { New-IntegrationUser -UserPrincipalName 'admin@contoso.onmicrosoft.com' -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'IntegrationUserIsAdministrator,CrmSync.PowerShell.Cmdlets.Accounts.NewIntegrationUserCommand'
+    }
+
+    It 'passes the checklist after the fixes it names' {
+        $admin = Grant-IntegrationAdminRole -Confirm:$false
+        $admin.Roles | Should -Contain 'Sales Manager'
+
+        $integration = New-IntegrationUser -ApplicationId $AccountsSandbox.IntegrationAppClientId -Confirm:$false
+        $integration.Succeeded | Should -BeTrue
+        $integration.Mode | Should -Be 'Application'
+
+        $path = New-SalespeopleFile 'salespeople.csv' $SampleSalespeople
+        $imported = @(Import-Csv -LiteralPath $path | Import-Salesperson -Confirm:$false)
+        $imported.Count | Should -Be 6
+        $imported | ForEach-Object { $_.Succeeded | Should -BeTrue -Because ($_.Steps -join '; ') }
+        ($imported | Sort-Object SalespersonCode).SalespersonCode | Should -Be @('AH', 'DC', 'JO', 'LT', 'MH', 'PS')
+
+        $again = @(Import-Salesperson -Path $path -Confirm:$false)
+        $again | ForEach-Object { $_.Steps.Outcome | Should -Not -Contain 'Done' }
+
+        Test-IntegrationSetup | Where-Object Status -eq 'Fail' | Should -BeNullOrEmpty
+        Get-IntegrationCoupling -Name SALESPEOPLE | Should -HaveCount 6
+    }
+}
