@@ -35,22 +35,8 @@ try {
     New-IntegrationUser -ApplicationId $sandbox.IntegrationAppClientId -Confirm:$false | Format-List
 
     Write-Step 'Salespeople from the Microsoft 365 "Import multiple users" CSV: created, licensed, Salesperson role, coupled'
-    $csv = Join-Path ([System.IO.Path]::GetTempPath()) "crmsync-demo-salespeople-$PID.csv"
-    $null = New-SalespersonImportTemplate -Path $csv -Force -Confirm:$false
-    Add-Content -LiteralPath $csv -Value @(
-        'annette.hill@contoso.com,Annette,Hill,Annette Hill,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'debra.core@contoso.com,Debra,Core,Debra Core,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'jim.olive@contoso.com,Jim,Olive,Jim Olive,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'lina.townsend@contoso.com,Lina,Townsend,Lina Townsend,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'marty.horst@contoso.com,Marty,Horst,Marty Horst,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'peter.saddow@contoso.com,Peter,Saddow,Peter Saddow,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-    )
-    try {
-        Import-Csv -LiteralPath $csv | Import-Salesperson -Confirm:$false | Format-Table
-    }
-    finally {
-        Remove-Item -LiteralPath $csv -ErrorAction SilentlyContinue
-    }
+    # The sample company's six salespeople in the Microsoft 365 CSV (New-SalespersonImportTemplate writes the empty form).
+    Import-Csv -LiteralPath (Join-Path $PSScriptRoot 'SampleSalespeople.csv') | Import-Salesperson -Confirm:$false | Format-Table
 
     Write-Step 'The checklist again: nothing fails'
     Test-IntegrationSetup | Format-Table

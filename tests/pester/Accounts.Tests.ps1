@@ -12,22 +12,9 @@ BeforeAll {
         'ZIP or Postal Code', 'Country or Region'
     )
 
-    # The sample company's six salespeople; Annette, Jim and Lina already have Entra users.
-    $script:SampleSalespeople = @(
-        'annette.hill@contoso.com,Annette,Hill,Annette Hill,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'debra.core@contoso.com,Debra,Core,Debra Core,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'jim.olive@contoso.com,Jim,Olive,Jim Olive,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'lina.townsend@contoso.com,Lina,Townsend,Lina Townsend,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'marty.horst@contoso.com,Marty,Horst,Marty Horst,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-        'peter.saddow@contoso.com,Peter,Saddow,Peter Saddow,Sales Representative,Sales,,,,,,,Seattle,WA,98101,United States'
-    )
+    # The sample company's six salespeople (Annette, Jim and Lina already have Entra users).
+    $script:SampleCsv = Join-Path $RepoRoot 'tools/SampleSalespeople.csv'
 
-    function script:New-SalespeopleFile([string] $Name, [string[]] $Rows) {
-        $path = Join-Path $TestDrive $Name
-        $null = New-SalespersonImportTemplate -Path $path -Force -Confirm:$false
-        Add-Content -LiteralPath $path -Value $Rows
-        $path
-    }
 }
 
 AfterAll {
@@ -87,8 +74,7 @@ Describe 'Account setup against the sandbox' {
     }
 
     It 'previews Import-Csv rows with -WhatIf: one result per row, nothing created' {
-        $path = New-SalespeopleFile 'preview.csv' $SampleSalespeople
-        $results = @(Import-Csv -LiteralPath $path | Import-Salesperson -WhatIf)
+        $results = @(Import-Csv -LiteralPath $SampleCsv | Import-Salesperson -WhatIf)
 
         $results.Count | Should -Be 6
         $results.RowNumber | Should -Be (2..7)
@@ -125,13 +111,12 @@ Describe 'Account setup against the sandbox' {
         $integration.Succeeded | Should -BeTrue
         $integration.Mode | Should -Be 'Application'
 
-        $path = New-SalespeopleFile 'salespeople.csv' $SampleSalespeople
-        $imported = @(Import-Csv -LiteralPath $path | Import-Salesperson -Confirm:$false)
+        $imported = @(Import-Csv -LiteralPath $SampleCsv | Import-Salesperson -Confirm:$false)
         $imported.Count | Should -Be 6
         $imported | ForEach-Object { $_.Succeeded | Should -BeTrue -Because ($_.Steps -join '; ') }
         ($imported | Sort-Object SalespersonCode).SalespersonCode | Should -Be @('AH', 'DC', 'JO', 'LT', 'MH', 'PS')
 
-        $again = @(Import-Salesperson -Path $path -Confirm:$false)
+        $again = @(Import-Salesperson -Path $SampleCsv -Confirm:$false)
         $again | ForEach-Object { $_.Steps.Outcome | Should -Not -Contain 'Done' }
 
         Test-IntegrationSetup | Where-Object Status -eq 'Fail' | Should -BeNullOrEmpty

@@ -147,6 +147,23 @@ public sealed class AccountSetupTests
     }
 
     [Fact]
+    public async Task The_demo_salespeople_file_has_the_template_header_and_couples_the_six_sample_salespeople()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        var path = Path.Combine(AppContext.BaseDirectory, "SampleSalespeople.csv");
+        var options = new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) };
+        var errors = new List<SalespersonRowException>();
+
+        var results = await Setup(sandbox).ImportSalespeopleAsync(SalespersonCsv.Read(path), options, errors.Add, CancellationToken.None);
+
+        Assert.Equal(SalespersonCsv.Parse(SalespersonCsv.Template(includeExample: false))[0], SalespersonCsv.Parse(File.ReadAllText(path))[0]);
+        Assert.Empty(errors);
+        Assert.All(results, r => Assert.True(r.Succeeded, string.Join("; ", r.Steps)));
+        Assert.Equal(new[] { "AH", "DC", "JO", "LT", "MH", "PS" }, results.Select(r => r.SalespersonCode).Order());
+        Assert.Equal(3, results.Count(r => r.Steps[0].Outcome == StepOutcome.Done));
+    }
+
+    [Fact]
     public async Task Not_enough_seats_is_said_before_any_user_is_created()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
