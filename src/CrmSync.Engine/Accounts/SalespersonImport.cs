@@ -93,8 +93,10 @@ public sealed partial class AccountSetup
 
         await WaitForDataverseUsersAsync(work, options, cancellationToken).ConfigureAwait(false);
         var salespeople = await LoadSalespeopleAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var item in work)
+        for (var i = 0; i < work.Count; i++)
         {
+            var item = work[i];
+            _observer.Progress("Importing salespeople", $"Role and coupling: {item.Upn}", 80 + 20 * i / work.Count);
             if (item.SystemUser is { } systemUser)
             {
                 item.Steps.Add(await EnsureRolesAsync(systemUser, item.Upn, new[] { SalespersonRole }, "Assign the Salesperson role", cancellationToken).ConfigureAwait(false));
