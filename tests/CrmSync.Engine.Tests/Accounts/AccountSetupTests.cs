@@ -164,6 +164,26 @@ public sealed class AccountSetupTests
     }
 
     [Fact]
+    public async Task What_if_import_reports_each_rows_steps_and_creates_licenses_and_couples_nothing()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        var rows = SalespersonCsv.Read(Path.Combine(AppContext.BaseDirectory, "SampleSalespeople.csv"));
+        var usersBefore = sandbox.Rows("Graph", "users").Count;
+        var options = new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) };
+
+        var results = await Setup(sandbox, answer: false).ImportSalespeopleAsync(rows, options, _ => { }, CancellationToken.None);
+
+        Assert.Equal(new[] { 2, 3, 4, 5, 6, 7 }, results.Select(r => r.RowNumber));
+        var debra = results.Single(r => r.UserPrincipalName == "debra.core@contoso.com");
+        Assert.All(debra.Steps, s => Assert.Equal(StepOutcome.WouldDo, s.Outcome));
+        var annette = results.Single(r => r.UserPrincipalName == "annette.hill@contoso.com");
+        Assert.Equal(StepOutcome.AlreadyDone, annette.Steps[0].Outcome);
+        Assert.Equal(StepOutcome.WouldDo, annette.Steps.Single(s => s.Name == "Couple to the BC salesperson").Outcome);
+        Assert.Equal(usersBefore, sandbox.Rows("Graph", "users").Count);
+        Assert.Empty(sandbox.Connection.Store.GetCouplings(StandardMappings.Salespeople));
+    }
+
+    [Fact]
     public async Task Not_enough_seats_is_said_before_any_user_is_created()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
