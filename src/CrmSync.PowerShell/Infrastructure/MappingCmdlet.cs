@@ -5,6 +5,20 @@ namespace CrmSync.PowerShell.Infrastructure;
 /// <summary>Shared plumbing of the mapping cmdlets: selecting mappings by name and applying validated change plans.</summary>
 public abstract class MappingCmdlet : ConnectedCmdlet
 {
+    private readonly List<string> _requestedNames = new();
+
+    /// <summary>Gathers mapping names over the whole pipeline, so the work runs once in dependency order whatever order they came in.</summary>
+    protected void RequestNames(string[]? names)
+    {
+        if (names is not null)
+        {
+            _requestedNames.AddRange(names);
+        }
+    }
+
+    /// <summary>The mappings named so far (all when none), in dependency order.</summary>
+    protected IReadOnlyList<IntegrationTableMapping> SelectRequestedMappings() => SelectMappings(_requestedNames);
+
     /// <summary>Mappings in dependency order matching the names (all when none); literal names that match nothing are reported.</summary>
     protected IReadOnlyList<IntegrationTableMapping> SelectMappings(IReadOnlyCollection<string> names)
     {

@@ -20,20 +20,12 @@ public sealed class GetIntegrationCouplingCommand : MappingCmdlet
     [Parameter]
     public SwitchParameter FailedOnly { get; set; }
 
-    private readonly List<string> _names = new();
-
-    protected override void ProcessRecord()
-    {
-        if (Name is not null)
-        {
-            _names.AddRange(Name);
-        }
-    }
+    protected override void ProcessRecord() => RequestNames(Name);
 
     protected override void EndProcessing()
     {
         var service = new CouplingService(ResolvedConnection);
-        foreach (var mapping in SelectMappings(_names))
+        foreach (var mapping in SelectRequestedMappings())
         {
             foreach (var coupling in service.Get(mapping.Name, FailedOnly))
             {

@@ -20,19 +20,11 @@ public sealed class GetIntegrationFieldMappingCommand : MappingCmdlet
     [Parameter]
     public FieldMappingStatus[]? Status { get; set; }
 
-    private readonly List<string> _names = new();
-
-    protected override void ProcessRecord()
-    {
-        if (Name is not null)
-        {
-            _names.AddRange(Name);
-        }
-    }
+    protected override void ProcessRecord() => RequestNames(Name);
 
     protected override void EndProcessing()
     {
-        foreach (var field in SelectMappings(_names).SelectMany(m => m.FieldMappings))
+        foreach (var field in SelectRequestedMappings().SelectMany(m => m.FieldMappings))
         {
             if (Status is null || Status.Contains(field.Status))
             {

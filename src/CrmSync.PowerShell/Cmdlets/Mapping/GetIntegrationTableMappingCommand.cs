@@ -16,20 +16,12 @@ public sealed class GetIntegrationTableMappingCommand : MappingCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
-    private readonly List<string> _names = new();
-
-    protected override void ProcessRecord()
-    {
-        if (Name is not null)
-        {
-            _names.AddRange(Name);
-        }
-    }
+    protected override void ProcessRecord() => RequestNames(Name);
 
     // Names are gathered first so the output keeps the dependency order whatever order they came in.
     protected override void EndProcessing()
     {
-        foreach (var mapping in SelectMappings(_names))
+        foreach (var mapping in SelectRequestedMappings())
         {
             WriteObject(mapping);
         }

@@ -32,19 +32,11 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    private readonly List<string> _names = new();
-
-    protected override void ProcessRecord()
-    {
-        if (Name is not null)
-        {
-            _names.AddRange(Name);
-        }
-    }
+    protected override void ProcessRecord() => RequestNames(Name);
 
     protected override void EndProcessing()
     {
-        var mappings = SelectMappings(_names);
+        var mappings = SelectRequestedMappings();
         if (mappings.Count == 0)
         {
             return;

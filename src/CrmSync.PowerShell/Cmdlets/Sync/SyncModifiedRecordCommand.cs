@@ -26,17 +26,13 @@ public sealed class SyncModifiedRecordCommand : SyncCmdlet
     [ValidateNotNull]
     public IntegrationTableMapping[] InputObject { get; set; } = Array.Empty<IntegrationTableMapping>();
 
-    private readonly List<string> _names = new();
-
-    protected override void ProcessRecord()
-    {
-        _names.AddRange(ParameterSetName == ByInputObjectSet ? InputObject.Select(m => m.Name) : Name ?? Array.Empty<string>());
-    }
+    protected override void ProcessRecord() =>
+        RequestNames(ParameterSetName == ByInputObjectSet ? InputObject.Select(m => m.Name).ToArray() : Name);
 
     // Gathered first: mappings piped in one by one still run in dependency order, as one run.
     protected override void EndProcessing()
     {
-        var mappings = SelectMappings(_names);
+        var mappings = SelectRequestedMappings();
         if (mappings.Count > 0)
         {
             Synchronize(mappings, fullSync: false);
