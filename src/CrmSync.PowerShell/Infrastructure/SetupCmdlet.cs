@@ -8,8 +8,9 @@ public abstract class SetupCmdlet : ConnectedCmdlet
 {
     private const int SetupActivity = 1;
 
-    /// <summary>Runs account setup work; engine errors end the command with their ErrorRecord.</summary>
-    internal T RunSetup<T>(Func<AccountSetup, PipelineBridge, CancellationToken, Task<T>> work)
+    /// <summary>Runs account setup work; engine errors end the command with their ErrorRecord; null when stopped with Ctrl+C.</summary>
+    internal T? RunSetup<T>(Func<AccountSetup, PipelineBridge, CancellationToken, Task<T>> work)
+        where T : class
     {
         var connection = ResolvedConnection;
         try
@@ -24,12 +25,12 @@ public abstract class SetupCmdlet : ConnectedCmdlet
         catch (OperationCanceledException)
         {
             WriteWarning("Stopped. Steps already done stay done; running the command again finishes the rest.");
-            return default!;
+            return null;
         }
         catch (CrmSyncException ex)
         {
             ThrowEngineError(ex);
-            return default!;
+            return null;
         }
         finally
         {

@@ -26,6 +26,12 @@ public sealed class GrantIntegrationAdminRoleCommand : SetupCmdlet
     [ValidateNotNullOrEmpty]
     public string AdditionalRole { get; set; } = "Sales Manager";
 
-    protected override void ProcessRecord() =>
-        WriteObject(RunSetup((setup, bridge, cancel) => setup.EnsureAdminRolesAsync(UserPrincipalName, AdminRole, AdditionalRole, cancel)));
+    protected override void ProcessRecord()
+    {
+        var result = RunSetup((setup, bridge, cancel) => setup.EnsureAdminRolesAsync(UserPrincipalName, AdminRole, AdditionalRole, cancel));
+        if (result is not null)
+        {
+            WriteObject(result);
+        }
+    }
 }
