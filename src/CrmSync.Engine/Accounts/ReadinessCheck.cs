@@ -19,9 +19,17 @@ public sealed partial class AccountSetup
         void Add(string area, string check, string target, CheckStatus status, string detail, string? fix = null) =>
             checks.Add(new SetupCheck(area, check, target, status, detail, status == CheckStatus.Pass ? null : fix));
 
-        foreach (var service in _connection.Checks)
+        // Asked now, not what Connect-CrmSync saw: tokens expire and consents are withdrawn.
+        foreach (var service in await _connection.ProbeServicesAsync(cancellationToken).ConfigureAwait(false))
         {
             Add("Connection", $"{service.Service} answers", service.Endpoint, service.Succeeded ? CheckStatus.Pass : CheckStatus.Fail, service.Detail, "Connect-CrmSync again; the error names what is missing.");
+        }
+
+        if (checks.Any(c => c.Status == CheckStatus.Fail))
+        {
+            // The other checks read those services: report what is known instead of failing on the first call.
+            Add("Connection", "Accounts checked", _connection.Name, CheckStatus.Fail, "Not checked: a service does not answer.", "Fix the connection, then run Test-IntegrationSetup again.");
+            return checks;
         }
 
         // The admin user: System Administrator or System Customizer, plus a non-admin role (article 1).

@@ -77,7 +77,7 @@ public sealed partial class CrmSyncConnection
             }
 
             connection._services = ServiceClients.Create(settings, connection.Log);
-            await connection.CheckServicesAsync(settings, cancellationToken).ConfigureAwait(false);
+            await connection.CheckServicesAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
@@ -87,12 +87,23 @@ public sealed partial class CrmSyncConnection
         }
     }
 
-    private async Task CheckServicesAsync(ConnectionSettings settings, CancellationToken cancellationToken)
+    private async Task CheckServicesAsync(CancellationToken cancellationToken)
     {
-        var endpoints = settings.Endpoints!;
-        var services = _services!;
+        var checks = await ProbeServicesAsync(cancellationToken).ConfigureAwait(false);
+        var failures = checks.Where(c => !c.Succeeded).Select(c => $"{c.Service.Display()} ({c.Endpoint}): {c.Detail}").ToList();
+        if (failures.Count > 0)
+        {
+            throw new ConnectionCheckFailedException(checks,
+                $"Connect-CrmSync could not use {failures.Count} of 3 services as {_services!.Tokens.Identity}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", failures));
+        }
+    }
+
+    /// <summary>Asks each service now (WhoAmI, the company, the organization); a failure is a check that did not succeed, not an exception.</summary>
+    public async Task<IReadOnlyList<ServiceCheck>> ProbeServicesAsync(CancellationToken cancellationToken)
+    {
+        var services = Services;
+        var endpoints = services.Settings.Endpoints!;
         var checks = new List<ServiceCheck>();
-        var failures = new List<string>();
 
         async Task Check(ServiceKind service, string endpoint, Func<Task<string>> probe)
         {
@@ -105,7 +116,6 @@ public sealed partial class CrmSyncConnection
             catch (CrmSyncException ex)
             {
                 checks.Add(new ServiceCheck(service, endpoint, false, ex.Message));
-                failures.Add($"{service.Display()} ({endpoint}): {ex.Message}");
             }
         }
 
@@ -135,11 +145,7 @@ public sealed partial class CrmSyncConnection
         }).ConfigureAwait(false);
 
         Checks = checks;
-        if (failures.Count > 0)
-        {
-            throw new ConnectionCheckFailedException(checks,
-                $"Connect-CrmSync could not use {failures.Count} of 3 services as {services.Tokens.Identity}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", failures));
-        }
+        return checks;
     }
 
     private static BcCompany SelectCompany(IReadOnlyList<BcCompany> companies, string? wanted)

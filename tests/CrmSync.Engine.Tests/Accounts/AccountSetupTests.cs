@@ -5,6 +5,7 @@ using CrmSync.Engine.Tests.Sync;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Graph;
 using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Limits;
 using CrmSync.Sandbox.Seed;
 using CrmSync.Sync;
 
@@ -305,5 +306,20 @@ public sealed class AccountSetupTests
         Assert.Contains("Sales Manager", admin.Roles);
         Assert.DoesNotContain(after, c => c.Status == CheckStatus.Fail);
         Assert.Contains(after, c => c.Area == "Salespeople" && c.Status == CheckStatus.Pass && c.Target.StartsWith("AH", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_readiness_check_asks_the_services_now_and_reports_one_that_stopped_answering_instead_of_failing()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        sandbox.Host.Faults(GraphService.ServiceName).Enqueue(FaultKind.ServerError, count: 50, match: (method, path) => method == "GET" && path.Contains("organization", StringComparison.Ordinal));
+
+        var checks = await Setup(sandbox).TestAsync(null, CancellationToken.None);
+
+        var graph = Assert.Single(checks, c => c.Area == "Connection" && c.Check.StartsWith("Graph", StringComparison.Ordinal));
+        Assert.Equal(CheckStatus.Fail, graph.Status);
+        Assert.StartsWith("Connect-CrmSync", graph.Fix, StringComparison.Ordinal);
+        Assert.Contains(checks, c => c.Check == "Accounts checked" && c.Status == CheckStatus.Fail);
+        Assert.DoesNotContain(checks, c => c.Area is "Admin" or "Integration user" or "Salespeople");
     }
 }
