@@ -25,8 +25,6 @@ public interface ISetupObserver
     bool ShouldProcess(string target, string action);
 
     void Progress(string activity, string status, int percent);
-
-    void Verbose(string message);
 }
 
 /// <summary>The outcome of New-IntegrationUser: each step and the identities involved.</summary>

@@ -18,7 +18,7 @@ public abstract class SetupCmdlet : ConnectedCmdlet
             return RunEngine((bridge, log, cancel) =>
             {
                 connection.Log.Target = log;
-                var setup = new AccountSetup(connection, new Observer(this, bridge, log));
+                var setup = new AccountSetup(connection, new Observer(this, bridge));
                 return work(setup, bridge, cancel);
             });
         }
@@ -39,13 +39,11 @@ public abstract class SetupCmdlet : ConnectedCmdlet
         }
     }
 
-    private sealed class Observer(SetupCmdlet cmdlet, PipelineBridge bridge, IEngineLog log) : ISetupObserver
+    private sealed class Observer(SetupCmdlet cmdlet, PipelineBridge bridge) : ISetupObserver
     {
         public bool ShouldProcess(string target, string action) => bridge.Invoke(() => cmdlet.ShouldProcess(target, action));
 
         public void Progress(string activity, string status, int percent) => bridge.Post(() =>
             cmdlet.WriteProgress(new ProgressRecord(SetupActivity, activity, status) { PercentComplete = Math.Clamp(percent, 0, 100) }));
-
-        public void Verbose(string message) => log.Verbose(message);
     }
 }

@@ -26,10 +26,6 @@ public sealed class AccountSetupTests
         public void Progress(string activity, string status, int percent)
         {
         }
-
-        public void Verbose(string message)
-        {
-        }
     }
 
     private static AccountSetup Setup(SandboxConnection sandbox, bool answer = true) => new(sandbox.Connection, new Observer(answer));
