@@ -86,7 +86,7 @@ public sealed partial class AccountSetup
         }
         else if (!_observer.ShouldProcess(upn, "Create the Entra user"))
         {
-            return WhatIfResult("User", upn, null, steps, "Create the Entra user", "Assign the license", "Wait for the user in Dataverse", "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user");
+            return WhatIfResult(UserMode, upn, null, steps);
         }
         else
         {
@@ -106,21 +106,22 @@ public sealed partial class AccountSetup
         steps.Add(license);
         if (license.Outcome is StepOutcome.Failed or StepOutcome.WouldDo)
         {
-            return Result("User", upn, null, user.Id, null, steps, password, request, "Wait for the user in Dataverse", "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user");
+            return Result(UserMode, upn, null, user.Id, null, steps, password, request);
         }
 
         // 3. Dataverse's user sync.
-        var systemUser = await WaitForDataverseUserAsync(user.Id, upn, request.Timeout, request.PollInterval, cancellationToken).ConfigureAwait(false);
-        if (systemUser is null)
+        var appeared = await WaitForDataverseUsersAsync(new[] { user.Id }, request.Timeout, request.PollInterval, (_, waited) =>
+            _observer.Progress("Waiting for Dataverse's user sync", $"{upn}: {waited.TotalSeconds:0} of {request.Timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / request.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
+        if (appeared.GetValueOrDefault(user.Id) is not { } systemUser)
         {
             steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.Failed,
                 $"{upn} did not appear in Dataverse within {request.Timeout.TotalSeconds:0} s. Licensed users are added by the environment's user sync: add the user in the Power Platform admin center, or run New-IntegrationUser again later — it continues where it stopped."));
-            return Result("User", upn, null, user.Id, null, steps, password, request, "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user");
+            return Result(UserMode, upn, null, user.Id, null, steps, password, request);
         }
 
         steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.AlreadyDone, $"systemuser {systemUser.SystemUserId}."));
         await FinishIntegrationUserAsync(systemUser, upn, request, steps, setIntegrationFlag: false, cancellationToken).ConfigureAwait(false);
-        return Result("User", upn, null, user.Id, systemUser.SystemUserId, steps, password, request);
+        return Result(UserMode, upn, null, user.Id, systemUser.SystemUserId, steps, password, request);
     }
 
     private async Task<IntegrationUserResult> EnsureApplicationUserAsync(IntegrationUserRequest request, Guid applicationId, CancellationToken cancellationToken)
@@ -142,7 +143,7 @@ public sealed partial class AccountSetup
         }
         else if (!_observer.ShouldProcess(target, "Create the application user in Dataverse"))
         {
-            return WhatIfResult("Application", null, applicationId, steps, "Create the application user", "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user");
+            return WhatIfResult(ApplicationMode, null, applicationId, steps);
         }
         else
         {
@@ -162,7 +163,7 @@ public sealed partial class AccountSetup
         }
 
         await FinishIntegrationUserAsync(user, target, request, steps, setIntegrationFlag: true, cancellationToken).ConfigureAwait(false);
-        return Result("Application", null, applicationId, null, user.SystemUserId, steps, null, request);
+        return Result(ApplicationMode, null, applicationId, null, user.SystemUserId, steps, null, request);
     }
 
     private async Task FinishIntegrationUserAsync(DataverseUser user, string target, IntegrationUserRequest request, List<SetupStep> steps, bool setIntegrationFlag, CancellationToken cancellationToken)
@@ -276,19 +277,32 @@ public sealed partial class AccountSetup
                 $"The tenant has no {skuPartNumber} subscription. Its subscriptions: {string.Join(", ", skus.Select(s => $"{s.SkuPartNumber} ({s.Available} free)"))}. Use -SkuPartNumber.", skuPartNumber);
     }
 
-    private async Task<DataverseUser?> WaitForDataverseUserAsync(Guid entraId, string upn, TimeSpan timeout, TimeSpan pollInterval, CancellationToken cancellationToken)
+    /// <summary>
+    /// Polls Dataverse until each Entra user appears (the environment's user sync adds licensed users) or the
+    /// timeout passes; <paramref name="waiting"/> hears how many are missing after how long, between polls.
+    /// </summary>
+    private async Task<Dictionary<Guid, DataverseUser>> WaitForDataverseUsersAsync(IReadOnlyCollection<Guid> entraIds, TimeSpan timeout, TimeSpan pollInterval, Action<int, TimeSpan> waiting, CancellationToken cancellationToken)
     {
+        var found = new Dictionary<Guid, DataverseUser>();
         var started = DateTimeOffset.UtcNow;
         while (true)
         {
-            var user = await Dataverse.FindUserAsync($"azureactivedirectoryobjectid eq {entraId}", cancellationToken).ConfigureAwait(false);
-            var waited = DateTimeOffset.UtcNow - started;
-            if (user is not null || waited >= timeout)
+            foreach (var id in entraIds.Where(id => !found.ContainsKey(id)).ToList())
             {
-                return user;
+                if (await Dataverse.FindUserAsync($"azureactivedirectoryobjectid eq {id}", cancellationToken).ConfigureAwait(false) is { } user)
+                {
+                    found[id] = user;
+                }
             }
 
-            _observer.Progress("Waiting for Dataverse's user sync", $"{upn}: {waited.TotalSeconds:0} of {timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / timeout.TotalSeconds));
+            var missing = entraIds.Count(id => !found.ContainsKey(id));
+            var waited = DateTimeOffset.UtcNow - started;
+            if (missing == 0 || waited >= timeout)
+            {
+                return found;
+            }
+
+            waiting(missing, waited);
             await Task.Delay(pollInterval, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -330,21 +344,36 @@ public sealed partial class AccountSetup
         return _connection.DataverseBusinessUnitId ?? throw new CrmSyncException("BusinessUnitNotFound", CrmSyncErrorKind.ObjectNotFound, "The organization's root business unit was not found.");
     }
 
-    private static IntegrationUserResult WhatIfResult(string mode, string? upn, Guid? applicationId, List<SetupStep> steps, params string[] remaining)
+    private const string UserMode = "User";
+    private const string ApplicationMode = "Application";
+
+    // Every step of each mode, in order: a result lists the steps not taken as what-if or not reached.
+    private static readonly string[] UserModeSteps =
+        { "Check the account", "Create the Entra user", "Assign the license", "Wait for the user in Dataverse", "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user" };
+
+    private static readonly string[] ApplicationModeSteps =
+        { "Check the account", "Create the application user", "Set access mode to Non-interactive", "Assign the integration roles", "Record the integration user" };
+
+    private static IntegrationUserResult WhatIfResult(string mode, string? upn, Guid? applicationId, List<SetupStep> steps)
     {
-        steps.AddRange(remaining.Select(s => new SetupStep(s, StepOutcome.WouldDo, "What if: not done.")));
+        AddStepsNotTaken(mode, steps, StepOutcome.WouldDo, "What if: not done.");
         return new IntegrationUserResult { Mode = mode, UserPrincipalName = upn, ApplicationId = applicationId, Steps = steps };
     }
 
-    private static IntegrationUserResult Result(string mode, string? upn, Guid? applicationId, Guid? entraId, Guid? systemUserId, List<SetupStep> steps, string? password, IntegrationUserRequest request, params string[] notReached)
+    private static IntegrationUserResult Result(string mode, string? upn, Guid? applicationId, Guid? entraId, Guid? systemUserId, List<SetupStep> steps, string? password, IntegrationUserRequest request)
     {
-        steps.AddRange(notReached.Select(s => new SetupStep(s, StepOutcome.NotReached, "Not reached: an earlier step did not complete.")));
+        AddStepsNotTaken(mode, steps, StepOutcome.NotReached, "Not reached: an earlier step did not complete.");
         return new IntegrationUserResult
         {
             Mode = mode, UserPrincipalName = upn, ApplicationId = applicationId, EntraObjectId = entraId, SystemUserId = systemUserId, Steps = steps,
             Password = request.ReturnPassword ? password : null,
         };
     }
+
+    private static void AddStepsNotTaken(string mode, List<SetupStep> steps, StepOutcome outcome, string detail) =>
+        steps.AddRange((mode == UserMode ? UserModeSteps : ApplicationModeSteps)
+            .Where(name => !steps.Exists(s => s.Name == name))
+            .Select(name => new SetupStep(name, outcome, detail)).ToList());
 
     /// <summary>16 characters from four classes (Entra's complexity rules).</summary>
     internal static string GeneratePassword()
@@ -359,6 +388,13 @@ public sealed partial class AccountSetup
 
     private static string Escape(string value) => value.Replace("'", "''", StringComparison.Ordinal);
 
+    private static bool IsAdminRole(string role) =>
+        role.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) || role.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The admin user by sign-in name; by default the user the connection signed in as.</summary>
+    private Task<DataverseUser?> FindAdminAsync(string? userPrincipalName, CancellationToken cancellationToken) =>
+        Dataverse.FindUserAsync(userPrincipalName is null ? $"systemuserid eq {_connection.DataverseUserId}" : $"domainname eq '{Escape(userPrincipalName)}'", cancellationToken);
+
     // ---- The admin user's roles -----------------------------------------------------------------
 
     /// <summary>
@@ -367,9 +403,7 @@ public sealed partial class AccountSetup
     /// </summary>
     public async Task<AdminRoleResult> EnsureAdminRolesAsync(string? userPrincipalName, string adminRole, string additionalRole, CancellationToken cancellationToken)
     {
-        var user = userPrincipalName is null
-            ? await Dataverse.FindUserAsync($"systemuserid eq {_connection.DataverseUserId}", cancellationToken).ConfigureAwait(false)
-            : await Dataverse.FindUserAsync($"domainname eq '{Escape(userPrincipalName)}'", cancellationToken).ConfigureAwait(false);
+        var user = await FindAdminAsync(userPrincipalName, cancellationToken).ConfigureAwait(false);
         if (user is null)
         {
             throw new CrmSyncException("UserNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no Dataverse user '{userPrincipalName}'. License the user first, so the environment adds it.", userPrincipalName);
@@ -378,12 +412,12 @@ public sealed partial class AccountSetup
         var target = user.DomainName ?? user.FullName ?? user.SystemUserId.ToString();
         var held = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
         var wanted = new List<string>();
-        if (!held.Any(r => r.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) || r.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase)))
+        if (!held.Any(IsAdminRole))
         {
             wanted.Add(adminRole);
         }
 
-        if (!held.Any(r => !r.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) && !r.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase)))
+        if (held.All(IsAdminRole))
         {
             wanted.Add(additionalRole);
         }
@@ -391,7 +425,9 @@ public sealed partial class AccountSetup
         var step = wanted.Count == 0
             ? new SetupStep("Admin roles", StepOutcome.AlreadyDone, $"Holds {string.Join(", ", held)}.")
             : await EnsureRolesAsync(user, target, wanted, "Admin roles", cancellationToken).ConfigureAwait(false);
-        var roles = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
+        var roles = step.Outcome == StepOutcome.Done
+            ? await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false)
+            : held;
         return new AdminRoleResult { User = target, SystemUserId = user.SystemUserId, Roles = roles, Steps = new[] { step } };
     }
 }

@@ -1,4 +1,3 @@
-using CrmSync.BusinessCentral;
 using CrmSync.Dataverse;
 using CrmSync.Mapping;
 using CrmSync.Sync;
@@ -33,9 +32,7 @@ public sealed partial class AccountSetup
         }
 
         // The admin user: System Administrator or System Customizer, plus a non-admin role (article 1).
-        var admin = adminUserPrincipalName is null
-            ? await Dataverse.FindUserAsync($"systemuserid eq {_connection.DataverseUserId}", cancellationToken).ConfigureAwait(false)
-            : await Dataverse.FindUserAsync($"domainname eq '{Escape(adminUserPrincipalName)}'", cancellationToken).ConfigureAwait(false);
+        var admin = await FindAdminAsync(adminUserPrincipalName, cancellationToken).ConfigureAwait(false);
         var adminName = adminUserPrincipalName ?? admin?.DomainName ?? admin?.FullName ?? "the connected user";
         if (admin is null)
         {
@@ -44,8 +41,8 @@ public sealed partial class AccountSetup
         else
         {
             var roles = await Dataverse.GetUserRoleNamesAsync(admin.SystemUserId, cancellationToken).ConfigureAwait(false);
-            var isAdmin = roles.Any(r => r.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) || r.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase));
-            var hasOther = roles.Any(r => !r.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) && !r.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase));
+            var isAdmin = roles.Any(IsAdminRole);
+            var hasOther = !roles.All(IsAdminRole);
             var grant = adminUserPrincipalName is null ? "Grant-IntegrationAdminRole" : $"Grant-IntegrationAdminRole -UserPrincipalName {adminUserPrincipalName}";
             Add("Admin", "Holds System Administrator or System Customizer", adminName, isAdmin ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
             Add("Admin", "Holds a non-admin role (e.g. Sales Manager)", adminName, hasOther ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
@@ -91,10 +88,9 @@ public sealed partial class AccountSetup
     {
         const string area = "Salespeople";
         var store = _connection.Store;
-        await foreach (var row in _connection.BusinessCentral.ListAsync("salespeoplePurchasers", new BcQuery { Select = new[] { "id", "code", "email" } }, cancellationToken).ConfigureAwait(false))
+        foreach (var (id, salespersonCode, _) in await LoadSalespeopleAsync(cancellationToken).ConfigureAwait(false))
         {
-            var id = Guid.Parse(row["id"]!.GetValue<string>());
-            var code = row["code"]?.GetValue<string>() ?? id.ToString();
+            var code = string.IsNullOrEmpty(salespersonCode) ? id.ToString() : salespersonCode;
             var coupling = store.GetCouplingByBcId(StandardMappings.Salespeople, id);
             if (coupling is null)
             {

@@ -251,24 +251,12 @@ public sealed partial class AccountSetup
 
     private async Task WaitForDataverseUsersAsync(List<ImportItem> work, SalespersonImportOptions options, CancellationToken cancellationToken)
     {
-        var started = DateTimeOffset.UtcNow;
         var pending = work.Where(w => w.User is not null && !w.WhatIf && w.Steps.Last().Outcome is StepOutcome.Done or StepOutcome.AlreadyDone).ToList();
-        while (true)
+        var appeared = await WaitForDataverseUsersAsync(pending.Select(p => p.User!.Id).ToList(), options.Timeout, options.PollInterval, (waiting, waited) =>
+            _observer.Progress("Importing salespeople", $"Waiting for {waiting} users in Dataverse ({waited.TotalSeconds:0} of {options.Timeout.TotalSeconds:0} s)", 40 + (int)(40 * waited.TotalSeconds / options.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
+        foreach (var item in pending)
         {
-            foreach (var item in pending.Where(p => p.SystemUser is null))
-            {
-                item.SystemUser = await Dataverse.FindUserAsync($"azureactivedirectoryobjectid eq {item.User!.Id}", cancellationToken).ConfigureAwait(false);
-            }
-
-            var waiting = pending.Count(p => p.SystemUser is null);
-            var waited = DateTimeOffset.UtcNow - started;
-            if (waiting == 0 || waited >= options.Timeout)
-            {
-                break;
-            }
-
-            _observer.Progress("Importing salespeople", $"Waiting for {waiting} users in Dataverse ({waited.TotalSeconds:0} of {options.Timeout.TotalSeconds:0} s)", 40 + (int)(40 * waited.TotalSeconds / options.Timeout.TotalSeconds));
-            await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(false);
+            item.SystemUser = appeared.GetValueOrDefault(item.User!.Id);
         }
 
         foreach (var item in work.Where(w => w.User is not null && !w.WhatIf))
