@@ -86,4 +86,38 @@ public abstract class ConnectedCmdlet : CrmSyncCmdlet
             return _resolved!;
         }
     }
+
+    /// <summary>
+    /// Runs engine work on the connection with the connection's log on this pipeline. Ctrl+C ends it with
+    /// <paramref name="stoppedWarning"/> (null result); an engine error ends the command; the progress bar
+    /// <paramref name="activityId"/> is closed either way.
+    /// </summary>
+    internal T? RunConnected<T>(int activityId, string activity, string stoppedWarning, Func<PipelineBridge, IEngineLog, CancellationToken, Task<T>> work)
+        where T : class
+    {
+        var connection = ResolvedConnection;
+        try
+        {
+            return RunEngine((bridge, log, cancel) =>
+            {
+                connection.Log.Target = log;
+                return work(bridge, log, cancel);
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            WriteWarning(stoppedWarning);
+            return null;
+        }
+        catch (CrmSyncException ex)
+        {
+            ThrowEngineError(ex);
+            return null;
+        }
+        finally
+        {
+            connection.Log.Target = null;
+            WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+        }
+    }
 }

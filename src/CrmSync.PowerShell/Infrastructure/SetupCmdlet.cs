@@ -10,34 +10,9 @@ public abstract class SetupCmdlet : ConnectedCmdlet
 
     /// <summary>Runs account setup work; engine errors end the command with their ErrorRecord; null when stopped with Ctrl+C.</summary>
     internal T? RunSetup<T>(Func<AccountSetup, PipelineBridge, CancellationToken, Task<T>> work)
-        where T : class
-    {
-        var connection = ResolvedConnection;
-        try
-        {
-            return RunEngine((bridge, log, cancel) =>
-            {
-                connection.Log.Target = log;
-                var setup = new AccountSetup(connection, new Observer(this, bridge));
-                return work(setup, bridge, cancel);
-            });
-        }
-        catch (OperationCanceledException)
-        {
-            WriteWarning("Stopped. Steps already done stay done; running the command again finishes the rest.");
-            return null;
-        }
-        catch (CrmSyncException ex)
-        {
-            ThrowEngineError(ex);
-            return null;
-        }
-        finally
-        {
-            connection.Log.Target = null;
-            WriteProgress(new ProgressRecord(SetupActivity, "Account setup", "Done") { RecordType = ProgressRecordType.Completed });
-        }
-    }
+        where T : class =>
+        RunConnected(SetupActivity, "Account setup", "Stopped. Steps already done stay done; running the command again finishes the rest.",
+            (bridge, log, cancel) => work(new AccountSetup(ResolvedConnection, new Observer(this, bridge)), bridge, cancel));
 
     private sealed class Observer(SetupCmdlet cmdlet, PipelineBridge bridge) : ISetupObserver
     {

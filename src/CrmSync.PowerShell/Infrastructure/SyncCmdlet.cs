@@ -18,32 +18,13 @@ public abstract class SyncCmdlet : MappingCmdlet
     {
         var connection = ResolvedConnection;
         var order = mappings.Select(m => m.Name).ToList();
-        try
+        return RunConnected(MappingActivity, "Synchronizing", "Synchronization stopped. What was processed is saved; the next run continues from there.", (bridge, log, cancel) =>
         {
-            return RunEngine((bridge, log, cancel) =>
-            {
-                connection.Log.Target = log;
-                var engine = new SyncEngine(connection);
-                before?.Invoke(log, engine);
-                var observer = new Observer(this, bridge, log, order);
-                return engine.RunAsync(mappings, new SyncOptions { FullSync = fullSync, WhatIf = IsWhatIf }, observer, cancel);
-            });
-        }
-        catch (OperationCanceledException)
-        {
-            WriteWarning("Synchronization stopped. What was processed is saved; the next run continues from there.");
-            return Array.Empty<IntegrationSyncJob>();
-        }
-        catch (CrmSyncException ex)
-        {
-            ThrowEngineError(ex);
-            return Array.Empty<IntegrationSyncJob>();
-        }
-        finally
-        {
-            connection.Log.Target = null;
-            WriteProgress(new ProgressRecord(MappingActivity, "Synchronizing", "Done") { RecordType = ProgressRecordType.Completed });
-        }
+            var engine = new SyncEngine(connection);
+            before?.Invoke(log, engine);
+            var observer = new Observer(this, bridge, log, order);
+            return engine.RunAsync(mappings, new SyncOptions { FullSync = fullSync, WhatIf = IsWhatIf }, observer, cancel);
+        }) ?? Array.Empty<IntegrationSyncJob>();
     }
 
     /// <summary>Reports from the engine's worker thread, executed on the pipeline thread.</summary>

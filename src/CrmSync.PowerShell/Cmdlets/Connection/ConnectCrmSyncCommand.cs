@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Net;
 using System.Security;
 using CrmSync.Auth;
 using CrmSync.Connections;
