@@ -14,6 +14,15 @@ public abstract class SetupCmdlet : ConnectedCmdlet
         RunConnected(SetupActivity, "Account setup", "Stopped. Steps already done stay done; running the command again finishes the rest.",
             (bridge, log, cancel) => work(new AccountSetup(ResolvedConnection, new Observer(this, bridge)), bridge, cancel));
 
+    /// <summary>One non-terminating error per failed step, so a partial result is never silent; the result is the target.</summary>
+    protected void WriteFailedSteps(IEnumerable<SetupStep> steps, string errorId, string subject, string? hint, object result)
+    {
+        foreach (var failed in steps.Where(s => s.Outcome == StepOutcome.Failed))
+        {
+            WriteEngineError(new CrmSyncException(errorId, CrmSyncErrorKind.InvalidOperation, $"{subject}: {failed.Name} failed — {failed.Detail}{(hint is null ? null : " " + hint)}", result));
+        }
+    }
+
     private sealed class Observer(SetupCmdlet cmdlet, PipelineBridge bridge) : ISetupObserver
     {
         public bool ShouldProcess(string target, string action) => bridge.Invoke(() => cmdlet.ShouldProcess(target, action));

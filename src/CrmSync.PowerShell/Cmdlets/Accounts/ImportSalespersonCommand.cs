@@ -96,11 +96,7 @@ public sealed class ImportSalespersonCommand : SetupCmdlet
         foreach (var result in results ?? Array.Empty<SalespersonImportResult>())
         {
             WriteObject(result);
-            foreach (var failed in result.Steps.Where(s => s.Outcome == StepOutcome.Failed))
-            {
-                WriteEngineError(new CrmSyncException("SalespersonStepFailed", CrmSyncErrorKind.InvalidOperation,
-                    $"Row {result.RowNumber} ({result.UserPrincipalName}): {failed.Name} failed — {failed.Detail}", result));
-            }
+            WriteFailedSteps(result.Steps, "SalespersonStepFailed", $"Row {result.RowNumber} ({result.UserPrincipalName})", null, result);
         }
     }
 

@@ -80,10 +80,6 @@ public sealed class NewIntegrationUserCommand : SetupCmdlet
         }
 
         WriteObject(result);
-        foreach (var failed in result.Steps.Where(s => s.Outcome == StepOutcome.Failed))
-        {
-            WriteEngineError(new CrmSyncException("IntegrationUserStepFailed", CrmSyncErrorKind.InvalidOperation,
-                $"{result.UserPrincipalName ?? result.ApplicationId?.ToString()}: {failed.Name} failed — {failed.Detail} Run New-IntegrationUser again to finish the remaining steps.", result));
-        }
+        WriteFailedSteps(result.Steps, "IntegrationUserStepFailed", result.UserPrincipalName ?? result.ApplicationId?.ToString() ?? string.Empty, "Run New-IntegrationUser again to finish the remaining steps.", result);
     }
 }
