@@ -443,52 +443,54 @@ public sealed partial class GraphService
 
     private bool GrantsDataverse(Guid skuId) => Skus.Any(s => s.SkuId == skuId && s.GrantsDataverseAccess);
 
-    private ServiceResponse ListSkus(ServiceRequest request) => ServiceResponse.Json(200, w =>
+    /// <summary>An unpaged collection: the context, then each item as an object.</summary>
+    private static ServiceResponse Collection<T>(ServiceRequest request, string entitySet, IReadOnlyCollection<T> items, Action<Utf8JsonWriter, T> writeItem) => ServiceResponse.Json(200, w =>
     {
         w.WriteStartObject();
-        w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#subscribedSkus");
+        w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{entitySet}");
         w.WriteStartArray("value");
-        foreach (var sku in Skus)
+        foreach (var item in items)
         {
             w.WriteStartObject();
-            w.WriteString("capabilityStatus", "Enabled");
-            w.WriteNumber("consumedUnits", sku.Consumed);
-            w.WriteString("id", $"{Guid.Empty}_{sku.SkuId}");
-            w.WriteString("skuId", sku.SkuId);
-            w.WriteString("skuPartNumber", sku.SkuPartNumber);
-            w.WriteString("appliesTo", "User");
-            w.WriteStartObject("prepaidUnits");
-            w.WriteNumber("enabled", sku.Enabled);
-            w.WriteNumber("suspended", 0);
-            w.WriteNumber("warning", 0);
-            w.WriteNumber("lockedOut", 0);
-            w.WriteEndObject();
-            w.WriteStartArray("servicePlans");
-            foreach (var (id, name) in sku.ServicePlans)
-            {
-                w.WriteStartObject();
-                w.WriteString("servicePlanId", id);
-                w.WriteString("servicePlanName", name);
-                w.WriteString("provisioningStatus", "Success");
-                w.WriteString("appliesTo", "User");
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
+            writeItem(w, item);
             w.WriteEndObject();
         }
 
         w.WriteEndArray();
         w.WriteEndObject();
-    }, Skus.Count);
+    }, items.Count);
 
-    private ServiceResponse Organization(ServiceRequest request) => ServiceResponse.Json(200, w =>
+    private ServiceResponse ListSkus(ServiceRequest request) => Collection(request, "subscribedSkus", Skus, (w, sku) =>
     {
-        w.WriteStartObject();
-        w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#organization");
-        w.WriteStartArray("value");
-        w.WriteStartObject();
-        w.WriteString("id", TenantId);
+        w.WriteString("capabilityStatus", "Enabled");
+        w.WriteNumber("consumedUnits", sku.Consumed);
+        w.WriteString("id", $"{Guid.Empty}_{sku.SkuId}");
+        w.WriteString("skuId", sku.SkuId);
+        w.WriteString("skuPartNumber", sku.SkuPartNumber);
+        w.WriteString("appliesTo", "User");
+        w.WriteStartObject("prepaidUnits");
+        w.WriteNumber("enabled", sku.Enabled);
+        w.WriteNumber("suspended", 0);
+        w.WriteNumber("warning", 0);
+        w.WriteNumber("lockedOut", 0);
+        w.WriteEndObject();
+        w.WriteStartArray("servicePlans");
+        foreach (var (id, name) in sku.ServicePlans)
+        {
+            w.WriteStartObject();
+            w.WriteString("servicePlanId", id);
+            w.WriteString("servicePlanName", name);
+            w.WriteString("provisioningStatus", "Success");
+            w.WriteString("appliesTo", "User");
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    });
+
+    private ServiceResponse Organization(ServiceRequest request) => Collection(request, "organization", new[] { TenantId }, (w, tenantId) =>
+    {
+        w.WriteString("id", tenantId);
         w.WriteString("displayName", OrganizationName);
         w.WriteString("countryLetterCode", CountryLetterCode);
         w.WriteStartArray("verifiedDomains");
@@ -503,30 +505,16 @@ public sealed partial class GraphService
         }
 
         w.WriteEndArray();
-        w.WriteEndObject();
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }, 1);
+    });
 
-    private ServiceResponse ListDomains(ServiceRequest request) => ServiceResponse.Json(200, w =>
+    private ServiceResponse ListDomains(ServiceRequest request) => Collection(request, "domains", Domains, (w, domain) =>
     {
-        w.WriteStartObject();
-        w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#domains");
-        w.WriteStartArray("value");
-        foreach (var domain in Domains)
-        {
-            w.WriteStartObject();
-            w.WriteString("authenticationType", "Managed");
-            w.WriteString("id", domain.Name);
-            w.WriteBoolean("isDefault", domain.IsDefault);
-            w.WriteBoolean("isInitial", domain.IsInitial);
-            w.WriteBoolean("isVerified", domain.IsVerified);
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }, Domains.Count);
+        w.WriteString("authenticationType", "Managed");
+        w.WriteString("id", domain.Name);
+        w.WriteBoolean("isDefault", domain.IsDefault);
+        w.WriteBoolean("isInitial", domain.IsInitial);
+        w.WriteBoolean("isVerified", domain.IsVerified);
+    });
 
     // ---- JSON $batch (§F.4) ---------------------------------------------------------------------
 
