@@ -5,6 +5,9 @@
 #
 @{
     RootModule           = 'module/CrmSync.PowerShell.dll'
+    # Imported before the root module: hooks the resolver that loads the engine into its own
+    # AssemblyLoadContext, which Import-Module needs while it reflects over the cmdlet assembly.
+    NestedModules        = @('module/CrmSync.PowerShell.Loader.dll')
     ModuleVersion        = '0.1.0'
     CompatiblePSEditions = @('Core')
     GUID                 = '5f0c3c1e-7c4e-4d5e-9a0b-3c1d2e4f6a7b'

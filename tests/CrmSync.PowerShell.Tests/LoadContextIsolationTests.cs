@@ -1,6 +1,6 @@
 using System.Reflection;
 using System.Runtime.Loader;
-using CrmSync.PowerShell.Infrastructure;
+using CrmSync.PowerShell.Loader;
 
 namespace CrmSync.PowerShell.Tests;
 

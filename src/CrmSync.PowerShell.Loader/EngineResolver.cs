@@ -2,20 +2,25 @@ using System.Management.Automation;
 using System.Reflection;
 using System.Runtime.Loader;
 
-namespace CrmSync.PowerShell.Infrastructure;
+namespace CrmSync.PowerShell.Loader;
 
 /// <summary>
-/// Loads CrmSync.Engine and its dependencies (SQLite, and later Graph, Azure.Identity, MSAL) from
-/// module/Dependencies into their own AssemblyLoadContext, so CrmSync works in a session that already
-/// loaded other versions of them (Az.Accounts, Microsoft.Graph, PnP.PowerShell). Only the engine is
-/// answered from the default context; everything else resolves inside the engine's context.
+/// Loads CrmSync.Engine and its dependencies (SQLite, Graph, Azure.Identity, MSAL) from Dependencies/ into
+/// their own AssemblyLoadContext, so CrmSync works in a session that already loaded other versions of them
+/// (Az.Accounts, Microsoft.Graph, PnP.PowerShell). Only the engine is answered from the default context;
+/// everything else resolves inside the engine's context.
 /// </summary>
-public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+/// <remarks>
+/// This lives in its own assembly, imported as the manifest's first nested module, because
+/// Import-Module calls GetExportedTypes() on the cmdlet assembly — which needs the engine — before it runs
+/// that assembly's initializer. By then this resolver is already in place.
+/// </remarks>
+public sealed class EngineResolver : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
     private const string EngineAssemblyName = "CrmSync.Engine";
 
     private static readonly string DependencyDirectory =
-        Path.Combine(Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!, "Dependencies");
+        Path.Combine(Path.GetDirectoryName(typeof(EngineResolver).Assembly.Location)!, "Dependencies");
 
     private static readonly Lazy<EngineLoadContext> EngineContext =
         new(() => new EngineLoadContext(Path.Combine(DependencyDirectory, EngineAssemblyName + ".dll")));
@@ -27,11 +32,7 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
         AssemblyLoadContext.Default.Resolving += ResolveEngine;
     }
 
-    public void OnRemove(PSModuleInfo psModuleInfo)
-    {
-        DefaultConnection.CloseCurrent();
-        AssemblyLoadContext.Default.Resolving -= ResolveEngine;
-    }
+    public void OnRemove(PSModuleInfo psModuleInfo) => AssemblyLoadContext.Default.Resolving -= ResolveEngine;
 
     private static Assembly? ResolveEngine(AssemblyLoadContext context, AssemblyName name) =>
         string.Equals(name.Name, EngineAssemblyName, StringComparison.Ordinal) && File.Exists(Path.Combine(DependencyDirectory, EngineAssemblyName + ".dll"))
