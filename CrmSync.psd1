@@ -1,14 +1,16 @@
 #
-# CrmSync module manifest. Import from the repository root after `./build.ps1 -Task Build`:
-#   Import-Module ./CrmSync.psd1
-# ModuleVersion is stamped from Directory.Build.props by build.ps1 (a test checks they agree).
+# CrmSync module manifest: the one source of it. `./build.ps1 -Task Build` writes the module folder
+# module/ and this manifest into it as module/CrmSync.psd1, with {{ModuleVersion}} replaced by the
+# <ModuleVersion> of Directory.Build.props. Import the built one:
+#   Import-Module ./module/CrmSync.psd1
+# Paths here are relative to the module folder (module/ in the repository, CrmSync/<version>/ installed).
 #
 @{
-    RootModule           = 'module/CrmSync.PowerShell.dll'
+    RootModule           = 'CrmSync.PowerShell.dll'
     # Imported before the root module: hooks the resolver that loads the engine into its own
     # AssemblyLoadContext, which Import-Module needs while it reflects over the cmdlet assembly.
-    NestedModules        = @('module/CrmSync.PowerShell.Loader.dll')
-    ModuleVersion        = '0.1.0'
+    NestedModules        = @('CrmSync.PowerShell.Loader.dll')
+    ModuleVersion        = '{{ModuleVersion}}'
     CompatiblePSEditions = @('Core')
     GUID                 = '5f0c3c1e-7c4e-4d5e-9a0b-3c1d2e4f6a7b'
     Author               = 'CrmSync'
@@ -16,7 +18,7 @@
     Copyright            = '(c) CrmSync. All rights reserved.'
     Description          = 'Sets up and runs the Business Central <-> Dataverse / Dynamics 365 Sales integration: integration accounts, table mappings, full and incremental synchronization with couplings and a job log.'
     PowerShellVersion    = '7.4'
-    FormatsToProcess     = @('module/CrmSync.Format.ps1xml')
+    FormatsToProcess     = @('CrmSync.Format.ps1xml')
     CmdletsToExport      = @(
         'Connect-CrmSync'
         'Disconnect-CrmSync'

@@ -3,16 +3,25 @@
 .SYNOPSIS
     Builds, tests and packages the CrmSync module.
 .DESCRIPTION
+    Works on a machine that has only the .NET SDK: `dotnet tool restore` brings the pinned PowerShell
+    (.config/dotnet-tools.json), `dotnet pwsh ./build.ps1 -Task <task>` runs this script. Admins with pwsh
+    can run `pwsh ./build.ps1` as well.
+
     Tasks:
-      Build    publish the cmdlets into module/ (engine and dependencies under module/Dependencies/),
-               stamp the manifest version from Directory.Build.props, compile help when platyPS is present.
-      Test     Build, then `dotnet test CrmSync.sln`, then the Pester tests in tests/pester (in a child pwsh).
-      Package  Build, then lay out out/CrmSync/<version>/ as an installable module and zip it.
-      Demo     Build, then tools/Demo.ps1: the sandbox, full sync, changes on both sides, modified sync, the job log.
+      Build    restore and publish the cmdlets into module/ (engine and dependencies under module/Dependencies/,
+               the sandbox under module/Sandbox/), write module/CrmSync.psd1 from CrmSync.psd1 with the version of
+               Directory.Build.props, and compile docs/en-US into module/en-US (MAML and about topics).
+      Test     Build, then the xunit tests (dotnet test CrmSync.sln), then the Pester tests in tests/pester in a child
+               pwsh with the Pester restored from NuGet. Ends with one line "N passed, N failed" over both runners;
+               fails when a test failed or Pester ran no test.
+      Package  Build, then publish the module with Publish-PSResource into the local file repository out/repository
+               (a .nupkg that Install-PSResource installs).
+      Demo     Build, then tools/Demo.ps1: the sandbox, account setup, full sync, changes on both sides, modified sync,
+               the job log.
       Bench    run the benchmark programs (bench/CrmSync.Benchmarks); they print what they measured.
-      Clean    remove module/ build output, out/ and bin/obj folders.
+      Clean    remove the module/ build output, out/ and bin/obj folders.
 .EXAMPLE
-    ./build.ps1 -Task Test
+    dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
@@ -27,79 +36,127 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 $root = $PSScriptRoot
 $moduleDir = Join-Path $root 'module'
-$manifest = Join-Path $root 'CrmSync.psd1'
+$builtManifest = Join-Path $moduleDir 'CrmSync.psd1'
 
 function Invoke-DotNet {
     & dotnet @args
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE." }
 }
 
-function Get-ModuleVersion {
-    $props = [xml](Get-Content (Join-Path $root 'Directory.Build.props') -Raw)
-    $node = $props.SelectSingleNode('//ModuleVersion')
-    if (-not $node) { throw 'Directory.Build.props has no <ModuleVersion>.' }
+# A fresh pwsh of the same version as this one: the global `pwsh`, or the .NET tool run through dotnet.
+function Invoke-ChildPwsh {
+    $exe = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') {
+        & $exe (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive @args
+    }
+    else {
+        & $exe -NoProfile -NonInteractive @args
+    }
+}
+
+function Get-PropsValue([string] $File, [string] $Name) {
+    $props = [xml](Get-Content (Join-Path $root $File) -Raw)
+    $node = $props.SelectSingleNode("//$Name")
+    if (-not $node) { throw "$File has no <$Name>." }
     $node.InnerText.Trim()
 }
 
-function Invoke-Build {
-    Invoke-DotNet publish (Join-Path $root 'src/CrmSync.PowerShell') -c $Configuration
-    $version = Get-ModuleVersion
-    $text = Get-Content $manifest -Raw
-    $stamped = $text -replace "(?m)^(\s*ModuleVersion\s*=\s*)'[^']*'", "`${1}'$version'"
-    if ($stamped -ne $text) { Set-Content -Path $manifest -Value $stamped -NoNewline }
+function Get-NuGetPackageFolder {
+    if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
+    $line = & dotnet nuget locals global-packages --list
+    if ($LASTEXITCODE -ne 0 -or "$line" -notmatch 'global-packages:\s*(.+)$') { throw "Cannot find the NuGet packages folder: $line" }
+    $Matches[1].Trim()
+}
 
-    $helpOut = Join-Path $moduleDir 'en-US'
-    $docs = Join-Path $root 'docs/en-US'
-    if (Get-Module -ListAvailable -Name Microsoft.PowerShell.PlatyPS) {
-        Import-Module Microsoft.PowerShell.PlatyPS
-        $null = Measure-PlatyPSMarkdown -Path (Join-Path $docs '*.md') |
-            Where-Object Filetype -Match 'CommandHelp' |
-            Import-MarkdownCommandHelp -Path { $_.FilePath } |
-            Export-MamlCommandHelp -OutputFolder $helpOut -Force
-    }
-    elseif (Get-Module -ListAvailable -Name platyPS) {
-        Import-Module platyPS
-        $null = New-ExternalHelp -Path $docs -OutputPath $helpOut -Force
-    }
-    else {
-        Write-Warning 'platyPS is not installed: Get-Help shows syntax only. Install-Module Microsoft.PowerShell.PlatyPS to compile docs/en-US into module help.'
-    }
-    Write-Host "Built CrmSync $version into $moduleDir"
+function Invoke-Build {
+    Invoke-DotNet restore (Join-Path $root 'CrmSync.sln')
+    Invoke-DotNet publish (Join-Path $root 'src/CrmSync.PowerShell') -c $Configuration --no-restore
+
+    # The manifest of the module folder, from the one source at the root, stamped with the one version.
+    $version = Get-PropsValue 'Directory.Build.props' 'ModuleVersion'
+    $source = Get-Content (Join-Path $root 'CrmSync.psd1') -Raw
+    if ($source -notmatch '\{\{ModuleVersion\}\}') { throw 'CrmSync.psd1 must keep the {{ModuleVersion}} placeholder.' }
+    Set-Content -LiteralPath $builtManifest -Value ($source -replace '\{\{ModuleVersion\}\}', $version) -NoNewline
+
+    Invoke-ChildPwsh -File (Join-Path $root 'tools/Build-Help.ps1') -DocsPath (Join-Path $root 'docs/en-US') `
+        -Manifest $builtManifest -OutputPath (Join-Path $moduleDir 'en-US')
+    if ($LASTEXITCODE -ne 0) { throw "Compiling the help failed (exit code $LASTEXITCODE)." }
+    Write-Host "Built CrmSync $version into $moduleDir (Import-Module $builtManifest)"
 }
 
 function Invoke-Test {
     Invoke-Build
-    Invoke-DotNet test (Join-Path $root 'CrmSync.sln') -c $Configuration
-    $pester = Get-Module -ListAvailable -Name Pester | Where-Object Version -ge ([version]'5.0') | Sort-Object Version -Descending | Select-Object -First 1
-    if (-not $pester) {
-        Write-Warning 'Pester 5 is not installed: skipping tests/pester (Install-Module Pester -MinimumVersion 5.0).'
-        return
+    $results = Join-Path ([IO.Path]::GetTempPath()) "crmsync-test-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $results
+
+    & dotnet test (Join-Path $root 'CrmSync.sln') -c $Configuration --no-restore --logger trx --results-directory (Join-Path $results 'xunit')
+    $xunitExit = $LASTEXITCODE
+    $xunit = @{ Passed = 0; Failed = 0 }
+    foreach ($trx in Get-ChildItem (Join-Path $results 'xunit') -Filter *.trx -ErrorAction SilentlyContinue) {
+        $counters = ([xml](Get-Content $trx.FullName -Raw)).TestRun.ResultSummary.Counters
+        $xunit.Passed += [int]$counters.passed
+        $xunit.Failed += [int]$counters.failed
     }
-    # A child process, so the module's assemblies are loaded fresh and released afterwards.
-    $script = "Import-Module Pester -MinimumVersion 5.0; `$r = Invoke-Pester -Path '$(Join-Path $root 'tests/pester')' -Output Detailed -PassThru; exit `$r.FailedCount"
-    & pwsh -NoProfile -NonInteractive -Command $script
-    if ($LASTEXITCODE -ne 0) { throw "Pester: $LASTEXITCODE test(s) failed." }
+    # A run that failed without a failing test (a build error, a crashed host) still fails.
+    if ($xunitExit -ne 0 -and $xunit.Failed -eq 0) { $xunit.Failed = 1 }
+
+    $pesterVersion = Get-PropsValue 'Directory.Packages.props' 'PesterVersion'
+    $pesterManifest = Join-Path (Get-NuGetPackageFolder) "pester/$pesterVersion/tools/Pester.psd1"
+    if (-not (Test-Path $pesterManifest)) { throw "Pester $pesterVersion is not restored at $pesterManifest (dotnet restore CrmSync.sln downloads it)." }
+    $pesterResult = Join-Path $results 'pester.json'
+    Invoke-ChildPwsh -File (Join-Path $root 'tools/Invoke-PesterTests.ps1') -PesterManifest $pesterManifest `
+        -ModuleManifest $builtManifest -TestPath (Join-Path $root 'tests/pester') -ResultPath $pesterResult
+    $pester = if (Test-Path $pesterResult) { Get-Content $pesterResult -Raw | ConvertFrom-Json } else { [pscustomobject]@{ Passed = 0; Failed = 1 } }
+
+    Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed"
+    Write-Host "Pester: $($pester.Passed) passed, $($pester.Failed) failed"
+    $passed = $xunit.Passed + $pester.Passed
+    $failed = $xunit.Failed + $pester.Failed
+    if ($pester.Passed + $pester.Failed -eq 0) {
+        Write-Warning 'Pester ran no test.'
+        $failed++
+    }
+    Write-Output "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
 }
 
 function Invoke-Package {
     Invoke-Build
-    $version = Get-ModuleVersion
-    $target = Join-Path $root "out/CrmSync/$version"
-    if (Test-Path $target) { Remove-Item $target -Recurse -Force }
-    $null = New-Item -ItemType Directory -Path $target
-    Copy-Item -Path (Join-Path $moduleDir '*') -Destination $target -Recurse
-    # The installed layout has the module files beside the manifest.
-    (Get-Content $manifest -Raw) -replace "'module/", "'" | Set-Content -Path (Join-Path $target 'CrmSync.psd1') -NoNewline
-    $zip = Join-Path $root "out/CrmSync.$version.zip"
-    Compress-Archive -Path (Join-Path $root 'out/CrmSync') -DestinationPath $zip -Force
-    Write-Host "Packaged $zip"
+    $version = Get-PropsValue 'Directory.Build.props' 'ModuleVersion'
+    $staging = Join-Path $root 'out/staging/CrmSync'
+    $repository = Join-Path $root 'out/repository'
+    if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $staging, $repository -Force
+    Copy-Item -Path (Join-Path $moduleDir '*') -Destination $staging -Recurse
+    Get-ChildItem $repository -Filter "CrmSync.$version.nupkg" | Remove-Item -Force
+
+    # PSResourceGet keeps its repository list under the user's home: register the build's file repository in a
+    # throwaway home, so packaging changes nothing of the user's own configuration.
+    $throwawayHome = Join-Path ([IO.Path]::GetTempPath()) "crmsync-package-home-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $throwawayHome
+    $savedHome = $env:HOME
+    try {
+        $env:HOME = $throwawayHome
+        Invoke-ChildPwsh -Command "
+            `$ErrorActionPreference = 'Stop'
+            Register-PSResourceRepository -Name CrmSyncBuild -Uri '$repository' -Trusted
+            Publish-PSResource -Path '$staging' -Repository CrmSyncBuild"
+        if ($LASTEXITCODE -ne 0) { throw "Publish-PSResource failed (exit code $LASTEXITCODE)." }
+    }
+    finally {
+        $env:HOME = $savedHome
+        Remove-Item $throwawayHome -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    $package = Join-Path $repository "CrmSync.$version.nupkg"
+    if (-not (Test-Path $package)) { throw "Publish-PSResource wrote no $package." }
+    Write-Host "Packaged $package (Install-PSResource CrmSync from a repository registered at $repository)"
 }
 
 function Invoke-Demo {
     Invoke-Build
     $state = Join-Path ([IO.Path]::GetTempPath()) "crmsync-demo-$([guid]::NewGuid().ToString('N')).db"
     # A child pwsh, so the module is loaded fresh and released at the end.
-    & pwsh -NoProfile -NonInteractive -File (Join-Path $root 'tools/Demo.ps1') -Manifest $manifest -StatePath $state
+    Invoke-ChildPwsh -File (Join-Path $root 'tools/Demo.ps1') -Manifest $builtManifest -StatePath $state
     if ($LASTEXITCODE -ne 0) { throw "Demo failed with exit code $LASTEXITCODE." }
 }
 
@@ -108,7 +165,7 @@ function Invoke-Bench {
 }
 
 function Invoke-Clean {
-    Get-ChildItem $moduleDir -Force | Where-Object Name -NotIn 'CrmSync.Format.ps1xml', 'README.md' | Remove-Item -Recurse -Force
+    Get-ChildItem $moduleDir -Force | Where-Object Name -NotIn 'CrmSync.Format.ps1xml' | Remove-Item -Recurse -Force
     foreach ($dir in @('out')) { if (Test-Path (Join-Path $root $dir)) { Remove-Item (Join-Path $root $dir) -Recurse -Force } }
     Get-ChildItem $root -Directory -Recurse -Include bin, obj | Remove-Item -Recurse -Force
 }

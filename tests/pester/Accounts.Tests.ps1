@@ -3,8 +3,8 @@
 # user and the readiness checklist (needs dotnet with ASP.NET Core on the PATH).
 
 BeforeAll {
-    $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-    Import-Module (Join-Path $RepoRoot 'CrmSync.psd1') -Force -ErrorAction Stop
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module $Manifest -Force -ErrorAction Stop
 
     $script:Microsoft365Headers = @(
         'User Name', 'First Name', 'Last Name', 'Display Name', 'Job Title', 'Department', 'Office Number',

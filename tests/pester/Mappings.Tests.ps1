@@ -1,23 +1,16 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
-# The module driven from PowerShell, imported from the repository root after `./build.ps1 -Task Build`
-# (or `dotnet publish src/CrmSync.PowerShell`). Run: Invoke-Pester ./tests/pester
+# The mapping and connection cmdlets driven from PowerShell. Run: ./build.ps1 -Task Test
 
 BeforeAll {
-    $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-    $script:Manifest = Join-Path $RepoRoot 'CrmSync.psd1'
-    # Never touch the user's own state directory.
-    $script:PreviousStateDir = $env:CRMSYNC_STATE_DIR
-    $env:CRMSYNC_STATE_DIR = Join-Path ([IO.Path]::GetTempPath()) ("crmsync-pester-" + [guid]::NewGuid().ToString('N'))
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     Import-Module $Manifest -Force -ErrorAction Stop
 }
 
 AfterAll {
     Disconnect-CrmSync -ErrorAction SilentlyContinue
-    Remove-Module CrmSync -Force -ErrorAction SilentlyContinue
-    $env:CRMSYNC_STATE_DIR = $PreviousStateDir
 }
 
-Describe 'Importing the module from the repository root' {
+Describe 'Importing the built module' {
     It 'exports exactly the cmdlets the manifest lists' {
         $declared = (Import-PowerShellDataFile $Manifest).CmdletsToExport | Sort-Object
         $exported = (Get-Command -Module CrmSync -CommandType Cmdlet).Name | Sort-Object
@@ -135,8 +128,11 @@ Describe 'Connections' {
             # Another runspace is another writer, even in this process.
             $ps = [powershell]::Create()
             try {
-                $null = $ps.AddScript("Import-Module '$Manifest'; Connect-CrmSync -Name Second -StatePath '$path' -ErrorAction Stop")
-                { $ps.Invoke() } | Should -Throw '*is in use by process*'
+                $null = $ps.AddScript("Import-Module '$Manifest'; Connect-CrmSync -Name Second -StatePath '$path'")
+                $null = $ps.Invoke()
+                $ps.Streams.Error.Count | Should -Be 1
+                $ps.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'StateStoreInUse,CrmSync.PowerShell.Cmdlets.Connection.ConnectCrmSyncCommand'
+                $ps.Streams.Error[0].Exception.Message | Should -BeLike '*is in use by process*'
             }
             finally {
                 $ps.Dispose()

@@ -2,8 +2,8 @@
 # Start-CrmSyncSandbox / Stop-CrmSyncSandbox from PowerShell (needs dotnet with ASP.NET Core on the PATH).
 
 BeforeAll {
-    $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-    Import-Module (Join-Path $RepoRoot 'CrmSync.psd1') -Force -ErrorAction Stop
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module $Manifest -Force -ErrorAction Stop
 }
 
 AfterAll {

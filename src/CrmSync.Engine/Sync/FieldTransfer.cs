@@ -131,14 +131,13 @@ internal sealed class FieldTransfer
             return (baseCurrency == Guid.Empty ? null : JsonValue.Create(baseCurrency.ToString()), false, null);
         }
 
-        var coupling = _lookups.Store.GetCouplingByBcId(StandardMappings.Currency, bcId);
-        if (coupling is null)
+        if (_lookups.DataverseIdCoupledTo(StandardMappings.Currency, bcId) is not { } currency)
         {
             var code = await _lookups.BcCurrencyCodeAsync(bcId, cancellationToken).ConfigureAwait(false);
             return (null, false, $"Currency {code} must be coupled to a transactioncurrency record. Synchronize the CURRENCY mapping first (Sync-ModifiedRecord -Name CURRENCY).");
         }
 
-        return (JsonValue.Create(coupling.DataverseId.ToString()), false, null);
+        return (JsonValue.Create(currency.ToString()), false, null);
     }
 
     private async Task<(JsonNode?, bool, string?)> CurrencyToBcAsync(JsonNode? raw, CancellationToken cancellationToken)
@@ -149,10 +148,9 @@ internal sealed class FieldTransfer
             return (JsonValue.Create(Guid.Empty.ToString()), false, null);
         }
 
-        var coupling = _lookups.Store.GetCouplingByDataverseId(StandardMappings.Currency, dvId);
-        return coupling is null
-            ? (null, false, $"Currency {dvId} (transactioncurrency) must be coupled to a Business Central currency. Synchronize the CURRENCY mapping first.")
-            : (JsonValue.Create(coupling.BcId.ToString()), false, null);
+        return _lookups.BcIdCoupledTo(StandardMappings.Currency, dvId) is { } currency
+            ? (JsonValue.Create(currency.ToString()), false, null)
+            : (null, false, $"Currency {dvId} (transactioncurrency) must be coupled to a Business Central currency. Synchronize the CURRENCY mapping first.");
     }
 
     // Person ownership: the owner is the user coupled to the salesperson; without one the owner stays as it is (Not Null).
@@ -164,8 +162,9 @@ internal sealed class FieldTransfer
             return (null, true, null);
         }
 
-        var coupling = _lookups.Store.GetCouplingByBcId(StandardMappings.Salespeople, salesperson);
-        return coupling is null ? (null, true, null) : (JsonValue.Create(coupling.DataverseId.ToString()), false, null);
+        return _lookups.DataverseIdCoupledTo(StandardMappings.Salespeople, salesperson) is { } owner
+            ? (JsonValue.Create(owner.ToString()), false, null)
+            : (null, true, null);
     }
 
     private async Task<(JsonNode?, bool, string?)> ParentToDataverseAsync(JsonNode? raw, CancellationToken cancellationToken)

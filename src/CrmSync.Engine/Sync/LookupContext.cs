@@ -23,6 +23,12 @@ internal sealed class LookupContext
     private Dictionary<Guid, Guid>? _contactByRelated;
     private Guid? _baseCurrency;
 
+    // -WhatIf writes nothing, so the couplings a rehearsed run would create exist only here: records that depend
+    // on them (a customer's currency, a contact's parent account) are rehearsed as the real run would write them.
+    private readonly Dictionary<(string Mapping, Guid BcId), Guid> _rehearsedByBcId = new();
+    private readonly Dictionary<(string Mapping, Guid DataverseId), Guid> _rehearsedByDataverseId = new();
+    private readonly HashSet<Guid> _rehearsedNewBcIds = new();
+
     public LookupContext(CrmSyncConnection connection)
     {
         _connection = connection;
@@ -32,6 +38,29 @@ internal sealed class LookupContext
     private BusinessCentralClient Bc => _connection.BusinessCentral;
 
     public StateStore Store => _store;
+
+    /// <summary>The Dataverse row coupled to a BC record of <paramref name="mapping"/> (or that a rehearsal would couple).</summary>
+    public Guid? DataverseIdCoupledTo(string mapping, Guid bcId) =>
+        _store.GetCouplingByBcId(mapping, bcId)?.DataverseId ?? (_rehearsedByBcId.TryGetValue((mapping, bcId), out var id) ? id : null);
+
+    /// <summary>The BC record coupled to a Dataverse row of <paramref name="mapping"/> (or that a rehearsal would couple).</summary>
+    public Guid? BcIdCoupledTo(string mapping, Guid dataverseId) =>
+        _store.GetCouplingByDataverseId(mapping, dataverseId)?.BcId ?? (_rehearsedByDataverseId.TryGetValue((mapping, dataverseId), out var id) ? id : null);
+
+    /// <summary>
+    /// -WhatIf: remembers a coupling the run would have made, for the records that depend on it. <paramref name="newBcRecord"/>:
+    /// the BC record would be created by the run, so <paramref name="bcId"/> is a stand-in and BC knows nothing of it yet.
+    /// </summary>
+    public void RehearseCoupling(string mapping, Guid bcId, Guid dataverseId, bool newBcRecord)
+    {
+        if (newBcRecord)
+        {
+            _rehearsedNewBcIds.Add(bcId);
+        }
+
+        _rehearsedByBcId[(mapping, bcId)] = dataverseId;
+        _rehearsedByDataverseId[(mapping, dataverseId)] = bcId;
+    }
 
     public async Task<Guid> DataverseBaseCurrencyAsync(CancellationToken cancellationToken)
     {
@@ -107,25 +136,32 @@ internal sealed class LookupContext
         }
 
         var mapping = relation.RelatedType == "Customer" ? StandardMappings.Customer : StandardMappings.Vendor;
-        var coupling = _store.GetCouplingByBcId(mapping, relation.RelatedId);
-        return coupling is null
-            ? (null, $"its company {companyNumber} ({relation.RelatedType.ToLowerInvariant()}) must be coupled to an account. Synchronize {mapping} first")
-            : (coupling.DataverseId, null);
+        return DataverseIdCoupledTo(mapping, relation.RelatedId) is { } account
+            ? (account, null)
+            : (null, $"its company {companyNumber} ({relation.RelatedType.ToLowerInvariant()}) must be coupled to an account. Synchronize {mapping} first");
     }
 
     /// <summary>Dataverse parent account → the BC company number of the coupled customer or vendor.</summary>
     public async Task<(string? CompanyNumber, string? Problem)> CompanyNumberAsync(Guid accountId, CancellationToken cancellationToken)
     {
         await EnsureContactsAsync(cancellationToken).ConfigureAwait(false);
-        var coupling = _store.GetCouplingByDataverseId(StandardMappings.Customer, accountId) ?? _store.GetCouplingByDataverseId(StandardMappings.Vendor, accountId);
-        if (coupling is null)
+        var (mapping, bcId) = BcIdCoupledTo(StandardMappings.Customer, accountId) is { } customer ? (StandardMappings.Customer, customer)
+            : BcIdCoupledTo(StandardMappings.Vendor, accountId) is { } vendor ? (StandardMappings.Vendor, vendor)
+            : (null, Guid.Empty);
+        if (mapping is null)
         {
             return (null, $"its parent account {accountId} must be coupled to a customer or vendor. Synchronize CUSTOMER and VENDOR first");
         }
 
-        return _contactByRelated!.TryGetValue(coupling.BcId, out var contact) && _contactNumbersById!.TryGetValue(contact, out var number)
+        if (_rehearsedNewBcIds.Contains(bcId))
+        {
+            // Rehearsal: the run would create that customer or vendor first; its company contact exists only then.
+            return ($"(the company contact of the {mapping.ToLowerInvariant()} this run creates)", null);
+        }
+
+        return _contactByRelated!.TryGetValue(bcId, out var contact) && _contactNumbersById!.TryGetValue(contact, out var number)
             ? (number, null)
-            : (null, $"the {coupling.MappingName.ToLowerInvariant()} coupled to account {accountId} has no company contact in Business Central");
+            : (null, $"the {mapping.ToLowerInvariant()} coupled to account {accountId} has no company contact in Business Central");
     }
 
     private async Task<Dictionary<Guid, string>> LoadAsync(string set, string[] select, Func<JsonObject, (Guid, string)> read, CancellationToken cancellationToken, string? filter = null)

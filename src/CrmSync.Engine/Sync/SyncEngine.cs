@@ -552,6 +552,20 @@ public sealed class SyncEngine
 
         // ---- Writing and committing ---------------------------------------------------------------
 
+        // -WhatIf: the coupling this decision would make, so the records that depend on it rehearse as they would run.
+        // A BC record that would be created has no id yet: a stand-in id serves the rehearsal.
+        private void RehearseCoupling(Decision decision)
+        {
+            if (!_options.WhatIf)
+            {
+                return;
+            }
+
+            var destination = decision.DestinationId ?? Guid.NewGuid();
+            var (bcId, dataverseId) = ToDataverse ? (decision.Source.Id, destination) : (destination, decision.Source.Id);
+            _lookups.RehearseCoupling(_mapping.Name, bcId, dataverseId, newBcRecord: !ToDataverse && decision.DestinationId is null);
+        }
+
         private async Task WriteAsync(List<Decision> decisions, CancellationToken cancellationToken)
         {
             var writes = new List<(Decision Decision, SideWrite Write)>();
@@ -571,6 +585,11 @@ public sealed class SyncEngine
 
                 if (!_observer.ShouldProcess($"{_mapping.Name} {_source.EntityName} {Key(decision.Source)}", action))
                 {
+                    if (decision.Action is SyncAction.Insert or SyncAction.Couple || decision.Coupled)
+                    {
+                        RehearseCoupling(decision);
+                    }
+
                     decision.Action = SyncAction.Skip;
                     decision.Message = _options.WhatIf ? "What if: not written." : "Not confirmed.";
                     decision.Write = null;

@@ -24,8 +24,36 @@ public abstract class CrmSyncCmdlet : PSCmdlet
     {
         using var bridge = new PipelineBridge();
         var log = new BridgeLog(bridge, WriteVerbose, WriteWarning);
-        return bridge.Run(() => work(bridge, log, Cancellation));
+        return bridge.Run(cancel => work(bridge, log, cancel), Cancellation);
     }
+
+    /// <summary>
+    /// Asks ShouldProcess once for a whole operation and says why it may not run: -WhatIf or $WhatIfPreference
+    /// (<see cref="Consent.WhatIf"/>: rehearse, persist nothing), -Confirm or $ConfirmPreference answered No
+    /// (<see cref="Consent.Declined"/>). With <paramref name="force"/> nobody is asked, but what-if still holds.
+    /// </summary>
+    internal Consent AskConsent(string target, string action, bool force = false)
+    {
+        if (force && !WhatIfRequested())
+        {
+            return Consent.Proceed;
+        }
+
+        var description = $"Performing the operation \"{action}\" on target \"{target}\".";
+        if (ShouldProcess(description, $"Are you sure you want to perform this action?\n{description}", "Confirm", out var reason))
+        {
+            return Consent.Proceed;
+        }
+
+        return reason == ShouldProcessReason.WhatIf ? Consent.WhatIf : Consent.Declined;
+    }
+
+    // What PowerShell itself decides what-if from: the -WhatIf switch, else $WhatIfPreference. Read only for -Force,
+    // which skips the confirmation but must never skip a rehearsal.
+    private bool WhatIfRequested() =>
+        MyInvocation.BoundParameters.TryGetValue("WhatIf", out var bound)
+            ? bound is SwitchParameter { IsPresent: true }
+            : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
 
     /// <summary>The plain text of a SecureString, for the engine's never-printing SecretText.</summary>
     protected static string PlainText(SecureString secure) => new NetworkCredential(string.Empty, secure).Password;
@@ -117,7 +145,27 @@ public abstract class ConnectedCmdlet : CrmSyncCmdlet
         finally
         {
             connection.Log.Target = null;
-            WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+            try
+            {
+                WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
+            }
+            catch (PipelineStoppedException)
+            {
+                // Stopped: the bar goes with the pipeline, and the stop itself is what propagates.
+            }
         }
     }
+}
+
+/// <summary>The answer to <see cref="CrmSyncCmdlet.AskConsent"/>.</summary>
+internal enum Consent
+{
+    /// <summary>Run it.</summary>
+    Proceed,
+
+    /// <summary>-WhatIf or $WhatIfPreference: report what would be done; persist nothing.</summary>
+    WhatIf,
+
+    /// <summary>Confirmation answered No.</summary>
+    Declined,
 }

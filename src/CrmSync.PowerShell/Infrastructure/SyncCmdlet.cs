@@ -11,26 +11,31 @@ public abstract class SyncCmdlet : MappingCmdlet
     private const int MappingActivity = 1;
     private const int BatchActivity = 2;
 
-    protected bool IsWhatIf => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true };
-
-    /// <summary>Runs the engine over the mappings; jobs stream out as they finish, failed records as non-terminating errors.</summary>
-    protected IReadOnlyList<IntegrationSyncJob> Synchronize(IReadOnlyList<IntegrationTableMapping> mappings, bool fullSync, Action<IEngineLog, SyncEngine>? before = null)
+    /// <summary>
+    /// Runs the engine over the mappings; jobs stream out as they finish, failed records as non-terminating errors.
+    /// With <see cref="Consent.WhatIf"/> the engine rehearses: every record it would write is reported through
+    /// ShouldProcess ("What if: …") and nothing — record, coupling, job, watermark — is persisted.
+    /// <paramref name="askPerRecord"/> passes each write to ShouldProcess (-Confirm asks per record); otherwise the
+    /// consent already given for the run covers every record.
+    /// </summary>
+    internal IReadOnlyList<IntegrationSyncJob> Synchronize(IReadOnlyList<IntegrationTableMapping> mappings, bool fullSync, Consent consent, bool askPerRecord, Action<IEngineLog, SyncEngine>? before = null)
     {
         var connection = ResolvedConnection;
         var order = mappings.Select(m => m.Name).ToList();
+        var whatIf = consent == Consent.WhatIf;
         return RunConnected(MappingActivity, "Synchronizing", "Synchronization stopped. What was processed is saved; the next run continues from there.", (bridge, log, cancel) =>
         {
             var engine = new SyncEngine(connection);
             before?.Invoke(log, engine);
-            var observer = new Observer(this, bridge, log, order);
-            return engine.RunAsync(mappings, new SyncOptions { FullSync = fullSync, WhatIf = IsWhatIf }, observer, cancel);
+            var observer = new Observer(this, bridge, log, order, ask: whatIf || askPerRecord);
+            return engine.RunAsync(mappings, new SyncOptions { FullSync = fullSync, WhatIf = whatIf }, observer, cancel);
         }) ?? Array.Empty<IntegrationSyncJob>();
     }
 
     /// <summary>Reports from the engine's worker thread, executed on the pipeline thread.</summary>
-    private sealed class Observer(SyncCmdlet cmdlet, PipelineBridge bridge, IEngineLog log, IReadOnlyList<string> order) : ISyncObserver
+    private sealed class Observer(SyncCmdlet cmdlet, PipelineBridge bridge, IEngineLog log, IReadOnlyList<string> order, bool ask) : ISyncObserver
     {
-        public bool ShouldProcess(string target, string action) => bridge.Invoke(() => cmdlet.ShouldProcess(target, action));
+        public bool ShouldProcess(string target, string action) => !ask || bridge.Invoke(() => cmdlet.ShouldProcess(target, action));
 
         public void Progress(string mappingName, SyncDirection direction, int processed, string status) => bridge.Post(() =>
         {

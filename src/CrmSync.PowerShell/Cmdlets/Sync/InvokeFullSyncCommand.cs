@@ -1,4 +1,6 @@
+using System.Collections.ObjectModel;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using CrmSync.Mapping;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.State;
@@ -7,9 +9,11 @@ namespace CrmSync.PowerShell.Cmdlets.Sync;
 
 /// <summary>
 /// Full synchronization: every record of the mappings, in dependency order; uncoupled records are created on
-/// the other side and coupled whatever "Synch. Only Coupled Records" says (for this run only).
+/// the other side and coupled whatever "Synch. Only Coupled Records" says (for this run only). Business Central
+/// asks before a full synchronization starts, so this cmdlet is ConfirmImpact High: it asks once for the run
+/// (-Force or -Confirm:$false for runbooks), not per record.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "FullSync", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+[Cmdlet(VerbsLifecycle.Invoke, "FullSync", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High,
     HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Invoke-FullSync.md")]
 [OutputType(typeof(IntegrationSyncJob))]
 public sealed class InvokeFullSyncCommand : SyncCmdlet
@@ -28,7 +32,7 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
     [Parameter]
     public bool KeepCreatingNewRecords { get; set; }
 
-    /// <summary>Do not ask; without -KeepCreatingNewRecords the mappings keep their previous setting.</summary>
+    /// <summary>Do not ask before the run, nor at its end; without -KeepCreatingNewRecords the mappings keep their previous setting.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -42,15 +46,22 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
             return;
         }
 
+        var consent = AskConsent(string.Join(", ", mappings.Select(m => m.Name)),
+            "Full synchronization: create and couple a record on the other side for every uncoupled record", Force);
+        if (consent == Consent.Declined)
+        {
+            return;
+        }
+
         var previous = mappings.ToDictionary(m => m.Name, m => m.SynchOnlyCoupledRecords);
-        var jobs = Synchronize(mappings, fullSync: true, before: (log, engine) =>
+        var jobs = Synchronize(mappings, fullSync: true, consent, askPerRecord: false, before: (log, engine) =>
         {
             foreach (var risk in engine.DuplicateRisksAsync(mappings, Cancellation).GetAwaiter().GetResult())
             {
                 log.Warning(risk);
             }
         });
-        if (IsWhatIf || jobs.Count == 0)
+        if (consent == Consent.WhatIf || jobs.Count == 0)
         {
             return;
         }
@@ -59,17 +70,13 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
     }
 
     // BC asks at the end of a full sync whether scheduled jobs should keep creating records for uncoupled rows.
+    // The safer answer, No (keep "Synch. Only Coupled Records"), is the default.
     private void DecideCreatingNewRecords(IReadOnlyList<IntegrationTableMapping> mappings, IReadOnlyDictionary<string, bool> previous)
     {
         bool keepCreating;
         if (MyInvocation.BoundParameters.ContainsKey(nameof(KeepCreatingNewRecords)))
         {
             keepCreating = KeepCreatingNewRecords;
-        }
-        else if (Force)
-        {
-            WriteVerbose("The mappings keep their previous 'Synch. Only Coupled Records' setting.");
-            return;
         }
         else
         {
@@ -79,17 +86,21 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
                 return;
             }
 
-            try
+            var names = string.Join(", ", onlyCoupled);
+            if (Force)
             {
-                keepCreating = ShouldContinue(
-                    $"Scheduled synchronization of {string.Join(", ", onlyCoupled)} now synchronizes only coupled records. Should it also create and couple new records for uncoupled rows from now on (clear 'Synch. Only Coupled Records')?",
-                    "Keep creating new records?");
-            }
-            catch (Exception ex) when (ex is PSInvalidOperationException or System.Management.Automation.Host.HostException or NotImplementedException)
-            {
-                WriteVerbose("No one can be asked here: the mappings keep their previous setting. Use -KeepCreatingNewRecords in runbooks.");
+                WriteVerbose($"{names} keep 'Synch. Only Coupled Records' (-Force without -KeepCreatingNewRecords).");
                 return;
             }
+
+            if (AskKeepCreating(names) is not { } answer)
+            {
+                WriteWarning($"No one could be asked whether scheduled synchronization should create new records: {names} keep " +
+                    "'Synch. Only Coupled Records' (only coupled records are synchronized). Add -KeepCreatingNewRecords $true to choose otherwise.");
+                return;
+            }
+
+            keepCreating = answer;
         }
 
         var catalog = new MappingCatalog(ResolvedConnection);
@@ -102,6 +113,26 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
                 catalog.Apply(plan);
                 WriteVerbose($"{mapping.Name}: SynchOnlyCoupledRecords is now {target}.");
             }
+        }
+    }
+
+    /// <summary>The closing question, default No; null when there is no host that can ask (-NonInteractive, a runbook).</summary>
+    private bool? AskKeepCreating(string names)
+    {
+        var choices = new Collection<ChoiceDescription>
+        {
+            new("&Yes", "Clear 'Synch. Only Coupled Records': scheduled synchronization also creates and couples records for uncoupled rows."),
+            new("&No", "Keep 'Synch. Only Coupled Records': scheduled synchronization updates coupled records only."),
+        };
+        try
+        {
+            return Host?.UI?.PromptForChoice("Keep creating new records?",
+                $"Scheduled synchronization of {names} now synchronizes only coupled records. Should it also create and couple new records for uncoupled rows from now on?",
+                choices, defaultChoice: 1) is { } choice ? choice == 0 : null;
+        }
+        catch (Exception ex) when (ex is PSInvalidOperationException or HostException or NotImplementedException)
+        {
+            return null;
         }
     }
 }

@@ -33,9 +33,15 @@ public sealed class SyncModifiedRecordCommand : SyncCmdlet
     protected override void EndProcessing()
     {
         var mappings = SelectRequestedMappings();
-        if (mappings.Count > 0)
+        if (mappings.Count == 0)
         {
-            Synchronize(mappings, fullSync: false);
+            return;
+        }
+
+        var consent = AskConsent(string.Join(", ", mappings.Select(m => m.Name)), "Synchronize modified records");
+        if (consent != Consent.Declined)
+        {
+            Synchronize(mappings, fullSync: false, consent, askPerRecord: true);
         }
     }
 }
