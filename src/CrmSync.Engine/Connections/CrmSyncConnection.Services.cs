@@ -11,7 +11,7 @@ namespace CrmSync.Connections;
 public sealed partial class CrmSyncConnection
 {
     /// <summary>Where engine messages go; the cmdlet running now points it at its own streams.</summary>
-    public EngineLogRelay Log { get; } = new();
+    internal EngineLogRelay Log { get; } = new();
 
     public bool IsConnectedToServices => _services is not null;
 
@@ -47,14 +47,14 @@ public sealed partial class CrmSyncConnection
     /// <summary>What Connect-CrmSync checked, per service.</summary>
     public IReadOnlyList<ServiceCheck> Checks { get; private set; } = Array.Empty<ServiceCheck>();
 
-    public DataverseClient Dataverse => Services.Dataverse;
+    internal DataverseClient Dataverse => Services.Dataverse;
 
-    public BusinessCentralClient BusinessCentral => Services.BusinessCentral;
+    internal BusinessCentralClient BusinessCentral => Services.BusinessCentral;
 
-    public DirectoryClient Directory => Services.Directory;
+    internal DirectoryClient Directory => Services.Directory;
 
     /// <summary>How many tokens were acquired so far (one per service per token lifetime).</summary>
-    public int TokenAcquisitions => _services?.Tokens.Acquisitions ?? 0;
+    internal int TokenAcquisitions => _services?.Tokens.Acquisitions ?? 0;
 
     private ServiceClients Services => _services ?? throw new CrmSyncException("NotConnectedToServices", CrmSyncErrorKind.InvalidOperation,
         $"The connection '{Name}' is local (state only). Connect-CrmSync with service endpoints and a credential, or -Sandbox.", this);
@@ -170,11 +170,11 @@ public sealed partial class CrmSyncConnection
 
         public required TokenCache Tokens { get; init; }
 
-        public DataverseClient Dataverse { get; private set; } = null!;
+        internal DataverseClient Dataverse { get; private set; } = null!;
 
-        public BusinessCentralClient BusinessCentral { get; private set; } = null!;
+        internal BusinessCentralClient BusinessCentral { get; private set; } = null!;
 
-        public DirectoryClient Directory { get; private set; } = null!;
+        internal DirectoryClient Directory { get; private set; } = null!;
 
         public static ServiceClients Create(ConnectionSettings settings, IEngineLog log)
         {

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.Sync;
 
@@ -14,6 +15,7 @@ public sealed class GetIntegrationCouplingCommand : MappingCmdlet
     [Alias("MappingName")]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only failed or skipped records (BC's Coupled Data Synchronization Errors).</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.Sync;
 
@@ -18,6 +19,7 @@ public sealed class NewIntegrationCouplingCommand : MappingCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("MappingName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string Name { get; set; } = string.Empty;
 
     /// <summary>The BC record's id (SystemId).</summary>

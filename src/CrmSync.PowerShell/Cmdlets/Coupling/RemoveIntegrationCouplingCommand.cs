@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.Sync;
 
@@ -16,6 +17,7 @@ public sealed class RemoveIntegrationCouplingCommand : ConnectedCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("MappingName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string Name { get; set; } = string.Empty;
 
     /// <summary>The coupled BC record's id; binds from coupling objects.</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.Sync;
 
@@ -12,6 +13,7 @@ public sealed class ResetIntegrationCouplingCommand : ConnectedCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("MappingName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string Name { get; set; } = string.Empty;
 
     /// <summary>One record (its BC id or Dataverse id); default: every failed or skipped record of the mapping.</summary>

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using CrmSync.Mapping;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 
 namespace CrmSync.PowerShell.Cmdlets.Mapping;
@@ -14,6 +15,7 @@ public sealed class GetIntegrationFieldMappingCommand : MappingCmdlet
     [Alias("MappingName")]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only field mappings with this status.</summary>

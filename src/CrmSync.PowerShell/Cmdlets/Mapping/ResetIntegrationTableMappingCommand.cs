@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using CrmSync.Mapping;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 
 namespace CrmSync.PowerShell.Cmdlets.Mapping;
@@ -17,6 +18,7 @@ public sealed class ResetIntegrationTableMappingCommand : MappingCmdlet
     [Parameter(Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
     [Alias("MappingName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Mapping objects from Get-IntegrationTableMapping.</summary>

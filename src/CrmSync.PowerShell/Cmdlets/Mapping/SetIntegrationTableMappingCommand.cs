@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using CrmSync.Mapping;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 
 namespace CrmSync.PowerShell.Cmdlets.Mapping;
@@ -17,6 +18,7 @@ public sealed class SetIntegrationTableMappingCommand : MappingCmdlet
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByNameSet, ValueFromPipelineByPropertyName = true)]
     [Alias("MappingName")]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();
 
     /// <summary>Mapping objects from Get-IntegrationTableMapping.</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.State;
 using CrmSync.Sync;
@@ -15,6 +16,7 @@ public sealed class GetIntegrationSyncJobCommand : ConnectedCmdlet
     [Alias("MappingName")]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only jobs that started at or after this time.</summary>

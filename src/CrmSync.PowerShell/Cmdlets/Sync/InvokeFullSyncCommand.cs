@@ -2,6 +2,7 @@ using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Management.Automation.Host;
 using CrmSync.Mapping;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.State;
 
@@ -23,6 +24,7 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
     [Alias("MappingName")]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>

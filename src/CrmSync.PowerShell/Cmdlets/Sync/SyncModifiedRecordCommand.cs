@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using CrmSync.Mapping;
+using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.State;
 
@@ -19,6 +20,7 @@ public sealed class SyncModifiedRecordCommand : SyncCmdlet
     [Alias("MappingName")]
     [SupportsWildcards]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(MappingNameCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Mapping objects from Get-IntegrationTableMapping.</summary>
