@@ -11,8 +11,8 @@
       Build    restore and publish the cmdlets into module/ (engine and dependencies under module/Dependencies/,
                the sandbox under module/Sandbox/), write module/CrmSync.psd1 from CrmSync.psd1 with the version of
                Directory.Build.props, and compile docs/en-US into module/en-US (MAML and about topics).
-      Test     Build, then the xunit tests (dotnet test CrmSync.sln), then the Pester tests in tests/pester in a child
-               pwsh with the Pester restored from NuGet. Ends with one line "N passed, N failed" over both runners;
+      Test     Build and Package, then the xunit tests (dotnet test CrmSync.sln), then the Pester tests in tests/pester in a
+               child pwsh with the Pester restored from NuGet. Ends with one line "N passed, N failed" over both runners;
                fails when a test failed or Pester ran no test.
       Package  Build, then publish the module with Publish-PSResource into the local file repository out/repository
                (a .nupkg that Install-PSResource installs).
@@ -86,6 +86,8 @@ function Invoke-Build {
 
 function Invoke-Test {
     Invoke-Build
+    # Pester installs this package to prove the installed layout works, not only the repository's.
+    Publish-ModulePackage
     $results = Join-Path ([IO.Path]::GetTempPath()) "crmsync-test-$([guid]::NewGuid().ToString('N'))"
     $null = New-Item -ItemType Directory -Path $results
 
@@ -105,7 +107,8 @@ function Invoke-Test {
     if (-not (Test-Path $pesterManifest)) { throw "Pester $pesterVersion is not restored at $pesterManifest (dotnet restore CrmSync.sln downloads it)." }
     $pesterResult = Join-Path $results 'pester.json'
     Invoke-ChildPwsh -File (Join-Path $root 'tools/Invoke-PesterTests.ps1') -PesterManifest $pesterManifest `
-        -ModuleManifest $builtManifest -TestPath (Join-Path $root 'tests/pester') -ResultPath $pesterResult
+        -ModuleManifest $builtManifest -TestPath (Join-Path $root 'tests/pester') -ResultPath $pesterResult `
+        -PackageRepository (Join-Path $root 'out/repository')
     $pester = if (Test-Path $pesterResult) { Get-Content $pesterResult -Raw | ConvertFrom-Json } else { [pscustomobject]@{ Passed = 0; Failed = 1 } }
 
     Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed"
@@ -122,6 +125,11 @@ function Invoke-Test {
 
 function Invoke-Package {
     Invoke-Build
+    Publish-ModulePackage
+}
+
+# The built module/ as a .nupkg in the local file repository out/repository, with PSResourceGet's Publish-PSResource.
+function Publish-ModulePackage {
     $version = Get-PropsValue 'Directory.Build.props' 'ModuleVersion'
     $staging = Join-Path $root 'out/staging/CrmSync'
     $repository = Join-Path $root 'out/repository'

@@ -84,13 +84,26 @@ Describe 'Synchronizing the sandbox' {
     }
 
     It 'Invoke-FullSync -WhatIf lists what it would create and writes nothing' {
-        $lines = Invoke-FullSync -WhatIf 6>&1 5>&1 4>&1 3>&1 *>&1 | Out-String
+        # "What if:" lines go to the host, so the rehearsal runs in a child pwsh whose console output is read.
+        $out = Invoke-ChildPwsh -Command "
+            Import-Module '$Manifest'
+            Connect-CrmSync -SandboxUrl '$($SyncSandbox.BaseUrl)' -StatePath '$(Join-Path $TestDrive 'whatif.db')'
+            Invoke-FullSync -WhatIf -WarningAction SilentlyContinue
+            'jobs: ' + @(Get-IntegrationSyncJob).Count + ', couplings: ' + @(Get-IntegrationCoupling).Count" 2>&1
+        $text = $out -join "`n"
+        $LASTEXITCODE | Should -Be 0 -Because $text
+        $text | Should -Match 'What if: Performing the operation "Full synchronization: [^"]*" on target "CURRENCY, SALESPEOPLE, VENDOR, CUSTOMER, CONTACT"'
+        $text | Should -Match 'What if: Performing the operation "Create transactioncurrency: [^"]*" on target "CURRENCY Currency GBP'
+        $text | Should -Match 'What if: Performing the operation "Create account: [^"]*" on target "CUSTOMER Customer C10000'
+        # Records that depend on what the run would create first (a customer's currency) are rehearsed, not failed.
+        $text | Should -Not -Match 'must be coupled'
+        $text | Should -Match 'jobs: 0, couplings: 0'
         Get-IntegrationCoupling | Should -BeNullOrEmpty
         Get-IntegrationSyncJob | Should -BeNullOrEmpty
     }
 
     It 'runs a full synchronization and streams one job per mapping and direction' {
-        $jobs = Invoke-FullSync -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
+        $jobs = Invoke-FullSync -KeepCreatingNewRecords $false -Force -WarningAction SilentlyContinue
         $jobs.Count | Should -Be 8
         ($jobs | Where-Object MappingName -eq 'CUSTOMER' | Where-Object Direction -eq 'ToIntegrationTable').Inserted | Should -Be 8
         ($jobs | Measure-Object Failed -Sum).Sum | Should -Be 0

@@ -17,3 +17,52 @@ function Invoke-ChildPwsh {
         & $exe -NoProfile -NonInteractive @args
     }
 }
+
+# A value of Directory.Packages.props / Directory.Build.props (package versions, the module version).
+function Get-RepoProperty([string] $File, [string] $XPath) {
+    $node = ([xml](Get-Content (Join-Path $RepoRoot $File) -Raw)).SelectSingleNode($XPath)
+    if (-not $node) { throw "$File has no $XPath." }
+    if ($node -is [System.Xml.XmlElement] -and $node.HasAttribute('Version')) { $node.GetAttribute('Version') } else { $node.InnerText.Trim() }
+}
+
+# The NuGet global packages folder (where dotnet restore put Pester and the coexistence packages).
+function Get-NuGetPackageFolder {
+    if ($env:NUGET_PACKAGES) { return $env:NUGET_PACKAGES }
+    $line = & dotnet nuget locals global-packages --list
+    if ("$line" -notmatch 'global-packages:\s*(.+)$') { throw "Cannot find the NuGet packages folder: $line" }
+    $Matches[1].Trim()
+}
+
+# A bearer token from the sandbox's token endpoint for its setup application (Business Central, Dataverse or Graph).
+function Get-SandboxToken($Sandbox, [ValidateSet('BusinessCentral', 'Dataverse', 'Graph')] [string] $Service) {
+    $scope = switch ($Service) {
+        'BusinessCentral' { 'https://api.businesscentral.dynamics.com/.default' }
+        'Dataverse' { 'https://contoso.crm.dynamics.com/.default' }
+        'Graph' { 'https://graph.microsoft.com/.default' }
+    }
+    (Invoke-RestMethod -Method Post -Uri $Sandbox.TokenUrl -Body @{
+        grant_type = 'client_credentials'; client_id = "$($Sandbox.SetupAppClientId)"; client_secret = $Sandbox.SetupAppClientSecret; scope = $scope
+    }).access_token
+}
+
+# What the three services hold, counted as an outside client would: to prove a command changed nothing there.
+function Get-SandboxFootprint($Sandbox) {
+    $dv = @{ Authorization = "Bearer $(Get-SandboxToken $Sandbox Dataverse)" }
+    $bc = @{ Authorization = "Bearer $(Get-SandboxToken $Sandbox BusinessCentral)" }
+    $graph = @{ Authorization = "Bearer $(Get-SandboxToken $Sandbox Graph)" }
+    $api = $Sandbox.DataverseUrl + '/api/data/v9.2/'
+    $company = $Sandbox.BusinessCentralApiUrl + "companies($($Sandbox.CompanyId))/"
+    $count = { param($uri, $headers) @((Invoke-RestMethod -Uri $uri -Headers $headers).value).Count }
+    [ordered]@{
+        GraphUsers       = & $count ($Sandbox.GraphUrl + '/users?$top=999') $graph
+        LicensedUsers    = @((Invoke-RestMethod -Uri ($Sandbox.GraphUrl + '/users?$top=999&$select=id,assignedLicenses') -Headers $graph).value | Where-Object { @($_.assignedLicenses).Count }).Count
+        SystemUsers      = & $count ($api + 'systemusers?$select=systemuserid') $dv
+        Accounts         = & $count ($api + 'accounts?$select=accountid') $dv
+        Contacts         = & $count ($api + 'contacts?$select=contactid') $dv
+        Currencies       = & $count ($api + 'transactioncurrencies?$select=transactioncurrencyid') $dv
+        Customers        = & $count ($company + 'customers') $bc
+        Vendors          = & $count ($company + 'vendors') $bc
+        Salespeople      = & $count ($company + 'salespeoplePurchasers') $bc
+        AdminRoles       = & $count ($api + "systemusers($((Invoke-RestMethod -Uri ($api + 'WhoAmI') -Headers $dv).UserId))/systemuserroles_association?`$select=roleid") $dv
+    } | ConvertTo-Json -Compress
+}

@@ -1,0 +1,369 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# The module as an admin meets it in a real pwsh: import (fresh, and beside other versions of its dependencies),
+# what-if and confirm, stopping the pipeline early, help, views at 80 columns, tab completion, and the installed package.
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module $Manifest -Force -ErrorAction Stop
+    $script:CmdletNames = @((Get-Command -Module CrmSync -CommandType Cmdlet).Name)
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module $Manifest -Force -ErrorAction Stop
+}
+
+AfterAll {
+    Disconnect-CrmSync -ErrorAction SilentlyContinue
+    Stop-CrmSyncSandbox -All -Confirm:$false -ErrorAction SilentlyContinue
+}
+
+Describe 'Import-Module in a fresh session' {
+    It 'imports by path, exports every cmdlet and loads the engine into its own load context' {
+        $out = Invoke-ChildPwsh -Command "
+            `$ErrorActionPreference = 'Stop'
+            Import-Module '$Manifest'
+            `$null = Get-IntegrationTableMapping
+            `$engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'CrmSync.Engine' }
+            [pscustomobject]@{
+                Cmdlets = (Get-Command -Module CrmSync).Count
+                Context = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$engine).Name
+                Mappings = (Get-IntegrationTableMapping).Name -join ','
+            } | ConvertTo-Json -Compress" 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        $result = ($out | Select-Object -Last 1) | ConvertFrom-Json
+        $result.Cmdlets | Should -Be (Import-PowerShellDataFile $Manifest).CmdletsToExport.Count
+        $result.Context | Should -Be 'CrmSync.Engine'
+        $result.Mappings | Should -Be 'CURRENCY,SALESPEOPLE,VENDOR,CUSTOMER,CONTACT'
+    }
+
+    It 'imports, connects to the sandbox and runs a full sync after other versions of MSAL, Azure.Core, Azure.Identity and the Graph core are loaded' {
+        # As Az.Accounts or Microsoft.Graph would have loaded them before CrmSync in the same session.
+        $packages = Get-NuGetPackageFolder
+        $others = [ordered]@{
+            'Microsoft.Identity.Client' = Get-RepoProperty 'Directory.Packages.props' "//PackageVersion[@Include='Microsoft.Identity.Client']"
+            'Azure.Core'                = Get-RepoProperty 'Directory.Packages.props' '//CoexistenceAzureCoreVersion'
+            'Azure.Identity'            = Get-RepoProperty 'Directory.Packages.props' '//CoexistenceAzureIdentityVersion'
+            'Microsoft.Graph.Core'      = Get-RepoProperty 'Directory.Packages.props' '//CoexistenceGraphCoreVersion'
+        }
+        $paths = foreach ($name in $others.Keys) {
+            $dll = Get-ChildItem (Join-Path $packages "$($name.ToLowerInvariant())/$($others[$name])/lib") -Recurse -Filter "$name.dll" |
+                Sort-Object { $_.Directory.Name -match '^net\d' } -Descending | Select-Object -First 1
+            $dll | Should -Not -BeNullOrEmpty -Because "$name $($others[$name]) is downloaded by dotnet restore"
+            $dll.FullName
+        }
+        $state = Join-Path $TestDrive 'coexist.db'
+        $out = Invoke-ChildPwsh -Command "
+            `$ErrorActionPreference = 'Stop'
+            foreach (`$path in '$($paths -join "','")') { Add-Type -Path `$path }
+            # Their types resolve in the default context now, as the host module's would.
+            `$null = [Azure.Core.AccessToken], [Microsoft.Identity.Client.PublicClientApplication]
+            Import-Module '$Manifest'
+            `$sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:`$false
+            try {
+                `$sandbox | Connect-CrmSync -StatePath '$state'
+                `$jobs = Invoke-FullSync -Force -KeepCreatingNewRecords `$false -WarningAction SilentlyContinue
+                `$engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'CrmSync.Engine' }
+                `$context = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$engine)
+                `$version = { param(`$assemblies, `$name) (`$assemblies | Where-Object { `$_.GetName().Name -eq `$name } | ForEach-Object { `$_.GetName().Version.ToString(2) }) -join ',' }
+                [pscustomobject]@{
+                    Jobs = @(`$jobs).Count
+                    Failed = (`$jobs | Measure-Object Failed -Sum).Sum
+                    HostMsal = & `$version ([System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies) 'Microsoft.Identity.Client'
+                    HostAzureCore = & `$version ([System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies) 'Azure.Core'
+                    EngineMsal = & `$version `$context.Assemblies 'Microsoft.Identity.Client'
+                    EngineAzureCore = & `$version `$context.Assemblies 'Azure.Core'
+                    EngineGraphCore = & `$version `$context.Assemblies 'Microsoft.Graph.Core'
+                } | ConvertTo-Json -Compress
+            }
+            finally { Disconnect-CrmSync; `$sandbox | Stop-CrmSyncSandbox -Confirm:`$false }" 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        $result = ($out | Select-Object -Last 1) | ConvertFrom-Json
+        $result.Jobs | Should -Be 8
+        $result.Failed | Should -Be 0
+        $result.HostMsal | Should -Be ([version]$others['Microsoft.Identity.Client']).ToString(2)
+        $result.HostAzureCore | Should -Be ([version]$others['Azure.Core']).ToString(2)
+        # The engine signed in (Azure.Core credentials), read Graph and synchronized with its own versions, side by side
+        # with the host's. (The sandbox sign-in needs no MSAL; the xunit isolation test runs MSAL inside the context.)
+        $result.EngineAzureCore | Should -Not -BeNullOrEmpty
+        $result.EngineAzureCore | Should -Not -Be $result.HostAzureCore
+        $result.EngineGraphCore | Should -Not -BeNullOrEmpty
+        $result.EngineGraphCore | Should -Not -Be ([version]$others['Microsoft.Graph.Core']).ToString(2)
+        $result.EngineMsal | Should -Not -Be $result.HostMsal
+    }
+}
+
+Describe 'What-if and confirmation persist nothing' {
+    BeforeAll {
+        $script:Sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+        $script:StatePath = Join-Path $TestDrive 'whatif.db'
+        $Sandbox | Connect-CrmSync -Name WhatIf -StatePath $StatePath
+        # Some state to change: couplings, jobs and watermarks from one full synchronization.
+        $null = Invoke-FullSync -Name CURRENCY, CUSTOMER -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
+        $script:Coupled = Get-IntegrationCoupling CUSTOMER | Select-Object -First 1
+        Disconnect-CrmSync
+        $script:Csv = Join-Path $TestDrive 'salespeople.csv'
+        Copy-Item (Join-Path $RepoRoot 'tools/SampleSalespeople.csv') $Csv
+    }
+
+    AfterAll {
+        $WhatIfPreference = $false
+        Disconnect-CrmSync -ErrorAction SilentlyContinue
+        $Sandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    BeforeEach {
+        # The state file closed (checkpointed) and hashed, and the services counted, before each command.
+        $script:HashBefore = (Get-FileHash $StatePath).Hash
+        $script:FootprintBefore = Get-SandboxFootprint $Sandbox
+        $Sandbox | Connect-CrmSync -Name WhatIf -StatePath $StatePath
+    }
+
+    AfterEach {
+        $WhatIfPreference = $false
+        Disconnect-CrmSync
+        (Get-FileHash $StatePath).Hash | Should -Be $HashBefore -Because 'nothing may be written to the state file'
+        Get-SandboxFootprint $Sandbox | Should -Be $FootprintBefore -Because 'nothing may be written to the services'
+    }
+
+    It '<Name> under $WhatIfPreference' -ForEach @(
+        @{ Name = 'Invoke-FullSync'; Command = { Invoke-FullSync -KeepCreatingNewRecords $true } }
+        @{ Name = 'Sync-ModifiedRecord'; Command = { Sync-ModifiedRecord } }
+        @{ Name = 'New-IntegrationCoupling -MatchBased'; Command = { New-IntegrationCoupling VENDOR -MatchBased -MatchOn Name } }
+        @{ Name = 'New-IntegrationCoupling'; Command = { New-IntegrationCoupling VENDOR -BcId ([guid]::NewGuid()) -DataverseId ([guid]::NewGuid()) } }
+        @{ Name = 'Remove-IntegrationCoupling'; Command = { Remove-IntegrationCoupling CUSTOMER -BcId $Coupled.BcId } }
+        @{ Name = 'Reset-IntegrationCoupling'; Command = { Reset-IntegrationCoupling CUSTOMER -BcId $Coupled.BcId } }
+        @{ Name = 'Set-IntegrationTableMapping'; Command = { Set-IntegrationTableMapping CUSTOMER -SynchOnlyCoupledRecords $false } }
+        @{ Name = 'Reset-IntegrationTableMapping'; Command = { Reset-IntegrationTableMapping CUSTOMER } }
+        @{ Name = 'Grant-IntegrationAdminRole'; Command = { Grant-IntegrationAdminRole } }
+        @{ Name = 'New-IntegrationUser (application user)'; Command = { New-IntegrationUser -ApplicationId $Sandbox.IntegrationAppClientId } }
+        @{ Name = 'New-IntegrationUser (licensed user)'; Command = { New-IntegrationUser bcintegration@contoso.onmicrosoft.com -UsageLocation US } }
+        @{ Name = 'Import-Salesperson'; Command = { Import-Salesperson -Path $Csv } }
+    ) {
+        $WhatIfPreference = $true
+        $output = & $Command 6>&1 3>&1 2>&1
+        $WhatIfPreference = $false
+        $errors = @($output | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors | Should -BeNullOrEmpty -Because ($errors -join '; ')
+    }
+
+    It 'Invoke-FullSync asks before it starts: with nobody to answer it does not start' {
+        # ConfirmImpact High: under -NonInteractive (as Pester runs) the confirmation cannot be asked, so nothing runs.
+        $jobs = @(Get-IntegrationSyncJob).Count
+        { Invoke-FullSync -KeepCreatingNewRecords $false -ErrorAction Stop } | Should -Throw
+        @(Get-IntegrationSyncJob).Count | Should -Be $jobs
+    }
+
+    It 'Sync-ModifiedRecord -Confirm asks per record: with nobody to answer nothing is written' {
+        { Sync-ModifiedRecord CUSTOMER -Confirm -ErrorAction Stop } | Should -Throw
+    }
+
+    It 'New-SalespersonImportTemplate, Start- and Stop-CrmSyncSandbox under $WhatIfPreference' {
+        $path = Join-Path $TestDrive 'template.csv'
+        $before = @(Get-Process -Name dotnet -ErrorAction SilentlyContinue).Count
+        $WhatIfPreference = $true
+        New-SalespersonImportTemplate -Path $path | Should -BeNullOrEmpty
+        Start-CrmSyncSandbox | Should -BeNullOrEmpty
+        $Sandbox | Stop-CrmSyncSandbox
+        $WhatIfPreference = $false
+        Test-Path $path | Should -BeFalse
+        Get-Process -Id $Sandbox.ProcessId | Should -Not -BeNullOrEmpty
+        @(Get-Process -Name dotnet -ErrorAction SilentlyContinue).Count | Should -Be $before
+    }
+}
+
+Describe 'Stopping the pipeline early' {
+    BeforeAll {
+        # Enough customers, with the realistic latency, that the full sync is far from done after its first job.
+        $script:SlowSandbox = Start-CrmSyncSandbox -Profile Realistic -Customers 3000 -Confirm:$false
+        $script:SlowState = Join-Path $TestDrive 'stop.db'
+        $SlowSandbox | Connect-CrmSync -Name Stop -StatePath $SlowState
+    }
+
+    AfterAll {
+        Disconnect-CrmSync -ErrorAction SilentlyContinue
+        $SlowSandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    It 'Select-Object -First 1 cancels the engine: the cmdlet returns at once and nothing runs on' {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $first = Invoke-FullSync -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue | Select-Object -First 1
+        $watch.Stop()
+        $first.MappingName | Should -Be 'CURRENCY'
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 60
+
+        # The engine stopped at a batch boundary and recorded where; nothing is still writing.
+        $jobs = @(Get-IntegrationSyncJob)
+        $jobs.Count | Should -BeLessOrEqual 2
+        $jobs | Where-Object { -not $_.FinishTime } | Should -BeNullOrEmpty
+        $customers = @(Get-IntegrationCoupling CUSTOMER).Count
+        $customers | Should -BeLessThan 3000
+        Start-Sleep -Seconds 3
+        @(Get-IntegrationSyncJob).Count | Should -Be $jobs.Count
+        @(Get-IntegrationCoupling CUSTOMER).Count | Should -Be $customers
+
+        # The state file is free again, and the next run carries on.
+        Disconnect-CrmSync
+        $SlowSandbox | Connect-CrmSync -Name Stop -StatePath $SlowState
+        $next = Sync-ModifiedRecord CURRENCY
+        ($next | Measure-Object Failed -Sum).Sum | Should -Be 0
+    }
+
+    It 'a terminating error downstream stops the engine too' {
+        $before = @(Get-IntegrationSyncJob).Count
+        { Sync-ModifiedRecord | ForEach-Object { throw 'downstream failure' } } | Should -Throw 'downstream failure'
+        Start-Sleep -Seconds 2
+        $after = @(Get-IntegrationSyncJob)
+        $after.Count | Should -BeLessOrEqual ($before + 2)
+        $after | Where-Object { -not $_.FinishTime } | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Help' {
+    It '<_> has a synopsis, a description, every parameter described and an example' -ForEach $CmdletNames {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        $help.Synopsis | Should -Not -Match '^\s*\S+ \[' -Because 'a synopsis that is only the syntax means the MAML was not found'
+        ($help.Description.Text -join ' ') | Should -Not -BeNullOrEmpty
+        @($help.Examples.Example).Count | Should -BeGreaterThan 0
+        ($help.Examples.Example | Select-Object -First 1).Code | Should -Not -BeNullOrEmpty
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        $documented = @{}
+        foreach ($p in $help.Parameters.Parameter) { $documented[$p.Name] = ($p.Description.Text -join ' ') }
+        foreach ($name in (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $common }) {
+            $documented[$name] | Should -Not -BeNullOrEmpty -Because "-$name of $_ must be described"
+        }
+    }
+
+    It 'Get-Help <_> finds the about topic' -ForEach 'about_CrmSync', 'about_CrmSyncSandbox' {
+        $text = Get-Help $_ | Out-String
+        $text | Should -Match 'SHORT DESCRIPTION'
+        $text | Should -Match $_
+    }
+}
+
+Describe 'Default views at 80 columns' {
+    BeforeAll {
+        $script:ViewSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+        $ViewSandbox | Connect-CrmSync -Name Views -StatePath (Join-Path $TestDrive 'views.db')
+        $format = [xml](Get-Content (Join-Path (Split-Path $Manifest) 'CrmSync.Format.ps1xml') -Raw)
+        $script:Labels = @{}
+        foreach ($view in $format.Configuration.ViewDefinitions.View) {
+            $script:Labels[$view.ViewSelectedBy.TypeName] = @($view.TableControl.TableHeaders.TableColumnHeader.Label | Where-Object { $_ })
+        }
+        # One real output object of every type that has a view (a sync with failures gives errors).
+        $script:Samples = [ordered]@{}
+        $add = { param($objects) foreach ($o in @($objects)) { $script:Samples[$o.GetType().FullName] += @($o) } }
+        & $add $ViewSandbox
+        & $add (Get-CrmSyncConnection)
+        & $add (Test-IntegrationSetup)
+        & $add (Get-IntegrationTableMapping)
+        & $add (Get-IntegrationFieldMapping)
+        & $add (New-SalespersonImportTemplate -Path (Join-Path $TestDrive 'views.csv') -Confirm:$false)
+        & $add (Sync-ModifiedRecord CUSTOMER -Confirm:$false -ErrorAction SilentlyContinue)
+        & $add (Set-IntegrationTableMapping CUSTOMER -SynchOnlyCoupledRecords $false -PassThru -Confirm:$false)
+        & $add (Sync-ModifiedRecord CUSTOMER -Confirm:$false -ErrorAction SilentlyContinue)
+        & $add (Get-IntegrationSyncError)
+        & $add (New-IntegrationCoupling VENDOR -MatchBased -MatchOn Name -Confirm:$false)
+        & $add (Grant-IntegrationAdminRole -Confirm:$false)
+        & $add (New-IntegrationUser -ApplicationId $ViewSandbox.IntegrationAppClientId -Confirm:$false)
+        & $add (Import-Csv (Join-Path $RepoRoot 'tools/SampleSalespeople.csv') | Import-Salesperson -Confirm:$false)
+        & $add (Get-IntegrationCoupling)
+        & $add (Get-IntegrationSyncJob)
+    }
+
+    AfterAll {
+        Disconnect-CrmSync
+        $ViewSandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    It 'every view has a sample' {
+        foreach ($type in $Labels.Keys) { $Samples.Contains($type) | Should -BeTrue -Because "$type has a view and needs a sample" }
+    }
+
+    It 'the <_> view reads well at 80 columns' -ForEach @(
+        'CrmSync.Mapping.IntegrationTableMapping', 'CrmSync.Mapping.IntegrationFieldMapping', 'CrmSync.Connections.CrmSyncConnection',
+        'CrmSync.LocalSandbox.SandboxInstance', 'CrmSync.State.IntegrationSyncJob', 'CrmSync.State.IntegrationSyncError',
+        'CrmSync.Sync.CouplingView', 'CrmSync.Sync.MatchResult', 'CrmSync.Accounts.SetupCheck', 'CrmSync.Accounts.IntegrationUserResult',
+        'CrmSync.Accounts.SalespersonImportResult', 'CrmSync.Accounts.AdminRoleResult', 'CrmSync.Accounts.SalespersonTemplate'
+    ) {
+        $objects = @($Samples[$_])
+        $objects.Count | Should -BeGreaterThan 0
+        $lines = @(($objects | Out-String -Width 80) -split "`r?`n")
+        foreach ($line in $lines) { $line.Length | Should -BeLessOrEqual 80 -Because "'$line' must fit" }
+        # No column squeezed to a few characters: every header label stands whole in the output, and no record takes
+        # more than a handful of lines.
+        foreach ($label in $Labels[$_]) { ($lines -join "`n") | Should -Match ([regex]::Escape($label)) -Because "the '$label' column must not be cut" }
+        $groups = @($objects | ForEach-Object { "$($_.MappingName)$($_.Area)" } | Select-Object -Unique).Count
+        @($lines | Where-Object { $_.Trim() }).Count | Should -BeLessOrEqual (6 * $objects.Count + 4 * $groups + 16)
+    }
+}
+
+Describe 'Tab completion' {
+    BeforeAll {
+        $script:CompletionSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+        $CompletionSandbox | Connect-CrmSync -Name Completion -StatePath (Join-Path $TestDrive 'completion.db')
+    }
+
+    AfterAll {
+        Disconnect-CrmSync
+        $CompletionSandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    It 'completes mapping names for <_>' -ForEach @(
+        'Get-IntegrationTableMapping CU', 'Set-IntegrationTableMapping -Name CU', 'Invoke-FullSync CU', 'Sync-ModifiedRecord -Name CU',
+        'Get-IntegrationCoupling CU', 'New-IntegrationCoupling CU', 'Get-IntegrationSyncJob CU', 'Get-IntegrationSyncError -Name CU',
+        'Get-IntegrationFieldMapping CU', 'Reset-IntegrationCoupling CU', 'Remove-IntegrationCoupling CU', 'Reset-IntegrationTableMapping CU'
+    ) {
+        $result = TabExpansion2 -inputScript $_ -cursorColumn $_.Length
+        $result.CompletionMatches.CompletionText | Should -Be @('CURRENCY', 'CUSTOMER')
+    }
+
+    It 'completes from the connection''s state, case-insensitively, and offers all names for an empty word' {
+        (TabExpansion2 -inputScript 'Get-IntegrationSyncJob sales' -cursorColumn 28).CompletionMatches.CompletionText | Should -Be 'SALESPEOPLE'
+        (TabExpansion2 -inputScript 'Get-IntegrationTableMapping ' -cursorColumn 28).CompletionMatches.CompletionText |
+            Should -Be @('CURRENCY', 'SALESPEOPLE', 'VENDOR', 'CUSTOMER', 'CONTACT')
+    }
+}
+
+Describe 'Installed like a gallery module' {
+    It 'installs the packaged .nupkg with Install-PSResource, imports CrmSync by name and runs a sandbox command' {
+        $repository = if ($env:CRMSYNC_PACKAGE_REPOSITORY) { $env:CRMSYNC_PACKAGE_REPOSITORY } else { Join-Path $RepoRoot 'out/repository' }
+        $version = Get-RepoProperty 'Directory.Build.props' '//ModuleVersion'
+        Test-Path (Join-Path $repository "CrmSync.$version.nupkg") | Should -BeTrue -Because 'build.ps1 -Task Package (run by -Task Test) publishes it'
+        # A throwaway home: PSResourceGet registers the repository and installs for the current user under it.
+        $installHome = Join-Path $TestDrive 'home'
+        $null = New-Item -ItemType Directory $installHome
+        $saved = $env:HOME
+        try {
+            $env:HOME = $installHome
+            $out = Invoke-ChildPwsh -Command "
+                `$ErrorActionPreference = 'Stop'
+                Register-PSResourceRepository -Name CrmSyncTest -Uri '$repository' -Trusted
+                Install-PSResource CrmSync -Repository CrmSyncTest -Scope CurrentUser -Quiet
+                Import-Module CrmSync
+                `$sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:`$false
+                try {
+                    `$sandbox | Connect-CrmSync -StatePath (Join-Path '$installHome' 'installed.db')
+                    [pscustomobject]@{
+                        ModuleBase = (Get-Module CrmSync).ModuleBase
+                        Version = (Get-Module CrmSync).Version.ToString()
+                        Company = (Get-CrmSyncConnection).CompanyName
+                        Mappings = @(Get-IntegrationTableMapping).Count
+                        Help = (Get-Help Invoke-FullSync).Synopsis
+                    } | ConvertTo-Json -Compress
+                }
+                finally { Disconnect-CrmSync; `$sandbox | Stop-CrmSyncSandbox -Confirm:`$false }" 2>&1
+        }
+        finally {
+            $env:HOME = $saved
+        }
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        $result = ($out | Select-Object -Last 1) | ConvertFrom-Json
+        $result.ModuleBase | Should -BeLike "$installHome*"
+        $result.Version | Should -Be $version
+        $result.Company | Should -Be 'CRONUS USA, Inc.'
+        $result.Mappings | Should -Be 5
+        $result.Help | Should -Match 'full synchronization'
+    }
+}
