@@ -30,11 +30,15 @@ Describe 'New-SalespersonImportTemplate' {
         $template.ExampleRows | Should -Be 0
     }
 
-    It 'adds one example row with -IncludeExample' {
+    It 'adds the admin center''s five sample users with -IncludeExample' {
         $path = Join-Path $TestDrive 'example.csv'
-        $null = New-SalespersonImportTemplate -Path $path -IncludeExample -Confirm:$false
+        $template = New-SalespersonImportTemplate -Path $path -IncludeExample -Confirm:$false
+        $template.ExampleRows | Should -Be 5
         $rows = @(Import-Csv -LiteralPath $path)
-        $rows.Count | Should -Be 1
+        $rows.Count | Should -Be 5
+        ($rows.'User Name' -join ',') | Should -Be 'chris@contoso.com,ben@contoso.com,david@contoso.com,cynthia@contoso.com,melissa@contoso.com'
+        ($rows.'Display Name' -join ',') | Should -Be 'Chris Green,Ben Andrews,David Longmuir,Cynthia Carey,Melissa MacBeth'
+        $rows | ForEach-Object { $_.'Country or Region' | Should -Be 'United States' }
         ($rows[0].PSObject.Properties.Name -join ',') | Should -BeExactly ($Microsoft365Headers -join ',')
     }
 

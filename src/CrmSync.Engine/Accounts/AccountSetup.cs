@@ -391,6 +391,20 @@ public sealed partial class AccountSetup
     private static bool IsAdminRole(string role) =>
         role.Equals(SystemAdministrator, StringComparison.OrdinalIgnoreCase) || role.Equals(SystemCustomizer, StringComparison.OrdinalIgnoreCase);
 
+    private static bool Holds(IReadOnlyCollection<string> roles, string role) => roles.Contains(role, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The roles the admin lacks: System Administrator, System Customizer, and a non-admin role (<paramref name="additionalRole"/>) unless one is held.</summary>
+    internal static List<string> MissingAdminRoles(IReadOnlyCollection<string> held, string additionalRole)
+    {
+        var missing = new[] { SystemAdministrator, SystemCustomizer }.Where(role => !Holds(held, role)).ToList();
+        if (held.All(IsAdminRole))
+        {
+            missing.Add(additionalRole);
+        }
+
+        return missing;
+    }
+
     /// <summary>The admin user by sign-in name; by default the user the connection signed in as.</summary>
     private Task<DataverseUser?> FindAdminAsync(string? userPrincipalName, CancellationToken cancellationToken) =>
         Dataverse.FindUserAsync(userPrincipalName is null ? $"systemuserid eq {_connection.DataverseUserId}" : $"domainname eq '{Escape(userPrincipalName)}'", cancellationToken);
@@ -398,10 +412,11 @@ public sealed partial class AccountSetup
     // ---- The admin user's roles -----------------------------------------------------------------
 
     /// <summary>
-    /// Makes the admin user hold System Administrator or System Customizer plus at least one non-admin role
-    /// (reference/domain.md §H.1, article 1). Default user: the one connected.
+    /// Makes the admin user hold what article 1 asks of the admin account: promoted to administrator (System
+    /// Administrator), the System Customizer role, and at least one non-admin role such as Sales Manager
+    /// (reference/domain.md §H.1). Grants only what is missing. Default user: the one connected.
     /// </summary>
-    public async Task<AdminRoleResult> EnsureAdminRolesAsync(string? userPrincipalName, string adminRole, string additionalRole, CancellationToken cancellationToken)
+    public async Task<AdminRoleResult> EnsureAdminRolesAsync(string? userPrincipalName, string additionalRole, CancellationToken cancellationToken)
     {
         var user = await FindAdminAsync(userPrincipalName, cancellationToken).ConfigureAwait(false);
         if (user is null)
@@ -411,17 +426,7 @@ public sealed partial class AccountSetup
 
         var target = user.DomainName ?? user.FullName ?? user.SystemUserId.ToString();
         var held = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
-        var wanted = new List<string>();
-        if (!held.Any(IsAdminRole))
-        {
-            wanted.Add(adminRole);
-        }
-
-        if (held.All(IsAdminRole))
-        {
-            wanted.Add(additionalRole);
-        }
-
+        var wanted = MissingAdminRoles(held, additionalRole);
         var step = wanted.Count == 0
             ? new SetupStep("Admin roles", StepOutcome.AlreadyDone, $"Holds {string.Join(", ", held)}.")
             : await EnsureRolesAsync(user, target, wanted, "Admin roles", cancellationToken).ConfigureAwait(false);

@@ -31,7 +31,7 @@ public sealed partial class AccountSetup
             return checks;
         }
 
-        // The admin user: System Administrator or System Customizer, plus a non-admin role (article 1).
+        // The admin user: administrator, System Customizer, and a non-admin role (article 1).
         var admin = await FindAdminAsync(adminUserPrincipalName, cancellationToken).ConfigureAwait(false);
         var adminName = adminUserPrincipalName ?? admin?.DomainName ?? admin?.FullName ?? "the connected user";
         if (admin is null)
@@ -40,12 +40,12 @@ public sealed partial class AccountSetup
         }
         else
         {
+            // Each of the article's three conditions is its own check, so the checklist says exactly which is missing.
             var roles = await Dataverse.GetUserRoleNamesAsync(admin.SystemUserId, cancellationToken).ConfigureAwait(false);
-            var isAdmin = roles.Any(IsAdminRole);
-            var hasOther = !roles.All(IsAdminRole);
             var grant = adminUserPrincipalName is null ? "Grant-IntegrationAdminRole" : $"Grant-IntegrationAdminRole -UserPrincipalName {adminUserPrincipalName}";
-            Add("Admin", "Holds System Administrator or System Customizer", adminName, isAdmin ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
-            Add("Admin", "Holds a non-admin role (e.g. Sales Manager)", adminName, hasOther ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
+            Add("Admin", "Is administrator (System Administrator)", adminName, Holds(roles, SystemAdministrator) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
+            Add("Admin", "Holds System Customizer", adminName, Holds(roles, SystemCustomizer) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
+            Add("Admin", "Holds a non-admin role (e.g. Sales Manager)", adminName, roles.All(IsAdminRole) ? CheckStatus.Fail : CheckStatus.Pass, $"Roles: {Join(roles)}.", grant);
         }
 
         await CheckIntegrationUserAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);

@@ -54,18 +54,44 @@ public static partial class SalespersonCsv
         UserName, FirstName, LastName, DisplayName, JobTitle, Department, OfficeNumber, OfficePhone, MobilePhone, Fax, AlternateEmail, Address, City, State, PostalCode, Country,
     };
 
-    private static readonly string[] ExampleRow =
+    // The admin center's "CSV file with headers and sample user information": its five sample users, as Microsoft's
+    // "Add several users at the same time to Microsoft 365" article shows them.
+    private static readonly string[][] ExampleRows =
     {
-        "chris@contoso.com", "Chris", "Green", "Chris Green", "IT Manager", "Information Technology", "123451", "123-555-1211", "123-555-6641", "123-555-9821",
-        "chris@fabrikam.com", "1 Microsoft way", "Redmond", "Wa", "98052", "United States",
+        Sample("chris", "Chris", "Green", 1),
+        Sample("ben", "Ben", "Andrews", 2),
+        Sample("david", "David", "Longmuir", 3),
+        Sample("cynthia", "Cynthia", "Carey", 4),
+        Sample("melissa", "Melissa", "MacBeth", 5),
     };
+
+    private static string[] Sample(string alias, string first, string last, int n) => new[]
+    {
+        $"{alias}@contoso.com", first, last, $"{first} {last}", "IT Manager", "Information Technology", $"12345{n}", $"123-555-121{n}", $"123-555-664{n}",
+        "123-555-6700", "chris@contoso.com", "1 Microsoft way", "Redmond", "Wa", "98052", "United States",
+    };
+
+    // Header spellings the admin center has used ("User Name", today "Username"; "First Name", today "First name"):
+    // compared without case and spaces, each maps to the one column name CrmSync reads.
+    private static readonly Dictionary<string, string> CanonicalHeaders = Headers.Concat(new[] { UsageLocationColumn, SalespersonCodeColumn })
+        .ToDictionary(Normalize, h => h, StringComparer.Ordinal);
+
+    private static string Normalize(string header) =>
+        string.Concat(header.Trim().TrimStart('\uFEFF').Where(c => !char.IsWhiteSpace(c) && c is not '_' and not '-')).ToLowerInvariant();
+
+    /// <summary>The column a header names: any of the admin center's spellings of a template column, else the header as written.</summary>
+    public static string CanonicalHeader(string header) =>
+        CanonicalHeaders.TryGetValue(Normalize(header), out var canonical) ? canonical : header.Trim().TrimStart('\uFEFF');
 
     public static string Template(bool includeExample)
     {
         var text = new StringBuilder(string.Join(',', Headers.Select(Quote))).Append("\r\n");
         if (includeExample)
         {
-            text.Append(string.Join(',', ExampleRow.Select(Quote))).Append("\r\n");
+            foreach (var row in ExampleRows)
+            {
+                text.Append(string.Join(',', row.Select(Quote))).Append("\r\n");
+            }
         }
 
         return text.ToString();
@@ -86,12 +112,12 @@ public static partial class SalespersonCsv
         }
 
         File.WriteAllText(path, Template(includeExample), new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
-        return new SalespersonTemplate(System.IO.Path.GetFullPath(path), Headers, includeExample ? 1 : 0);
+        return new SalespersonTemplate(System.IO.Path.GetFullPath(path), Headers, includeExample ? ExampleRows.Length : 0);
     }
 
     /// <summary>A row from the pipeline (Import-Csv): its property names are the column names; blank values count as missing.</summary>
     public static SalespersonRow FromProperties(int rowNumber, IEnumerable<KeyValuePair<string, string?>> properties) =>
-        new(rowNumber, properties.ToDictionary(p => p.Key.Trim(), p => p.Value, StringComparer.OrdinalIgnoreCase));
+        new(rowNumber, properties.ToDictionary(p => CanonicalHeader(p.Key), p => p.Value, StringComparer.OrdinalIgnoreCase));
 
     /// <summary>Rows whose salesperson code sits in another column: copies it into 'Salesperson Code'.</summary>
     public static IReadOnlyList<SalespersonRow> WithCodeColumn(IReadOnlyList<SalespersonRow> rows, string codeColumn) =>
@@ -115,11 +141,13 @@ public static partial class SalespersonCsv
             throw new CrmSyncException("CsvEmpty", CrmSyncErrorKind.InvalidData, $"'{path}' is empty: it needs the header line of the Microsoft 365 template.", path);
         }
 
-        var header = records[0].Select(h => h.Trim().TrimStart('\uFEFF')).ToList();
+        var header = records[0].Select(CanonicalHeader).ToList();
         if (!header.Contains(UserName, StringComparer.OrdinalIgnoreCase) || !header.Contains(DisplayName, StringComparer.OrdinalIgnoreCase))
         {
             throw new CrmSyncException("CsvHeaderInvalid", CrmSyncErrorKind.InvalidData,
-                $"'{path}' has no '{UserName}' and '{DisplayName}' columns. Its header is: {string.Join(", ", header)}. Start from New-SalespersonImportTemplate.", path);
+                $"'{path}' is not the Microsoft 365 \"Import multiple users\" CSV: it has no '{UserName}' and '{DisplayName}' columns. " +
+                $"Its header is: {string.Join(", ", records[0].Select(h => h.Trim().TrimStart('\uFEFF')))}. Expected (User Name and Display Name required, " +
+                $"any case or spacing): {string.Join(", ", Headers)}. New-SalespersonImportTemplate writes the template.", path);
         }
 
         var rows = new List<SalespersonRow>();

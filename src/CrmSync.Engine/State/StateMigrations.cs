@@ -136,6 +136,10 @@ internal static class StateMigrations
             ALTER TABLE coupling ADD COLUMN bc_version TEXT NULL;
             ALTER TABLE coupling ADD COLUMN dataverse_version TEXT NULL;
             """),
+        new StateMigration(5, "The last error per direction: the same error twice in a row is counted per record and direction", """
+            ALTER TABLE coupling ADD COLUMN last_error_to_dataverse TEXT NULL;
+            ALTER TABLE coupling ADD COLUMN last_error_to_bc TEXT NULL;
+            """),
     };
 
     public static int LatestVersion => All[^1].Version;

@@ -54,8 +54,14 @@ public sealed record IntegrationCoupling
 
     public Guid? LastSynchCrmJobId { get; init; }
 
-    /// <summary>The message of the last failure, to detect the same error twice in a row.</summary>
+    /// <summary>The message of the last failure in either direction (what an admin reads first).</summary>
     public string? LastErrorMessage { get; init; }
+
+    /// <summary>The last failure writing into Dataverse: the same error twice in a row in this direction skips the record.</summary>
+    public string? LastErrorToDataverse { get; init; }
+
+    /// <summary>The last failure writing into BC: the same error twice in a row in this direction skips the record.</summary>
+    public string? LastErrorToBusinessCentral { get; init; }
 
     /// <summary>Excluded from synchronization until reset (same error twice in a row).</summary>
     public bool Skipped { get; init; }

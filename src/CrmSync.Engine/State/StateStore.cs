@@ -273,21 +273,24 @@ public sealed class StateStore : IDisposable
     {
         InTransaction(() => Execute("""
             INSERT INTO coupling (mapping_name, bc_id, dataverse_id, bc_last_synch_modified_on, dataverse_last_synch_modified_on, last_synch_result,
-                last_synch_job_id, last_synch_crm_result, last_synch_crm_job_id, last_error_message, skipped, coupled_at, bc_version, dataverse_version)
-            VALUES ($m, $bc, $dv, $bcMod, $dvMod, $result, $job, $crmResult, $crmJob, $error, $skipped, $at, $bcVersion, $dvVersion)
+                last_synch_job_id, last_synch_crm_result, last_synch_crm_job_id, last_error_message, skipped, coupled_at, bc_version, dataverse_version,
+                last_error_to_dataverse, last_error_to_bc)
+            VALUES ($m, $bc, $dv, $bcMod, $dvMod, $result, $job, $crmResult, $crmJob, $error, $skipped, $at, $bcVersion, $dvVersion, $errorToDv, $errorToBc)
             ON CONFLICT(mapping_name, bc_id) DO UPDATE SET dataverse_id = excluded.dataverse_id,
                 bc_version = excluded.bc_version, dataverse_version = excluded.dataverse_version,
                 bc_last_synch_modified_on = excluded.bc_last_synch_modified_on, dataverse_last_synch_modified_on = excluded.dataverse_last_synch_modified_on,
                 last_synch_result = excluded.last_synch_result, last_synch_job_id = excluded.last_synch_job_id,
                 last_synch_crm_result = excluded.last_synch_crm_result, last_synch_crm_job_id = excluded.last_synch_crm_job_id,
-                last_error_message = excluded.last_error_message, skipped = excluded.skipped, coupled_at = excluded.coupled_at
+                last_error_message = excluded.last_error_message, skipped = excluded.skipped, coupled_at = excluded.coupled_at,
+                last_error_to_dataverse = excluded.last_error_to_dataverse, last_error_to_bc = excluded.last_error_to_bc
             """,
             ("$m", coupling.MappingName), ("$bc", Format(coupling.BcId)), ("$dv", Format(coupling.DataverseId)),
             ("$bcMod", FormatNullable(coupling.BcLastSynchModifiedOn)), ("$dvMod", FormatNullable(coupling.DataverseLastSynchModifiedOn)),
             ("$result", (int)coupling.LastSynchResult), ("$job", FormatNullable(coupling.LastSynchJobId)),
             ("$crmResult", (int)coupling.LastSynchCrmResult), ("$crmJob", FormatNullable(coupling.LastSynchCrmJobId)),
             ("$error", coupling.LastErrorMessage), ("$skipped", coupling.Skipped), ("$at", Format(coupling.CoupledAt)),
-            ("$bcVersion", coupling.BcVersion), ("$dvVersion", coupling.DataverseVersion)));
+            ("$bcVersion", coupling.BcVersion), ("$dvVersion", coupling.DataverseVersion),
+            ("$errorToDv", coupling.LastErrorToDataverse), ("$errorToBc", coupling.LastErrorToBusinessCentral)));
     }
 
     public IntegrationCoupling? GetCouplingByBcId(string mappingName, Guid bcId) =>
@@ -544,6 +547,8 @@ public sealed class StateStore : IDisposable
         CoupledAt = ParseDate(r.GetString(r.GetOrdinal("coupled_at"))),
         BcVersion = GetNullableString(r, "bc_version"),
         DataverseVersion = GetNullableString(r, "dataverse_version"),
+        LastErrorToDataverse = GetNullableString(r, "last_error_to_dataverse"),
+        LastErrorToBusinessCentral = GetNullableString(r, "last_error_to_bc"),
     };
 
     private static IntegrationSyncJob ReadJob(SqliteDataReader r) => new()

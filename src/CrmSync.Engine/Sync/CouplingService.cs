@@ -195,7 +195,7 @@ public sealed class CouplingService
                 if (coupling.Skipped || coupling.LastSynchResult == SyncResult.Failure || coupling.LastSynchCrmResult == SyncResult.Failure)
                 {
                     // Keep the Failure results: failed records are candidates of the next run whether or not they changed.
-                    var cleared = coupling with { Skipped = false, LastErrorMessage = null };
+                    var cleared = coupling with { Skipped = false, LastErrorMessage = null, LastErrorToDataverse = null, LastErrorToBusinessCentral = null };
                     _store.SaveCoupling(cleared);
                     reset.Add(CouplingView.From(cleared));
                 }

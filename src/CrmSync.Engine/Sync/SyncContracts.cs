@@ -9,9 +9,16 @@ public enum SyncAction
     Modify,
     Couple,
     Unchanged,
+
+    /// <summary>Skipped after the same error twice, or an update conflict resolved for the other side (counted as Skipped, as BC does).</summary>
     Skip,
     Fail,
+
+    /// <summary>The coupled record was deleted on the other side and the coupling removed (counted as Deleted).</summary>
     Uncouple,
+
+    /// <summary>Left alone and not counted: not coupled while the mapping synchronizes only coupled records, or not confirmed.</summary>
+    Ignore,
 }
 
 /// <summary>One record of a synchronization: reported for failures, and for every planned write with -WhatIf.</summary>

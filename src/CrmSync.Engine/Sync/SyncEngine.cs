@@ -175,7 +175,7 @@ public sealed class SyncEngine
         }
 
         private string Summary() =>
-            $"{_processedCount} records: {_job.Inserted} inserted, {_job.Modified} modified, {_job.Unchanged} unchanged, {_job.Skipped} skipped, {_job.Failed} failed" +
+            $"{_processedCount} records: {_job.Inserted} inserted, {_job.Modified} modified, {_job.Deleted} deleted, {_job.Unchanged} unchanged, {_job.Skipped} skipped, {_job.Failed} failed" +
             (_job.Coupled > 0 ? $", {_job.Coupled} coupled" : string.Empty) + (_job.Uncoupled > 0 ? $", {_job.Uncoupled} uncoupled" : string.Empty);
 
         private void Finish(string message)
@@ -343,7 +343,7 @@ public sealed class SyncEngine
 
             if (_mapping.SynchOnlyCoupledRecords && !_options.FullSync)
             {
-                d.Action = SyncAction.Skip;
+                d.Action = SyncAction.Ignore;
                 d.Message = "Not coupled, and the mapping synchronizes only coupled records.";
                 return;
             }
@@ -590,7 +590,7 @@ public sealed class SyncEngine
                         RehearseCoupling(decision);
                     }
 
-                    decision.Action = SyncAction.Skip;
+                    decision.Action = SyncAction.Ignore;
                     decision.Message = _options.WhatIf ? "What if: not written." : "Not confirmed.";
                     decision.Write = null;
                     decision.Coupled = false;
@@ -643,13 +643,15 @@ public sealed class SyncEngine
 
         private void Commit(List<Decision> decisions, DateTimeOffset? advanceWatermarkTo)
         {
-            var counters = (Inserted: 0, Modified: 0, Unchanged: 0, Skipped: 0, Failed: 0, Coupled: 0, Uncoupled: 0);
+            // BC's counters (§A.4): an uncoupling after a deletion is Deleted; records left alone (Ignore) count nowhere.
+            var counters = (Inserted: 0, Modified: 0, Deleted: 0, Unchanged: 0, Skipped: 0, Failed: 0, Coupled: 0, Uncoupled: 0);
             foreach (var d in decisions)
             {
                 switch (d.Action)
                 {
                     case SyncAction.Insert: counters.Inserted++; break;
                     case SyncAction.Modify: counters.Modified++; break;
+                    case SyncAction.Uncouple: counters.Deleted++; break;
                     case SyncAction.Unchanged: counters.Unchanged++; break;
                     case SyncAction.Skip: counters.Skipped++; break;
                     case SyncAction.Fail: counters.Failed++; break;
@@ -679,6 +681,7 @@ public sealed class SyncEngine
             {
                 Inserted = _job.Inserted + counters.Inserted,
                 Modified = _job.Modified + counters.Modified,
+                Deleted = _job.Deleted + counters.Deleted,
                 Unchanged = _job.Unchanged + counters.Unchanged,
                 Skipped = _job.Skipped + counters.Skipped,
                 Failed = _job.Failed + counters.Failed,
@@ -742,7 +745,9 @@ public sealed class SyncEngine
                             BcLastSynchModifiedOn = Later(coupling.BcLastSynchModifiedOn, d.DestinationModifiedOn), BcVersion = d.DestinationVersion ?? coupling.BcVersion,
                             LastSynchResult = SyncResult.Success, LastSynchJobId = _job.Id,
                         };
-                    _store.SaveCoupling(coupling with { LastErrorMessage = null });
+                    // This direction succeeded: its last error goes; the other direction's stays.
+                    coupling = ToDataverse ? coupling with { LastErrorToDataverse = null } : coupling with { LastErrorToBusinessCentral = null };
+                    _store.SaveCoupling(coupling with { LastErrorMessage = coupling.LastErrorToDataverse ?? coupling.LastErrorToBusinessCentral });
                     _store.RemoveFailure(_mapping.Name, _pass, d.Source.Id);
                     break;
                 case SyncAction.Unchanged when d.Coupling is { } unchanged:
@@ -769,16 +774,18 @@ public sealed class SyncEngine
             }
         }
 
-        // The same error twice in a row makes the record Skipped until it is reset (§C.12).
+        // The same error twice in a row, in the same direction, makes the record Skipped until it is reset (§C.12): BC
+        // compares with the last error of that direction's job, so the two directions of a conflict do not reset each other.
         private void RecordFailure(Decision d, string message, DateTimeOffset now)
         {
             if (d.Coupling is { } coupling && !d.Coupled)
             {
                 var previous = ToDataverse ? coupling.LastSynchCrmResult : coupling.LastSynchResult;
-                var skipped = previous == SyncResult.Failure && string.Equals(coupling.LastErrorMessage, message, StringComparison.Ordinal);
+                var previousMessage = ToDataverse ? coupling.LastErrorToDataverse : coupling.LastErrorToBusinessCentral;
+                var skipped = coupling.Skipped || (previous == SyncResult.Failure && string.Equals(previousMessage, message, StringComparison.Ordinal));
                 _store.SaveCoupling(ToDataverse
-                    ? coupling with { LastSynchCrmResult = SyncResult.Failure, LastSynchCrmJobId = _job.Id, LastErrorMessage = message, Skipped = skipped }
-                    : coupling with { LastSynchResult = SyncResult.Failure, LastSynchJobId = _job.Id, LastErrorMessage = message, Skipped = skipped });
+                    ? coupling with { LastSynchCrmResult = SyncResult.Failure, LastSynchCrmJobId = _job.Id, LastErrorMessage = message, LastErrorToDataverse = message, Skipped = skipped }
+                    : coupling with { LastSynchResult = SyncResult.Failure, LastSynchJobId = _job.Id, LastErrorMessage = message, LastErrorToBusinessCentral = message, Skipped = skipped });
                 return;
             }
 

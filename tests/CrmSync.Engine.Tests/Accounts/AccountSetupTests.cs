@@ -41,9 +41,39 @@ public sealed class AccountSetupTests
             "User Name", "First Name", "Last Name", "Display Name", "Job Title", "Department", "Office Number", "Office Phone", "Mobile Phone", "Fax",
             "Alternate email address", "Address", "City", "State or Province", "ZIP or Postal Code", "Country or Region",
         }, Assert.Single(headersOnly));
-        Assert.Equal(2, withExample.Count);
-        Assert.Equal(16, withExample[1].Count);
-        Assert.Equal("United States", withExample[1][15]);
+        Assert.Equal(6, withExample.Count);
+        Assert.All(withExample.Skip(1), row => Assert.Equal(16, row.Count));
+        Assert.All(withExample.Skip(1), row => Assert.Equal("United States", row[15]));
+    }
+
+    [Theory]
+    [InlineData("Username,First name,Last name,Display name,Job title,Department,Office number,Office phone,Mobile phone,Fax,Alternate email address,Address,City,State or province,ZIP or postal code,Country or region")]
+    [InlineData("USER NAME,FIRST NAME,LAST NAME,DISPLAY NAME")]
+    [InlineData("\uFEFFuser name , display name")]
+    public void Headers_are_matched_in_any_of_the_admin_centers_spellings(string header)
+    {
+        using var temp = new TempDirectory();
+        var path = temp.File("spelling.csv");
+        File.WriteAllText(path, header + "\r\nana@contoso.com," + (header.Contains("FIRST", StringComparison.OrdinalIgnoreCase) ? "Ana,Lopez,Ana Lopez" : "Ana Lopez") + "\r\n");
+
+        var row = Assert.Single(SalespersonCsv.Read(path));
+
+        Assert.Equal("ana@contoso.com", row[SalespersonCsv.UserName]);
+        Assert.Equal("Ana Lopez", row[SalespersonCsv.DisplayName]);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_the_template_is_refused_with_the_headers_expected()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.File("wrong.csv");
+        File.WriteAllText(path, "Email,Name\r\nana@contoso.com,Ana\r\n");
+
+        var error = Assert.Throws<CrmSyncException>(() => SalespersonCsv.Read(path));
+
+        Assert.Equal("CsvHeaderInvalid", error.ErrorId);
+        Assert.Contains("Its header is: Email, Name", error.Message);
+        Assert.Contains(string.Join(", ", SalespersonCsv.Headers), error.Message);
     }
 
     [Fact]
@@ -58,12 +88,14 @@ public sealed class AccountSetupTests
 
         Assert.Equal(path, written.Path);
         Assert.Equal(16, written.Columns.Count);
-        Assert.Equal(1, written.ExampleRows);
+        Assert.Equal(5, written.ExampleRows);
         Assert.Equal("TemplateFileExists", exists.ErrorId);
         Assert.Contains("-Force", exists.Message);
-        var example = Assert.Single(rows);
-        Assert.Equal(2, example.RowNumber);
-        Assert.Equal("United States", example[SalespersonCsv.Country]);
+        // The admin center's sample users, in its order.
+        Assert.Equal(new[] { "chris@contoso.com", "ben@contoso.com", "david@contoso.com", "cynthia@contoso.com", "melissa@contoso.com" }, rows.Select(r => r[SalespersonCsv.UserName]));
+        Assert.Equal(new[] { 2, 3, 4, 5, 6 }, rows.Select(r => r.RowNumber));
+        Assert.All(rows, r => Assert.Equal("United States", r[SalespersonCsv.Country]));
+        Assert.Equal("Melissa MacBeth", rows[^1][SalespersonCsv.DisplayName]);
         SalespersonCsv.WriteTemplate(path, includeExample: false, overwrite: true);
         Assert.Empty(SalespersonCsv.Read(path));
     }
@@ -294,7 +326,7 @@ public sealed class AccountSetupTests
         Assert.Contains(before, c => c.Area == "Salespeople" && c.Status == CheckStatus.Warning);
         Assert.All(before.Where(c => c.Area == "Connection"), c => Assert.Equal(CheckStatus.Pass, c.Status));
 
-        var admin = await setup.EnsureAdminRolesAsync(null, AccountSetup.SystemAdministrator, "Sales Manager", CancellationToken.None);
+        var admin = await setup.EnsureAdminRolesAsync(null, "Sales Manager", CancellationToken.None);
         await setup.EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.IntegrationApp.ClientId }, CancellationToken.None);
         await new CouplingService(sandbox.Connection).CoupleByMatchAsync("SALESPEOPLE", null, (_, _) => true, CancellationToken.None);
         var after = await setup.TestAsync(null, CancellationToken.None);

@@ -4,7 +4,10 @@ using CrmSync.PowerShell.Infrastructure;
 
 namespace CrmSync.PowerShell.Cmdlets.Accounts;
 
-/// <summary>Makes the admin user hold System Administrator or System Customizer plus at least one non-admin role.</summary>
+/// <summary>
+/// Makes the admin user hold what the Business Central article asks of the admin account: System Administrator,
+/// System Customizer, and at least one non-admin role (Sales Manager by default). Grants only what is missing.
+/// </summary>
 [Cmdlet(VerbsSecurity.Grant, "IntegrationAdminRole", SupportsShouldProcess = true,
     HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Grant-IntegrationAdminRole.md")]
 [OutputType(typeof(AdminRoleResult))]
@@ -16,11 +19,6 @@ public sealed class GrantIntegrationAdminRoleCommand : SetupCmdlet
     [ValidateNotNullOrEmpty]
     public string? UserPrincipalName { get; set; }
 
-    /// <summary>The administrative role to give when the user holds neither.</summary>
-    [Parameter]
-    [ValidateSet(AccountSetup.SystemAdministrator, AccountSetup.SystemCustomizer)]
-    public string AdminRole { get; set; } = AccountSetup.SystemAdministrator;
-
     /// <summary>The non-admin role to give when the user holds only admin roles.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -28,7 +26,7 @@ public sealed class GrantIntegrationAdminRoleCommand : SetupCmdlet
 
     protected override void ProcessRecord()
     {
-        var result = RunSetup((setup, bridge, cancel) => setup.EnsureAdminRolesAsync(UserPrincipalName, AdminRole, AdditionalRole, cancel));
+        var result = RunSetup((setup, bridge, cancel) => setup.EnsureAdminRolesAsync(UserPrincipalName, AdditionalRole, cancel));
         if (result is not null)
         {
             WriteObject(result);

@@ -15,7 +15,7 @@ public sealed class NewSalespersonImportTemplateCommand : CrmSyncCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = string.Empty;
 
-    /// <summary>Adds the example row of the admin center's sample.</summary>
+    /// <summary>Adds the admin center's five sample users.</summary>
     [Parameter]
     public SwitchParameter IncludeExample { get; set; }
 
@@ -26,7 +26,7 @@ public sealed class NewSalespersonImportTemplateCommand : CrmSyncCmdlet
     protected override void EndProcessing()
     {
         var path = GetUnresolvedProviderPathFromPSPath(Path);
-        if (!ShouldProcess(path, IncludeExample ? "Write the salesperson import template with an example row" : "Write the salesperson import template"))
+        if (!ShouldProcess(path, IncludeExample ? "Write the salesperson import template with the admin center's five sample users" : "Write the salesperson import template"))
         {
             return;
         }
