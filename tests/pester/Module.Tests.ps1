@@ -61,7 +61,8 @@ Describe 'Import-Module in a fresh session' {
             Import-Module '$Manifest'
             `$sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:`$false
             try {
-                `$sandbox | Connect-CrmSync -StatePath '$state'
+                `$sandbox | Connect-CrmSync -StatePath '$state' -WarningAction SilentlyContinue
+                `$null = New-IntegrationUser -ApplicationId `$sandbox.IntegrationAppClientId -Confirm:`$false
                 `$jobs = Invoke-FullSync -Force -KeepCreatingNewRecords `$false -WarningAction SilentlyContinue
                 `$engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'CrmSync.Engine' }
                 `$context = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$engine)
@@ -97,7 +98,8 @@ Describe 'What-if and confirmation persist nothing' {
     BeforeAll {
         $script:Sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
         $script:StatePath = Join-Path $TestDrive 'whatif.db'
-        $Sandbox | Connect-CrmSync -Name WhatIf -StatePath $StatePath
+        $Sandbox | Connect-CrmSync -Name WhatIf -StatePath $StatePath -WarningAction SilentlyContinue
+        Initialize-SandboxIntegrationUser $Sandbox
         # Some state to change: couplings, jobs and watermarks from one full synchronization.
         $null = Invoke-FullSync -Name CURRENCY, CUSTOMER -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
         $script:Coupled = Get-IntegrationCoupling CUSTOMER | Select-Object -First 1
@@ -177,7 +179,8 @@ Describe 'Stopping the pipeline early' {
         # Enough customers, with the realistic latency, that the full sync is far from done after its first job.
         $script:SlowSandbox = Start-CrmSyncSandbox -Profile Realistic -Customers 3000 -Confirm:$false
         $script:SlowState = Join-Path $TestDrive 'stop.db'
-        $SlowSandbox | Connect-CrmSync -Name Stop -StatePath $SlowState
+        $SlowSandbox | Connect-CrmSync -Name Stop -StatePath $SlowState -WarningAction SilentlyContinue
+        Initialize-SandboxIntegrationUser $SlowSandbox
     }
 
     AfterAll {
@@ -245,7 +248,7 @@ Describe 'Help' {
 Describe 'Default views at 80 columns' {
     BeforeAll {
         $script:ViewSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $ViewSandbox | Connect-CrmSync -Name Views -StatePath (Join-Path $TestDrive 'views.db')
+        $ViewSandbox | Connect-CrmSync -Name Views -StatePath (Join-Path $TestDrive 'views.db') -WarningAction SilentlyContinue
         $format = [xml](Get-Content (Join-Path (Split-Path $Manifest) 'CrmSync.Format.ps1xml') -Raw)
         $script:Labels = @{}
         foreach ($view in $format.Configuration.ViewDefinitions.View) {
@@ -260,13 +263,13 @@ Describe 'Default views at 80 columns' {
         & $add (Get-IntegrationTableMapping)
         & $add (Get-IntegrationFieldMapping)
         & $add (New-SalespersonImportTemplate -Path (Join-Path $TestDrive 'views.csv') -Confirm:$false)
+        & $add (New-IntegrationUser -ApplicationId $ViewSandbox.IntegrationAppClientId -Confirm:$false)
         & $add (Sync-ModifiedRecord CUSTOMER -Confirm:$false -ErrorAction SilentlyContinue)
         & $add (Set-IntegrationTableMapping CUSTOMER -SynchOnlyCoupledRecords $false -PassThru -Confirm:$false)
         & $add (Sync-ModifiedRecord CUSTOMER -Confirm:$false -ErrorAction SilentlyContinue)
         & $add (Get-IntegrationSyncError)
         & $add (New-IntegrationCoupling VENDOR -MatchBased -MatchOn Name -Confirm:$false)
         & $add (Grant-IntegrationAdminRole -Confirm:$false)
-        & $add (New-IntegrationUser -ApplicationId $ViewSandbox.IntegrationAppClientId -Confirm:$false)
         & $add (Import-Csv (Join-Path $RepoRoot 'tools/SampleSalespeople.csv') | Import-Salesperson -Confirm:$false)
         & $add (Get-IntegrationCoupling)
         & $add (Get-IntegrationSyncJob)
@@ -305,7 +308,7 @@ Describe 'Default views at 80 columns' {
 Describe 'Tab completion' {
     BeforeAll {
         $script:CompletionSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $CompletionSandbox | Connect-CrmSync -Name Completion -StatePath (Join-Path $TestDrive 'completion.db')
+        $CompletionSandbox | Connect-CrmSync -Name Completion -StatePath (Join-Path $TestDrive 'completion.db') -WarningAction SilentlyContinue
     }
 
     AfterAll {
@@ -347,7 +350,7 @@ Describe 'Installed like a gallery module' {
                 Import-Module CrmSync
                 `$sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:`$false
                 try {
-                    `$sandbox | Connect-CrmSync -StatePath (Join-Path '$installHome' 'installed.db')
+                    `$sandbox | Connect-CrmSync -StatePath (Join-Path '$installHome' 'installed.db') -WarningAction SilentlyContinue
                     [pscustomobject]@{
                         ModuleBase = (Get-Module CrmSync).ModuleBase
                         Version = (Get-Module CrmSync).Version.ToString()

@@ -53,7 +53,7 @@ Describe 'Connect-CrmSync to the sandbox' {
     }
 
     It 'connects from the pipeline and shows the endpoints and identity without secrets' {
-        $Sandbox | Connect-CrmSync -StatePath (Join-Path $TestDrive 'sandbox.db')
+        $Sandbox | Connect-CrmSync -StatePath (Join-Path $TestDrive 'sandbox.db') -WarningAction SilentlyContinue
         $connection = Get-CrmSyncConnection
         $connection.DataverseUrl | Should -Be $Sandbox.DataverseUrl
         $connection.BusinessCentralApiUrl | Should -Be $Sandbox.BusinessCentralApiUrl
@@ -75,7 +75,8 @@ Describe 'Connect-CrmSync to the sandbox' {
 Describe 'Synchronizing the sandbox' {
     BeforeAll {
         $script:SyncSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $SyncSandbox | Connect-CrmSync -Name PesterSync -StatePath (Join-Path $TestDrive 'sync.db')
+        $SyncSandbox | Connect-CrmSync -Name PesterSync -StatePath (Join-Path $TestDrive 'sync.db') -WarningAction SilentlyContinue
+        Initialize-SandboxIntegrationUser $SyncSandbox
     }
 
     AfterAll {

@@ -33,16 +33,35 @@ function Get-NuGetPackageFolder {
     $Matches[1].Trim()
 }
 
-# A bearer token from the sandbox's token endpoint for its setup application (Business Central, Dataverse or Graph).
-function Get-SandboxToken($Sandbox, [ValidateSet('BusinessCentral', 'Dataverse', 'Graph')] [string] $Service) {
+# A bearer token from the sandbox's token endpoint (Business Central, Dataverse or Graph): for its setup application by
+# default, for another application with -ClientId/-ClientSecret, or for a user with -UserName/-Password.
+function Get-SandboxToken($Sandbox, [ValidateSet('BusinessCentral', 'Dataverse', 'Graph')] [string] $Service, $ClientId, $ClientSecret, $UserName, $Password) {
     $scope = switch ($Service) {
         'BusinessCentral' { 'https://api.businesscentral.dynamics.com/.default' }
         'Dataverse' { 'https://contoso.crm.dynamics.com/.default' }
         'Graph' { 'https://graph.microsoft.com/.default' }
     }
-    (Invoke-RestMethod -Method Post -Uri $Sandbox.TokenUrl -Body @{
-        grant_type = 'client_credentials'; client_id = "$($Sandbox.SetupAppClientId)"; client_secret = $Sandbox.SetupAppClientSecret; scope = $scope
-    }).access_token
+    $body = if ($UserName) { @{ grant_type = 'password'; username = $UserName; password = $Password; scope = $scope } }
+    else {
+        @{ grant_type = 'client_credentials'; client_id = "$(if ($ClientId) { $ClientId } else { $Sandbox.SetupAppClientId })"
+            client_secret = $(if ($ClientSecret) { $ClientSecret } else { $Sandbox.SetupAppClientSecret }); scope = $scope }
+    }
+    (Invoke-RestMethod -Method Post -Uri $Sandbox.TokenUrl -Body $body).access_token
+}
+
+# A call to one of the sandbox's services as an outside client would make it: the path is relative to the Dataverse
+# Web API root, the Business Central company, or Graph's root.
+function Invoke-SandboxApi($Sandbox, [ValidateSet('BusinessCentral', 'Dataverse', 'Graph')] [string] $Service, [string] $Path,
+    [string] $Method = 'Get', $Body, [string] $Token, [hashtable] $Headers = @{}) {
+    if (-not $Token) { $Token = Get-SandboxToken $Sandbox $Service }
+    $root = switch ($Service) {
+        'Dataverse' { $Sandbox.DataverseUrl + '/api/data/v9.2/' }
+        'BusinessCentral' { $Sandbox.BusinessCentralApiUrl + "companies($($Sandbox.CompanyId))/" }
+        'Graph' { $Sandbox.GraphUrl + '/' }
+    }
+    $request = @{ Method = $Method; Uri = $root + $Path; Headers = @{ Authorization = "Bearer $Token" } + $Headers }
+    if ($null -ne $Body) { $request.Body = ($Body | ConvertTo-Json -Depth 5); $request.ContentType = 'application/json' }
+    Invoke-RestMethod @request
 }
 
 # What the three services hold, counted as an outside client would: to prove a command changed nothing there.
@@ -65,4 +84,22 @@ function Get-SandboxFootprint($Sandbox) {
         Salespeople      = & $count ($company + 'salespeoplePurchasers') $bc
         AdminRoles       = & $count ($api + "systemusers($((Invoke-RestMethod -Uri ($api + 'WhoAmI') -Headers $dv).UserId))/systemuserroles_association?`$select=roleid") $dv
     } | ConvertTo-Json -Compress
+}
+
+# The sandbox's integration application as the Dataverse application user synchronization writes as (the article:
+# never synchronize as the administrator). Connect-CrmSync -Sandbox already signs it in as the integration identity.
+function Initialize-SandboxIntegrationUser($Sandbox) {
+    $null = New-IntegrationUser -ApplicationId $Sandbox.IntegrationAppClientId -Confirm:$false -ErrorAction Stop
+}
+
+# A child pwsh that can be asked questions: its console reads the answers from -Answers (one line each), as a person
+# typing them. Unlike Invoke-ChildPwsh it is interactive (no -NonInteractive).
+function Invoke-InteractiveChildPwsh([string[]] $Answers, [string] $Command) {
+    $exe = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') {
+        $Answers | & $exe (Join-Path $PSHOME 'pwsh.dll') -NoProfile -Command $Command
+    }
+    else {
+        $Answers | & $exe -NoProfile -Command $Command
+    }
 }

@@ -120,7 +120,7 @@ public sealed partial class AccountSetup
         }
 
         steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.AlreadyDone, $"systemuser {systemUser.SystemUserId}."));
-        await FinishIntegrationUserAsync(systemUser, upn, request, steps, setIntegrationFlag: false, cancellationToken).ConfigureAwait(false);
+        await FinishIntegrationUserAsync(systemUser, upn, request, steps, cancellationToken).ConfigureAwait(false);
         return Result(UserMode, upn, null, user.Id, systemUser.SystemUserId, steps, password, request);
     }
 
@@ -162,31 +162,28 @@ public sealed partial class AccountSetup
             steps.Add(new SetupStep("Create the application user", StepOutcome.Done, $"Created systemuser {user.SystemUserId}."));
         }
 
-        await FinishIntegrationUserAsync(user, target, request, steps, setIntegrationFlag: true, cancellationToken).ConfigureAwait(false);
+        await FinishIntegrationUserAsync(user, target, request, steps, cancellationToken).ConfigureAwait(false);
         return Result(ApplicationMode, null, applicationId, null, user.SystemUserId, steps, null, request);
     }
 
-    private async Task FinishIntegrationUserAsync(DataverseUser user, string target, IntegrationUserRequest request, List<SetupStep> steps, bool setIntegrationFlag, CancellationToken cancellationToken)
+    private async Task FinishIntegrationUserAsync(DataverseUser user, string target, IntegrationUserRequest request, List<SetupStep> steps, CancellationToken cancellationToken)
     {
-        // Non-interactive access mode (accessmode = 4): API only, no UI, no paid license (§D.8).
-        if (user.AccessMode == DataverseUser.NonInteractive && (!setIntegrationFlag || user.IsIntegrationUser))
+        // Non-interactive access mode (accessmode = 4): API only, no UI, no paid license (§D.8). Marked as an
+        // integration user in both modes, so it is never coupled or synchronized as a salesperson (BC lists only
+        // non-integration users as salespeople).
+        if (user.AccessMode == DataverseUser.NonInteractive && user.IsIntegrationUser)
         {
-            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.AlreadyDone, "accessmode is 4 (Non-interactive)."));
+            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.AlreadyDone, "accessmode is 4 (Non-interactive); marked as an integration user."));
         }
-        else if (_observer.ShouldProcess(target, "Set access mode to Non-interactive"))
+        else if (_observer.ShouldProcess(target, "Set access mode to Non-interactive and mark as an integration user"))
         {
-            var changes = new JsonObject { ["accessmode"] = DataverseUser.NonInteractive };
-            if (setIntegrationFlag)
-            {
-                changes["isintegrationuser"] = true;
-            }
-
+            var changes = new JsonObject { ["accessmode"] = DataverseUser.NonInteractive, ["isintegrationuser"] = true };
             await Dataverse.UpdateUserAsync(user.SystemUserId, changes, cancellationToken).ConfigureAwait(false);
-            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.Done, "accessmode set to 4 (Non-interactive)."));
+            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.Done, "accessmode set to 4 (Non-interactive); marked as an integration user."));
         }
         else
         {
-            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.WouldDo, "accessmode would be set to 4."));
+            steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.WouldDo, "accessmode would be set to 4 and the user marked as an integration user."));
         }
 
         steps.Add(await EnsureRolesAsync(user, target, request.Roles, "Assign the integration roles", cancellationToken).ConfigureAwait(false));

@@ -49,6 +49,16 @@ public sealed partial class AccountSetup
         }
 
         await CheckIntegrationUserAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);
+
+        // Which identity synchronization will write as: the article forbids the administrator account.
+        var sync = await _connection.CheckSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
+        Add("Integration user", "Synchronization writes as the integration identity", sync.Identity ?? "(none)", sync.Ready ? CheckStatus.Pass : CheckStatus.Fail, sync.Detail, sync.Fix);
+        if (sync.Ready && Guid.TryParse(_connection.Store.GetSetting(SettingKeys.IntegrationUserId), out var recordedUser) && recordedUser != _connection.SyncDataverseUserId)
+        {
+            Add("Integration user", "Is the identity synchronization writes as", sync.Identity!, CheckStatus.Warning,
+                $"Synchronization writes as Dataverse user {_connection.SyncDataverseUserId}, but the recorded integration user is {recordedUser}. Changes of both are not synchronized back.",
+                $"New-IntegrationUser for the identity synchronization writes as, or connect with the recorded user's identity (-IntegrationClientId).");
+        }
         await CheckSalespeopleAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);
         return checks;
     }

@@ -38,7 +38,15 @@ public sealed record ConnectionSettings
     /// <summary>Null: a local connection (state only, no services).</summary>
     public ServiceEndpoints? Endpoints { get; init; }
 
+    /// <summary>The setup identity: account set-up (users, licenses, roles) and everything but synchronization.</summary>
     public CredentialSpec? Credential { get; init; }
+
+    /// <summary>
+    /// The integration identity that synchronization writes as (the application user's secret or certificate, or a
+    /// managed identity): the article's dedicated integration user, never the administrator. Null: not configured, and
+    /// the sync cmdlets refuse to run.
+    /// </summary>
+    public CredentialSpec? IntegrationCredential { get; init; }
 
     public RetrySettings Retry { get; init; } = new();
 

@@ -76,7 +76,12 @@ public sealed partial class CrmSyncConnection
                 throw new CrmSyncException("CredentialMissing", CrmSyncErrorKind.InvalidArgument, "Connecting to services needs a credential (a sign-in method).");
             }
 
-            connection._services = ServiceClients.Create(settings, connection.Log);
+            connection._services = ServiceClients.Create(settings, settings.Credential, connection.Log);
+            if (settings.IntegrationCredential is { } integration)
+            {
+                connection._syncServices = ServiceClients.Create(settings, integration, connection.Log);
+            }
+
             await connection.CheckServicesAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
@@ -145,6 +150,7 @@ public sealed partial class CrmSyncConnection
         }).ConfigureAwait(false);
 
         Checks = checks;
+        await ProbeSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
         return checks;
     }
 
@@ -176,12 +182,13 @@ public sealed partial class CrmSyncConnection
 
         internal DirectoryClient Directory { get; private set; } = null!;
 
-        public static ServiceClients Create(ConnectionSettings settings, IEngineLog log)
+        /// <summary>Clients for one identity: limits are counted per identity, so each has its own HTTP clients and gates.</summary>
+        public static ServiceClients Create(ConnectionSettings settings, CredentialSpec spec, IEngineLog log)
         {
             var endpoints = settings.Endpoints!;
             var tokenHttp = new HttpClient(settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
-            var credential = CredentialFactory.Create(settings.Credential!, tokenHttp, log, settings.Retry);
-            var clients = new ServiceClients { Settings = settings, Tokens = new TokenCache(credential, settings.Credential!.IdentityDisplay) };
+            var credential = CredentialFactory.Create(spec, tokenHttp, log, settings.Retry);
+            var clients = new ServiceClients { Settings = settings, Tokens = new TokenCache(credential, spec.IdentityDisplay) };
             clients._http.Add(tokenHttp);
             HttpClient Client(ServiceKind service, string scope, int maxConcurrency)
             {

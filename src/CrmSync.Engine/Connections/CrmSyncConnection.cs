@@ -15,6 +15,7 @@ public sealed partial class CrmSyncConnection : IDisposable
 {
     private readonly StateStore _store;
     private ServiceClients? _services;
+    private ServiceClients? _syncServices;
 
     private CrmSyncConnection(string name, StateStore store)
     {
@@ -87,6 +88,7 @@ public sealed partial class CrmSyncConnection : IDisposable
         {
             IsOpen = false;
             _services?.Dispose();
+            _syncServices?.Dispose();
             _store.Dispose();
         }
     }

@@ -60,4 +60,17 @@ public sealed record SandboxInstance
             Credential = new Auth.SandboxCredentialSpec(TokenUrl, new Auth.SecretText(secret)) { TenantId = TenantId.ToString(), ClientId = id.ToString() },
         };
     }
+
+    /// <summary>
+    /// The integration identity to synchronize as: the given sandbox application, else the sample integration
+    /// application ("Business Central Integration"); null when the sandbox has none.
+    /// </summary>
+    public Auth.CredentialSpec? IntegrationCredential(Guid? clientId = null, string? clientSecret = null)
+    {
+        var id = clientId ?? IntegrationAppClientId;
+        var secret = clientSecret ?? (clientId is null ? IntegrationAppClientSecret : null);
+        return id is null || secret is null
+            ? null
+            : new Auth.SandboxCredentialSpec(TokenUrl, new Auth.SecretText(secret)) { TenantId = TenantId.ToString(), ClientId = id.ToString() };
+    }
 }

@@ -35,7 +35,7 @@ internal sealed class LookupContext
         _store = connection.Store;
     }
 
-    private BusinessCentralClient Bc => _connection.BusinessCentral;
+    private BusinessCentralClient Bc => _connection.SyncBusinessCentral;
 
     public StateStore Store => _store;
 
@@ -66,7 +66,7 @@ internal sealed class LookupContext
     {
         if (_baseCurrency is null)
         {
-            await foreach (var org in _connection.Dataverse.QueryAsync("organizations", new DataverseQuery(new[] { "organizationid", "_basecurrencyid_value" }), cancellationToken).ConfigureAwait(false))
+            await foreach (var org in _connection.SyncDataverse.QueryAsync("organizations", new DataverseQuery(new[] { "organizationid", "_basecurrencyid_value" }), cancellationToken).ConfigureAwait(false))
             {
                 _baseCurrency = Guid.TryParse(org["_basecurrencyid_value"]?.GetValue<string>(), out var id) ? id : Guid.Empty;
                 break;

@@ -57,8 +57,8 @@ public sealed class SyncEngine
                 continue;
             }
 
-            var bc = new BusinessCentralSideAccess(mapping, _connection.BusinessCentral);
-            var dv = new DataverseSideAccess(mapping, _connection.Dataverse);
+            var bc = new BusinessCentralSideAccess(mapping, _connection.SyncBusinessCentral);
+            var dv = new DataverseSideAccess(mapping, _connection.SyncDataverse);
             if (await bc.AnyAsync(cancellationToken).ConfigureAwait(false) && await dv.AnyAsync(cancellationToken).ConfigureAwait(false))
             {
                 risks.Add($"Both Business Central ({mapping.BcTable}) and Dataverse ({mapping.DataverseTable}) already hold records for {mapping.Name} and none are coupled: " +
@@ -75,9 +75,13 @@ public sealed class SyncEngine
         _ => new[] { direction },
     };
 
-    /// <summary>The Dataverse user whose changes are never synchronized back: the configured integration user, else the connection's own user.</summary>
-    internal Guid? IntegrationUserId =>
-        Guid.TryParse(_store.GetSetting(SettingKeys.IntegrationUserId), out var configured) ? configured : _connection.DataverseUserId;
+    /// <summary>
+    /// The Dataverse users whose changes are never synchronized back: the integration user recorded by New-IntegrationUser
+    /// and the identity synchronization writes as (the integration identity, else the connection's own user).
+    /// </summary>
+    internal IReadOnlyList<Guid> IntegrationUserIds =>
+        new[] { Guid.TryParse(_store.GetSetting(SettingKeys.IntegrationUserId), out var configured) ? configured : (Guid?)null, _connection.SyncDataverseUserId ?? _connection.DataverseUserId }
+            .OfType<Guid>().Distinct().ToList();
 
     /// <summary>One mapping × direction: one job.</summary>
     private sealed class PassRun
@@ -106,8 +110,8 @@ public sealed class SyncEngine
             _observer = observer;
             _lookups = lookups;
             _store = engine._store;
-            var bc = new BusinessCentralSideAccess(mapping, engine._connection.BusinessCentral);
-            var dv = new DataverseSideAccess(mapping, engine._connection.Dataverse);
+            var bc = new BusinessCentralSideAccess(mapping, engine._connection.SyncBusinessCentral);
+            var dv = new DataverseSideAccess(mapping, engine._connection.SyncDataverse);
             (_source, _destination) = pass == SyncDirection.ToIntegrationTable ? ((SyncSideAccess)bc, (SyncSideAccess)dv) : (dv, bc);
             _transfer = new FieldTransfer(mapping, pass, _source, _destination, lookups);
             _job = new IntegrationSyncJob { Id = Guid.NewGuid(), MappingName = mapping.Name, Direction = pass, Type = SyncJobType.Synchronization, StartTime = _jobStart };
@@ -139,7 +143,7 @@ public sealed class SyncEngine
 
                 var watermark = _options.FullSync ? null : _store.GetWatermark(_mapping.Name, _source.Side);
                 var batch = new List<SideRow>(_options.BatchSize);
-                await foreach (var row in _source.ReadAsync(watermark - Overlap, EchoFilter(), cancellationToken).ConfigureAwait(false))
+                await foreach (var row in _source.ReadAsync(watermark - Overlap, SourceFilter(), cancellationToken).ConfigureAwait(false))
                 {
                     if (_processed.Contains(row.Id))
                     {
@@ -197,21 +201,27 @@ public sealed class SyncEngine
             }
         }
 
-        // Echo suppression as BC applies it: Dataverse changes made by the integration user are not read,
-        // for bidirectional mappings without Dataverse-to-BC-only fields (reference/domain.md §C.4).
-        private string? EchoFilter()
+        // What is never read from Dataverse (reference/domain.md §C.4, article 1):
+        // - echo suppression: changes the integration identity made are not synchronized back — for every mapping,
+        //   full synchronization included (BC applies the filter to some mappings only; CrmSync's rule is the article's);
+        // - service identities are never salespeople: application users, integration users, non-interactive users and
+        //   the identities this connection writes as.
+        private string? SourceFilter()
         {
-            if (ToDataverse || _options.FullSync || _mapping.Direction != SyncDirection.Bidirectional)
+            if (ToDataverse)
             {
                 return null;
             }
 
-            if (_mapping.FieldMappings.Any(f => f.Status == FieldMappingStatus.Enabled && f.Direction == SyncDirection.FromIntegrationTable))
+            var writers = _engine.IntegrationUserIds;
+            var filters = writers.Select(id => $"_modifiedby_value ne {id}").ToList();
+            if (string.Equals(_mapping.DataverseTable, "systemuser", StringComparison.OrdinalIgnoreCase))
             {
-                return null;
+                filters.Add("applicationid eq null and isintegrationuser eq false and accessmode ne 4");
+                filters.AddRange(writers.Select(id => $"systemuserid ne {id}"));
             }
 
-            return _engine.IntegrationUserId is { } user ? $"_modifiedby_value ne {user}" : null;
+            return filters.Count == 0 ? null : string.Join(" and ", filters);
         }
 
         private List<Guid> RetryIds()

@@ -23,12 +23,14 @@ public abstract class SyncCmdlet : MappingCmdlet
         var connection = ResolvedConnection;
         var order = mappings.Select(m => m.Name).ToList();
         var whatIf = consent == Consent.WhatIf;
-        return RunConnected(MappingActivity, "Synchronizing", "Synchronization stopped. What was processed is saved; the next run continues from there.", (bridge, log, cancel) =>
+        return RunConnected(MappingActivity, "Synchronizing", "Synchronization stopped. What was processed is saved; the next run continues from there.", async (bridge, log, cancel) =>
         {
+            // The article: never synchronize as the administrator. Stops with the fix unless the integration identity is ready.
+            await connection.EnsureSyncIdentityAsync(cancel).ConfigureAwait(false);
             var engine = new SyncEngine(connection);
             before?.Invoke(log, engine);
             var observer = new Observer(this, bridge, log, order, ask: whatIf || askPerRecord);
-            return engine.RunAsync(mappings, new SyncOptions { FullSync = fullSync, WhatIf = whatIf }, observer, cancel);
+            return await engine.RunAsync(mappings, new SyncOptions { FullSync = fullSync, WhatIf = whatIf }, observer, cancel).ConfigureAwait(false);
         }) ?? Array.Empty<IntegrationSyncJob>();
     }
 

@@ -316,13 +316,15 @@ public sealed class AccountSetupTests
     [Fact]
     public async Task The_readiness_check_fails_on_a_fresh_org_with_the_fixes_and_passes_after_running_them()
     {
-        await using var sandbox = await SandboxConnection.StartAsync();
+        await using var sandbox = await SandboxConnection.StartAsync(integrationIdentity: true);
         var setup = Setup(sandbox);
 
         var before = await setup.TestAsync(null, CancellationToken.None);
         var failed = before.Where(c => c.Status == CheckStatus.Fail).ToList();
         Assert.Contains(failed, c => c.Area == "Admin" && c.Fix == "Grant-IntegrationAdminRole");
         Assert.Contains(failed, c => c.Area == "Integration user" && c.Fix!.StartsWith("New-IntegrationUser", StringComparison.Ordinal));
+        Assert.Contains(failed, c => c.Check == "Synchronization writes as the integration identity" && c.Fix!.StartsWith("New-IntegrationUser -ApplicationId", StringComparison.Ordinal));
+        Assert.Equal(new[] { "Holds System Customizer", "Holds a non-admin role (e.g. Sales Manager)" }, failed.Where(c => c.Area == "Admin").Select(c => c.Check));
         Assert.Contains(before, c => c.Area == "Salespeople" && c.Status == CheckStatus.Warning);
         Assert.All(before.Where(c => c.Area == "Connection"), c => Assert.Equal(CheckStatus.Pass, c.Status));
 

@@ -27,14 +27,21 @@ public sealed class SandboxConnection : IAsyncDisposable
 
     public string StatePath => _temp.File("state.db");
 
-    public static async Task<SandboxConnection> StartAsync(SandboxOptions? options = null, Func<ConnectionSettings, ConnectionSettings>? adjust = null, bool connect = true)
+    /// <param name="integrationIdentity">Synchronize as the sandbox's integration application (as Connect-CrmSync -Sandbox does).</param>
+    public static async Task<SandboxConnection> StartAsync(SandboxOptions? options = null, Func<ConnectionSettings, ConnectionSettings>? adjust = null, bool connect = true, bool integrationIdentity = false)
     {
         var host = await SandboxHost.StartAsync(options ?? new SandboxOptions { DataverseUserSyncDelay = TimeSpan.Zero });
         var instance = SandboxProcess.Parse(JsonSerializer.Serialize(CrmSync.Sandbox.Program.Describe(host)));
         var sandbox = new SandboxConnection(host, instance);
         if (connect)
         {
-            sandbox.Connection = await CrmSyncConnection.ConnectAsync(sandbox.Settings(adjust), new ListLog(sandbox.Messages));
+            var settings = sandbox.Settings(adjust);
+            if (integrationIdentity)
+            {
+                settings = settings with { IntegrationCredential = instance.IntegrationCredential() };
+            }
+
+            sandbox.Connection = await CrmSyncConnection.ConnectAsync(settings, new ListLog(sandbox.Messages));
         }
 
         return sandbox;

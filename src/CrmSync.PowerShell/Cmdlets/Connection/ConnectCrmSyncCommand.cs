@@ -133,6 +133,40 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
     [ValidateNotNullOrEmpty]
     public string? GraphUrl { get; set; }
 
+    /// <summary>Application (client) id of the integration identity that synchronization writes as (the application user's app registration).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? IntegrationClientId { get; set; }
+
+    /// <summary>Client secret of the integration identity.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public SecureString? IntegrationClientSecret { get; set; }
+
+    /// <summary>PFX file with the integration identity's certificate and private key.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? IntegrationCertificatePath { get; set; }
+
+    /// <summary>Password of the integration identity's PFX file.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public SecureString? IntegrationCertificatePassword { get; set; }
+
+    /// <summary>Thumbprint of the integration identity's certificate in the "My" store (Windows).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? IntegrationCertificateThumbprint { get; set; }
+
+    /// <summary>Synchronize as the managed identity of the Azure resource running this session (-IntegrationClientId for a user-assigned one).</summary>
+    [Parameter]
+    public SwitchParameter IntegrationManagedIdentity { get; set; }
+
+    /// <summary>Sandbox only: connect without the sandbox's integration application (synchronization then refuses to run).</summary>
+    [Parameter(ParameterSetName = SandboxSet)]
+    [Parameter(ParameterSetName = SandboxUrlSet)]
+    public SwitchParameter NoIntegrationIdentity { get; set; }
+
     /// <summary>Return the connection.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -176,9 +210,16 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             case SandboxSet:
             case SandboxUrlSet:
                 var instance = Sandbox ?? RunEngine((_, cancel) => SandboxProcess.DescribeAsync(SandboxUrl!, cancel));
-                var sandboxSettings = instance.ToConnectionSettings(Name ?? "Sandbox", statePath, ClientId is null ? null : Guid.Parse(ClientId), ClientSecret is null ? null : PlainText(ClientSecret));
+                var sandboxSettings = instance.ToConnectionSettings(Name ?? "Sandbox", statePath, ClientId is null ? null : ParseClientId(ClientId, nameof(ClientId)), ClientSecret is null ? null : PlainText(ClientSecret))
+                    with { IntegrationCredential = SandboxIntegrationCredential(instance) };
                 return Company is null ? sandboxSettings : sandboxSettings with { Endpoints = sandboxSettings.Endpoints! with { Company = Company } };
             case LocalSet:
+                if (IntegrationCredentialGiven || IntegrationClientId is not null)
+                {
+                    throw new CrmSyncException("IntegrationIdentityNeedsServices", CrmSyncErrorKind.InvalidArgument,
+                        "An integration identity is for synchronizing with the services: give it with the service endpoints and the setup credential (-TenantId, -Environment, -DataverseUrl, …) or with -Sandbox.");
+                }
+
                 return new ConnectionSettings { Name = Name, StatePath = statePath };
         }
 
@@ -198,6 +239,7 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             Name = Name,
             StatePath = statePath,
             Credential = credential,
+            IntegrationCredential = IntegrationCredential(),
             Endpoints = new ServiceEndpoints
             {
                 DataverseUrl = DataverseUrl!,
@@ -207,4 +249,68 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             },
         };
     }
+
+    private bool IntegrationCredentialGiven =>
+        IntegrationClientSecret is not null || IntegrationCertificatePath is not null || IntegrationCertificateThumbprint is not null || IntegrationManagedIdentity;
+
+    /// <summary>The integration identity from the -Integration* parameters; null when none is given.</summary>
+    private CredentialSpec? IntegrationCredential()
+    {
+        var given = new[] { IntegrationClientSecret is not null, IntegrationCertificatePath is not null, IntegrationCertificateThumbprint is not null, IntegrationManagedIdentity.IsPresent }.Count(g => g);
+        if (given > 1)
+        {
+            throw new CrmSyncException("IntegrationCredentialAmbiguous", CrmSyncErrorKind.InvalidArgument,
+                "Give one way for the integration identity to sign in: -IntegrationClientSecret, -IntegrationCertificatePath, -IntegrationCertificateThumbprint or -IntegrationManagedIdentity.");
+        }
+
+        if (given == 0)
+        {
+            return IntegrationClientId is null ? null : throw new CrmSyncException("IntegrationCredentialMissing", CrmSyncErrorKind.InvalidArgument,
+                $"-IntegrationClientId {IntegrationClientId} needs a way to sign in: -IntegrationClientSecret, -IntegrationCertificatePath or -IntegrationCertificateThumbprint (or -IntegrationManagedIdentity).");
+        }
+
+        if (!IntegrationManagedIdentity && IntegrationClientId is null)
+        {
+            throw new CrmSyncException("IntegrationClientIdMissing", CrmSyncErrorKind.InvalidArgument,
+                "Give -IntegrationClientId, the application (client) id of the integration identity's app registration.");
+        }
+
+        CredentialSpec spec = IntegrationManagedIdentity.IsPresent ? new ManagedIdentityCredentialSpec()
+            : IntegrationClientSecret is not null ? new ClientSecretCredentialSpec(new SecretText(PlainText(IntegrationClientSecret)))
+            : new CertificateCredentialSpec
+            {
+                CertificatePath = IntegrationCertificatePath is null ? null : GetUnresolvedProviderPathFromPSPath(IntegrationCertificatePath),
+                CertificatePassword = IntegrationCertificatePassword is null ? null : new SecretText(PlainText(IntegrationCertificatePassword)),
+                Thumbprint = IntegrationCertificateThumbprint,
+            };
+        return spec with { TenantId = TenantId, ClientId = IntegrationClientId };
+    }
+
+    // The sandbox signs applications in with client secrets; without -Integration* its sample integration application is used.
+    private CredentialSpec? SandboxIntegrationCredential(SandboxInstance instance)
+    {
+        if (IntegrationCertificatePath is not null || IntegrationCertificateThumbprint is not null || IntegrationManagedIdentity)
+        {
+            throw new CrmSyncException("IntegrationCredentialNotForSandbox", CrmSyncErrorKind.InvalidArgument,
+                "The sandbox signs applications in with client secrets: give -IntegrationClientId and -IntegrationClientSecret of a sandbox application, or neither for its sample integration application.");
+        }
+
+        if (NoIntegrationIdentity)
+        {
+            return (IntegrationClientId ?? (object?)IntegrationClientSecret) is null ? null : throw new CrmSyncException("IntegrationIdentityConflict", CrmSyncErrorKind.InvalidArgument,
+                "-NoIntegrationIdentity cannot be combined with -IntegrationClientId or -IntegrationClientSecret.");
+        }
+
+        if ((IntegrationClientId is null) != (IntegrationClientSecret is null))
+        {
+            throw new CrmSyncException("IntegrationCredentialMissing", CrmSyncErrorKind.InvalidArgument,
+                "For a sandbox application give both -IntegrationClientId and -IntegrationClientSecret, or neither for the sandbox's integration application.");
+        }
+
+        return instance.IntegrationCredential(IntegrationClientId is null ? null : ParseClientId(IntegrationClientId, nameof(IntegrationClientId)), IntegrationClientSecret is null ? null : PlainText(IntegrationClientSecret));
+    }
+
+    private static Guid ParseClientId(string value, string parameter) =>
+        Guid.TryParse(value, out var id) ? id : throw new CrmSyncException("ClientIdInvalid", CrmSyncErrorKind.InvalidArgument,
+            $"-{parameter} '{value}' is not an application (client) id: give the GUID shown on the app registration's Overview page.", value);
 }
