@@ -47,6 +47,19 @@ Describe 'Rule 1: the admin is administrator, System Customizer and holds a non-
         Get-AdminCheck | Where-Object Status -ne 'Pass' | Should -BeNullOrEmpty
     }
 
+    It 'licenses an admin who is not a Sales user yet with -AssignLicense, then grants the three roles' {
+        $null = Invoke-SandboxApi $Rule1 Graph 'users' -Method Post -Token (Get-SandboxToken $Rule1 Graph) -Body @{
+            accountEnabled = $true; displayName = 'New Admin'; mailNickname = 'newadmin'; userPrincipalName = 'newadmin@contoso.com'
+            passwordProfile = @{ password = 'Sandbox-New-1!x'; forceChangePasswordNextSignIn = $true }
+        }
+        { Grant-IntegrationAdminRole newadmin@contoso.com -Confirm:$false -ErrorAction Stop } | Should -Throw '*-AssignLicense*'
+
+        $granted = Grant-IntegrationAdminRole newadmin@contoso.com -AssignLicense -UsageLocation US -TimeoutSeconds 60 -Confirm:$false
+        ($granted.Steps | ForEach-Object { "$($_.Name)=$($_.Outcome)" }) -join '; ' | Should -Be 'Assign the license=Done; Wait for the user in Dataverse=Done; Admin roles=Done'
+        ($granted.Roles | Sort-Object) -join ', ' | Should -Be 'Sales Manager, System Administrator, System Customizer'
+        Get-AdminCheck -AdminUserPrincipalName newadmin@contoso.com | Where-Object Status -ne 'Pass' | Should -BeNullOrEmpty
+    }
+
     It 'fails a user who holds only System Customizer and Salesperson, and grants System Administrator alone' {
         Add-SandboxRole $Rule1 'olivia@contoso.com' 'System Customizer'
         $before = Get-AdminCheck -AdminUserPrincipalName olivia@contoso.com
@@ -93,7 +106,12 @@ Describe 'Rule 2: synchronization never writes as the administrator' {
             Should -Be "New-IntegrationUser -ApplicationId $($Rule2.IntegrationAppClientId)"
 
         $user = New-IntegrationUser -ApplicationId $Rule2.IntegrationAppClientId -Confirm:$false
-        (Test-IntegrationSetup | Where-Object Check -eq 'Synchronization writes as the integration identity').Status | Should -Be 'Pass'
+        $checklist = Test-IntegrationSetup
+        ($checklist | Where-Object Check -eq 'Synchronization writes as the integration identity').Status | Should -Be 'Pass'
+        # Business Central side: the integration identity reads each table the mappings use.
+        $bc = @($checklist | Where-Object Area -eq 'Business Central')
+        ($bc.Check | Sort-Object) -join ', ' | Should -Be ('contacts', 'currencies', 'customers', 'salespeoplePurchasers', 'vendors' | ForEach-Object { "Integration identity can use $_" }) -join ', '
+        $bc | Where-Object Status -ne 'Pass' | Should -BeNullOrEmpty
         $jobs = Invoke-FullSync -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
         ($jobs | Measure-Object Failed -Sum).Sum | Should -Be 0
 

@@ -413,12 +413,29 @@ public sealed partial class AccountSetup
     /// Administrator), the System Customizer role, and at least one non-admin role such as Sales Manager
     /// (reference/domain.md §H.1). Grants only what is missing. Default user: the one connected.
     /// </summary>
-    public async Task<AdminRoleResult> EnsureAdminRolesAsync(string? userPrincipalName, string additionalRole, CancellationToken cancellationToken)
+    /// <param name="license">
+    /// When the user is not in Dataverse yet: license it through Graph first (the environment's user sync then adds it),
+    /// as the article's "promoted to administrator in Sales" presumes a Sales user. Null: stop with the fix instead.
+    /// </param>
+    public async Task<AdminRoleResult> EnsureAdminRolesAsync(string? userPrincipalName, string additionalRole, AdminLicenseOptions? license, CancellationToken cancellationToken)
     {
+        var steps = new List<SetupStep>();
         var user = await FindAdminAsync(userPrincipalName, cancellationToken).ConfigureAwait(false);
+        if (user is null && userPrincipalName is not null && license is not null)
+        {
+            var licensing = await LicenseAdminAsync(userPrincipalName, license, steps, cancellationToken).ConfigureAwait(false);
+            if (licensing is null)
+            {
+                return new AdminRoleResult { User = userPrincipalName, Steps = steps };
+            }
+
+            user = licensing;
+        }
+
         if (user is null)
         {
-            throw new CrmSyncException("UserNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no Dataverse user '{userPrincipalName}'. License the user first, so the environment adds it.", userPrincipalName);
+            throw new CrmSyncException("UserNotFound", CrmSyncErrorKind.ObjectNotFound,
+                $"There is no Dataverse user '{userPrincipalName}'. The environment adds users once they hold a Sales license: add -AssignLicense to license it now (Graph), or license it in the Microsoft 365 admin center.", userPrincipalName);
         }
 
         var target = user.DomainName ?? user.FullName ?? user.SystemUserId.ToString();
@@ -430,6 +447,41 @@ public sealed partial class AccountSetup
         var roles = step.Outcome == StepOutcome.Done
             ? await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false)
             : held;
-        return new AdminRoleResult { User = target, SystemUserId = user.SystemUserId, Roles = roles, Steps = new[] { step } };
+        steps.Add(step);
+        return new AdminRoleResult { User = target, SystemUserId = user.SystemUserId, Roles = roles, Steps = steps };
+    }
+
+    // The admin's Entra user gets the Sales license, then Dataverse's user sync adds it; null when it cannot go on
+    // (the steps say why, or what -WhatIf would do).
+    private async Task<DataverseUser?> LicenseAdminAsync(string userPrincipalName, AdminLicenseOptions license, List<SetupStep> steps, CancellationToken cancellationToken)
+    {
+        var entra = await Directory.FindUserAsync(userPrincipalName, cancellationToken).ConfigureAwait(false)
+            ?? throw new CrmSyncException("UserNotFound", CrmSyncErrorKind.ObjectNotFound,
+                $"There is no Entra user '{userPrincipalName}'. Create it first (Microsoft 365 admin center), then run Grant-IntegrationAdminRole -AssignLicense again.", userPrincipalName);
+        var licensed = await EnsureLicenseAsync(entra, license.SkuPartNumber, license.UsageLocation, cancellationToken).ConfigureAwait(false);
+        steps.Add(licensed);
+        if (licensed.Outcome == StepOutcome.Failed)
+        {
+            return null;
+        }
+
+        if (licensed.Outcome == StepOutcome.WouldDo)
+        {
+            steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.WouldDo, "What if: not done."));
+            steps.Add(new SetupStep("Admin roles", StepOutcome.WouldDo, $"Would grant {SystemAdministrator}, {SystemCustomizer} and a non-admin role."));
+            return null;
+        }
+
+        var appeared = await WaitForDataverseUsersAsync(new[] { entra.Id }, license.Timeout, license.PollInterval, (_, waited) =>
+            _observer.Progress("Waiting for Dataverse's user sync", $"{userPrincipalName}: {waited.TotalSeconds:0} of {license.Timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / license.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
+        if (appeared.GetValueOrDefault(entra.Id) is not { } user)
+        {
+            steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.Failed,
+                $"{userPrincipalName} did not appear in Dataverse within {license.Timeout.TotalSeconds:0} s. Run Grant-IntegrationAdminRole again later — it continues where it stopped."));
+            return null;
+        }
+
+        steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.Done, $"systemuser {user.SystemUserId}."));
+        return user;
     }
 }

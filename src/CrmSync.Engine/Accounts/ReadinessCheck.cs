@@ -1,4 +1,5 @@
 using CrmSync.Dataverse;
+using CrmSync.Http;
 using CrmSync.Mapping;
 using CrmSync.Sync;
 
@@ -52,6 +53,17 @@ public sealed partial class AccountSetup
 
         // Which identity synchronization will write as: the article forbids the administrator account.
         var sync = await _connection.CheckSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
+        if (_connection.SyncIdentity is { } syncIdentity && _connection.SyncChecks.Any(c => c.Service == ServiceKind.BusinessCentral && c.Succeeded))
+        {
+            var page = $"In Business Central, search for Microsoft Entra Applications, open the entry with Client ID {_connection.SyncClientId ?? syncIdentity} " +
+                "(New if there is none; State: Enabled; Grant Consent), and add permission sets that read and write customers, vendors, contacts, currencies and salespeople " +
+                $"for company '{_connection.CompanyName}' (for example D365 BUS FULL ACCESS; never SUPER).";
+            var entitySets = new MappingCatalog(_connection).GetAll().Where(m => !string.IsNullOrEmpty(m.BcEntitySet)).Select(m => m.BcEntitySet);
+            foreach (var access in await _connection.CheckBusinessCentralAccessAsync(entitySets, cancellationToken).ConfigureAwait(false))
+            {
+                Add("Business Central", $"Integration identity can use {access.EntitySet}", syncIdentity, access.Succeeded ? CheckStatus.Pass : CheckStatus.Fail, access.Detail, access.Succeeded ? null : page);
+            }
+        }
         Add("Integration user", "Synchronization writes as the integration identity", sync.Identity ?? "(none)", sync.Ready ? CheckStatus.Pass : CheckStatus.Fail, sync.Detail, sync.Fix);
         if (sync.Ready && Guid.TryParse(_connection.Store.GetSetting(SettingKeys.IntegrationUserId), out var recordedUser) && recordedUser != _connection.SyncDataverseUserId)
         {

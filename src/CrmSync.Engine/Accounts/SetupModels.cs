@@ -70,3 +70,16 @@ public enum CheckStatus
     Warning,
     Fail,
 }
+
+/// <summary>Grant-IntegrationAdminRole -AssignLicense: the Sales license for an admin who is not in Dataverse yet, and how long to wait for the user sync.</summary>
+public sealed record AdminLicenseOptions
+{
+    public string SkuPartNumber { get; init; } = "DYN365_ENTERPRISE_PLAN1";
+
+    /// <summary>Two-letter country code when the user has none; default: the tenant's country.</summary>
+    public string? UsageLocation { get; init; }
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
+}

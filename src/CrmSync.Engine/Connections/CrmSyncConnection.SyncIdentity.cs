@@ -15,6 +15,9 @@ public sealed partial class CrmSyncConnection
     /// <summary>Who synchronization writes as (application id or user), never a secret; null when not configured.</summary>
     public string? SyncIdentity => _syncServices?.Tokens.Identity;
 
+    /// <summary>The integration identity's application (client) id, when it is an application.</summary>
+    public string? SyncClientId => _syncServices?.Settings.IntegrationCredential?.ClientId;
+
     /// <summary>The integration identity's systemuserid in Dataverse (WhoAmI as that identity), once it can sign in there.</summary>
     public Guid? SyncDataverseUserId { get; private set; }
 
@@ -111,6 +114,35 @@ public sealed partial class CrmSyncConnection
         return new SyncIdentityStatus(true, "SyncIdentityReady", SyncIdentity, $"Synchronization writes as {SyncIdentity} (Dataverse user {SyncDataverseUserId}; roles: {string.Join(", ", roles)}).", null);
     }
 
+    /// <summary>
+    /// Reads one row of each Business Central table the mappings use, as the integration identity: a table it may not
+    /// read is a permission set missing on BC's Microsoft Entra Applications page. BC API v2.0 has no endpoint for that
+    /// page, so this can check but not assign; writing is not probed (a probe must not change data).
+    /// </summary>
+    public async Task<IReadOnlyList<BusinessCentralAccessCheck>> CheckBusinessCentralAccessAsync(IEnumerable<string> entitySets, CancellationToken cancellationToken)
+    {
+        var client = SyncBusinessCentral;
+        var checks = new List<BusinessCentralAccessCheck>();
+        foreach (var entitySet in entitySets.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            try
+            {
+                await foreach (var _ in client.ListAsync(entitySet, new BcQuery { Select = new[] { "id" }, PageSize = 1 }, cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                checks.Add(new BusinessCentralAccessCheck(entitySet, true, $"{SyncIdentity ?? Identity} reads {entitySet}."));
+            }
+            catch (CrmSyncException ex)
+            {
+                checks.Add(new BusinessCentralAccessCheck(entitySet, false, ex.Message));
+            }
+        }
+
+        return checks;
+    }
+
     /// <summary>Stops with the status's error unless synchronization may run.</summary>
     public async Task EnsureSyncIdentityAsync(CancellationToken cancellationToken)
     {
@@ -122,6 +154,9 @@ public sealed partial class CrmSyncConnection
         }
     }
 }
+
+/// <summary>One Business Central table the integration identity must be able to read and write.</summary>
+public sealed record BusinessCentralAccessCheck(string EntitySet, bool Succeeded, string Detail);
 
 /// <summary>Whether synchronization may run as the connection's integration identity, and if not, why and the fix.</summary>
 public sealed record SyncIdentityStatus(bool Ready, string ErrorId, string? Identity, string Detail, string? Fix);

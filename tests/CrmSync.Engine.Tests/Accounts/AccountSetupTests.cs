@@ -328,7 +328,7 @@ public sealed class AccountSetupTests
         Assert.Contains(before, c => c.Area == "Salespeople" && c.Status == CheckStatus.Warning);
         Assert.All(before.Where(c => c.Area == "Connection"), c => Assert.Equal(CheckStatus.Pass, c.Status));
 
-        var admin = await setup.EnsureAdminRolesAsync(null, "Sales Manager", CancellationToken.None);
+        var admin = await setup.EnsureAdminRolesAsync(null, "Sales Manager", null, CancellationToken.None);
         await setup.EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.IntegrationApp.ClientId }, CancellationToken.None);
         await new CouplingService(sandbox.Connection).CoupleByMatchAsync("SALESPEOPLE", null, (_, _) => true, CancellationToken.None);
         var after = await setup.TestAsync(null, CancellationToken.None);

@@ -1,4 +1,5 @@
 using CrmSync.Accounts;
+using CrmSync.Connections;
 using CrmSync.Engine.Tests.Services;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Core;
@@ -111,5 +112,23 @@ public sealed class SyncIdentityTests
         // The setup and integration applications are application users: never planned as Salesperson/Purchaser.
         Assert.NotEmpty(observer.Asked);
         Assert.DoesNotContain(observer.Asked, a => a.Target.Contains("CrmSync Setup", StringComparison.Ordinal) || a.Target.Contains("Business Central Integration", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_integration_identity_Business_Central_does_not_know_is_not_ready_and_the_fix_names_the_page()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        var app = sandbox.AddApplication("No BC access", "no-bc-secret", dataverseRole: AccountSetup.IntegrationRole, businessCentral: false);
+        using var connection = await CrmSyncConnection.ConnectAsync(sandbox.Settings() with
+        {
+            StatePath = sandbox.StatePath + ".nobc",
+            IntegrationCredential = sandbox.Instance.IntegrationCredential(app.ClientId, "no-bc-secret"),
+        });
+
+        var status = await connection.CheckSyncIdentityAsync(CancellationToken.None);
+
+        Assert.Equal("SyncIdentityNotReady", status.ErrorId);
+        Assert.Contains("Business Central", status.Detail);
+        Assert.Contains("Microsoft Entra Applications", status.Fix);
     }
 }

@@ -24,12 +24,41 @@ public sealed class GrantIntegrationAdminRoleCommand : SetupCmdlet
     [ValidateNotNullOrEmpty]
     public string AdditionalRole { get; set; } = "Sales Manager";
 
+    /// <summary>When the user is not in Dataverse yet: assign the Sales license through Graph and wait until the environment adds the user.</summary>
+    [Parameter]
+    public SwitchParameter AssignLicense { get; set; }
+
+    /// <summary>The license's SKU part number for -AssignLicense; default the Dynamics 365 Customer Engagement plan.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string SkuPartNumber { get; set; } = "DYN365_ENTERPRISE_PLAN1";
+
+    /// <summary>Two-letter country code for -AssignLicense when the user has none; default: the tenant's country.</summary>
+    [Parameter]
+    [ValidatePattern("^[A-Za-z]{2}$")]
+    public string? UsageLocation { get; set; }
+
+    /// <summary>How long -AssignLicense waits for the user to appear in Dataverse.</summary>
+    [Parameter]
+    [ValidateRange(1, 86400)]
+    public int TimeoutSeconds { get; set; } = 600;
+
     protected override void ProcessRecord()
     {
-        var result = RunSetup((setup, bridge, cancel) => setup.EnsureAdminRolesAsync(UserPrincipalName, AdditionalRole, cancel));
+        if (AssignLicense && UserPrincipalName is null)
+        {
+            ThrowEngineError(new CrmSyncException("AssignLicenseNeedsUser", CrmSyncErrorKind.InvalidArgument,
+                "-AssignLicense licenses a user: give -UserPrincipalName. The connected identity is an application, which needs no license."));
+        }
+
+        var license = AssignLicense
+            ? new AdminLicenseOptions { SkuPartNumber = SkuPartNumber, UsageLocation = UsageLocation?.ToUpperInvariant(), Timeout = TimeSpan.FromSeconds(TimeoutSeconds), PollInterval = TimeSpan.FromSeconds(Math.Clamp(TimeoutSeconds / 60, 1, 5)) }
+            : null;
+        var result = RunSetup((setup, bridge, cancel) => setup.EnsureAdminRolesAsync(UserPrincipalName, AdditionalRole, license, cancel));
         if (result is not null)
         {
             WriteObject(result);
+            WriteFailedSteps(result.Steps, "AdminRoleStepFailed", result.User, "Run Grant-IntegrationAdminRole again to finish the remaining steps.", result);
         }
     }
 }
