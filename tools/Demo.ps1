@@ -22,10 +22,12 @@ function Get-SandboxToken([hashtable] $Body) {
 }
 
 Write-Step 'Start the sandbox (Dataverse, Business Central and Graph on 127.0.0.1) and connect'
+Write-Host 'Two identities: the setup application sets up accounts; synchronization writes as the integration application,'
+Write-Host 'which has no Dataverse user yet (the warning below) until New-IntegrationUser creates it.'
 $sandbox = Start-CrmSyncSandbox -Profile Realistic -Confirm:$false
 try {
     $sandbox | Connect-CrmSync -Name Demo -StatePath $StatePath
-    Get-CrmSyncConnection | Format-List Name, Identity, DataverseUrl, CompanyName, TenantName
+    Get-CrmSyncConnection | Format-List Name, Identity, SyncIdentity, DataverseUrl, CompanyName, TenantName
 
     Write-Step 'The readiness checklist of a fresh org'
     Test-IntegrationSetup | Format-Table

@@ -32,7 +32,7 @@ public sealed partial class CrmSyncConnection
 
     // Connect-time look at the integration identity. Not a connect failure: before New-IntegrationUser the application
     // user does not exist yet, and creating it is what the setup identity is for.
-    private async Task ProbeSyncIdentityAsync(CancellationToken cancellationToken)
+    private async Task ProbeSyncIdentityAsync(CancellationToken cancellationToken, bool warn = true)
     {
         if (_syncServices is not { } sync)
         {
@@ -52,8 +52,11 @@ public sealed partial class CrmSyncConnection
         {
             SyncDataverseUserId = null;
             checks.Add(new ServiceCheck(ServiceKind.Dataverse, endpoints.DataverseUrl, false, ex.Message));
-            Log.Warning($"The integration identity {sync.Tokens.Identity} cannot use Dataverse yet ({ex.Message}). " +
-                $"Synchronization writes as this identity: create its user with New-IntegrationUser {NewIntegrationUserArguments(sync)}.");
+            if (warn)
+            {
+                Log.Warning($"The integration identity {sync.Tokens.Identity} cannot use Dataverse yet ({ex.Message}). " +
+                    $"Synchronization writes as this identity: create its user with New-IntegrationUser {NewIntegrationUserArguments(sync)}.");
+            }
         }
 
         try
@@ -68,7 +71,10 @@ public sealed partial class CrmSyncConnection
         catch (CrmSyncException ex)
         {
             checks.Add(new ServiceCheck(ServiceKind.BusinessCentral, endpoints.BusinessCentralApiUrl, false, ex.Message));
-            Log.Warning($"The integration identity {sync.Tokens.Identity} cannot use Business Central ({ex.Message}). Add the app on BC's Microsoft Entra Applications page with the integration's permission sets.");
+            if (warn)
+            {
+                Log.Warning($"The integration identity {sync.Tokens.Identity} cannot use Business Central ({ex.Message}). Add the app on BC's Microsoft Entra Applications page with the integration's permission sets.");
+            }
         }
 
         SyncChecks = checks;
@@ -93,7 +99,8 @@ public sealed partial class CrmSyncConnection
                 "article says not to synchronize with the administrator account.", connect);
         }
 
-        await ProbeSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
+        // Asked again now (the application user may have been created since), quietly: the answer is the status.
+        await ProbeSyncIdentityAsync(cancellationToken, warn: false).ConfigureAwait(false);
         if (SyncChecks.FirstOrDefault(c => !c.Succeeded) is { } failed)
         {
             var fix = failed.Service == ServiceKind.Dataverse
