@@ -53,17 +53,6 @@ public sealed partial class AccountSetup
 
         // Which identity synchronization will write as: the article forbids the administrator account.
         var sync = await _connection.CheckSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
-        if (_connection.SyncIdentity is { } syncIdentity && _connection.SyncChecks.Any(c => c.Service == ServiceKind.BusinessCentral && c.Succeeded))
-        {
-            var page = $"In Business Central, search for Microsoft Entra Applications, open the entry with Client ID {_connection.SyncClientId ?? syncIdentity} " +
-                "(New if there is none; State: Enabled; Grant Consent), and add permission sets that read and write customers, vendors, contacts, currencies and salespeople " +
-                $"for company '{_connection.CompanyName}' (for example D365 BUS FULL ACCESS; never SUPER).";
-            var entitySets = new MappingCatalog(_connection).GetAll().Where(m => !string.IsNullOrEmpty(m.BcEntitySet)).Select(m => m.BcEntitySet);
-            foreach (var access in await _connection.CheckBusinessCentralAccessAsync(entitySets, cancellationToken).ConfigureAwait(false))
-            {
-                Add("Business Central", $"Integration identity can use {access.EntitySet}", syncIdentity, access.Succeeded ? CheckStatus.Pass : CheckStatus.Fail, access.Detail, access.Succeeded ? null : page);
-            }
-        }
         Add("Integration user", "Synchronization writes as the integration identity", sync.Identity ?? "(none)", sync.Ready ? CheckStatus.Pass : CheckStatus.Fail, sync.Detail, sync.Fix);
         if (sync.Ready && Guid.TryParse(_connection.Store.GetSetting(SettingKeys.IntegrationUserId), out var recordedUser) && recordedUser != _connection.SyncDataverseUserId)
         {
@@ -71,6 +60,8 @@ public sealed partial class AccountSetup
                 $"Synchronization writes as Dataverse user {_connection.SyncDataverseUserId}, but the recorded integration user is {recordedUser}. Changes of both are not synchronized back.",
                 $"New-IntegrationUser for the identity synchronization writes as, or connect with the recorded user's identity (-IntegrationClientId).");
         }
+
+        await CheckBusinessCentralAccessAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);
         await CheckSalespeopleAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);
         return checks;
     }
@@ -104,6 +95,24 @@ public sealed partial class AccountSetup
         add(area, "Is not an administrator", name, roles.Contains(SystemAdministrator, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Fail : CheckStatus.Pass, $"Roles: {Join(roles)}.",
             "Remove the System Administrator role from the integration user (changes it makes are never synchronized), or use a dedicated account.");
         add(area, $"Holds {IntegrationRole}", name, roles.Contains(IntegrationRole, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", rerun);
+    }
+
+    // The Business Central side of the integration identity: every table the mappings use, read as that identity.
+    private async Task CheckBusinessCentralAccessAsync(CheckSink add, CancellationToken cancellationToken)
+    {
+        if (_connection.SyncIdentity is not { } identity || !_connection.SyncChecks.Any(c => c.Service == ServiceKind.BusinessCentral && c.Succeeded))
+        {
+            return;
+        }
+
+        var page = $"In Business Central, search for Microsoft Entra Applications, open the entry with Client ID {_connection.SyncClientId ?? identity} " +
+            "(New if there is none; State: Enabled; Grant Consent), and add permission sets that read and write customers, vendors, contacts, currencies and salespeople " +
+            $"for company '{_connection.CompanyName}' (for example D365 BUS FULL ACCESS; never SUPER).";
+        var entitySets = new MappingCatalog(_connection).GetAll().Select(m => m.BcEntitySet);
+        foreach (var access in await _connection.CheckBusinessCentralAccessAsync(entitySets, cancellationToken).ConfigureAwait(false))
+        {
+            add("Business Central", "Integration identity can use", access.EntitySet, access.Succeeded ? CheckStatus.Pass : CheckStatus.Fail, access.Detail, access.Succeeded ? null : page);
+        }
     }
 
     private async Task CheckSalespeopleAsync(CheckSink add, CancellationToken cancellationToken)

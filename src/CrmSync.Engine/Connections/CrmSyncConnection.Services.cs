@@ -83,6 +83,7 @@ public sealed partial class CrmSyncConnection
             }
 
             await connection.CheckServicesAsync(cancellationToken).ConfigureAwait(false);
+            connection.WarnAboutSyncIdentity();
             return connection;
         }
         catch

@@ -32,7 +32,7 @@ public sealed partial class CrmSyncConnection
 
     // Connect-time look at the integration identity. Not a connect failure: before New-IntegrationUser the application
     // user does not exist yet, and creating it is what the setup identity is for.
-    private async Task ProbeSyncIdentityAsync(CancellationToken cancellationToken, bool warn = true)
+    private async Task ProbeSyncIdentityAsync(CancellationToken cancellationToken)
     {
         if (_syncServices is not { } sync)
         {
@@ -52,11 +52,6 @@ public sealed partial class CrmSyncConnection
         {
             SyncDataverseUserId = null;
             checks.Add(new ServiceCheck(ServiceKind.Dataverse, endpoints.DataverseUrl, false, ex.Message));
-            if (warn)
-            {
-                Log.Warning($"The integration identity {sync.Tokens.Identity} cannot use Dataverse yet ({ex.Message}). " +
-                    $"Synchronization writes as this identity: create its user with New-IntegrationUser {NewIntegrationUserArguments(sync)}.");
-            }
         }
 
         try
@@ -71,13 +66,25 @@ public sealed partial class CrmSyncConnection
         catch (CrmSyncException ex)
         {
             checks.Add(new ServiceCheck(ServiceKind.BusinessCentral, endpoints.BusinessCentralApiUrl, false, ex.Message));
-            if (warn)
-            {
-                Log.Warning($"The integration identity {sync.Tokens.Identity} cannot use Business Central ({ex.Message}). Add the app on BC's Microsoft Entra Applications page with the integration's permission sets.");
-            }
         }
 
         SyncChecks = checks;
+    }
+
+    /// <summary>Connect-CrmSync says once what the integration identity cannot do yet, and the fix.</summary>
+    private void WarnAboutSyncIdentity()
+    {
+        if (_syncServices is not { } sync)
+        {
+            return;
+        }
+
+        foreach (var failed in SyncChecks.Where(c => !c.Succeeded))
+        {
+            Log.Warning(failed.Service == ServiceKind.Dataverse
+                ? $"The integration identity {sync.Tokens.Identity} cannot use Dataverse yet ({failed.Detail}). Synchronization writes as this identity: create its user with New-IntegrationUser {NewIntegrationUserArguments(sync)}."
+                : $"The integration identity {sync.Tokens.Identity} cannot use Business Central ({failed.Detail}). Add the app on Business Central's Microsoft Entra Applications page with the integration's permission sets.");
+        }
     }
 
     private static string NewIntegrationUserArguments(ServiceClients sync) =>
@@ -99,8 +106,8 @@ public sealed partial class CrmSyncConnection
                 "article says not to synchronize with the administrator account.", connect);
         }
 
-        // Asked again now (the application user may have been created since), quietly: the answer is the status.
-        await ProbeSyncIdentityAsync(cancellationToken, warn: false).ConfigureAwait(false);
+        // Asked again now: the application user may have been created since.
+        await ProbeSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
         if (SyncChecks.FirstOrDefault(c => !c.Succeeded) is { } failed)
         {
             var fix = failed.Service == ServiceKind.Dataverse
