@@ -43,16 +43,7 @@ function Invoke-DotNet {
     if ($LASTEXITCODE -ne 0) { throw "dotnet $($args -join ' ') failed with exit code $LASTEXITCODE." }
 }
 
-# A fresh pwsh of the same version as this one: the global `pwsh`, or the .NET tool run through dotnet.
-function Invoke-ChildPwsh {
-    $exe = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') {
-        & $exe (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive @args
-    }
-    else {
-        & $exe -NoProfile -NonInteractive @args
-    }
-}
+. (Join-Path $root 'tools/ChildPwsh.ps1')
 
 function Get-PropsValue([string] $File, [string] $Name) {
     $props = [xml](Get-Content (Join-Path $root $File) -Raw)

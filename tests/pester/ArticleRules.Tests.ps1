@@ -26,13 +26,11 @@ AfterAll {
 
 Describe 'Rule 1: the admin is administrator, System Customizer and holds a non-admin role' {
     BeforeAll {
-        $script:Rule1 = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $Rule1 | Connect-CrmSync -Name Rule1 -StatePath (Join-Path $TestDrive 'rule1.db') -WarningAction SilentlyContinue
+        $script:Rule1 = Start-ConnectedSandbox -Name Rule1
     }
 
     AfterAll {
-        Disconnect-CrmSync
-        $Rule1 | Stop-CrmSyncSandbox -Confirm:$false
+        Stop-ConnectedSandbox $Rule1
     }
 
     It 'checks each of the three separately, and Grant-IntegrationAdminRole adds only what is missing' {
@@ -82,8 +80,7 @@ Describe 'Rule 2: synchronization never writes as the administrator' {
     }
 
     AfterAll {
-        Disconnect-CrmSync
-        $Rule2 | Stop-CrmSyncSandbox -Confirm:$false
+        Stop-ConnectedSandbox $Rule2
     }
 
     It 'refuses to synchronize without an integration identity, naming the fix' {
@@ -134,17 +131,14 @@ Describe 'Rule 2: synchronization never writes as the administrator' {
 
 Describe 'Rules 3-5: the integration identity''s changes are not synchronized back; it is never a salesperson; conflicts become skipped' {
     BeforeAll {
-        $script:Rule3 = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $Rule3 | Connect-CrmSync -Name Rule3 -StatePath (Join-Path $TestDrive 'rule3.db') -WarningAction SilentlyContinue
-        Initialize-SandboxIntegrationUser $Rule3
+        $script:Rule3 = Start-ConnectedSandbox -Name Rule3 -IntegrationUser
         $null = Invoke-FullSync -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
         $script:IntegrationToken = Get-SandboxToken $Rule3 Dataverse -ClientId $Rule3.IntegrationAppClientId -ClientSecret $Rule3.IntegrationAppClientSecret
         $script:OliviaToken = Get-SandboxToken $Rule3 Dataverse -UserName 'olivia@contoso.com' -Password 'Sandbox-User-1!'
     }
 
     AfterAll {
-        Disconnect-CrmSync
-        $Rule3 | Stop-CrmSyncSandbox -Confirm:$false
+        Stop-ConnectedSandbox $Rule3
     }
 
     It 'Rule 3: a contact the integration identity edits in Dataverse stays as it is in Business Central; a person''s edit arrives' {
@@ -210,9 +204,7 @@ Describe 'Rules 3-5: the integration identity''s changes are not synchronized ba
 
 Describe 'Rule 6: the full synchronization asks before it starts, and at the end defaults to No' {
     BeforeAll {
-        $script:Rule6 = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $Rule6 | Connect-CrmSync -Name Rule6 -StatePath (Join-Path $TestDrive 'rule6-setup.db') -WarningAction SilentlyContinue
-        Initialize-SandboxIntegrationUser $Rule6
+        $script:Rule6 = Start-ConnectedSandbox -Name Rule6 -IntegrationUser
         Disconnect-CrmSync
         $script:Rule6Connect = "Import-Module '$Manifest'; Connect-CrmSync -SandboxUrl '$($Rule6.BaseUrl)' -StatePath '$(Join-Path $TestDrive 'rule6.db')'"
     }
@@ -256,17 +248,14 @@ Describe 'Rule 6: the full synchronization asks before it starts, and at the end
 
 Describe 'Rule 7: the job log counts as Business Central counts' {
     BeforeAll {
-        $script:Rule7 = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $Rule7 | Connect-CrmSync -Name Rule7 -StatePath (Join-Path $TestDrive 'rule7.db') -WarningAction SilentlyContinue
-        Initialize-SandboxIntegrationUser $Rule7
+        $script:Rule7 = Start-ConnectedSandbox -Name Rule7 -IntegrationUser
         # Couple only what matches by name: the rest stays uncoupled, and the mapping synchronizes only coupled records.
         $null = Invoke-FullSync CURRENCY, SALESPEOPLE -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
         $null = New-IntegrationCoupling CUSTOMER -MatchBased -MatchOn Name -Confirm:$false
     }
 
     AfterAll {
-        Disconnect-CrmSync
-        $Rule7 | Stop-CrmSyncSandbox -Confirm:$false
+        Stop-ConnectedSandbox $Rule7
     }
 
     It 'uncoupled records left alone by "Synch. Only Coupled Records" are not counted as Skipped' {
@@ -291,13 +280,11 @@ Describe 'Rule 7: the job log counts as Business Central counts' {
 
 Describe 'Rule 8: the Microsoft 365 "Import multiple users" CSV' {
     BeforeAll {
-        $script:Rule8 = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $Rule8 | Connect-CrmSync -Name Rule8 -StatePath (Join-Path $TestDrive 'rule8.db') -WarningAction SilentlyContinue
+        $script:Rule8 = Start-ConnectedSandbox -Name Rule8
     }
 
     AfterAll {
-        Disconnect-CrmSync
-        $Rule8 | Stop-CrmSyncSandbox -Confirm:$false
+        Stop-ConnectedSandbox $Rule8
     }
 
     It 'the template''s example rows are the admin center''s five sample users' {

@@ -247,8 +247,7 @@ Describe 'Help' {
 
 Describe 'Default views at 80 columns' {
     BeforeAll {
-        $script:ViewSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $ViewSandbox | Connect-CrmSync -Name Views -StatePath (Join-Path $TestDrive 'views.db') -WarningAction SilentlyContinue
+        $script:ViewSandbox = Start-ConnectedSandbox -Name Views
         $format = [xml](Get-Content (Join-Path (Split-Path $Manifest) 'CrmSync.Format.ps1xml') -Raw)
         $script:Labels = @{}
         foreach ($view in $format.Configuration.ViewDefinitions.View) {
@@ -276,8 +275,7 @@ Describe 'Default views at 80 columns' {
     }
 
     AfterAll {
-        Disconnect-CrmSync
-        $ViewSandbox | Stop-CrmSyncSandbox -Confirm:$false
+        Stop-ConnectedSandbox $ViewSandbox
     }
 
     It 'every view has a sample' {
@@ -307,13 +305,11 @@ Describe 'Default views at 80 columns' {
 
 Describe 'Tab completion' {
     BeforeAll {
-        $script:CompletionSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
-        $CompletionSandbox | Connect-CrmSync -Name Completion -StatePath (Join-Path $TestDrive 'completion.db') -WarningAction SilentlyContinue
+        $script:CompletionSandbox = Start-ConnectedSandbox -Name Completion
     }
 
     AfterAll {
-        Disconnect-CrmSync
-        $CompletionSandbox | Stop-CrmSyncSandbox -Confirm:$false
+        Stop-ConnectedSandbox $CompletionSandbox
     }
 
     It 'completes mapping names for <_>' -ForEach @(

@@ -6,17 +6,8 @@ $script:Manifest = if ($env:CRMSYNC_MODULE_MANIFEST) { $env:CRMSYNC_MODULE_MANIF
 if (-not (Test-Path -LiteralPath $Manifest)) { throw "The built module is missing at ${Manifest}: run ./build.ps1 -Task Build first." }
 if (-not $env:CRMSYNC_STATE_DIR) { $env:CRMSYNC_STATE_DIR = Join-Path ([IO.Path]::GetTempPath()) "crmsync-pester-$([guid]::NewGuid().ToString('N'))" }
 
-# A child pwsh of this version (the global pwsh, or the .NET tool run through dotnet), for tests that need a
-# process of their own: a fresh session, a different home, another set of loaded assemblies.
-function Invoke-ChildPwsh {
-    $exe = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') {
-        & $exe (Join-Path $PSHOME 'pwsh.dll') -NoProfile -NonInteractive @args
-    }
-    else {
-        & $exe -NoProfile -NonInteractive @args
-    }
-}
+# Child pwsh processes (Invoke-ChildPwsh, Invoke-InteractiveChildPwsh): a fresh session, a different home, answers typed.
+. (Join-Path $RepoRoot 'tools/ChildPwsh.ps1')
 
 # A value of Directory.Packages.props / Directory.Build.props (package versions, the module version).
 function Get-RepoProperty([string] $File, [string] $XPath) {
@@ -92,14 +83,16 @@ function Initialize-SandboxIntegrationUser($Sandbox) {
     $null = New-IntegrationUser -ApplicationId $Sandbox.IntegrationAppClientId -Confirm:$false -ErrorAction Stop
 }
 
-# A child pwsh that can be asked questions: its console reads the answers from -Answers (one line each), as a person
-# typing them. Unlike Invoke-ChildPwsh it is interactive (no -NonInteractive).
-function Invoke-InteractiveChildPwsh([string[]] $Answers, [string] $Command) {
-    $exe = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') {
-        $Answers | & $exe (Join-Path $PSHOME 'pwsh.dll') -NoProfile -Command $Command
-    }
-    else {
-        $Answers | & $exe -NoProfile -Command $Command
-    }
+# A sandbox with this session connected to it (the integration identity's Dataverse user created with
+# -IntegrationUser), and its end: every Describe that needs one starts and stops its own.
+function Start-ConnectedSandbox([string] $Name, [string] $Profile = 'Unlimited', [int] $Customers = 0, [switch] $IntegrationUser) {
+    $sandbox = Start-CrmSyncSandbox -Profile $Profile -Customers $Customers -Confirm:$false
+    $sandbox | Connect-CrmSync -Name $Name -StatePath (Join-Path $TestDrive "$Name.db") -WarningAction SilentlyContinue
+    if ($IntegrationUser) { Initialize-SandboxIntegrationUser $sandbox }
+    $sandbox
+}
+
+function Stop-ConnectedSandbox($Sandbox) {
+    Disconnect-CrmSync -ErrorAction SilentlyContinue
+    $Sandbox | Stop-CrmSyncSandbox -Confirm:$false
 }
