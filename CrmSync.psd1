@@ -20,9 +20,11 @@
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('CrmSync.Format.ps1xml')
     CmdletsToExport      = @(
+        'Clear-CrmSyncSandboxStatistic'
         'Connect-CrmSync'
         'Disconnect-CrmSync'
         'Get-CrmSyncConnection'
+        'Get-CrmSyncSandboxStatistic'
         'Get-IntegrationCoupling'
         'Get-IntegrationFieldMapping'
         'Get-IntegrationSyncError'

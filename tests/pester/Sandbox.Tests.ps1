@@ -124,3 +124,43 @@ Describe 'Synchronizing the sandbox' {
         (Get-IntegrationCoupling CURRENCY).Count | Should -Be 5
     }
 }
+
+Describe 'The sandbox''s request counters' {
+    BeforeAll {
+        $script:CountedSandbox = Start-ConnectedSandbox -Name Counted -IntegrationUser
+    }
+
+    AfterAll {
+        Stop-ConnectedSandbox $CountedSandbox
+    }
+
+    It 'counts per service and identity, over HTTP and through Get-CrmSyncSandboxStatistic, and starts anew when cleared' {
+        $CountedSandbox | Clear-CrmSyncSandboxStatistic -Confirm:$false
+        $null = Invoke-FullSync CURRENCY -Force -KeepCreatingNewRecords $false
+        $statistics = @($CountedSandbox | Get-CrmSyncSandboxStatistic)
+        $integration = $statistics | Where-Object { $_.Service -eq 'Dataverse' -and $_.Identity -eq 'Business Central Integration' }
+        $integration.Requests | Should -BeGreaterThan 0
+        ($integration.Endpoints.Values | Measure-Object -Sum).Sum | Should -Be $integration.Requests
+        ($integration.Endpoints.Keys -join ', ') | Should -Match 'transactioncurrencies|\$batch'
+        ($statistics | Where-Object Service -eq 'BusinessCentral').Requests | Should -BeGreaterThan 0
+        @($statistics | Where-Object Service -eq 'Graph').Count | Should -Be 0
+
+        # The same numbers for any HTTP client.
+        $raw = Invoke-RestMethod -Uri ($CountedSandbox.BaseUrl.TrimEnd('/') + '/_sandbox/statistics')
+        ($raw.services | Where-Object { $_.service -eq 'Dataverse' -and $_.displayName -eq 'Business Central Integration' }).requests | Should -Be $integration.Requests
+        { Invoke-RestMethod -Method Post -Uri ($CountedSandbox.BaseUrl.TrimEnd('/') + '/_sandbox/statistics') } | Should -Throw '*405*'
+
+        Clear-CrmSyncSandboxStatistic -Confirm:$false
+        Get-CrmSyncSandboxStatistic | Should -BeNullOrEmpty
+        Clear-CrmSyncSandboxStatistic -WhatIf
+        $null = Get-IntegrationTableMapping
+        Get-CrmSyncSandboxStatistic | Should -BeNullOrEmpty -Because 'reading mappings asks no service, and -WhatIf cleared nothing'
+    }
+
+    It 'says which sandbox it needs when there is none' {
+        Disconnect-CrmSync
+        { Get-CrmSyncSandboxStatistic -ErrorAction Stop } |
+            Should -Throw -ErrorId 'SandboxNotGiven,CrmSync.PowerShell.Cmdlets.Sandbox.GetCrmSyncSandboxStatisticCommand'
+        $CountedSandbox | Connect-CrmSync -Name Counted -StatePath (Join-Path $TestDrive 'Counted.db') -WarningAction SilentlyContinue
+    }
+}

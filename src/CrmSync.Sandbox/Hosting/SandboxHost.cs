@@ -168,6 +168,12 @@ public sealed class SandboxHost : IAsyncDisposable
             return;
         }
 
+        if (path == "/_sandbox/statistics")
+        {
+            await ServeStatisticsAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         if (path.StartsWith("/dataverse/api/data/v9.2/", StringComparison.Ordinal))
         {
             await ServeServiceAsync(context, DataverseService.ServiceName, SandboxAudience.Dataverse, path["/dataverse/api/data/v9.2/".Length..], DataverseApiUrl, Dataverse.Handle).ConfigureAwait(false);
@@ -189,6 +195,43 @@ public sealed class SandboxHost : IAsyncDisposable
 
         context.Response.StatusCode = 404;
         await context.Response.WriteAsync($"The sandbox serves /dataverse/api/data/v9.2/, {bcPrefix}, /graph/v1.0/ and /token/{TenantId}/oauth2/v2.0/token.").ConfigureAwait(false);
+    }
+
+    // What a sync costs in API calls: GET the counters (per service and identity, with endpoints); DELETE starts counting anew.
+    private async Task ServeStatisticsAsync(HttpContext context)
+    {
+        var method = context.Request.Method.ToUpperInvariant();
+        if (method == "DELETE")
+        {
+            Counters.Reset();
+            context.Response.StatusCode = 204;
+            return;
+        }
+
+        context.Response.ContentType = "application/json; charset=utf-8";
+        if (method != "GET")
+        {
+            context.Response.StatusCode = 405;
+            context.Response.Headers.Allow = "GET, DELETE";
+            await context.Response.WriteAsync("{\"error\":{\"code\":\"MethodNotAllowed\",\"message\":\"/_sandbox/statistics answers GET (the counters) and DELETE (start counting anew).\"}}").ConfigureAwait(false);
+            return;
+        }
+
+        var statistics = Counters.Snapshot(id => Identities.Get(id)?.DisplayName);
+        await context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            since = Counters.Since,
+            services = statistics.Select(s => new
+            {
+                service = s.Service,
+                identity = s.Identity,
+                displayName = s.DisplayName,
+                requests = s.Requests,
+                throttled = s.Throttled,
+                peakConcurrency = s.PeakConcurrency,
+                endpoints = s.Endpoints,
+            }),
+        })).ConfigureAwait(false);
     }
 
     private async Task ServeServiceAsync(HttpContext context, string service, SandboxAudience audience, string path, string root, Func<ServiceRequest, ServiceResponse> handle)

@@ -14,12 +14,15 @@ public sealed record RequestLogEntry(
     int Status,
     TimeSpan? RetryAfter);
 
+/// <summary>One identity's use of one service: requests (per endpoint), throttled answers (429), most requests in flight at once.</summary>
+public sealed record IdentityStatistics(string Service, Guid? Identity, string? DisplayName, int Requests, int Throttled, int PeakConcurrency, IReadOnlyDictionary<string, int> Endpoints);
+
 /// <summary>What the sandbox counted: requests per endpoint and identity, throttled answers, peak concurrency, a request log.</summary>
 public sealed partial class SandboxCounters
 {
     private const int MaxLog = 200_000;
     private readonly ConcurrentDictionary<(string Service, string Endpoint, Guid? Identity), int> _requests = new();
-    private readonly ConcurrentDictionary<string, int> _throttled = new();
+    private readonly ConcurrentDictionary<(string Service, Guid? Identity), int> _throttled = new();
     private readonly ConcurrentDictionary<(string Service, Guid? Identity), int> _inFlight = new();
     private readonly ConcurrentDictionary<(string Service, Guid? Identity), int> _peak = new();
     private readonly ConcurrentQueue<RequestLogEntry> _log = new();
@@ -32,7 +35,24 @@ public sealed partial class SandboxCounters
     public IReadOnlyDictionary<string, int> RequestsByEndpoint(string service) =>
         _requests.Where(kv => kv.Key.Service == service).GroupBy(kv => kv.Key.Endpoint).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
 
-    public int Throttled(string service) => _throttled.TryGetValue(service, out var n) ? n : 0;
+    public int Throttled(string service, Guid? identity = null) =>
+        _throttled.Where(kv => kv.Key.Service == service && (identity is null || kv.Key.Identity == identity)).Sum(kv => kv.Value);
+
+    /// <summary>When counting started (the sandbox's start, or the last reset).</summary>
+    public DateTimeOffset Since { get; private set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Everything counted, per service and identity, with each identity's endpoints: what /_sandbox/statistics serves.</summary>
+    public IReadOnlyList<IdentityStatistics> Snapshot(Func<Guid, string?> displayName) =>
+        _requests.Keys.Select(k => (k.Service, k.Identity)).Concat(_throttled.Keys).Concat(_peak.Keys).Distinct()
+            .OrderBy(k => k.Service, StringComparer.Ordinal).ThenBy(k => k.Identity)
+            .Select(k =>
+            {
+                var endpoints = _requests.Where(kv => kv.Key.Service == k.Service && kv.Key.Identity == k.Identity)
+                    .OrderBy(kv => kv.Key.Endpoint, StringComparer.Ordinal).ToDictionary(kv => kv.Key.Endpoint, kv => kv.Value);
+                return new IdentityStatistics(k.Service, k.Identity, k.Identity is { } id ? displayName(id) : null, endpoints.Values.Sum(),
+                    _throttled.TryGetValue(k, out var throttled) ? throttled : 0, _peak.TryGetValue(k, out var peak) ? peak : 0, endpoints);
+            })
+            .ToList();
 
     /// <summary>Most requests one identity had in flight at once (arrival to completion, throttled ones included).</summary>
     public int PeakConcurrency(string service, Guid? identity = null) =>
@@ -46,6 +66,7 @@ public sealed partial class SandboxCounters
         _throttled.Clear();
         _peak.Clear();
         _log.Clear();
+        Since = DateTimeOffset.UtcNow;
     }
 
     internal void Arrive(string service, Guid? identity)
@@ -60,7 +81,7 @@ public sealed partial class SandboxCounters
         _requests.AddOrUpdate((entry.Service, entry.Endpoint, entry.Identity), 1, (_, n) => n + 1);
         if (entry.Status == 429)
         {
-            _throttled.AddOrUpdate(entry.Service, 1, (_, n) => n + 1);
+            _throttled.AddOrUpdate((entry.Service, entry.Identity), 1, (_, n) => n + 1);
         }
 
         _log.Enqueue(entry);
