@@ -18,7 +18,9 @@
                (a .nupkg that Install-PSResource installs).
       Demo     Build, then tools/Demo.ps1: the sandbox, account setup, full sync, changes on both sides, modified sync,
                the job log.
-      Bench    run the benchmark programs (bench/CrmSync.Benchmarks); they print what they measured.
+      Bench    run the benchmark programs (bench/CrmSync.Benchmarks): the sync table (every scenario at 10,000 and
+               100,000 records: rec/s, the ceiling X* the limits allow, requests, 429s, memory, the one-request-per-record
+               baseline) and the sandbox's own paging; -Quick is the smoke run CI does (1,000 records).
       Clean    remove the module/ build output, out/ and bin/obj folders.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
@@ -29,7 +31,10 @@ param(
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # Bench: a smoke run (1,000 records per scenario) instead of the full table (10,000 and 100,000).
+    [switch] $Quick
 )
 
 $ErrorActionPreference = 'Stop'
@@ -160,7 +165,14 @@ function Invoke-Demo {
 }
 
 function Invoke-Bench {
-    Invoke-DotNet run -c Release --project (Join-Path $root 'bench/CrmSync.Benchmarks') -- sandbox-seed --rows 100000
+    $project = Join-Path $root 'bench/CrmSync.Benchmarks'
+    if ($Quick) {
+        Invoke-DotNet run -c Release --project $project -- sync --quick
+        return
+    }
+
+    Invoke-DotNet run -c Release --project $project -- sync
+    Invoke-DotNet run -c Release --project $project -- sandbox-seed --rows 100000
 }
 
 function Invoke-Clean {

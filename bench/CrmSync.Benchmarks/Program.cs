@@ -13,16 +13,24 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        var benchmark = args.FirstOrDefault() ?? "sandbox-seed";
-        var rows = args.SkipWhile(a => a != "--rows").Skip(1).Select(int.Parse).FirstOrDefault(100_000);
-        if (benchmark != "sandbox-seed")
+        var benchmark = args.FirstOrDefault() ?? "sync";
+        int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).DefaultIfEmpty(fallback).First();
+        switch (benchmark)
         {
-            Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Available: sandbox-seed [--rows N]");
-            return 2;
+            case "sandbox-seed":
+                await SandboxSeed(Option("--rows", 100_000));
+                return 0;
+            case "sync":
+                return await SyncTable.RunAsync(quick: args.Contains("--quick"), sizes: args.Contains("--quick") ? new[] { 1_000 } : new[] { 10_000, 100_000 });
+            case "sync-scenario":
+                // One scenario in this process (started by "sync"), its result as one JSON line.
+                var result = await SyncBenchmark.RunAsync(args[1], Option("--n", 10_000), Option("--changes", 1_000));
+                Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
+                return 0;
+            default:
+                Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Available: sync [--quick], sandbox-seed [--rows N]");
+                return 2;
         }
-
-        await SandboxSeed(rows);
-        return 0;
     }
 
     private static async Task SandboxSeed(int rows)

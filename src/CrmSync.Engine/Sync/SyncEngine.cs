@@ -19,6 +19,9 @@ public sealed class SyncEngine
     /// <summary>Rows modified this long before the watermark are read again (second-precision modifiedon, late commits).</summary>
     public static readonly TimeSpan Overlap = TimeSpan.FromSeconds(1);
 
+    /// <summary>Source rows read ahead while the batches before them are written: one page, so reading and writing overlap.</summary>
+    private const int ReadAheadRows = 5000;
+
     private readonly CrmSyncConnection _connection;
     private readonly StateStore _store;
 
@@ -143,7 +146,7 @@ public sealed class SyncEngine
 
                 var watermark = _options.FullSync ? null : _store.GetWatermark(_mapping.Name, _source.Side);
                 var batch = new List<SideRow>(_options.BatchSize);
-                await foreach (var row in _source.ReadAsync(watermark - Overlap, SourceFilter(), cancellationToken).ConfigureAwait(false))
+                await foreach (var row in ReadAhead.Of(_source.ReadAsync(watermark - Overlap, SourceFilter(), cancellationToken), ReadAheadRows, cancellationToken).ConfigureAwait(false))
                 {
                     if (_processed.Contains(row.Id))
                     {

@@ -164,11 +164,24 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
             IfMatch = w.Create ? null : w.ETag ?? "*",
             ReturnRepresentation = true,
         }).ToList();
-        var results = await client.ExecuteBatchAsync(operations, DataverseBatchMode.ContinueOnError, cancellationToken).ConfigureAwait(false);
-        return results.Select(r => r.Succeeded
-            ? new SideWriteResult(writes[r.Index], writes[r.Index].Id, r.Body?["modifiedon"] is { } m ? ParseDate(m) : null, r.Body, null)
-            : new SideWriteResult(writes[r.Index], writes[r.Index].Id, null, null, r.Error)).ToList();
+        // Dataverse runs the requests of one $batch one after another; several smaller $batch requests at once use the
+        // concurrency it allows per user (52, x-ms-dop-hint; the handler's gate keeps to it). Each record is in one
+        // request only, and every write is an idempotent upsert, so their order does not matter.
+        var chunkSize = Math.Max(MinRecordsPerRequest, (int)Math.Ceiling(operations.Count / (double)MaxRequestsPerBatch));
+        var chunks = operations.Select((operation, index) => (operation, index)).Chunk(chunkSize).ToList();
+        var answers = await Task.WhenAll(chunks.Select(async chunk =>
+        {
+            var results = await client.ExecuteBatchAsync(chunk.Select(c => c.operation).ToList(), DataverseBatchMode.ContinueOnError, cancellationToken).ConfigureAwait(false);
+            return results.Select(r => (Index: chunk[r.Index].index, Result: r));
+        })).ConfigureAwait(false);
+        return answers.SelectMany(a => a).OrderBy(a => a.Index).Select(a => a.Result.Succeeded
+            ? new SideWriteResult(writes[a.Index], writes[a.Index].Id, a.Result.Body?["modifiedon"] is { } m ? ParseDate(m) : null, a.Result.Body, null)
+            : new SideWriteResult(writes[a.Index], writes[a.Index].Id, null, null, a.Result.Error)).ToList();
     }
+
+    /// <summary>Requests one engine batch is spread over at most, and the fewest records worth a request of their own.</summary>
+    private const int MaxRequestsPerBatch = 5;
+    private const int MinRecordsPerRequest = 10;
 }
 
 /// <summary>The Business Central side: API v2.0 queries ordered by lastModifiedDateTime, creates and updates through JSON $batch.</summary>
