@@ -136,8 +136,11 @@ Describe 'The sandbox''s request counters' {
 
     It 'counts per service and identity, over HTTP and through Get-CrmSyncSandboxStatistic, and starts anew when cleared' {
         $CountedSandbox | Clear-CrmSyncSandboxStatistic -Confirm:$false
-        $null = Invoke-FullSync CURRENCY -Force -KeepCreatingNewRecords $false
+        $jobs = Invoke-FullSync CURRENCY -Force -KeepCreatingNewRecords $false
         $statistics = @($CountedSandbox | Get-CrmSyncSandboxStatistic)
+        # Each job records what it sent; the services also saw the identity checks made before the run.
+        $jobs.DataverseRequests | Should -BeGreaterThan 0
+        $jobs.DataverseRequests | Should -BeLessOrEqual (($statistics | Where-Object Service -eq 'Dataverse' | Measure-Object Requests -Sum).Sum)
         $integration = $statistics | Where-Object { $_.Service -eq 'Dataverse' -and $_.Identity -eq 'Business Central Integration' }
         $integration.Requests | Should -BeGreaterThan 0
         ($integration.Endpoints.Values | Measure-Object -Sum).Sum | Should -Be $integration.Requests

@@ -53,6 +53,9 @@ public sealed partial class CrmSyncConnection
 
     internal DirectoryClient Directory => Services.Directory;
 
+    /// <summary>Requests this connection sent to a service so far, both identities and retries included.</summary>
+    internal int RequestsSent(ServiceKind service) => (_services?.RequestsSent(service) ?? 0) + (_syncServices?.RequestsSent(service) ?? 0);
+
     /// <summary>How many tokens were acquired so far (one per service per token lifetime).</summary>
     internal int TokenAcquisitions => _services?.Tokens.Acquisitions ?? 0;
 
@@ -172,6 +175,10 @@ public sealed partial class CrmSyncConnection
     private sealed class ServiceClients : IDisposable
     {
         private readonly List<HttpClient> _http = new();
+        private readonly List<ServiceHandler> _handlers = new();
+
+        /// <summary>Requests these clients sent to a service so far.</summary>
+        public int RequestsSent(ServiceKind service) => _handlers.Where(h => h.Service == service).Sum(h => h.RequestsSent);
 
         public required ConnectionSettings Settings { get; init; }
 
@@ -193,7 +200,9 @@ public sealed partial class CrmSyncConnection
             clients._http.Add(tokenHttp);
             HttpClient Client(ServiceKind service, string scope, int maxConcurrency)
             {
-                var http = new HttpClient(new ServiceHandler(service, clients.Tokens, scope, maxConcurrency, settings.Retry, log, settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler()))
+                var handler = new ServiceHandler(service, clients.Tokens, scope, maxConcurrency, settings.Retry, log, settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
+                clients._handlers.Add(handler);
+                var http = new HttpClient(handler)
                 {
                     Timeout = Timeout.InfiniteTimeSpan,
                 };

@@ -81,6 +81,11 @@ public sealed class ServiceHandler : DelegatingHandler
 
     public ServiceKind Service { get; }
 
+    /// <summary>Requests sent to the service so far, retries included (what the service's limits count).</summary>
+    public int RequestsSent => Volatile.Read(ref _sent);
+
+    private int _sent;
+
     /// <summary>Requests allowed in flight now (Dataverse adapts it to x-ms-dop-hint, never above the configured maximum).</summary>
     public int ConcurrencyLimit => _concurrency.Limit;
 
@@ -154,6 +159,7 @@ public sealed class ServiceHandler : DelegatingHandler
         }
 
         attempt.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await _tokens.GetTokenAsync(_scope, cancellationToken).ConfigureAwait(false));
+        Interlocked.Increment(ref _sent);
         return await base.SendAsync(attempt, cancellationToken).ConfigureAwait(false);
     }
 

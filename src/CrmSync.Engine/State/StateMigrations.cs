@@ -140,6 +140,10 @@ internal static class StateMigrations
             ALTER TABLE coupling ADD COLUMN last_error_to_dataverse TEXT NULL;
             ALTER TABLE coupling ADD COLUMN last_error_to_bc TEXT NULL;
             """),
+        new StateMigration(6, "What each job cost: the requests it sent per service", """
+            ALTER TABLE sync_job ADD COLUMN dataverse_requests INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE sync_job ADD COLUMN business_central_requests INTEGER NOT NULL DEFAULT 0;
+            """),
     };
 
     public static int LatestVersion => All[^1].Version;

@@ -102,6 +102,12 @@ public sealed record IntegrationSyncJob
     public int Coupled { get; init; }
 
     public int Uncoupled { get; init; }
+
+    /// <summary>Requests the job sent to Dataverse (retries included): what it cost against the service's limits.</summary>
+    public int DataverseRequests { get; init; }
+
+    /// <summary>Requests the job sent to Business Central (retries included).</summary>
+    public int BusinessCentralRequests { get; init; }
 }
 
 /// <summary>One failed record of a job (BC table 5339 "Integration Synch. Job Errors").</summary>

@@ -316,16 +316,19 @@ public sealed class StateStore : IDisposable
     public void SaveJob(IntegrationSyncJob job)
     {
         InTransaction(() => Execute("""
-            INSERT INTO sync_job (id, mapping_name, direction, type, start_time, finish_time, message, inserted, modified, deleted, unchanged, skipped, failed, coupled, uncoupled)
-            VALUES ($id, $m, $dir, $type, $start, $finish, $msg, $ins, $mod, $del, $unch, $skip, $fail, $coup, $uncoup)
+            INSERT INTO sync_job (id, mapping_name, direction, type, start_time, finish_time, message, inserted, modified, deleted, unchanged, skipped, failed, coupled, uncoupled,
+                dataverse_requests, business_central_requests)
+            VALUES ($id, $m, $dir, $type, $start, $finish, $msg, $ins, $mod, $del, $unch, $skip, $fail, $coup, $uncoup, $dvReq, $bcReq)
             ON CONFLICT(id) DO UPDATE SET finish_time = excluded.finish_time, message = excluded.message, inserted = excluded.inserted,
                 modified = excluded.modified, deleted = excluded.deleted, unchanged = excluded.unchanged, skipped = excluded.skipped,
-                failed = excluded.failed, coupled = excluded.coupled, uncoupled = excluded.uncoupled
+                failed = excluded.failed, coupled = excluded.coupled, uncoupled = excluded.uncoupled,
+                dataverse_requests = excluded.dataverse_requests, business_central_requests = excluded.business_central_requests
             """,
             ("$id", Format(job.Id)), ("$m", job.MappingName), ("$dir", (int)job.Direction), ("$type", (int)job.Type),
             ("$start", Format(job.StartTime)), ("$finish", FormatNullable(job.FinishTime)), ("$msg", job.Message),
             ("$ins", job.Inserted), ("$mod", job.Modified), ("$del", job.Deleted), ("$unch", job.Unchanged),
-            ("$skip", job.Skipped), ("$fail", job.Failed), ("$coup", job.Coupled), ("$uncoup", job.Uncoupled)));
+            ("$skip", job.Skipped), ("$fail", job.Failed), ("$coup", job.Coupled), ("$uncoup", job.Uncoupled),
+            ("$dvReq", job.DataverseRequests), ("$bcReq", job.BusinessCentralRequests)));
     }
 
     public IntegrationSyncJob? GetJob(Guid id) =>
@@ -568,6 +571,8 @@ public sealed class StateStore : IDisposable
         Failed = r.GetInt32(r.GetOrdinal("failed")),
         Coupled = r.GetInt32(r.GetOrdinal("coupled")),
         Uncoupled = r.GetInt32(r.GetOrdinal("uncoupled")),
+        DataverseRequests = r.GetInt32(r.GetOrdinal("dataverse_requests")),
+        BusinessCentralRequests = r.GetInt32(r.GetOrdinal("business_central_requests")),
     };
 
     private static IntegrationSyncError ReadJobError(SqliteDataReader r) => new()

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CrmSync.Connections;
+using CrmSync.Http;
 using CrmSync.Mapping;
 using CrmSync.OData;
 using CrmSync.State;
@@ -100,6 +101,7 @@ public sealed class SyncEngine
         private readonly FieldTransfer _transfer;
         private readonly StateStore _store;
         private readonly DateTimeOffset _jobStart = DateTimeOffset.UtcNow;
+        private readonly (int Dataverse, int BusinessCentral) _requestsAtStart;
         private readonly HashSet<Guid> _processed = new();
         private IntegrationSyncJob _job;
         private int _processedCount;
@@ -118,6 +120,7 @@ public sealed class SyncEngine
             (_source, _destination) = pass == SyncDirection.ToIntegrationTable ? ((SyncSideAccess)bc, (SyncSideAccess)dv) : (dv, bc);
             _transfer = new FieldTransfer(mapping, pass, _source, _destination, lookups);
             _job = new IntegrationSyncJob { Id = Guid.NewGuid(), MappingName = mapping.Name, Direction = pass, Type = SyncJobType.Synchronization, StartTime = _jobStart };
+            _requestsAtStart = (engine._connection.RequestsSent(ServiceKind.Dataverse), engine._connection.RequestsSent(ServiceKind.BusinessCentral));
         }
 
         private bool ToDataverse => _pass == SyncDirection.ToIntegrationTable;
@@ -187,7 +190,13 @@ public sealed class SyncEngine
 
         private void Finish(string message)
         {
-            _job = _job with { FinishTime = DateTimeOffset.UtcNow, Message = message };
+            // What this job cost against the services' limits (passes run one after another on a connection).
+            _job = _job with
+            {
+                FinishTime = DateTimeOffset.UtcNow, Message = message,
+                DataverseRequests = _engine._connection.RequestsSent(ServiceKind.Dataverse) - _requestsAtStart.Dataverse,
+                BusinessCentralRequests = _engine._connection.RequestsSent(ServiceKind.BusinessCentral) - _requestsAtStart.BusinessCentral,
+            };
             Save(() => _store.SaveJob(_job));
             _observer.Progress(_mapping.Name, _pass, _processedCount, "Completed");
             if (!_options.WhatIf)

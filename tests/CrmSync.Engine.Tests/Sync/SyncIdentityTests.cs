@@ -132,3 +132,22 @@ public sealed class SyncIdentityTests
         Assert.Contains("Microsoft Entra Applications", status.Fix);
     }
 }
+
+public sealed class JobCostTests
+{
+    [Fact]
+    public async Task Each_job_records_the_requests_it_sent_and_they_add_up_to_what_the_services_received()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        sandbox.Host.Counters.Reset();
+
+        var (jobs, observer) = await sandbox.SyncAsync(full: true);
+
+        Assert.Empty(observer.Failures);
+        Assert.All(jobs, j => Assert.True(j.DataverseRequests + j.BusinessCentralRequests > 0, $"{j.MappingName} {j.Direction} sent nothing"));
+        Assert.Equal(sandbox.Host.Counters.Requests(DataverseService.ServiceName), jobs.Sum(j => j.DataverseRequests));
+        Assert.Equal(sandbox.Host.Counters.Requests(CrmSync.Sandbox.BusinessCentral.BcService.ServiceName), jobs.Sum(j => j.BusinessCentralRequests));
+        var stored = sandbox.Connection.Store.GetJob(jobs[0].Id)!;
+        Assert.Equal((jobs[0].DataverseRequests, jobs[0].BusinessCentralRequests), (stored.DataverseRequests, stored.BusinessCentralRequests));
+    }
+}
