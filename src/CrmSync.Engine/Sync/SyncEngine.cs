@@ -141,14 +141,14 @@ public sealed class SyncEngine
                 if (retry.Count > 0)
                 {
                     var rows = await _source.GetByIdsAsync(retry, cancellationToken).ConfigureAwait(false);
-                    foreach (var chunk in rows.Values.Chunk(_options.BatchSize))
+                    foreach (var chunk in rows.Values.Chunk(BatchSize))
                     {
                         await ProcessBatchAsync(chunk, advanceWatermarkTo: null, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
                 var watermark = _options.FullSync ? null : _store.GetWatermark(_mapping.Name, _source.Side);
-                var batch = new List<SideRow>(_options.BatchSize);
+                var batch = new List<SideRow>(BatchSize);
                 await foreach (var row in ReadAhead.Of(_source.ReadAsync(watermark - Overlap, SourceFilter(), cancellationToken), ReadAheadRows, cancellationToken).ConfigureAwait(false))
                 {
                     if (_processed.Contains(row.Id))
@@ -157,7 +157,7 @@ public sealed class SyncEngine
                     }
 
                     batch.Add(row);
-                    if (batch.Count == _options.BatchSize)
+                    if (batch.Count == BatchSize)
                     {
                         await ProcessBatchAsync(batch, batch[^1].ModifiedOn, cancellationToken).ConfigureAwait(false);
                         batch.Clear();
@@ -187,6 +187,9 @@ public sealed class SyncEngine
         private string Summary() =>
             $"{_processedCount} records: {_job.Inserted} inserted, {_job.Modified} modified, {_job.Deleted} deleted, {_job.Unchanged} unchanged, {_job.Skipped} skipped, {_job.Failed} failed" +
             (_job.Coupled > 0 ? $", {_job.Coupled} coupled" : string.Empty) + (_job.Uncoupled > 0 ? $", {_job.Uncoupled} uncoupled" : string.Empty);
+
+        // One engine batch is one state commit; the destination decides how many records it writes at once.
+        private int BatchSize => _destination.RecordsPerBatch(_options.BatchSize);
 
         private void Finish(string message)
         {

@@ -44,6 +44,9 @@ internal abstract class SyncSideAccess
 
     public abstract Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken);
 
+    /// <summary>Source records per engine batch (one state commit) when this side is written: <paramref name="requested"/> by default.</summary>
+    public virtual int RecordsPerBatch(int requested) => requested;
+
     /// <summary>Rows (within the inclusion filter) matching an extra filter: match-based coupling.</summary>
     public async Task<List<SideRow>> FindAsync(string filter, CancellationToken cancellationToken)
     {
@@ -233,20 +236,26 @@ internal sealed class BusinessCentralSideAccess(IntegrationTableMapping mapping,
         return found;
     }
 
+    // BC processes 5 requests per user at once (more are queued) and a $batch holds 100 operations: a batch of 500
+    // records is five full $batch requests in flight together, each counting once against the request limit.
+    public override int RecordsPerBatch(int requested) => Math.Max(requested, ConcurrentRequests * BusinessCentralClient.MaxBatchOperations);
+
+    private const int ConcurrentRequests = 5;
+
     public override async Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken)
     {
-        var results = new List<SideWriteResult>();
-        foreach (var chunk in writes.Chunk(BusinessCentralClient.MaxBatchOperations))
+        // Each record is in one request only. Creates were announced as pending writes before this (crash safety), and
+        // updates carry If-Match, so requests running at once cannot duplicate or overwrite one another.
+        var answers = await Task.WhenAll(writes.Chunk(BusinessCentralClient.MaxBatchOperations).Select(async chunk =>
         {
             var operations = chunk.Select(w => w.Create
                 ? new BcBatchOperation("POST", $"companies({client.CompanyId})/{Mapping.BcEntitySet}", w.Values)
                 : new BcBatchOperation("PATCH", $"companies({client.CompanyId})/{Mapping.BcEntitySet}({w.Id})", w.Values) { IfMatch = w.ETag ?? "*" }).ToList();
-            var answers = await client.ExecuteBatchAsync(operations, snapshot: false, cancellationToken).ConfigureAwait(false);
-            results.AddRange(answers.Select(a => a.Succeeded
+            var results = await client.ExecuteBatchAsync(operations, snapshot: false, cancellationToken).ConfigureAwait(false);
+            return results.Select(a => a.Succeeded
                 ? new SideWriteResult(chunk[a.Index], Guid.Parse(a.Body!["id"]!.GetValue<string>()), ParseDate(a.Body["lastModifiedDateTime"]), a.Body, null)
-                : new SideWriteResult(chunk[a.Index], chunk[a.Index].Id, null, null, a.Error)));
-        }
-
-        return results;
+                : new SideWriteResult(chunk[a.Index], chunk[a.Index].Id, null, null, a.Error));
+        })).ConfigureAwait(false);
+        return answers.SelectMany(a => a).ToList();
     }
 }

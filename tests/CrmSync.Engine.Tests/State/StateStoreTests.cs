@@ -64,7 +64,14 @@ public sealed class StateStoreTests : IDisposable
                 VALUES ('CUSTOMER', $bc, $dv, '2026-01-01T10:00:00.4560000Z', '2026-01-01T10:00:01.0000000Z', 2, $job, 1, $crmJob, $error, 1, '2025-12-31T23:59:59.0000000Z')
                 """, ("$bc", coupling.BcId.ToString()), ("$dv", coupling.DataverseId.ToString()), ("$job", coupling.LastSynchJobId.ToString()),
                 ("$crmJob", coupling.LastSynchCrmJobId.ToString()), ("$error", coupling.LastErrorMessage));
-            old.SaveJob(job);
+            old.Execute("""
+                INSERT INTO sync_job (id, mapping_name, direction, type, start_time, finish_time, message, inserted, modified, deleted, unchanged, skipped, failed, coupled, uncoupled)
+                VALUES ($id, $m, $dir, $type, $start, $finish, $msg, $ins, $mod, $del, $unch, $skip, $fail, $coup, $uncoup)
+                """, ("$id", job.Id.ToString()), ("$m", job.MappingName), ("$dir", (int)job.Direction), ("$type", (int)job.Type),
+                ("$start", "2026-01-01T10:00:00.0000000Z"),
+                ("$finish", "2026-01-01T10:00:05.0000000Z"), ("$msg", job.Message),
+                ("$ins", job.Inserted), ("$mod", job.Modified), ("$del", job.Deleted), ("$unch", job.Unchanged), ("$skip", job.Skipped), ("$fail", job.Failed),
+                ("$coup", job.Coupled), ("$uncoup", job.Uncoupled));
             old.AdvanceWatermark("CUSTOMER", SyncSide.Dataverse, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
         }
 
