@@ -87,7 +87,8 @@ public static class BcSchemas
     {
         G("relationId") with { WriteOnly = true }, G("contactId"), S("contactNumber", 20), S("contactName", 100), S("contactType", 10), G("relatedId"), S("relatedType", 20),
     })
-    { DefaultOrder = "contactNumber" };
+    // A customer or vendor has one company contact: relatedId is unique, and indexed (found on every customer write).
+    { UniqueColumns = new[] { "relatedId" }, DefaultOrder = "contactNumber" };
 
     public static IReadOnlyList<EntitySchema> CompanyEntities { get; } = new[] { Customer, Vendor, Contact, Currency, Salesperson, ContactInformation };
 

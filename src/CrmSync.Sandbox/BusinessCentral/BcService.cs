@@ -636,7 +636,7 @@ public sealed partial class BcService
         var rs = relations.Schema;
         var cs = contacts.Schema;
         var id = IdOf(row, schema);
-        var relation = relations.Rows.FirstOrDefault(r => Equals(r.Values[rs.IndexOf("relatedId")], id));
+        var relation = relations.FindUnique(rs.IndexOf("relatedId"), id, except: null);
         var contact = relation is null ? null : contacts.Get((Guid)relation.Values[rs.IndexOf("contactId")]!);
         var values = contact is null ? Defaults(cs) : (object?[])contact.Values.Clone();
         foreach (var field in new[] { "displayName", "addressLine1", "addressLine2", "city", "state", "country", "postalCode", "phoneNumber", "email", "website" })
