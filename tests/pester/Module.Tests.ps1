@@ -272,6 +272,7 @@ Describe 'Default views at 80 columns' {
         & $add (Import-Csv (Join-Path $RepoRoot 'tools/SampleSalespeople.csv') | Import-Salesperson -Confirm:$false)
         & $add (Get-IntegrationCoupling)
         & $add (Get-IntegrationSyncJob)
+        & $add (Get-CrmSyncSandboxStatistic)
     }
 
     AfterAll {
@@ -286,7 +287,8 @@ Describe 'Default views at 80 columns' {
         'CrmSync.Mapping.IntegrationTableMapping', 'CrmSync.Mapping.IntegrationFieldMapping', 'CrmSync.Connections.CrmSyncConnection',
         'CrmSync.LocalSandbox.SandboxInstance', 'CrmSync.State.IntegrationSyncJob', 'CrmSync.State.IntegrationSyncError',
         'CrmSync.Sync.CouplingView', 'CrmSync.Sync.MatchResult', 'CrmSync.Accounts.SetupCheck', 'CrmSync.Accounts.IntegrationUserResult',
-        'CrmSync.Accounts.SalespersonImportResult', 'CrmSync.Accounts.AdminRoleResult', 'CrmSync.Accounts.SalespersonTemplate'
+        'CrmSync.Accounts.SalespersonImportResult', 'CrmSync.Accounts.AdminRoleResult', 'CrmSync.Accounts.SalespersonTemplate',
+        'CrmSync.LocalSandbox.SandboxStatistic'
     ) {
         $objects = @($Samples[$_])
         $objects.Count | Should -BeGreaterThan 0
