@@ -304,6 +304,20 @@ public sealed class StateStore : IDisposable
             ? Query("SELECT * FROM coupling ORDER BY mapping_name, coupled_at", ReadCoupling)
             : Query("SELECT * FROM coupling WHERE mapping_name = $m ORDER BY coupled_at", ReadCoupling, ("$m", mappingName));
 
+    /// <summary>
+    /// Couplings whose last write in one direction failed and that are not skipped: the records a run retries. Asked
+    /// of SQLite, so an incremental run does not load every coupling of a large table.
+    /// </summary>
+    public IReadOnlyList<IntegrationCoupling> GetFailedCouplings(string mappingName, bool intoDataverse) =>
+        Query(intoDataverse
+                ? "SELECT * FROM coupling WHERE mapping_name = $m AND skipped = 0 AND last_synch_crm_result = $failure"
+                : "SELECT * FROM coupling WHERE mapping_name = $m AND skipped = 0 AND last_synch_result = $failure",
+            ReadCoupling, ("$m", mappingName), ("$failure", (int)SyncResult.Failure));
+
+    /// <summary>Whether the mapping has any coupling at all.</summary>
+    public bool HasCouplings(string mappingName) =>
+        Query("SELECT EXISTS (SELECT 1 FROM coupling WHERE mapping_name = $m)", r => r.GetInt32(0) != 0, ("$m", mappingName)).Single();
+
     public bool RemoveCoupling(string mappingName, Guid bcId)
     {
         var removed = 0;

@@ -56,7 +56,7 @@ public sealed class SyncEngine
         var risks = new List<string>();
         foreach (var mapping in mappings.Where(m => m.Direction == SyncDirection.Bidirectional))
         {
-            if (_store.GetCouplings(mapping.Name).Count > 0)
+            if (_store.HasCouplings(mapping.Name))
             {
                 continue;
             }
@@ -241,9 +241,7 @@ public sealed class SyncEngine
 
         private List<Guid> RetryIds()
         {
-            var ids = _store.GetCouplings(_mapping.Name)
-                .Where(c => !c.Skipped && (ToDataverse ? c.LastSynchCrmResult : c.LastSynchResult) == SyncResult.Failure)
-                .Select(c => ToDataverse ? c.BcId : c.DataverseId);
+            var ids = _store.GetFailedCouplings(_mapping.Name, intoDataverse: ToDataverse).Select(c => ToDataverse ? c.BcId : c.DataverseId);
             return ids.Concat(_store.GetFailures(_mapping.Name).Where(f => f.Direction == _pass && !f.Skipped).Select(f => f.SourceId)).Distinct().ToList();
         }
 

@@ -268,6 +268,25 @@ public sealed class StateStoreTests : IDisposable
         Assert.Equal(2, store.GetJobs(since: start.AddMinutes(1)).Count);
     }
 
+    [Fact]
+    public void Failed_couplings_are_found_per_direction_without_the_skipped_ones()
+    {
+        using var store = StateStore.Open(_temp.File("failed.db"));
+        IntegrationCoupling Coupling(SyncResult toBc, SyncResult toDv, bool skipped = false) =>
+            SampleCoupling() with { BcId = Guid.NewGuid(), DataverseId = Guid.NewGuid(), LastSynchResult = toBc, LastSynchCrmResult = toDv, Skipped = skipped };
+        var intoDataverse = Coupling(SyncResult.Success, SyncResult.Failure);
+        var intoBc = Coupling(SyncResult.Failure, SyncResult.Success);
+        foreach (var coupling in new[] { intoDataverse, intoBc, Coupling(SyncResult.Failure, SyncResult.Failure, skipped: true), Coupling(SyncResult.Success, SyncResult.Success) })
+        {
+            store.SaveCoupling(coupling);
+        }
+
+        Assert.Equal(new[] { intoDataverse.BcId }, store.GetFailedCouplings("CUSTOMER", intoDataverse: true).Select(c => c.BcId));
+        Assert.Equal(new[] { intoBc.BcId }, store.GetFailedCouplings("CUSTOMER", intoDataverse: false).Select(c => c.BcId));
+        Assert.True(store.HasCouplings("CUSTOMER"));
+        Assert.False(store.HasCouplings("VENDOR"));
+    }
+
     private static IntegrationCoupling SampleCoupling() => new()
     {
         MappingName = "CUSTOMER",
