@@ -1,16 +1,13 @@
 #
-# CrmSync module manifest: the one source of it. `./build.ps1 -Task Build` writes the module folder
-# module/ and this manifest into it as module/CrmSync.psd1, with {{ModuleVersion}} replaced by the
-# <ModuleVersion> of Directory.Build.props. Import the built one:
-#   Import-Module ./module/CrmSync.psd1
-# Paths here are relative to the module folder (module/ in the repository, CrmSync/<version>/ installed).
+# CrmSync, imported from the repository root after `./build.ps1 -Task Build`:
+#   Import-Module ./CrmSync.psd1
+# It loads the built module folder's manifest (module/CrmSync.psd1, written from
+# src/CrmSync.PowerShell/CrmSync.psd1), so help, formats and the engine's load context come from module/.
+# ModuleVersion is the <ModuleVersion> of Directory.Build.props (a test checks they agree).
 #
 @{
-    RootModule           = 'CrmSync.PowerShell.dll'
-    # Imported before the root module: hooks the resolver that loads the engine into its own
-    # AssemblyLoadContext, which Import-Module needs while it reflects over the cmdlet assembly.
-    NestedModules        = @('CrmSync.PowerShell.Loader.dll')
-    ModuleVersion        = '{{ModuleVersion}}'
+    RootModule           = 'module/CrmSync.psd1'
+    ModuleVersion        = '0.1.0'
     CompatiblePSEditions = @('Core')
     GUID                 = '5f0c3c1e-7c4e-4d5e-9a0b-3c1d2e4f6a7b'
     Author               = 'CrmSync'
@@ -18,7 +15,6 @@
     Copyright            = '(c) CrmSync. All rights reserved.'
     Description          = 'Sets up and runs the Business Central <-> Dataverse / Dynamics 365 Sales integration: integration accounts, table mappings, full and incremental synchronization with couplings and a job log.'
     PowerShellVersion    = '7.4'
-    FormatsToProcess     = @('CrmSync.Format.ps1xml')
     CmdletsToExport      = @(
         'Clear-CrmSyncSandboxStatistic'
         'Connect-CrmSync'
@@ -55,5 +51,4 @@
             LicenseUri = 'https://github.com/crmsync/crmsync/blob/main/LICENSE'
         }
     }
-    HelpInfoURI          = 'https://github.com/crmsync/crmsync/tree/main/docs/en-US'
 }

@@ -9,7 +9,7 @@
 
     Tasks:
       Build    restore and publish the cmdlets into module/ (engine and dependencies under module/Dependencies/,
-               the sandbox under module/Sandbox/), write module/CrmSync.psd1 from CrmSync.psd1 with the version of
+               the sandbox under module/Sandbox/), write module/CrmSync.psd1 from src/CrmSync.PowerShell/CrmSync.psd1 with the version of
                Directory.Build.props, and compile docs/en-US into module/en-US (MAML and about topics).
       Test     Build and Package, then the xunit tests (dotnet test CrmSync.sln), then the Pester tests in tests/pester in a
                child pwsh with the Pester restored from NuGet. Ends with one line "N passed, N failed" over both runners;
@@ -68,10 +68,10 @@ function Invoke-Build {
     Invoke-DotNet restore (Join-Path $root 'CrmSync.sln')
     Invoke-DotNet publish (Join-Path $root 'src/CrmSync.PowerShell') -c $Configuration --no-restore
 
-    # The manifest of the module folder, from the one source at the root, stamped with the one version.
+    # The manifest of the module folder, from its source in src/CrmSync.PowerShell, stamped with the one version.
     $version = Get-PropsValue 'Directory.Build.props' 'ModuleVersion'
-    $source = Get-Content (Join-Path $root 'CrmSync.psd1') -Raw
-    if ($source -notmatch '\{\{ModuleVersion\}\}') { throw 'CrmSync.psd1 must keep the {{ModuleVersion}} placeholder.' }
+    $source = Get-Content (Join-Path $root 'src/CrmSync.PowerShell/CrmSync.psd1') -Raw
+    if ($source -notmatch '\{\{ModuleVersion\}\}') { throw 'src/CrmSync.PowerShell/CrmSync.psd1 must keep the {{ModuleVersion}} placeholder.' }
     Set-Content -LiteralPath $builtManifest -Value ($source -replace '\{\{ModuleVersion\}\}', $version) -NoNewline
 
     Invoke-ChildPwsh -File (Join-Path $root 'tools/Build-Help.ps1') -DocsPath (Join-Path $root 'docs/en-US') `

@@ -19,7 +19,6 @@ Import-Module $PesterManifest -Force
 
 # The tests import the module from here, and keep every default state file out of the user's profile.
 $env:CRMSYNC_MODULE_MANIFEST = (Resolve-Path $ModuleManifest).Path
-$env:CRMSYNC_PESTER_MANIFEST = (Resolve-Path $PesterManifest).Path
 $env:CRMSYNC_PACKAGE_REPOSITORY = (Resolve-Path $PackageRepository).Path
 $stateDir = Join-Path ([IO.Path]::GetTempPath()) "crmsync-pester-$([guid]::NewGuid().ToString('N'))"
 $env:CRMSYNC_STATE_DIR = $stateDir

@@ -38,9 +38,12 @@ public sealed class ModuleConventionTests : IDisposable
     [Fact]
     public void Parameter_sets_are_unambiguous() => Assert.Empty(CmdletConventions.UnambiguousParameterSets(_module.Cmdlets));
 
-    [Fact]
-    public void The_manifest_exports_exactly_the_compiled_cmdlets() =>
-        Assert.Empty(CmdletConventions.ManifestExports(_module.Cmdlets, Path.Combine(Repository.Root, "CrmSync.psd1")));
+    // The built module's manifest and the repository root's, which imports it.
+    [Theory]
+    [InlineData("src/CrmSync.PowerShell/CrmSync.psd1")]
+    [InlineData("CrmSync.psd1")]
+    public void The_manifest_exports_exactly_the_compiled_cmdlets(string manifest) =>
+        Assert.Empty(CmdletConventions.ManifestExports(_module.Cmdlets, Path.Combine(Repository.Root, manifest)));
 
     [Fact]
     public void Every_cmdlet_and_parameter_has_help() =>
@@ -73,10 +76,12 @@ public sealed class ModuleConventionTests : IDisposable
     {
         var props = XDocument.Load(Path.Combine(Repository.Root, "Directory.Build.props"));
         var version = props.Descendants("ModuleVersion").Single().Value;
-        var manifest = File.ReadAllText(Path.Combine(Repository.Root, "CrmSync.psd1"));
+        var source = File.ReadAllText(Path.Combine(Repository.Root, "src", "CrmSync.PowerShell", "CrmSync.psd1"));
+        var root = File.ReadAllText(Path.Combine(Repository.Root, "CrmSync.psd1"));
 
-        // The source manifest carries a placeholder that build.ps1 replaces with this one version.
-        Assert.Contains("ModuleVersion        = '{{ModuleVersion}}'", manifest);
+        // The module's manifest carries a placeholder that build.ps1 replaces with this one version; the root's states it.
+        Assert.Contains("ModuleVersion        = '{{ModuleVersion}}'", source);
+        Assert.Contains($"ModuleVersion        = '{version}'", root);
         Assert.Equal(version, typeof(CrmSync.PowerShell.Infrastructure.CrmSyncCmdlet).Assembly.GetName().Version!.ToString(3));
     }
 
@@ -87,7 +92,7 @@ public sealed class ModuleConventionTests : IDisposable
         var typeNames = format.Descendants("TypeName").Select(e => e.Value).ToList();
         var engine = typeof(CrmSync.Connections.CrmSyncConnection).Assembly;
 
-        Assert.Contains("'CrmSync.Format.ps1xml'", File.ReadAllText(Path.Combine(Repository.Root, "CrmSync.psd1")));
+        Assert.Contains("'CrmSync.Format.ps1xml'", File.ReadAllText(Path.Combine(Repository.Root, "src", "CrmSync.PowerShell", "CrmSync.psd1")));
         Assert.NotEmpty(typeNames);
         Assert.All(typeNames, name => Assert.NotNull(engine.GetType(name)));
         foreach (var view in format.Descendants("View"))

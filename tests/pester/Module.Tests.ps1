@@ -37,6 +37,24 @@ Describe 'Import-Module in a fresh session' {
         $result.Mappings | Should -Be 'CURRENCY,SALESPEOPLE,VENDOR,CUSTOMER,CONTACT'
     }
 
+    It 'imports from the repository root with the built module''s help and views' {
+        $out = Invoke-ChildPwsh -Command "
+            `$ErrorActionPreference = 'Stop'
+            Import-Module '$(Join-Path $RepoRoot 'CrmSync.psd1')'
+            [pscustomobject]@{
+                Cmdlets = (Get-Command -Module CrmSync).Count
+                ModuleBase = (Get-Module CrmSync).ModuleBase
+                Help = (Get-Help Invoke-FullSync).Synopsis
+                View = (Get-IntegrationTableMapping | Out-String) -match 'OnlyCoupled'
+            } | ConvertTo-Json -Compress" 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        $result = ($out | Select-Object -Last 1) | ConvertFrom-Json
+        $result.Cmdlets | Should -Be (Import-PowerShellDataFile (Join-Path $RepoRoot 'CrmSync.psd1')).CmdletsToExport.Count
+        $result.ModuleBase | Should -Be (Split-Path $Manifest)
+        $result.Help | Should -Match 'full synchronization'
+        $result.View | Should -BeTrue
+    }
+
     It 'imports, connects to the sandbox and runs a full sync after other versions of MSAL, Azure.Core, Azure.Identity and the Graph core are loaded' {
         # As Az.Accounts or Microsoft.Graph would have loaded them before CrmSync in the same session.
         $packages = Get-NuGetPackageFolder
