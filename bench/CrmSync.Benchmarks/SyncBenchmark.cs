@@ -114,6 +114,15 @@ public static class SyncBenchmark
         var (dvRequests, bcRequests) = (counters.Requests("Dataverse"), counters.Requests("BusinessCentral"));
         var throttled = counters.Throttled("Dataverse") + counters.Throttled("BusinessCentral");
         var (dvPeak, bcPeak) = (counters.PeakConcurrency("Dataverse"), counters.PeakConcurrency("BusinessCentral"));
+        if (Environment.GetEnvironmentVariable("CRMSYNC_BENCH_BUSY") is not null)
+        {
+            var dvLog = counters.Log.Where(e => e.Service == "Dataverse" && e.Endpoint.Contains("$batch")).ToList();
+            var busy = dvLog.Sum(e => (e.CompletedAt - e.ReceivedAt).TotalSeconds);
+            var first = dvLog.Min(e => e.ReceivedAt);
+            var last = dvLog.Max(e => e.CompletedAt);
+            Console.Error.WriteLine($"DV batch requests {dvLog.Count}, mean duration {busy / dvLog.Count:F3} s, span {(last - first).TotalSeconds:F1} s, busy/span {busy / (last - first).TotalSeconds:F2}");
+        }
+
         if (Environment.GetEnvironmentVariable("CRMSYNC_BENCH_ENDPOINTS") is not null)
         {
             foreach (var service in new[] { "Dataverse", "BusinessCentral" })

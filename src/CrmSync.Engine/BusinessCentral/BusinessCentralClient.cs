@@ -19,9 +19,9 @@ public sealed record BcQuery
     /// <summary>Rows per page, at most 20,000.</summary>
     public int PageSize { get; init; } = 5000;
 
-    /// <summary>lastModifiedDateTime gt …, the change query BC documents (§E.3).</summary>
-    public static string ModifiedAfter(DateTimeOffset value) =>
-        "lastModifiedDateTime gt " + value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    /// <summary>lastModifiedDateTime compared with a value (milliseconds, UTC): gt is the change query BC documents (§E.3); ge and lt bound a slice.</summary>
+    public static string Modified(string op, DateTimeOffset value) =>
+        $"lastModifiedDateTime {op} " + value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     public string ToQueryString() => ODataQueryString.Build(Select, Filter, OrderBy);
 }

@@ -127,7 +127,7 @@ public sealed class CouplingService
         var bcSide = new BusinessCentralSideAccess(mapping, _connection.BusinessCentral);
         var dvSide = new DataverseSideAccess(mapping, _connection.Dataverse);
         var results = new List<MatchResult>();
-        await foreach (var bc in bcSide.ReadAsync(null, null, cancellationToken).ConfigureAwait(false))
+        await foreach (var bc in bcSide.ReadAsync(null, null, bcSide.ReadPageSize, cancellationToken).ConfigureAwait(false))
         {
             if (_store.GetCouplingByBcId(mapping.Name, bc.Id) is not null)
             {

@@ -38,7 +38,20 @@ internal abstract class SyncSideAccess
     /// <summary>How the side reads a mapped field (Dataverse lookups as _x_value).</summary>
     public abstract string ReadName(string field);
 
-    public abstract IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, CancellationToken cancellationToken);
+    /// <summary>Rows (within the inclusion filter) modified after <paramref name="modifiedAfter"/>, ordered by modified-on and id, <paramref name="pageSize"/> per request.</summary>
+    public abstract IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int pageSize, CancellationToken cancellationToken);
+
+    /// <summary>Rows modified at or after <paramref name="from"/> and before <paramref name="before"/> (open-ended when null): one slice of a read in parallel.</summary>
+    public abstract IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken);
+
+    /// <summary>The latest modified-on of the rows (one request for one row), or null when there are none.</summary>
+    public abstract Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken);
+
+    /// <summary>Rows per read request of a slice: small enough that the first rows come soon, large enough that the per-request cost is small.</summary>
+    public virtual int ReadPageSize => 500;
+
+    /// <summary>Slices read at once when a read is longer than a page (SourceRead).</summary>
+    public abstract int ReadSlices { get; }
 
     public abstract Task<Dictionary<Guid, SideRow>> GetByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
 
@@ -51,7 +64,7 @@ internal abstract class SyncSideAccess
     public async Task<List<SideRow>> FindAsync(string filter, CancellationToken cancellationToken)
     {
         var rows = new List<SideRow>();
-        await foreach (var row in ReadAsync(null, filter, cancellationToken).ConfigureAwait(false))
+        await foreach (var row in ReadAsync(null, filter, 11, cancellationToken).ConfigureAwait(false))
         {
             rows.Add(row);
             if (rows.Count > 10)
@@ -65,7 +78,7 @@ internal abstract class SyncSideAccess
 
     public async Task<bool> AnyAsync(CancellationToken cancellationToken)
     {
-        await foreach (var _ in ReadAsync(null, null, cancellationToken).ConfigureAwait(false))
+        await foreach (var _ in ReadAsync(null, null, 1, cancellationToken).ConfigureAwait(false))
         {
             return true;
         }
@@ -120,14 +133,37 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
         .Concat(Mapping.FieldMappings.Where(f => f.Status != FieldMappingStatus.Unavailable && f.DataverseField is not null).Select(f => ReadName(f.DataverseField!)))
         .Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
 
-    public override async IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    // Dataverse allows a user 52 concurrent requests; four slices keep reads ahead of the writes (BC takes at most 2,000
+    // records/s, §3.1) without holding many pages in memory.
+    public override int ReadSlices => 4;
+
+    public override IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
+        Query(And(InclusionFilter, modifiedAfter is { } after ? Modified("gt", after) : null, extraFilter), "asc", pageSize, cancellationToken);
+
+    public override IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken) =>
+        Query(And(InclusionFilter, Modified("ge", from), before is { } end ? Modified("lt", end) : null, extraFilter), "asc", ReadPageSize, cancellationToken);
+
+    public override async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
     {
-        var modified = modifiedAfter is { } after ? "modifiedon gt " + after.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) : null;
+        await foreach (var row in Query(And(InclusionFilter, extraFilter), "desc", 1, cancellationToken).ConfigureAwait(false))
+        {
+            return row.ModifiedOn;
+        }
+
+        return null;
+    }
+
+    // modifiedon holds whole seconds.
+    private static string Modified(string op, DateTimeOffset value) =>
+        $"modifiedon {op} " + value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private async IAsyncEnumerable<SideRow> Query(string filter, string order, int pageSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var query = new DataverseQuery(Select())
         {
-            Filter = And(InclusionFilter, modified, extraFilter),
-            OrderBy = $"modifiedon asc,{Mapping.DataverseIdColumn} asc",
-            PageSize = 1000,
+            Filter = filter,
+            OrderBy = $"modifiedon {order},{Mapping.DataverseIdColumn} {order}",
+            PageSize = pageSize,
         };
         await foreach (var row in client.QueryAsync(Mapping.DataverseEntitySet, query, cancellationToken).ConfigureAwait(false))
         {
@@ -182,8 +218,14 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
             : new SideWriteResult(writes[a.Index], writes[a.Index].Id, null, null, a.Result.Error)).ToList();
     }
 
+    // An engine batch of 2,000 is four $batch requests of 500 (the sandbox's and Microsoft's sample x-ms-dop-hint is 4):
+    // large enough that the per-request cost is small against the per-record execution time (limits-and-reliability.md
+    // §3.1: X_exec grows with B), and with the next batches' writes queued behind them the service is never idle.
+    public override int RecordsPerBatch(int requested) => Math.Max(requested, MaxRequestsPerBatch * RecordsPerRequest);
+
     /// <summary>Requests one engine batch is spread over at most, and the fewest records worth a request of their own.</summary>
-    private const int MaxRequestsPerBatch = 5;
+    private const int MaxRequestsPerBatch = 4;
+    private const int RecordsPerRequest = 500;
     private const int MinRecordsPerRequest = 10;
 }
 
@@ -202,14 +244,34 @@ internal sealed class BusinessCentralSideAccess(IntegrationTableMapping mapping,
         .Concat(Mapping.FieldMappings.Where(f => f.Status != FieldMappingStatus.Unavailable && f.BcField is not null).Select(f => f.BcField!))
         .Distinct(StringComparer.Ordinal).ToArray();
 
-    public override async IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    // BC processes 5 requests per user at once (more wait in its queue): five slices use them all. BC is read this way only
+    // when it is the source, so no writes of the same pass compete; the few lookups wait their turn.
+    public override int ReadSlices => 5;
+
+    public override IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
+        Query(And(InclusionFilter, modifiedAfter is { } after ? BcQuery.Modified("gt", after) : null, extraFilter), "asc", pageSize, cancellationToken);
+
+    public override IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken) =>
+        Query(And(InclusionFilter, BcQuery.Modified("ge", from), before is { } end ? BcQuery.Modified("lt", end) : null, extraFilter), "asc", ReadPageSize, cancellationToken);
+
+    public override async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
+    {
+        await foreach (var row in Query(And(InclusionFilter, extraFilter), "desc", 1, cancellationToken).ConfigureAwait(false))
+        {
+            return row.ModifiedOn;
+        }
+
+        return null;
+    }
+
+    private async IAsyncEnumerable<SideRow> Query(string filter, string order, int pageSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var query = new BcQuery
         {
             Select = Select(),
-            Filter = And(InclusionFilter, modifiedAfter is { } after ? BcQuery.ModifiedAfter(after) : null, extraFilter),
-            OrderBy = "lastModifiedDateTime asc,id asc",
-            PageSize = 1000,
+            Filter = filter,
+            OrderBy = $"lastModifiedDateTime {order},id {order}",
+            PageSize = pageSize,
         };
         await foreach (var row in client.ListAsync(Mapping.BcEntitySet, query, cancellationToken).ConfigureAwait(false))
         {

@@ -116,28 +116,52 @@ public static class QueryRunner
             return 0;
         });
 
-        var matches = table.Rows.Where(predicate).ToList();
-        matches.Sort(comparer);
-        int? total = options.Count ? matches.Count : null;
-
-        var start = 0;
-        if (options.SkipToken is not null)
+        // A page needs only the rows after the skip token, and of those only the first skip + page + 1 in order (the
+        // extra one says whether there is a next page): a bounded heap, not a sort of every match, as an index would.
+        var after = options.SkipToken is null ? null : DecodeSkipToken(options.SkipToken, keys.Count);
+        var needed = (long)(options.Skip ?? 0) + pageSize + 1;
+        var heap = new PriorityQueue<Row, Row>(Comparer<Row>.Create((a, b) => comparer.Compare(b, a)));
+        var total = 0;
+        foreach (var row in table.Rows)
         {
-            var after = DecodeSkipToken(options.SkipToken, keys.Count);
-            start = FirstAfter(matches, keys, after);
+            if (!predicate(row))
+            {
+                continue;
+            }
+
+            total++;
+            if (after is not null && CompareToToken(row, keys, after) <= 0)
+            {
+                continue;
+            }
+
+            if (heap.Count < needed)
+            {
+                heap.Enqueue(row, row);
+            }
+            else if (comparer.Compare(row, heap.Peek()) < 0)
+            {
+                heap.EnqueueDequeue(row, row);
+            }
         }
 
-        start += options.Skip ?? 0;
-        var remaining = Math.Max(0, matches.Count - start);
-        var take = Math.Min(remaining, pageSize);
-        var page = matches.GetRange(Math.Min(start, matches.Count), take);
+        var ordered = new List<Row>(heap.Count);
+        while (heap.Count > 0)
+        {
+            ordered.Add(heap.Dequeue());
+        }
+
+        ordered.Reverse();
+        var start = Math.Min(options.Skip ?? 0, ordered.Count);
+        var take = Math.Min(ordered.Count - start, pageSize);
+        var page = ordered.GetRange(start, take);
         string? next = null;
-        if (take < remaining && page.Count > 0)
+        if (start + take < ordered.Count && page.Count > 0)
         {
             next = EncodeSkipToken(keys.Select(k => k.Get(page[^1])).ToList());
         }
 
-        return new QueryPage(page, next, total);
+        return new QueryPage(page, next, options.Count ? total : null);
     }
 
     public static FilterNode ParseFilter(string filter)
@@ -152,37 +176,18 @@ public static class QueryRunner
         }
     }
 
-    private static int FirstAfter(List<Row> sorted, List<(Func<Row, object?> Get, bool Descending)> keys, IReadOnlyList<object?> after)
+    private static int CompareToToken(Row row, List<(Func<Row, object?> Get, bool Descending)> keys, IReadOnlyList<object?> after)
     {
-        int Compare(Row row)
+        for (var i = 0; i < keys.Count; i++)
         {
-            for (var i = 0; i < keys.Count; i++)
+            var c = ValueComparer.Compare(keys[i].Get(row), after[i]);
+            if (c != 0)
             {
-                var c = ValueComparer.Compare(keys[i].Get(row), after[i]);
-                if (c != 0)
-                {
-                    return keys[i].Descending ? -c : c;
-                }
-            }
-
-            return 0;
-        }
-
-        int lo = 0, hi = sorted.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) / 2;
-            if (Compare(sorted[mid]) <= 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
+                return keys[i].Descending ? -c : c;
             }
         }
 
-        return lo;
+        return 0;
     }
 
     // The token carries typed sort values so the next page starts strictly after the last row.

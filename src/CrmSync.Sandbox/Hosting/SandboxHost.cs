@@ -291,16 +291,14 @@ public sealed class SandboxHost : IAsyncDisposable
             try
             {
                 var limits = limiter.Limits;
-                if (limits.LatencyPerRequest > TimeSpan.Zero)
-                {
-                    await Task.Delay(limits.LatencyPerRequest, context.RequestAborted).ConfigureAwait(false);
-                }
-
                 var request = await ReadRequestAsync(context, method, path, root, identity).ConfigureAwait(false);
                 response = handle(request);
-                if (limits.LatencyPerRecord > TimeSpan.Zero && response.Records > 0)
+
+                // The configured server time is what the request takes in all: the emulator's own work is part of it.
+                var remaining = limits.LatencyPerRequest + limits.LatencyPerRecord * response.Records - clock.Elapsed;
+                if (remaining > TimeSpan.Zero)
                 {
-                    await Task.Delay(limits.LatencyPerRecord * response.Records, context.RequestAborted).ConfigureAwait(false);
+                    await Task.Delay(remaining, context.RequestAborted).ConfigureAwait(false);
                 }
             }
             finally

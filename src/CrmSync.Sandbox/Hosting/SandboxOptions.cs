@@ -19,10 +19,10 @@ public sealed record SandboxOptions
     /// <summary>Load the sample tenant, organization and company (Seed/SampleData).</summary>
     public bool SeedSample { get; init; } = true;
 
-    /// <summary>Extra generated BC customers (benchmarks: 100,000+).</summary>
+    /// <summary>Extra generated BC customers (benchmarks: 100,000+), modified one every 30 seconds up to now.</summary>
     public int ExtraCustomers { get; init; }
 
-    /// <summary>Extra generated Dataverse accounts.</summary>
+    /// <summary>Extra generated Dataverse accounts, modified one every 30 seconds up to now.</summary>
     public int ExtraAccounts { get; init; }
 
     /// <summary>How long after a Dynamics 365 license is assigned the user appears in Dataverse.</summary>

@@ -26,10 +26,10 @@ public sealed record ServiceLimits
     /// <summary>Whether a 429 carries Retry-After (Dataverse and Graph do; BC documents it only for 502/503).</summary>
     public bool SendRetryAfter { get; init; } = true;
 
-    /// <summary>Server time added to every request.</summary>
+    /// <summary>Server time of every request (the emulator's own work counts toward it; it waits out the rest).</summary>
     public TimeSpan LatencyPerRequest { get; init; }
 
-    /// <summary>Server time added per record read or written.</summary>
+    /// <summary>Server time per record read or written, on top of <see cref="LatencyPerRequest"/>.</summary>
     public TimeSpan LatencyPerRecord { get; init; }
 
     public static ServiceLimits Unlimited { get; } = new();

@@ -415,6 +415,9 @@ public sealed class SampleData
 
     // ---- Benchmark scale ------------------------------------------------------------------------
 
+    // Generated records carry a history, as a real table does: one change every 30 seconds up to now, oldest first.
+    private static readonly TimeSpan ExtraRecordSpacing = TimeSpan.FromSeconds(30);
+
     private void SeedExtra(int customers, int accounts)
     {
         if (customers > 0)
@@ -461,7 +464,7 @@ public sealed class SampleData
                         Set("currencyId", eur.Values[currencies.Schema.KeyIndex]);
                     }
 
-                    Set("lastModifiedDateTime", now);
+                    Set("lastModifiedDateTime", now - ExtraRecordSpacing * (customers - i));
                     table.Put(new Row(values, bc.Store.NextVersion(), Admin.ObjectId));
                 }
             }
@@ -480,7 +483,7 @@ public sealed class SampleData
                         ["name"] = $"Benchmark Account {i:D7}", ["customertypecode"] = 3L, ["address1_city"] = Cities[i % Cities.Length],
                         ["telephone1"] = "+1 555 " + (i % 10000).ToString("D4", CultureInfo.InvariantCulture), ["emailaddress1"] = $"account{i}@benchmark.example",
                         ["ownerid"] = owner, ["transactioncurrencyid"] = Lookup(DataverseSchemas.Currencies, BaseCurrencyId),
-                    }, owner.Id);
+                    }, owner.Id, _host.Clock.UtcNow - ExtraRecordSpacing * (accounts - i));
                 }
             }
         }

@@ -1,0 +1,114 @@
+using CrmSync.State;
+
+namespace CrmSync.Sync.Passes;
+
+/// <summary>
+/// Commits what a batch learnt — couplings, failures and skips, job errors, the watermark and the job's counters — in
+/// one state-store transaction, after the destination acknowledged the writes (reference/limits-and-reliability.md §4.1).
+/// </summary>
+internal sealed class PassCommitter(PassContext pass)
+{
+    public void Commit(IReadOnlyList<RecordDecision> decisions, DateTimeOffset? advanceWatermarkTo, DateTimeOffset jobStart)
+    {
+        pass.Job.Count(decisions);
+        foreach (var d in decisions.Where(d => d.Action == SyncAction.Fail))
+        {
+            pass.Observer.RecordFailed(new SyncRecordResult
+            {
+                MappingName = pass.Mapping.Name, Direction = pass.Pass, SourceId = d.Source.Id, DestinationId = d.DestinationId,
+                SourceKey = pass.Key(d.Source), Action = SyncAction.Fail, Message = d.Message,
+            });
+        }
+
+        if (pass.Options.WhatIf)
+        {
+            return;
+        }
+
+        var store = pass.Store;
+        store.InTransaction(() =>
+        {
+            foreach (var d in decisions)
+            {
+                CommitRecord(d);
+            }
+
+            if (!pass.ToDataverse)
+            {
+                var committed = decisions.Select(d => d.Source.Id.ToString()).ToHashSet(StringComparer.Ordinal);
+                foreach (var pending in store.GetPendingWrites(pass.Mapping.Name).Where(p => committed.Contains(p.SourceId)))
+                {
+                    store.RemovePendingWrite(pending.Id);
+                }
+            }
+
+            // Never past the job's start: rows changed while it runs are read again next time.
+            if (advanceWatermarkTo is { } seen)
+            {
+                store.AdvanceWatermark(pass.Mapping.Name, pass.Source.Side, seen < jobStart ? seen : jobStart);
+            }
+
+            store.SaveJob(pass.Job.Current);
+        });
+    }
+
+    private void CommitRecord(RecordDecision d)
+    {
+        var store = pass.Store;
+        var mapping = pass.Mapping.Name;
+        switch (d.Action)
+        {
+            case SyncAction.Insert or SyncAction.Modify or SyncAction.Couple or SyncAction.Unchanged when d.DestinationId is { } destinationId && (d.Coupling is not null || d.Action == SyncAction.Insert):
+                if (d.Action == SyncAction.Unchanged && d.Destination is null)
+                {
+                    break;
+                }
+
+                var coupling = d.Coupling ?? pass.NewCoupling(d.Source.Id, destinationId);
+                store.SaveCoupling(coupling.Succeeded(pass.JobId, d.Source.ModifiedOn, d.Source.ETag, d.DestinationModifiedOn, d.DestinationVersion));
+                store.RemoveFailure(mapping, pass.Pass, d.Source.Id);
+                break;
+            case SyncAction.Unchanged when d.Coupling is { } unchanged:
+                var refreshed = unchanged.SourceSeen(d.Source.ModifiedOn, d.Source.ETag);
+                if (refreshed != unchanged.Coupling)
+                {
+                    store.SaveCoupling(refreshed);
+                }
+
+                break;
+            case SyncAction.Uncouple when d.Coupling is { } removed:
+                store.RemoveCoupling(mapping, removed.Coupling.BcId);
+                break;
+            case SyncAction.Fail:
+                var now = DateTimeOffset.UtcNow;
+                var message = d.Message ?? "Failed.";
+                store.AddJobError(new IntegrationSyncError
+                {
+                    JobId = pass.JobId, MappingName = mapping, Direction = pass.Pass, SourceId = $"{d.Source.Id} ({pass.Key(d.Source)})",
+                    DestinationId = d.DestinationId?.ToString(), Message = message, Time = now,
+                });
+                RecordFailure(d, message, now);
+                break;
+        }
+    }
+
+    // The same error twice in a row, in the same direction, makes the record Skipped until it is reset (§C.12): BC
+    // compares with the last error of that direction's job, so the two directions of a conflict do not reset each other.
+    private void RecordFailure(RecordDecision d, string message, DateTimeOffset now)
+    {
+        if (d.Coupling is { } coupling && !d.Coupled)
+        {
+            var skipped = coupling.Skipped || (coupling.LastResult == SyncResult.Failure && string.Equals(coupling.LastError, message, StringComparison.Ordinal));
+            pass.Store.SaveCoupling(coupling.Failed(pass.JobId, message, skipped));
+            return;
+        }
+
+        var failure = pass.Store.GetFailure(pass.Mapping.Name, pass.Pass, d.Source.Id);
+        var same = failure is not null && string.Equals(failure.Message, message, StringComparison.Ordinal);
+        pass.Store.SaveFailure(new UncoupledFailure
+        {
+            MappingName = pass.Mapping.Name, Direction = pass.Pass, SourceId = d.Source.Id, Message = message,
+            FailureCount = (failure?.FailureCount ?? 0) + 1, Skipped = same, LastJobId = pass.JobId, FailedAt = now,
+        });
+    }
+}

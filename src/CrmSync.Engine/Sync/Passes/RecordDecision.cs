@@ -1,0 +1,38 @@
+namespace CrmSync.Sync.Passes;
+
+/// <summary>What a pass decided for one source record, and, once written, what the destination answered.</summary>
+internal sealed class RecordDecision
+{
+    public required SideRow Source { get; init; }
+
+    public CouplingView? Coupling { get; set; }
+
+    public SideRow? Destination { get; set; }
+
+    public SyncAction Action { get; set; }
+
+    public string? Message { get; set; }
+
+    public SideWrite? Write { get; set; }
+
+    public IReadOnlyList<string> ChangedFields { get; set; } = Array.Empty<string>();
+
+    /// <summary>Coupled in this run by matching fields.</summary>
+    public bool Coupled { get; set; }
+
+    /// <summary>The coupling goes: its destination record was deleted.</summary>
+    public bool Uncoupled { get; set; }
+
+    public Guid? DestinationId { get; set; }
+
+    public DateTimeOffset? DestinationModifiedOn { get; set; }
+
+    public string? DestinationVersion { get; set; }
+
+    public void Fail(string message)
+    {
+        Action = SyncAction.Fail;
+        Message = message;
+        Write = null;
+    }
+}

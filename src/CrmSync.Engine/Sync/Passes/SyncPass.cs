@@ -1,0 +1,218 @@
+using CrmSync.Connections;
+using CrmSync.Http;
+using CrmSync.Mapping;
+using CrmSync.State;
+
+namespace CrmSync.Sync.Passes;
+
+/// <summary>
+/// One mapping in one direction: one job. Recovers what a crash left (BC creates), retries failed records, then reads the
+/// source from the watermark (everything for a full sync, SourceRead) and runs it through, batch by batch: plan
+/// (PassPlanner), write (PassWriter), commit (PassCommitter), with the writes of consecutive batches overlapping.
+/// </summary>
+internal sealed class SyncPass
+{
+    /// <summary>Source rows read ahead while the batches before them are written.</summary>
+    private const int ReadAheadRows = 5000;
+
+    private readonly CrmSyncConnection _connection;
+    private readonly PassContext _pass;
+    private readonly PassPlanner _planner;
+    private readonly PassWriter _writer;
+    private readonly PassCommitter _committer;
+    private readonly IReadOnlyList<Guid> _integrationUserIds;
+    private readonly DateTimeOffset _jobStart = DateTimeOffset.UtcNow;
+    private readonly (int Dataverse, int BusinessCentral) _requestsAtStart;
+
+    // Source records taken into a batch this run: a record read again (a retry, a row changed during the read) is not
+    // processed twice, and never sits in two batches.
+    private readonly HashSet<Guid> _taken = new();
+
+    public SyncPass(CrmSyncConnection connection, IntegrationTableMapping mapping, SyncDirection direction, SyncOptions options, ISyncObserver observer,
+        LookupContext lookups, IReadOnlyList<Guid> integrationUserIds)
+    {
+        _connection = connection;
+        _integrationUserIds = integrationUserIds;
+        var bc = new BusinessCentralSideAccess(mapping, connection.SyncBusinessCentral);
+        var dv = new DataverseSideAccess(mapping, connection.SyncDataverse);
+        var (source, destination) = direction == SyncDirection.ToIntegrationTable ? ((SyncSideAccess)bc, (SyncSideAccess)dv) : (dv, bc);
+        var job = new PassJob(new IntegrationSyncJob { Id = Guid.NewGuid(), MappingName = mapping.Name, Direction = direction, Type = SyncJobType.Synchronization, StartTime = _jobStart });
+        _pass = new PassContext(mapping, direction, options, observer, connection.Store, source, destination, lookups, job);
+        _planner = new PassPlanner(_pass, new FieldTransfer(mapping, direction, source, destination, lookups));
+        _writer = new PassWriter(_pass);
+        _committer = new PassCommitter(_pass);
+        _requestsAtStart = (connection.RequestsSent(ServiceKind.Dataverse), connection.RequestsSent(ServiceKind.BusinessCentral));
+    }
+
+    private IntegrationTableMapping Mapping => _pass.Mapping;
+
+    private PassJob Job => _pass.Job;
+
+    // One engine batch is one state commit; the destination decides how many records it writes at once.
+    private int BatchSize => _pass.Destination.RecordsPerBatch(_pass.Options.BatchSize);
+
+    public async Task<IntegrationSyncJob> RunAsync(CancellationToken cancellationToken)
+    {
+        _pass.Save(() => _pass.Store.SaveJob(Job.Current));
+        _pass.Observer.Progress(Mapping.Name, _pass.Pass, 0, "Starting");
+        try
+        {
+            if (!_pass.ToDataverse)
+            {
+                await new PendingCreateRecovery(_pass).ReconcileAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await RunBatchesAsync(cancellationToken).ConfigureAwait(false);
+            Finish($"{Job.Summary()}.");
+            return Job.Current;
+        }
+        catch (OperationCanceledException)
+        {
+            Finish($"Stopped after {Job.Processed} records; what was processed is saved, and the next run continues from there.");
+            throw;
+        }
+        catch (CrmSyncException ex)
+        {
+            Finish($"The job stopped after {Job.Processed} records: {ex.Message}");
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Batches whose writes are in flight together. Planning the next batch and committing the last one overlap the writes
+    /// of others, so the destination always has requests to work on (its concurrency gate queues what is over its limit).
+    /// Each record is in one batch only, and batches commit in the order they were read, so the watermark stays safe.
+    /// </summary>
+    private const int BatchesInFlight = 3;
+
+    private sealed record InFlightBatch(List<RecordDecision> Decisions, DateTimeOffset? AdvanceWatermarkTo, Task Write);
+
+    // Stopping (Ctrl+C) is honoured between batches: the batches whose writes started are written and committed whole.
+    private async Task RunBatchesAsync(CancellationToken stopping)
+    {
+        var inFlight = new Queue<InFlightBatch>();
+        try
+        {
+            await foreach (var (rows, advanceWatermarkTo) in BatchesAsync(stopping).ConfigureAwait(false))
+            {
+                stopping.ThrowIfCancellationRequested();
+                var decisions = await _planner.PlanAsync(rows, CancellationToken.None).ConfigureAwait(false);
+                inFlight.Enqueue(new InFlightBatch(decisions, advanceWatermarkTo, _writer.WriteAsync(decisions, CancellationToken.None)));
+                if (inFlight.Count == BatchesInFlight)
+                {
+                    await CommitAsync(inFlight.Dequeue(), advanceWatermark: true).ConfigureAwait(false);
+                }
+            }
+
+            while (inFlight.Count > 0)
+            {
+                await CommitAsync(inFlight.Dequeue(), advanceWatermark: true).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            // What was sent is committed (its couplings are the truth), but the watermark stays where it is: a batch before
+            // these may have failed, and its records must be read again.
+            while (inFlight.Count > 0)
+            {
+                try
+                {
+                    await CommitAsync(inFlight.Dequeue(), advanceWatermark: false).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The first failure is the one reported.
+                }
+            }
+
+            throw;
+        }
+    }
+
+    private async Task CommitAsync(InFlightBatch batch, bool advanceWatermark)
+    {
+        await batch.Write.ConfigureAwait(false);
+        _committer.Commit(batch.Decisions, advanceWatermark ? batch.AdvanceWatermarkTo : null, _jobStart);
+        _pass.Observer.Progress(Mapping.Name, _pass.Pass, Job.Processed, Job.Summary());
+    }
+
+    // Failed (not skipped) records first, whether or not they changed (reference/domain.md §C.2); then the change query
+    // from the watermark (less the overlap), or everything for a full sync.
+    private async IAsyncEnumerable<(List<SideRow> Rows, DateTimeOffset? AdvanceWatermarkTo)> BatchesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var store = _pass.Store;
+        var retry = store.GetFailedCouplings(Mapping.Name, intoDataverse: _pass.ToDataverse).Select(c => new CouplingView(c, _pass.ToDataverse).SourceId)
+            .Concat(store.GetFailures(Mapping.Name).Where(f => f.Direction == _pass.Pass && !f.Skipped).Select(f => f.SourceId))
+            .Distinct().ToList();
+        if (retry.Count > 0)
+        {
+            var rows = await _pass.Source.GetByIdsAsync(retry, cancellationToken).ConfigureAwait(false);
+            foreach (var chunk in rows.Values.Where(r => _taken.Add(r.Id)).Chunk(BatchSize))
+            {
+                yield return (chunk.ToList(), null);
+            }
+        }
+
+        var watermark = _pass.Options.FullSync ? null : store.GetWatermark(Mapping.Name, _pass.Source.Side);
+        var progress = new ReadProgress();
+        var batch = new List<SideRow>(BatchSize);
+        var read = new List<SourceItem>();
+        await foreach (var item in SourceRead.ReadAsync(_pass.Source, watermark - SyncEngine.Overlap, SourceFilter(), progress, ReadAheadRows, cancellationToken).ConfigureAwait(false))
+        {
+            read.Add(item);
+            if (item.Row is not { } row || !_taken.Add(row.Id))
+            {
+                continue;
+            }
+
+            batch.Add(row);
+            if (batch.Count == BatchSize)
+            {
+                yield return (batch, progress.Commit(read));
+                batch = new List<SideRow>(BatchSize);
+                read.Clear();
+            }
+        }
+
+        if (read.Count > 0)
+        {
+            yield return (batch, progress.Commit(read));
+        }
+    }
+
+    private void Finish(string message)
+    {
+        // What this job cost against the services' limits (passes run one after another on a connection).
+        Job.Finish(message,
+            _connection.RequestsSent(ServiceKind.Dataverse) - _requestsAtStart.Dataverse,
+            _connection.RequestsSent(ServiceKind.BusinessCentral) - _requestsAtStart.BusinessCentral);
+        _pass.Save(() => _pass.Store.SaveJob(Job.Current));
+        _pass.Observer.Progress(Mapping.Name, _pass.Pass, Job.Processed, "Completed");
+        if (!_pass.Options.WhatIf)
+        {
+            _pass.Observer.JobCompleted(Job.Current);
+        }
+    }
+
+    // What is never read from Dataverse (reference/domain.md §C.4, article 1):
+    // - echo suppression: changes the integration identity made are not synchronized back — for every mapping,
+    //   full synchronization included (BC applies the filter to some mappings only; CrmSync's rule is the article's);
+    // - service identities are never salespeople: application users, integration users, non-interactive users and
+    //   the identities this connection writes as.
+    private string? SourceFilter()
+    {
+        if (_pass.ToDataverse)
+        {
+            return null;
+        }
+
+        var filters = _integrationUserIds.Select(id => $"_modifiedby_value ne {id}").ToList();
+        if (string.Equals(Mapping.DataverseTable, "systemuser", StringComparison.OrdinalIgnoreCase))
+        {
+            filters.Add("applicationid eq null and isintegrationuser eq false and accessmode ne 4");
+            filters.AddRange(_integrationUserIds.Select(id => $"systemuserid ne {id}"));
+        }
+
+        return filters.Count == 0 ? null : string.Join(" and ", filters);
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+using System.Text;
+using CrmSync.Engine.Tests.Services;
+using CrmSync.Mapping;
+using CrmSync.Sandbox.Hosting;
+using CrmSync.Sync;
+
+namespace CrmSync.Engine.Tests.Sync;
+
+/// <summary>A pass writes several batches at once and reads in slices: a failure in the middle must lose nothing.</summary>
+public sealed class PipelinedPassTests
+{
+    /// <summary>Once armed, answers the Nth Dataverse $batch with a 400 the engine does not retry.</summary>
+    private sealed class FailingBatch : DelegatingHandler
+    {
+        private int _seen;
+
+        public FailingBatch()
+            : base(new SocketsHttpHandler { UseCookies = false })
+        {
+        }
+
+        public int FailAt { get; set; } = int.MaxValue;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri!.AbsolutePath.EndsWith("/api/data/v9.2/$batch", StringComparison.Ordinal) && Interlocked.Increment(ref _seen) == FailAt)
+            {
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.BadRequest)
+                {
+                    Content = new StringContent("{\"error\":{\"code\":\"0x80040216\",\"message\":\"Injected by the test.\"}}", Encoding.UTF8, "application/json"),
+                });
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+
+        public void Arm(int requestsFromNow) => FailAt = Volatile.Read(ref _seen) + requestsFromNow;
+    }
+
+    [Fact]
+    public async Task A_batch_that_fails_while_later_ones_are_in_flight_keeps_the_watermark_behind_it()
+    {
+        var failing = new FailingBatch();
+        await using var sandbox = await SandboxConnection.StartAsync(
+            new SandboxOptions { ExtraCustomers = 9000, DataverseUserSyncDelay = TimeSpan.Zero },
+            s => s with { InnerHandlerFactory = () => failing });
+        var (_, dependencies) = await sandbox.SyncAsync(full: true, names: new[] { StandardMappings.Currency, StandardMappings.Salespeople });
+        Assert.Empty(dependencies.Failures);
+
+        // Batches of 2,000 are four $batch requests each; the third batch's second request fails while others are in flight.
+        failing.Arm(10);
+        await Assert.ThrowsAnyAsync<CrmSyncException>(() => sandbox.SyncAsync(full: true, names: StandardMappings.Customer));
+        var store = sandbox.Connection.Store;
+        Assert.NotNull(store.GetWatermark(StandardMappings.Customer, SyncSide.BusinessCentral));
+        Assert.InRange(store.GetCouplings(StandardMappings.Customer).Count, 1, 8999);
+
+        // A modified-records run (not a full one, and creating records, as BC does with "Synch. Only Coupled Records" off)
+        // starts from the watermark: it must still find everything not committed.
+        store.SaveMapping(new MappingCatalog(sandbox.Connection).Get(StandardMappings.Customer) with { SynchOnlyCoupledRecords = false });
+        var (_, observer) = await sandbox.SyncAsync(full: false, names: StandardMappings.Customer);
+        Assert.Empty(observer.Failures);
+        var couplings = store.GetCouplings(StandardMappings.Customer);
+        var customers = sandbox.Rows("BusinessCentral", "customers");
+        Assert.Equal(customers.Count(r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "blocked") == " "), couplings.Count);
+        Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
+        Assert.Equal(9000, sandbox.Rows("Dataverse", "accounts").Count(r => ((string?)r.Value(sandbox, "Dataverse", "accounts", "name"))?.StartsWith("Benchmark Customer", StringComparison.Ordinal) == true));
+    }
+}

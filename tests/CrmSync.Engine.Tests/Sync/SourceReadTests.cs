@@ -1,0 +1,228 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using CrmSync.Mapping;
+using CrmSync.Sync;
+using CrmSync.Sync.Passes;
+using Xunit;
+
+namespace CrmSync.Engine.Tests.Sync;
+
+/// <summary>
+/// The pass's source read: one request when the changes fit a page, slices read at once when they do not; every row
+/// delivered, each slice's end after its rows, and a watermark (ReadProgress) that never passes a row not yet committed.
+/// </summary>
+public sealed class SourceReadTests
+{
+    /// <summary>A side over an in-memory table that answers as the services do (ordered by modified-on and id, paged) and counts requests.</summary>
+    private sealed class TableSide(IReadOnlyList<SideRow> rows, int slices = 5, int pageSize = 500, Exception? failAfterRequests = null, int failAt = int.MaxValue)
+        : SyncSideAccess(StandardMappings.Get(StandardMappings.Customer)!)
+    {
+        private int _requests;
+
+        public int Requests => _requests;
+
+        public List<(DateTimeOffset From, DateTimeOffset? Before)> Slices { get; } = new();
+
+        public override SyncSide Side => SyncSide.BusinessCentral;
+
+        public override string? InclusionFilter => null;
+
+        public override string EntityName => "Customer";
+
+        public override int ReadSlices => slices;
+
+        public override int ReadPageSize => pageSize;
+
+        public override string ReadName(string field) => field;
+
+        public override IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int size, CancellationToken cancellationToken) =>
+            Pages(rows.Where(r => modifiedAfter is null || r.ModifiedOn > modifiedAfter), size, cancellationToken);
+
+        public override IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken)
+        {
+            lock (Slices)
+            {
+                Slices.Add((from, before));
+            }
+
+            return Pages(rows.Where(r => r.ModifiedOn >= from && (before is null || r.ModifiedOn < before)), pageSize, cancellationToken);
+        }
+
+        public override async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
+        {
+            await Request().ConfigureAwait(false);
+            return rows.Count == 0 ? null : rows.Max(r => r.ModifiedOn);
+        }
+
+        public override Task<Dictionary<Guid, SideRow>> GetByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public override Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        private async IAsyncEnumerable<SideRow> Pages(IEnumerable<SideRow> matching, int size, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            var ordered = matching.OrderBy(r => r.ModifiedOn).ThenBy(r => r.Id).ToList();
+            for (var start = 0; start < ordered.Count || start == 0; start += size)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await Request().ConfigureAwait(false);
+                foreach (var row in ordered.Skip(start).Take(size))
+                {
+                    yield return row;
+                }
+
+                if (start + size >= ordered.Count)
+                {
+                    yield break;
+                }
+            }
+        }
+
+        private async Task Request()
+        {
+            if (Interlocked.Increment(ref _requests) > failAt)
+            {
+                throw failAfterRequests!;
+            }
+
+            await Task.Yield();
+        }
+    }
+
+    private static readonly DateTimeOffset Origin = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static List<SideRow> Table(int count, Random random, int spreadSeconds = 100_000) =>
+        Enumerable.Range(0, count)
+            .Select(_ => new SideRow(Guid.NewGuid(), Origin.AddMilliseconds(random.NextInt64(0, spreadSeconds * 1000L)), new JsonObject(), null))
+            .ToList();
+
+    private static async Task<List<SourceItem>> ReadAll(SyncSideAccess side, ReadProgress progress, DateTimeOffset? after = null, int capacity = 100)
+    {
+        var items = new List<SourceItem>();
+        await foreach (var item in SourceRead.ReadAsync(side, after, null, progress, capacity, CancellationToken.None))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+
+    [Fact]
+    public async Task Changes_that_fit_the_first_page_cost_one_request()
+    {
+        var side = new TableSide(Table(SourceRead.FirstPageSize - 1, new Random(1)));
+        var items = await ReadAll(side, new ReadProgress());
+        Assert.Equal(1, side.Requests);
+        Assert.Empty(side.Slices);
+        Assert.Equal(SourceRead.FirstPageSize - 1, items.Count(i => i.Row is not null));
+        Assert.Equal(new SourceItem(null, 0), items[^1]);
+    }
+
+    [Fact]
+    public async Task An_idle_read_costs_one_request()
+    {
+        var side = new TableSide(Array.Empty<SideRow>());
+        var items = await ReadAll(side, new ReadProgress());
+        Assert.Equal(1, side.Requests);
+        Assert.Equal(new[] { new SourceItem(null, 0) }, items);
+    }
+
+    [Fact]
+    public async Task A_long_read_is_cut_into_slices_that_together_deliver_every_row()
+    {
+        var table = Table(20_000, new Random(2));
+        var side = new TableSide(table, slices: 5, pageSize: 500);
+        var items = await ReadAll(side, new ReadProgress());
+
+        Assert.Equal(5, side.Slices.Count);
+        Assert.Null(side.Slices.OrderBy(s => s.From).Last().Before);
+        var delivered = items.Where(i => i.Row is not null).Select(i => i.Row!.Id).ToHashSet();
+        Assert.True(table.All(r => delivered.Contains(r.Id)), "every row is delivered");
+        // First page + the latest modified-on + each slice's pages (a page more at most for the rows of the boundary second).
+        Assert.InRange(side.Requests, 2 + 20_000 / 500, 2 + 20_000 / 500 + 5 + 1);
+        foreach (var slice in items.Select(i => i.Slice).Distinct())
+        {
+            var positions = items.Select((item, index) => (item, index)).Where(x => x.item.Slice == slice).ToList();
+            Assert.Null(positions[^1].item.Row);
+            Assert.Single(positions, p => p.item.Row is null);
+            var times = positions.Where(p => p.item.Row is not null).Select(p => p.item.Row!.ModifiedOn).ToList();
+            Assert.Equal(times.OrderBy(t => t), times);
+        }
+    }
+
+    [Fact]
+    public async Task Rows_that_share_one_modified_on_are_read_in_one_slice()
+    {
+        var stamp = Origin;
+        var table = Enumerable.Range(0, 3000).Select(_ => new SideRow(Guid.NewGuid(), stamp, new JsonObject(), null)).ToList();
+        var side = new TableSide(table);
+        var items = await ReadAll(side, new ReadProgress());
+        Assert.Single(side.Slices);
+        Assert.Equal(table.Select(r => r.Id).ToHashSet(), items.Where(i => i.Row is not null).Select(i => i.Row!.Id).ToHashSet());
+    }
+
+    [Fact]
+    public async Task A_failing_slice_stops_the_read_with_its_error_after_what_was_read()
+    {
+        var failure = new CrmSyncException("Boom", CrmSyncErrorKind.ConnectionError, "The service went away.");
+        var side = new TableSide(Table(10_000, new Random(3)), failAfterRequests: failure, failAt: 6);
+        var read = new List<SourceItem>();
+        var thrown = await Assert.ThrowsAsync<CrmSyncException>(async () =>
+        {
+            await foreach (var item in SourceRead.ReadAsync(side, null, null, new ReadProgress(), 100, CancellationToken.None))
+            {
+                read.Add(item);
+            }
+        });
+        Assert.Same(failure, thrown);
+        Assert.NotEmpty(read);
+    }
+
+    [Fact]
+    public void Slice_bounds_are_whole_seconds_ascending_and_distinct()
+    {
+        var from = Origin.AddSeconds(10);
+        Assert.Equal(new[] { from }, SourceRead.SliceBounds(from, from, 5));
+        Assert.Equal(new[] { from }, SourceRead.SliceBounds(from, from.AddMilliseconds(900), 5));
+        var bounds = SourceRead.SliceBounds(from, from.AddSeconds(100), 4);
+        Assert.Equal(new[] { 0, 25, 50, 75 }.Select(s => from.AddSeconds(s)), bounds);
+        var narrow = SourceRead.SliceBounds(from, from.AddSeconds(2), 5);
+        Assert.Equal(narrow.Distinct().OrderBy(b => b), narrow);
+        Assert.All(narrow, b => Assert.Equal(0, b.UtcTicks % TimeSpan.TicksPerSecond));
+    }
+
+    /// <summary>
+    /// The watermark's promise, over random tables, slicings and commit points: whatever prefix of the read is committed,
+    /// every row modified before the watermark it allows is in that prefix (so the next run, reading from the watermark,
+    /// misses nothing). And once everything is committed it reaches the latest row.
+    /// </summary>
+    [Fact]
+    public async Task The_watermark_never_passes_a_row_not_yet_committed()
+    {
+        for (var seed = 0; seed < 200; seed++)
+        {
+            var random = new Random(seed);
+            var table = Table(random.Next(0, 3000), random, spreadSeconds: random.Next(1, 5000));
+            var side = new TableSide(table, slices: random.Next(1, 7), pageSize: random.Next(50, 700));
+            var progress = new ReadProgress();
+            var items = await ReadAll(side, progress, capacity: random.Next(1, 500));
+            var committed = new HashSet<Guid>();
+            var position = 0;
+            DateTimeOffset? watermark = null;
+            while (position < items.Count)
+            {
+                var batch = items.Skip(position).Take(random.Next(1, 800)).ToList();
+                position += batch.Count;
+                committed.UnionWith(batch.Where(i => i.Row is not null).Select(i => i.Row!.Id));
+                if (progress.Commit(batch) is { } allowed)
+                {
+                    Assert.True(watermark is null || allowed >= watermark, $"seed {seed}: the watermark moves forward only");
+                    watermark = allowed;
+                    var missed = table.Where(r => r.ModifiedOn < allowed && !committed.Contains(r.Id)).ToList();
+                    Assert.True(missed.Count == 0, $"seed {seed}: {missed.Count} rows before the watermark {allowed:O} are not committed");
+                }
+            }
+
+            Assert.Equal(table.Count == 0 ? null : table.Max(r => r.ModifiedOn), watermark);
+        }
+    }
+}
