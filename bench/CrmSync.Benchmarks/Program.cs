@@ -24,7 +24,12 @@ public static class Program
                 return await SyncTable.RunAsync(quick: args.Contains("--quick"), sizes: args.Contains("--quick") ? new[] { 1_000 } : new[] { 10_000, 100_000 });
             case "sync-scenario":
                 // One scenario in this process (started by "sync"), its result as one JSON line.
-                var result = await SyncBenchmark.RunAsync(args[1], Option("--n", 10_000), Option("--changes", 1_000));
+                var result = args[1] switch
+                {
+                    "state-store" => await SyncBenchmark.StateStoreAsync(Option("--n", 1_000_000), Option("--changes", 1_000)),
+                    "import-salespeople" => await SyncBenchmark.ImportSalespeopleAsync(Option("--n", 1_000)),
+                    _ => await SyncBenchmark.RunAsync(args[1], Option("--n", 10_000), Option("--changes", 1_000)),
+                };
                 Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
                 return 0;
             default:

@@ -1,12 +1,11 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Text;
+using System.Globalization;
+using System.Net.Http.Json;
 using System.Text.Json;
 using CrmSync.Accounts;
 using CrmSync.Connections;
 using CrmSync.LocalSandbox;
 using CrmSync.Mapping;
-using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Limits;
 using CrmSync.State;
 using CrmSync.Sync;
@@ -17,11 +16,16 @@ namespace CrmSync.Benchmarks;
 public sealed record ScenarioResult(
     string Scenario, int Records, double Seconds, double RecordsPerSecond, double Ceiling, string CeilingBinding,
     int DataverseRequests, int BusinessCentralRequests, int Throttled, int PeakDataverseConcurrency, int PeakBusinessCentralConcurrency,
-    double PeakManagedMiB, double PeakWorkingSetMiB, double BaselineRecordsPerSecond, int BaselineRecords, string Note);
+    double PeakManagedMiB, double PeakWorkingSetMiB, double BaselineRecordsPerSecond, int BaselineRecords, string Note)
+{
+    /// <summary>What the scenario measured beyond the table's columns.</summary>
+    public string Detail { get; init; } = string.Empty;
+}
 
 /// <summary>
-/// The sync engine against the sandbox in-process, with the realistic limits (reference/limits-and-reliability.md §0–3).
-/// Each scenario runs in its own process (so peak memory belongs to one scenario) and prints one JSON line.
+/// The sync engine against the sandbox with the realistic limits (reference/limits-and-reliability.md §0–3). Each scenario
+/// runs in a process of its own and starts its own sandbox process, so peak memory is the engine's in one scenario; it
+/// prints one JSON line.
 /// </summary>
 public static class SyncBenchmark
 {
@@ -61,18 +65,168 @@ public static class SyncBenchmark
 
     public static readonly string[] Scenarios = { "full-bc-to-dv", "full-dv-to-bc", "incremental-bc", "incremental-both", "idle" };
 
+    /// <summary>
+    /// The state store at scale: <paramref name="couplings"/> couplings (10,000 of them real, the rest generated), coupling
+    /// lookups timed at 10,000 and at the full size (flat when indexed), and an incremental run of <paramref name="changes"/>
+    /// changed customers, with the share of its time spent in state-store transactions (per-batch commits).
+    /// </summary>
+    public static async Task<ScenarioResult> StateStoreAsync(int couplings, int changes)
+    {
+        const int real = 10_000;
+        await using var sandbox = await SandboxService.StartAsync(new SandboxStartOptions { Profile = "realistic", ExtraCustomers = real, DataverseUserSyncDelay = TimeSpan.Zero });
+        var instance = sandbox.Instance;
+        var state = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
+        using var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", state) with { IntegrationCredential = instance.IntegrationCredential() });
+        await new AccountSetup(connection, new Yes()).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
+        var catalog = new MappingCatalog(connection);
+        var engine = new SyncEngine(connection);
+        var observer = new QuietObserver();
+        await engine.RunAsync(new[] { catalog.Get(StandardMappings.Currency), catalog.Get(StandardMappings.Salespeople), catalog.Get(StandardMappings.Customer) }, new SyncOptions { FullSync = true }, observer, CancellationToken.None);
+        var store = connection.Store;
+        var coupled = store.GetCouplings(StandardMappings.Customer);
+        var lookupsAtReal = TimeLookups(store, coupled);
+
+        var generate = Stopwatch.StartNew();
+        var toAdd = Math.Max(0, couplings - coupled.Count);
+        for (var done = 0; done < toAdd; done += 50_000)
+        {
+            store.InTransaction(() =>
+            {
+                for (var i = done; i < Math.Min(toAdd, done + 50_000); i++)
+                {
+                    store.SaveCoupling(new IntegrationCoupling { MappingName = StandardMappings.Customer, BcId = Guid.NewGuid(), DataverseId = Guid.NewGuid(), CoupledAt = DateTimeOffset.UtcNow, LastSynchCrmResult = SyncResult.Success });
+                }
+            });
+        }
+
+        generate.Stop();
+        var lookupsAtFull = TimeLookups(store, coupled);
+        await ChangeRecordsAsync(sandbox, connection, changes, bothSides: false);
+        await sandbox.ResetCountsAsync();
+        var transactionsBefore = store.TransactionTime;
+        var clock = Stopwatch.StartNew();
+        var jobs = await engine.RunAsync(new[] { catalog.Get(StandardMappings.Customer) }, new SyncOptions(), observer, CancellationToken.None);
+        clock.Stop();
+        var commitShare = (store.TransactionTime - transactionsBefore) / clock.Elapsed;
+        var counts = await sandbox.CountsAsync();
+        var modified = jobs.Sum(j => j.Modified + j.Inserted);
+        File.Delete(state);
+        return new ScenarioResult(
+            "state-store", modified, clock.Elapsed.TotalSeconds, modified / clock.Elapsed.TotalSeconds, 0, "—",
+            counts.GetValueOrDefault("Dataverse")?.Requests ?? 0, counts.GetValueOrDefault("BusinessCentral")?.Requests ?? 0,
+            counts.Values.Sum(c => c.Throttled), counts.GetValueOrDefault("Dataverse")?.PeakConcurrency ?? 0, counts.GetValueOrDefault("BusinessCentral")?.PeakConcurrency ?? 0,
+            GC.GetTotalMemory(false) / 1048576.0, Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 0, 0,
+            observer.Failures == 0 && modified == changes ? string.Empty : $"{observer.Failures} records failed, {modified} of {changes} written")
+        {
+            Detail = string.Create(CultureInfo.InvariantCulture,
+                $"state store with {coupled.Count + toAdd:N0} couplings ({toAdd:N0} generated in {generate.Elapsed.TotalSeconds:F1} s, {toAdd / Math.Max(0.001, generate.Elapsed.TotalSeconds):N0}/s): " +
+                $"a coupling lookup takes {lookupsAtReal.TotalMicroseconds:F0} µs at {coupled.Count:N0} and {lookupsAtFull.TotalMicroseconds:F0} µs at {coupled.Count + toAdd:N0} ({lookupsAtFull / lookupsAtReal:F2}×); " +
+                $"the incremental run of {changes:N0} spent {commitShare:P1} of its {clock.Elapsed.TotalSeconds:F2} s in state-store transactions"),
+        };
+    }
+
+    /// <summary>
+    /// Import-Salesperson of <paramref name="rows"/> CSV rows: users created in Entra (Graph), licensed, found in Dataverse,
+    /// given the Salesperson role and coupled to the BC salespeople with their e-mails. X*: Graph counts every request of a
+    /// $batch against its limit, and each row needs at least two (create the user, assign the license).
+    /// </summary>
+    public static async Task<ScenarioResult> ImportSalespeopleAsync(int rows)
+    {
+        const int baselineRows = 20;
+        await using var sandbox = await SandboxService.StartAsync(new SandboxStartOptions { Profile = "realistic", ExtraSalespeople = rows, DataverseUserSyncDelay = TimeSpan.Zero });
+        var instance = sandbox.Instance;
+        var state = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
+        using var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", state));
+        var csv = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.csv");
+        await File.WriteAllLinesAsync(csv, new[] { string.Join(',', SalespersonCsv.Headers) }.Concat(Enumerable.Range(1, rows).Select(i =>
+        {
+            var number = i.ToString("D5", CultureInfo.InvariantCulture);
+            var values = SalespersonCsv.Headers.Select(h => h switch
+            {
+                SalespersonCsv.UserName => $"sales{number}@contoso.com",
+                SalespersonCsv.FirstName => "Sales",
+                SalespersonCsv.LastName => "Person " + number,
+                SalespersonCsv.DisplayName => "Sales Person " + number,
+                SalespersonCsv.Country => "United States",
+                _ => string.Empty,
+            });
+            return string.Join(',', values);
+        })));
+        var parsed = SalespersonCsv.Read(csv);
+        File.Delete(csv);
+
+        await sandbox.ResetCountsAsync();
+        GC.Collect();
+        var peakManaged = 0L;
+        using var sampler = new Timer(_ => peakManaged = Math.Max(peakManaged, GC.GetTotalMemory(false)), null, 0, 50);
+        var badRows = 0;
+        var clock = Stopwatch.StartNew();
+        var results = await new AccountSetup(connection, new Yes()).ImportSalespeopleAsync(parsed, new SalespersonImportOptions { PollInterval = TimeSpan.FromSeconds(1) }, _ => badRows++, CancellationToken.None);
+        clock.Stop();
+        var counts = await sandbox.CountsAsync();
+        var imported = results.Count(r => r.Steps.All(s => s.Outcome is StepOutcome.Done or StepOutcome.AlreadyDone));
+        var limits = SandboxLimits.Realistic.Graph;
+        var ceiling = limits.RequestsPerWindow!.Value / limits.Window.TotalSeconds / 2;
+
+        // The baseline: a script creating and licensing users one request at a time (the rest of the import not counted).
+        var baselineClock = Stopwatch.StartNew();
+        for (var i = 1; i <= baselineRows; i++)
+        {
+            using var created = await sandbox.SendAsync(HttpMethod.Post, $"{instance.GraphUrl.TrimEnd('/')}/users", new
+            {
+                accountEnabled = true, displayName = $"Baseline {i}", mailNickname = $"baseline{i}", userPrincipalName = $"baseline{i}@contoso.com", usageLocation = "US",
+                passwordProfile = new { forceChangePasswordNextSignIn = true, password = "Baseline-Pass-1!" },
+            });
+            var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+            using var licensed = await sandbox.SendAsync(HttpMethod.Post, $"{instance.GraphUrl.TrimEnd('/')}/users/{id}/assignLicense", new
+            {
+                addLicenses = new[] { new { skuId = "ea126fc5-a19e-42e2-a731-da9d437bffcf" } }, removeLicenses = Array.Empty<Guid>(),
+            });
+        }
+
+        var baselineRate = baselineRows / baselineClock.Elapsed.TotalSeconds;
+        File.Delete(state);
+        ServiceCounts Of(string service) => counts.TryGetValue(service, out var c) ? c : new ServiceCounts(0, 0, 0, new Dictionary<string, int>());
+        return new ScenarioResult(
+            "import-salespeople", imported, clock.Elapsed.TotalSeconds, imported / clock.Elapsed.TotalSeconds, ceiling, "Graph: requests (3500/10 s), 2 per row",
+            Of("Dataverse").Requests, Of("BusinessCentral").Requests, counts.Values.Sum(c => c.Throttled), Of("Dataverse").PeakConcurrency, Of("BusinessCentral").PeakConcurrency,
+            peakManaged / 1048576.0, Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, baselineRate, baselineRows,
+            imported == rows && badRows == 0 ? string.Empty : $"{imported} of {rows} rows imported, {badRows} rejected")
+        {
+            Detail = $"Graph: {Of("Graph").Requests:N0} requests ({string.Join(", ", Of("Graph").Endpoints.OrderByDescending(e => e.Value).Take(5).Select(e => $"{e.Key} {e.Value:N0}"))}), peak concurrency {Of("Graph").PeakConcurrency}",
+        };
+    }
+
+    // Mean time of a coupling lookup by BC id and by Dataverse id, over real couplings and absent ids.
+    private static TimeSpan TimeLookups(StateStore store, IReadOnlyList<IntegrationCoupling> coupled)
+    {
+        var random = new Random(1);
+        const int lookups = 10_000;
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < lookups; i++)
+        {
+            var c = coupled[random.Next(coupled.Count)];
+            _ = i % 3 == 0 ? store.GetCouplingByBcId(StandardMappings.Customer, Guid.NewGuid())
+                : i % 3 == 1 ? store.GetCouplingByBcId(StandardMappings.Customer, c.BcId)
+                : store.GetCouplingByDataverseId(StandardMappings.Customer, c.DataverseId);
+        }
+
+        return clock.Elapsed / lookups;
+    }
+
     public static async Task<ScenarioResult> RunAsync(string scenario, int n, int changes)
     {
+        // The child sandbox runs --profile realistic: these limits (for X*).
         var limits = SandboxLimits.Realistic;
         var toBc = scenario == "full-dv-to-bc";
-        await using var host = await SandboxHost.StartAsync(new SandboxOptions
+        await using var sandbox = await SandboxService.StartAsync(new SandboxStartOptions
         {
-            Limits = limits,
+            Profile = "realistic",
             ExtraCustomers = toBc ? 0 : n,
             ExtraAccounts = toBc ? n : 0,
             DataverseUserSyncDelay = TimeSpan.Zero,
         });
-        var instance = await SandboxProcess.DescribeAsync(host.BaseUrl);
+        var instance = sandbox.Instance;
         var state = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
         var settings = instance.ToConnectionSettings("bench", state) with { IntegrationCredential = instance.IntegrationCredential() };
         using var connection = await CrmSyncConnection.ConnectAsync(settings);
@@ -88,10 +242,10 @@ public static class SyncBenchmark
         {
             await engine.RunAsync(customer, new SyncOptions { FullSync = true }, observer, CancellationToken.None);
             await engine.RunAsync(customer, new SyncOptions(), observer, CancellationToken.None);
-            ChangeRecords(host, connection, scenario == "idle" ? 0 : changes, bothSides: scenario == "incremental-both");
+            await ChangeRecordsAsync(sandbox, connection, scenario == "idle" ? 0 : changes, bothSides: scenario == "incremental-both");
         }
 
-        host.Counters.Reset();
+        await sandbox.ResetCountsAsync();
         GC.Collect();
         var clock = Stopwatch.StartNew();
         var peakManaged = 0L;
@@ -110,86 +264,57 @@ public static class SyncBenchmark
             ? jobs.Where(j => j.Direction == (toBc ? SyncDirection.FromIntegrationTable : SyncDirection.ToIntegrationTable)).Sum(j => ((j.FinishTime ?? j.StartTime) - j.StartTime).TotalSeconds)
             : clock.Elapsed.TotalSeconds;
         var (ceiling, binding) = toBc ? Ceiling.DataverseToBc(limits) : Ceiling.BcToDataverse(limits);
-        var counters = host.Counters;
-        var (dvRequests, bcRequests) = (counters.Requests("Dataverse"), counters.Requests("BusinessCentral"));
-        var throttled = counters.Throttled("Dataverse") + counters.Throttled("BusinessCentral");
-        var (dvPeak, bcPeak) = (counters.PeakConcurrency("Dataverse"), counters.PeakConcurrency("BusinessCentral"));
-        if (Environment.GetEnvironmentVariable("CRMSYNC_BENCH_BUSY") is not null)
-        {
-            var dvLog = counters.Log.Where(e => e.Service == "Dataverse" && e.Endpoint.Contains("$batch")).ToList();
-            var busy = dvLog.Sum(e => (e.CompletedAt - e.ReceivedAt).TotalSeconds);
-            var first = dvLog.Min(e => e.ReceivedAt);
-            var last = dvLog.Max(e => e.CompletedAt);
-            Console.Error.WriteLine($"DV batch requests {dvLog.Count}, mean duration {busy / dvLog.Count:F3} s, span {(last - first).TotalSeconds:F1} s, busy/span {busy / (last - first).TotalSeconds:F2}");
-        }
-
+        var counts = await sandbox.CountsAsync();
+        ServiceCounts Of(string service) => counts.TryGetValue(service, out var c) ? c : new ServiceCounts(0, 0, 0, new Dictionary<string, int>());
+        var (dv, bc) = (Of("Dataverse"), Of("BusinessCentral"));
         if (Environment.GetEnvironmentVariable("CRMSYNC_BENCH_ENDPOINTS") is not null)
         {
-            foreach (var service in new[] { "Dataverse", "BusinessCentral" })
+            foreach (var (service, count) in new[] { ("Dataverse", dv), ("BusinessCentral", bc) })
             {
-                foreach (var (endpoint, count) in counters.RequestsByEndpoint(service).OrderByDescending(kv => kv.Value).Take(8))
+                foreach (var (endpoint, requests) in count.Endpoints.OrderByDescending(kv => kv.Value).Take(8))
                 {
-                    Console.Error.WriteLine($"{service} {endpoint}: {count}");
+                    Console.Error.WriteLine($"{service} {endpoint}: {requests}");
                 }
             }
         }
 
-        var baseline = scenario.StartsWith("full", StringComparison.Ordinal) ? await BaselineAsync(host, toBc, Math.Min(n, 500)) : (0d, 0);
+        var peakWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
+        var baseline = scenario.StartsWith("full", StringComparison.Ordinal) ? await BaselineAsync(sandbox, toBc, Math.Min(n, 500)) : (0d, 0);
         File.Delete(state);
         return new ScenarioResult(
             scenario, measured, seconds, measured / Math.Max(0.001, seconds), ceiling, binding,
-            dvRequests, bcRequests, throttled, dvPeak, bcPeak,
-            peakManaged / 1048576.0, Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, baseline.Item1, baseline.Item2,
+            dv.Requests, bc.Requests, dv.Throttled + bc.Throttled, dv.PeakConcurrency, bc.PeakConcurrency,
+            peakManaged / 1048576.0, peakWorkingSet, baseline.Item1, baseline.Item2,
             observer.Failures == 0 ? string.Empty : $"{observer.Failures} records failed");
     }
 
-    // Changes made by people (not the integration identity), so the next run must carry them.
-    private static void ChangeRecords(SandboxHost host, CrmSyncConnection connection, int count, bool bothSides)
+    // Changes made by someone other than the integration identity (the setup application), so the next run must carry them.
+    private static async Task ChangeRecordsAsync(SandboxService sandbox, CrmSyncConnection connection, int count, bool bothSides)
     {
         var couplings = new CouplingService(connection).Get(StandardMappings.Customer).Take(count).ToList();
-        var sample = host.Sample!;
         foreach (var (coupling, i) in couplings.Select((c, i) => (c, i)))
         {
-            if (!bothSides || i % 2 == 0)
-            {
-                Require(host.Invoke("BusinessCentral", sample.Admin, "PATCH", $"companies({sample.CompanyId})/customers({coupling.BcId})",
-                    new Dictionary<string, object> { ["phoneNumber"] = $"+1 555 {i:D4}" }, new Dictionary<string, string> { ["If-Match"] = "*" }));
-            }
-            else
-            {
-                Require(host.Invoke("Dataverse", sample.OrdinaryUser, "PATCH", $"accounts({coupling.DataverseId})",
-                    new Dictionary<string, object> { ["telephone1"] = $"+1 555 {i:D4}" }, new Dictionary<string, string> { ["If-Match"] = "*" }));
-            }
-        }
-    }
-
-    private static void Require(ServiceResponse response)
-    {
-        if (response.Status >= 300)
-        {
-            throw new InvalidOperationException($"Changing a record failed: {response.Status} {response.BodyText}");
+            var phone = $"+1 555 {i:D4}";
+            using var response = !bothSides || i % 2 == 0
+                ? await sandbox.SendAsync(HttpMethod.Patch, $"{sandbox.CompanyUrl}customers({coupling.BcId})", new { phoneNumber = phone }, ifMatch: "*")
+                : await sandbox.SendAsync(HttpMethod.Patch, $"{sandbox.DataverseApiUrl}accounts({coupling.DataverseId})", new { telephone1 = phone }, ifMatch: "*");
         }
     }
 
     /// <summary>What an admin's script does: read pages, then one POST per record, one after another.</summary>
-    private static async Task<(double RecordsPerSecond, int Records)> BaselineAsync(SandboxHost host, bool toBc, int records)
+    private static async Task<(double RecordsPerSecond, int Records)> BaselineAsync(SandboxService sandbox, bool toBc, int records)
     {
-        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false });
-        var token = host.IssueToken(host.Sample!.IntegrationApp);
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var clock = Stopwatch.StartNew();
-        var company = $"{host.BusinessCentralApiUrl}companies({host.Sample.CompanyId})/";
-        var source = toBc ? $"{host.DataverseApiUrl}accounts?$select=name,telephone1&$top={records}" : $"{company}customers?$select=displayName,phoneNumber&$top={records}";
-        using var page = JsonDocument.Parse(await http.GetStringAsync(source));
+        var source = toBc ? $"{sandbox.DataverseApiUrl}accounts?$select=name,telephone1&$top={records}" : $"{sandbox.CompanyUrl}customers?$select=displayName,phoneNumber&$top={records}";
+        using var pageResponse = await sandbox.SendAsync(HttpMethod.Get, source, integration: true);
+        using var page = JsonDocument.Parse(await pageResponse.Content.ReadAsStringAsync());
         var rows = page.RootElement.GetProperty("value").EnumerateArray().ToList();
         foreach (var row in rows)
         {
             var body = toBc
                 ? new { displayName = "Baseline " + row.GetProperty("name").GetString() } as object
                 : new { name = "Baseline " + row.GetProperty("displayName").GetString(), customertypecode = 3 };
-            using var response = await http.PostAsync(toBc ? company + "customers" : host.DataverseApiUrl + "accounts",
-                new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
-            response.EnsureSuccessStatusCode();
+            using var response = await sandbox.SendAsync(HttpMethod.Post, toBc ? sandbox.CompanyUrl + "customers" : sandbox.DataverseApiUrl + "accounts", body, integration: true);
         }
 
         return (rows.Count / clock.Elapsed.TotalSeconds, rows.Count);

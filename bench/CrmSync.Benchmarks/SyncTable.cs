@@ -27,6 +27,18 @@ public static class SyncTable
             }
         }
 
+        var store = await RunChildAsync("state-store", quick ? 20_000 : 1_000_000, quick ? 100 : 1_000);
+        var import = store is null ? null : await RunChildAsync("import-salespeople", quick ? 50 : 1_000, 0);
+        if (store is null || import is null)
+        {
+            return 1;
+        }
+
+        results.Add(store with { Scenario = $"state-store N={(quick ? 20_000 : 1_000_000):N0} M={(quick ? 100 : 1_000):N0}" });
+        Print(results[^1]);
+        results.Add(import with { Scenario = $"import-salespeople N={(quick ? 50 : 1_000):N0}" });
+        Print(results[^1]);
+
         Console.WriteLine();
         Console.WriteLine("| scenario | records | s | rec/s | X* rec/s | of X* | binding limit | DV req | BC req | 429 | peak conc DV/BC | managed MiB | RSS MiB | baseline rec/s | × baseline |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -36,6 +48,12 @@ public static class SyncTable
             var vsBaseline = r.BaselineRecordsPerSecond > 0 ? $"{r.RecordsPerSecond / r.BaselineRecordsPerSecond:F1}×" : "—";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {r.Scenario} | {r.Records:N0} | {r.Seconds:F1} | {r.RecordsPerSecond:F0} | {r.Ceiling:F0} | {ofCeiling:P0} | {r.CeilingBinding} | {r.DataverseRequests:N0} | {r.BusinessCentralRequests:N0} | {r.Throttled} | {r.PeakDataverseConcurrency}/{r.PeakBusinessCentralConcurrency} | {r.PeakManagedMiB:F0} | {r.PeakWorkingSetMiB:F0} | {(r.BaselineRecordsPerSecond > 0 ? r.BaselineRecordsPerSecond.ToString("F1", CultureInfo.InvariantCulture) : "—")} | {vsBaseline} |"));
+        }
+
+        foreach (var r in results.Where(r => r.Detail.Length > 0))
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{r.Scenario}: {r.Detail}");
         }
 
         return results.Any(r => !string.IsNullOrEmpty(r.Note)) ? 1 : 0;

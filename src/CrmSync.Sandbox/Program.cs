@@ -18,6 +18,8 @@ public static class Program
           --no-seed                Start empty instead of with the sample tenant, organization and company.
           --customers <n>          Add n generated BC customers (benchmarks).
           --accounts <n>           Add n generated Dataverse accounts (benchmarks).
+          --salespeople <n>        Add n BC salespeople (sales00001@contoso.com …) and n more
+                                   Dynamics 365 licenses: a sales team to import (benchmarks).
           --user-sync-delay <s>    Seconds before a licensed Entra user appears in Dataverse (default 2).
           --help                   Show this help.
 
@@ -139,6 +141,9 @@ public static class Program
                 case "--accounts":
                     options = options with { ExtraAccounts = Number() };
                     break;
+                case "--salespeople":
+                    options = options with { ExtraSalespeople = Number() };
+                    break;
                 case "--user-sync-delay":
                     options = options with { DataverseUserSyncDelay = TimeSpan.FromSeconds(Number()) };
                     break;
@@ -147,9 +152,9 @@ public static class Program
             }
         }
 
-        if (!options.SeedSample && (options.ExtraCustomers > 0 || options.ExtraAccounts > 0))
+        if (!options.SeedSample && (options.ExtraCustomers > 0 || options.ExtraAccounts > 0 || options.ExtraSalespeople > 0))
         {
-            throw new ArgumentException("--customers and --accounts add to the sample data: they cannot be combined with --no-seed.");
+            throw new ArgumentException("--customers, --accounts and --salespeople add to the sample data: they cannot be combined with --no-seed.");
         }
 
         return options;

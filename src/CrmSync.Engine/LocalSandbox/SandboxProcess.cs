@@ -21,6 +21,12 @@ public sealed record SandboxStartOptions
 
     public int ExtraAccounts { get; init; }
 
+    /// <summary>BC salespeople and as many more Dynamics 365 licenses (a sales team to import).</summary>
+    public int ExtraSalespeople { get; init; }
+
+    /// <summary>How long after a Dynamics 365 license is assigned the user appears in Dataverse (the sandbox's default when null).</summary>
+    public TimeSpan? DataverseUserSyncDelay { get; init; }
+
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
 
@@ -68,6 +74,18 @@ public static class SandboxProcess
         {
             start.ArgumentList.Add("--accounts");
             start.ArgumentList.Add(options.ExtraAccounts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.ExtraSalespeople > 0)
+        {
+            start.ArgumentList.Add("--salespeople");
+            start.ArgumentList.Add(options.ExtraSalespeople.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.DataverseUserSyncDelay is { } delay)
+        {
+            start.ArgumentList.Add("--user-sync-delay");
+            start.ArgumentList.Add(((int)delay.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         Process process;

@@ -144,6 +144,10 @@ internal static class StateMigrations
             ALTER TABLE sync_job ADD COLUMN dataverse_requests INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE sync_job ADD COLUMN business_central_requests INTEGER NOT NULL DEFAULT 0;
             """),
+        new StateMigration(7, "Failed couplings found through an index: a run retries them without scanning every coupling", """
+            CREATE INDEX ix_coupling_failed_to_dataverse ON coupling (mapping_name) WHERE skipped = 0 AND last_synch_crm_result = 2;
+            CREATE INDEX ix_coupling_failed_to_bc ON coupling (mapping_name) WHERE skipped = 0 AND last_synch_result = 2;
+            """),
     };
 
     public static int LatestVersion => All[^1].Version;

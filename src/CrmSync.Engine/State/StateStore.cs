@@ -130,6 +130,7 @@ public sealed class StateStore : IDisposable
                 return;
             }
 
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             _transaction = _connection.BeginTransaction();
             try
             {
@@ -145,9 +146,15 @@ public sealed class StateStore : IDisposable
             {
                 _transaction.Dispose();
                 _transaction = null;
+                _transactionTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
             }
         }
     }
+
+    private long _transactionTicks;
+
+    /// <summary>Time spent in transactions (writes and commits) since the store was opened: what state keeping costs a run.</summary>
+    public TimeSpan TransactionTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Volatile.Read(ref _transactionTicks));
 
     // ---- Mappings -------------------------------------------------------------------------------
 
@@ -308,11 +315,12 @@ public sealed class StateStore : IDisposable
     /// Couplings whose last write in one direction failed and that are not skipped: the records a run retries. Asked
     /// of SQLite, so an incremental run does not load every coupling of a large table.
     /// </summary>
+    // The literal 2 (SyncResult.Failure) lets SQLite use the partial indexes of migration 7.
     public IReadOnlyList<IntegrationCoupling> GetFailedCouplings(string mappingName, bool intoDataverse) =>
         Query(intoDataverse
-                ? "SELECT * FROM coupling WHERE mapping_name = $m AND skipped = 0 AND last_synch_crm_result = $failure"
-                : "SELECT * FROM coupling WHERE mapping_name = $m AND skipped = 0 AND last_synch_result = $failure",
-            ReadCoupling, ("$m", mappingName), ("$failure", (int)SyncResult.Failure));
+                ? "SELECT * FROM coupling WHERE mapping_name = $m AND skipped = 0 AND last_synch_crm_result = 2"
+                : "SELECT * FROM coupling WHERE mapping_name = $m AND skipped = 0 AND last_synch_result = 2",
+            ReadCoupling, ("$m", mappingName));
 
     /// <summary>Whether the mapping has any coupling at all.</summary>
     public bool HasCouplings(string mappingName) =>

@@ -97,7 +97,7 @@ public sealed class SandboxHost : IAsyncDisposable
         app.Run(host.ServeAsync);
         if (options.SeedSample)
         {
-            host.Sample = SampleData.Seed(host, options.ExtraCustomers, options.ExtraAccounts);
+            host.Sample = SampleData.Seed(host, options.ExtraCustomers, options.ExtraAccounts, options.ExtraSalespeople);
         }
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

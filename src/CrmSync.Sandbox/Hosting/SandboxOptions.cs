@@ -25,6 +25,9 @@ public sealed record SandboxOptions
     /// <summary>Extra generated Dataverse accounts, modified one every 30 seconds up to now.</summary>
     public int ExtraAccounts { get; init; }
 
+    /// <summary>Extra BC salespeople (e-mails sales00001@contoso.com …) and as many more Dynamics 365 licenses: a sales team to import.</summary>
+    public int ExtraSalespeople { get; init; }
+
     /// <summary>How long after a Dynamics 365 license is assigned the user appears in Dataverse.</summary>
     public TimeSpan DataverseUserSyncDelay { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -63,19 +63,20 @@ public sealed class SampleData
 
     public Guid BaseCurrencyId { get; private set; }
 
-    public static SampleData Seed(SandboxHost host, int extraCustomers = 0, int extraAccounts = 0)
+    public static SampleData Seed(SandboxHost host, int extraCustomers = 0, int extraAccounts = 0, int extraSalespeople = 0)
     {
         var data = new SampleData(host);
-        data.SeedGraph();
+        data.SeedGraph(extraSalespeople);
         data.SeedDataverse();
         data.SeedBusinessCentral();
         data.SeedExtra(extraCustomers, extraAccounts);
+        data.SeedSalesTeam(extraSalespeople);
         return data;
     }
 
     // ---- Graph ----------------------------------------------------------------------------------
 
-    private void SeedGraph()
+    private void SeedGraph(int extraSeats)
     {
         var graph = _host.Graph;
         graph.Domains.Add(new TenantDomain(InitialDomain, IsVerified: true, IsInitial: true));
@@ -85,7 +86,7 @@ public sealed class SampleData
         {
             SkuId = Dynamics365Plan1SkuId,
             SkuPartNumber = "DYN365_ENTERPRISE_PLAN1",
-            Enabled = 40,
+            Enabled = 40 + extraSeats,
             GrantsDataverseAccess = true,
             ServicePlans = new[] { (Guid.Parse("d56f3deb-50d8-465a-bedb-f079817ccac1"), "DYN365_ENTERPRISE_P1") },
         });
@@ -485,6 +486,20 @@ public sealed class SampleData
                         ["ownerid"] = owner, ["transactioncurrencyid"] = Lookup(DataverseSchemas.Currencies, BaseCurrencyId),
                     }, owner.Id, _host.Clock.UtcNow - ExtraRecordSpacing * (accounts - i));
                 }
+            }
+        }
+    }
+
+    // BC salespeople whose people are not in the tenant yet: what Import-Salesperson brings in.
+    private void SeedSalesTeam(int count)
+    {
+        var bc = _host.BusinessCentral;
+        lock (bc.Store.Sync)
+        {
+            for (var i = 1; i <= count; i++)
+            {
+                var number = i.ToString("D5", CultureInfo.InvariantCulture);
+                BcWrite(BcSchemas.Salespeople, new { code = "SP" + number, displayName = "Sales Person " + number, email = $"sales{number}@{VerifiedDomain}", jobTitle = "Sales Representative" });
             }
         }
     }
