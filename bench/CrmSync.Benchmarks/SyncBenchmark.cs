@@ -78,6 +78,8 @@ public static class SyncBenchmark
         var state = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
         using var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", state) with { IntegrationCredential = instance.IntegrationCredential() });
         await new AccountSetup(connection, new Yes()).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
+        // As the sync cmdlets do: the engine writes as the integration identity, and only its changes are echoes.
+        await connection.EnsureSyncIdentityAsync(CancellationToken.None);
         var catalog = new MappingCatalog(connection);
         var engine = new SyncEngine(connection);
         var observer = new QuietObserver();
@@ -231,6 +233,8 @@ public static class SyncBenchmark
         var settings = instance.ToConnectionSettings("bench", state) with { IntegrationCredential = instance.IntegrationCredential() };
         using var connection = await CrmSyncConnection.ConnectAsync(settings);
         await new AccountSetup(connection, new Yes()).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
+        // As the sync cmdlets do: the engine writes as the integration identity, and only its changes are echoes.
+        await connection.EnsureSyncIdentityAsync(CancellationToken.None);
         var catalog = new MappingCatalog(connection);
         var engine = new SyncEngine(connection);
         var observer = new QuietObserver();
@@ -294,7 +298,8 @@ public static class SyncBenchmark
         var couplings = new CouplingService(connection).Get(StandardMappings.Customer).Take(count).ToList();
         foreach (var (coupling, i) in couplings.Select((c, i) => (c, i)))
         {
-            var phone = $"+1 555 {i:D4}";
+            // Not a value any generated record has (+1 555 dddd), so every change is a change.
+            var phone = $"+1 556 {i:D4}";
             using var response = !bothSides || i % 2 == 0
                 ? await sandbox.SendAsync(HttpMethod.Patch, $"{sandbox.CompanyUrl}customers({coupling.BcId})", new { phoneNumber = phone }, ifMatch: "*")
                 : await sandbox.SendAsync(HttpMethod.Patch, $"{sandbox.DataverseApiUrl}accounts({coupling.DataverseId})", new { telephone1 = phone }, ifMatch: "*");

@@ -9,7 +9,7 @@ public static class SyncTable
 {
     public static async Task<int> RunAsync(bool quick, IReadOnlyList<int> sizes)
     {
-        Console.WriteLine($"sync: the engine against the in-process sandbox, realistic limits, {Environment.ProcessorCount} cores{(quick ? " (quick: a smoke run)" : string.Empty)}");
+        Console.WriteLine($"sync: the engine against the sandbox (a process of its own), realistic limits, {Environment.ProcessorCount} cores{(quick ? " (quick: a smoke run)" : string.Empty)}");
         var results = new List<ScenarioResult>();
         foreach (var n in sizes)
         {

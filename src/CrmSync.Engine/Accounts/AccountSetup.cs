@@ -61,6 +61,9 @@ public sealed partial class AccountSetup
 
     private DataverseClient Dataverse => _connection.Dataverse;
 
+    // The roles of a business unit, read once per setup call (an import gives hundreds of users the same role).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, Task<IReadOnlyList<DataverseRole>>> _rolesByBusinessUnit = new();
+
     private DirectoryClient Directory => _connection.Directory;
 
     // ---- The integration user -------------------------------------------------------------------
@@ -231,10 +234,13 @@ public sealed partial class AccountSetup
             "changes made by the integration user are never synchronized, so synchronizing with the admin account hides the admin's own changes and breaks synchronization. Choose a dedicated account.",
             target);
 
-    private async Task<SetupStep> EnsureLicenseAsync(DirectoryUser user, string skuPartNumber, string? usageLocation, CancellationToken cancellationToken)
+    private async Task<SetupStep> EnsureLicenseAsync(DirectoryUser user, string skuPartNumber, string? usageLocation, CancellationToken cancellationToken) =>
+        await EnsureLicenseAsync(user, await FindSkuAsync(skuPartNumber, cancellationToken).ConfigureAwait(false), usageLocation, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Assigns a license of a subscription already read (an import checks the free seats once, for every row).</summary>
+    private async Task<SetupStep> EnsureLicenseAsync(DirectoryUser user, LicenseSku sku, string? usageLocation, CancellationToken cancellationToken)
     {
         const string name = "Assign the license";
-        var sku = await FindSkuAsync(skuPartNumber, cancellationToken).ConfigureAwait(false);
         if (user.LicenseSkuIds.Contains(sku.SkuId))
         {
             return new SetupStep(name, StepOutcome.AlreadyDone, $"{user.UserPrincipalName} has {sku.SkuPartNumber}.");
@@ -319,7 +325,7 @@ public sealed partial class AccountSetup
             return new SetupStep(stepName, StepOutcome.WouldDo, $"{string.Join(", ", missing)} would be assigned.");
         }
 
-        var roles = await Dataverse.GetRolesAsync(user.BusinessUnitId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var roles = await _rolesByBusinessUnit.GetOrAdd(user.BusinessUnitId, unit => Dataverse.GetRolesAsync(unit, cancellationToken: cancellationToken)).ConfigureAwait(false);
         foreach (var name in missing)
         {
             var role = roles.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))

@@ -62,13 +62,11 @@ public sealed partial class AccountSetup
             return Array.Empty<SalespersonImportResult>();
         }
 
-        var work = new List<ImportItem>();
-        for (var i = 0; i < valid.Count; i++)
-        {
-            var (row, location) = valid[i];
-            _observer.Progress("Importing salespeople", $"Looking up {row[SalespersonCsv.UserName]}", 5 * i / valid.Count);
-            work.Add(new ImportItem(row, location, await Directory.FindUserAsync(row[SalespersonCsv.UserName]!, cancellationToken).ConfigureAwait(false)));
-        }
+        // Rows are independent: their requests go out together, and each service's handler keeps to its concurrency limit.
+        _observer.Progress("Importing salespeople", $"Looking up {valid.Count} users", 0);
+        var work = (await Task.WhenAll(valid.Select(async v =>
+                new ImportItem(v.Row, v.UsageLocation, await Directory.FindUserAsync(v.Row[SalespersonCsv.UserName]!, cancellationToken).ConfigureAwait(false))))
+            .ConfigureAwait(false)).ToList();
 
         // Seats first: never a silent partial result (reference/domain.md §F.2).
         var sku = await FindSkuAsync(options.SkuPartNumber, cancellationToken).ConfigureAwait(false);
@@ -80,9 +78,11 @@ public sealed partial class AccountSetup
         }
 
         await CreateUsersAsync(work, cancellationToken).ConfigureAwait(false);
-        foreach (var item in work.Where(w => w.User is not null))
+        _observer.Progress("Importing salespeople", "Assigning licenses", 30);
+        var licensed = work.Where(w => w.User is not null).ToList();
+        var licenses = await Task.WhenAll(licensed.Select(item => EnsureLicenseAsync(item.User!, sku, item.UsageLocation, cancellationToken))).ConfigureAwait(false);
+        foreach (var (item, license) in licensed.Zip(licenses))
         {
-            var license = await EnsureLicenseAsync(item.User!, options.SkuPartNumber, item.UsageLocation, cancellationToken).ConfigureAwait(false);
             item.Steps.Add(license);
             if (license.Outcome == StepOutcome.WouldDo)
             {
@@ -93,13 +93,17 @@ public sealed partial class AccountSetup
 
         await WaitForDataverseUsersAsync(work, options, cancellationToken).ConfigureAwait(false);
         var salespeople = await LoadSalespeopleAsync(cancellationToken).ConfigureAwait(false);
+        _observer.Progress("Importing salespeople", "Assigning the Salesperson role", 80);
+        var roles = await Task.WhenAll(work.Select(item => item.SystemUser is { } user
+            ? EnsureRolesAsync(user, item.Upn, new[] { SalespersonRole }, "Assign the Salesperson role", cancellationToken)
+            : Task.FromResult<SetupStep>(null!))).ConfigureAwait(false);
         for (var i = 0; i < work.Count; i++)
         {
             var item = work[i];
-            _observer.Progress("Importing salespeople", $"Role and coupling: {item.Upn}", 80 + 20 * i / work.Count);
+            _observer.Progress("Importing salespeople", $"Coupling: {item.Upn}", 90 + 10 * i / work.Count);
             if (item.SystemUser is { } systemUser)
             {
-                item.Steps.Add(await EnsureRolesAsync(systemUser, item.Upn, new[] { SalespersonRole }, "Assign the Salesperson role", cancellationToken).ConfigureAwait(false));
+                item.Steps.Add(roles[i]);
                 item.Steps.Add(Couple(item, systemUser, salespeople));
             }
             else
