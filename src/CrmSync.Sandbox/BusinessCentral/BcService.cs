@@ -247,7 +247,10 @@ public sealed partial class BcService
 
     private ServiceResponse Single(ServiceRequest request, EntityTable table, Row row, string context, int status)
     {
-        var options = ParseOptions(request);
+        // One entity: $select applies; collection options would be ignored, so they are refused.
+        var options = request.Query.Any(q => q.Key == "$expand")
+            ? ParseOptions(request)
+            : QueryOptions.Parse(request.Query, RecordOptions, key => new ServiceException(400, "BadRequest", $"The query parameter '{key}' is not supported on a single entity."));
         var columns = SelectColumns(table.Schema, options.Select);
         return ServiceResponse.Json(status, w =>
         {
@@ -257,6 +260,8 @@ public sealed partial class BcService
             w.WriteEndObject();
         }, 1).With("ETag", ETag(row));
     }
+
+    private static readonly HashSet<string> RecordOptions = new(StringComparer.Ordinal) { "$select" };
 
     private static QueryOptions ParseOptions(ServiceRequest request)
     {

@@ -22,17 +22,16 @@ public sealed record QueryOptions
 
     public string? SkipToken { get; init; }
 
-    /// <summary>Parses the query string; options a service does not support are refused by that service.</summary>
+    /// <summary>
+    /// Parses the query string. Every parameter is either understood or refused by the service (never ignored, which would
+    /// answer 200 with a wrong result): system query options outside <paramref name="supported"/>, parameter aliases
+    /// (<c>@p1</c>) and any other parameter, such as Dataverse's <c>fetchXml</c>, <c>savedQuery</c> and <c>userQuery</c>.
+    /// </summary>
     public static QueryOptions Parse(IEnumerable<KeyValuePair<string, string>> query, ISet<string> supported, Func<string, ServiceException> unsupported)
     {
         var options = new QueryOptions();
         foreach (var (key, value) in query)
         {
-            if (!key.StartsWith('$'))
-            {
-                continue;
-            }
-
             if (!supported.Contains(key))
             {
                 throw unsupported(key);

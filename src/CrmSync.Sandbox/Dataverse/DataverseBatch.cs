@@ -292,7 +292,9 @@ internal static class Multipart
         }
         else
         {
-            output.Append("\r\n");
+            // The blank line that ends the headers, then the CRLF that belongs to the next boundary delimiter (RFC 2046
+            // §5.1.1), as in the $batch examples of Microsoft's documentation.
+            output.Append("\r\n\r\n");
         }
     }
 

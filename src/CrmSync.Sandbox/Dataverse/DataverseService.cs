@@ -219,9 +219,36 @@ public sealed partial class DataverseService
 
     private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$skip", "$expand", "$apply" };
 
+    // Documented, not emulated: refused by name, so no client mistakes the sandbox's answer for Dataverse's.
+    private static readonly Dictionary<string, string> NotEmulated = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["fetchXml"] = "FetchXML queries", ["savedQuery"] = "saved views (savedQuery)", ["userQuery"] = "personal views (userQuery)",
+    };
+
+    private static ServiceException Unsupported(string key) =>
+        NotEmulated.TryGetValue(key, out var what)
+            ? new ServiceException(501, "0x80060888", $"The sandbox does not emulate {what}: the query parameter {key} is not supported. Use $select, $filter, $orderby and $top (about_CrmSyncSandbox).")
+            : key.StartsWith('@')
+                ? new ServiceException(400, "0x80060888", $"The sandbox does not emulate parameter aliases ({key}): write the value into $filter or $orderby.")
+                : new ServiceException(400, "0x80060888", $"The query parameter {key} is not supported.");
+
+    /// <summary>The query options of a request that addresses one record: only $select applies.</summary>
+    private static QueryOptions ParseRecordOptions(ServiceRequest request)
+    {
+        var options = QueryOptions.Parse(request.Query, RecordOptions, Unsupported);
+        return options;
+    }
+
+    private static readonly HashSet<string> RecordOptions = new(StringComparer.Ordinal) { "$select" };
+
+    /// <summary>A collection-valued navigation property (systemuserroles_association): filtered, ordered and cut like a query, not paged.</summary>
+    private static readonly HashSet<string> NavigationOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top" };
+
+    private static readonly IComparer<object?> ValueOrder = Comparer<object?>.Create(ValueComparer.Compare);
+
     private QueryOptions ParseOptions(ServiceRequest request)
     {
-        var options = QueryOptions.Parse(request.Query, SupportedOptions, key => new ServiceException(400, "0x80060888", $"The query parameter {key} is not supported."));
+        var options = QueryOptions.Parse(request.Query, SupportedOptions, Unsupported);
         if (options.Skip is not null)
         {
             throw new ServiceException(400, "0x80060888", "The query parameter $skip is not supported. Use server-driven paging: follow @odata.nextLink.");
@@ -293,7 +320,7 @@ public sealed partial class DataverseService
     private ServiceResponse Retrieve(ServiceRequest request, Row caller, EntityTable table, Guid id)
     {
         RequirePrivilege(caller, "Read", table.Schema);
-        var options = ParseOptions(request);
+        var options = ParseRecordOptions(request);
         var row = table.Get(id) ?? throw NotFound(table.Schema, id);
         var ifNoneMatch = request.Header("If-None-Match");
         if (ifNoneMatch is not null && ifNoneMatch != "null" && ifNoneMatch == ETag(row))
@@ -420,7 +447,7 @@ public sealed partial class DataverseService
     {
         if (request.Prefers("return=representation"))
         {
-            var options = ParseOptions(request);
+            var options = ParseRecordOptions(request);
             var select = SelectColumns(schema, options.Select, Compiler(schema));
             return Representation(request, schema, row, select, created ? 201 : 200);
         }
@@ -667,22 +694,37 @@ public sealed partial class DataverseService
         if (request.Method == "GET" && !isRef && roleInPath is null)
         {
             RequirePrivilege(caller, "Read", roles.Schema);
-            var options = ParseOptions(request);
-            var select = SelectColumns(roles.Schema, options.Select, Compiler(roles.Schema));
-            var held = RolesOf(userId);
+            var options = QueryOptions.Parse(request.Query, NavigationOptions, Unsupported);
+            var compiler = Compiler(roles.Schema);
+            var select = SelectColumns(roles.Schema, options.Select, compiler);
+            var held = RolesOf(userId).AsEnumerable();
+            if (options.Filter is not null)
+            {
+                var predicate = compiler.Compile(QueryRunner.ParseFilter(options.Filter));
+                held = held.Where(predicate);
+            }
+
+            foreach (var (column, descending) in options.OrderBy.Reverse())
+            {
+                var get = compiler.Resolve(column).Get;
+                held = descending ? held.OrderByDescending(get, ValueOrder) : held.OrderBy(get, ValueOrder);
+            }
+
+            held = options.Top is { } top ? held.Take(top) : held;
+            var heldRows = held.ToList();
             return ServiceResponse.Json(200, w =>
             {
                 w.WriteStartObject();
                 w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#roles");
                 w.WriteStartArray("value");
-                foreach (var role in held)
+                foreach (var role in heldRows)
                 {
                     WriteRow(w, roles.Schema, role, select, annotations: false);
                 }
 
                 w.WriteEndArray();
                 w.WriteEndObject();
-            }, held.Count);
+            }, heldRows.Count);
         }
 
         RequirePrivilege(caller, "prvAssignRole", "role");

@@ -444,7 +444,13 @@ public sealed partial class GraphService
     private bool GrantsDataverse(Guid skuId) => Skus.Any(s => s.SkuId == skuId && s.GrantsDataverseAccess);
 
     /// <summary>An unpaged collection: the context, then each item as an object.</summary>
-    private static ServiceResponse Collection<T>(ServiceRequest request, string entitySet, IReadOnlyCollection<T> items, Action<Utf8JsonWriter, T> writeItem) => ServiceResponse.Json(200, w =>
+    // Subscribed SKUs, the organization and domains come whole: a query option would be ignored, so it is refused.
+    private static ServiceResponse Collection<T>(ServiceRequest request, string entitySet, IReadOnlyCollection<T> items, Action<Utf8JsonWriter, T> writeItem) =>
+        request.Query.Any()
+            ? throw new ServiceException(400, "BadRequest", $"The sandbox does not emulate query options on /{entitySet} ({string.Join(", ", request.Query.Select(q => q.Key))}): it returns the whole collection only.")
+            : WholeCollection(request, entitySet, items, writeItem);
+
+    private static ServiceResponse WholeCollection<T>(ServiceRequest request, string entitySet, IReadOnlyCollection<T> items, Action<Utf8JsonWriter, T> writeItem) => ServiceResponse.Json(200, w =>
     {
         w.WriteStartObject();
         w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{entitySet}");

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace CrmSync.Sandbox.Tests;
+
+/// <summary>
+/// The sandbox's rule: a request it does not emulate gets a clear error naming what is not supported — never a 200 that
+/// ignores part of the request and looks like Dataverse's answer. Written as an outside client would send them, from the
+/// Dataverse Web API documentation (Query data using FetchXml, Use parameter aliases, Retrieve a table row, Associate and
+/// disassociate table rows, Execute batch operations).
+/// </summary>
+public sealed class RefusalContractTests
+{
+    public static TheoryData<string, string> NotEmulatedQueries => new()
+    {
+        // webapi/fetchxml: a FetchXML query in the fetchXml parameter.
+        { "contacts?fetchXml=%3Cfetch%20count%3D%224%22%20page%3D%222%22%3E%3Centity%20name%3D%22contact%22%3E%3Cattribute%20name%3D%22fullname%22%2F%3E%3C%2Fentity%3E%3C%2Ffetch%3E", "fetchXml" },
+        // webapi/retrieve-and-execute-predefined-queries: saved and personal views.
+        { "accounts?savedQuery=00000000-0000-0000-00aa-000010001002", "savedQuery" },
+        { "accounts?userQuery=121c6fd8-1975-e511-80d4-00155d2a68d1", "userQuery" },
+        // webapi/query/filter-rows: parameter aliases.
+        { "accounts?$select=name&$filter=contains(name,@p1)&@p1='Contoso'", "@p1" },
+        // Aggregation and expansion are documented; the sandbox does not emulate them.
+        { "accounts?$apply=aggregate(creditlimit%20with%20sum%20as%20total)", "$apply" },
+        { "accounts?$select=name&$expand=primarycontactid($select=fullname)", "$expand" },
+        // A parameter no Web API knows.
+        { "accounts?$select=name&includeDeleted=true", "includeDeleted" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotEmulatedQueries))]
+    public async Task A_Dataverse_query_the_sandbox_does_not_emulate_is_refused_by_name(string query, string named)
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var reply = await sbx.Dataverse(HttpMethod.Get, query);
+
+        Assert.True(reply.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotImplemented, reply.ToString());
+        Assert.Contains(named, reply.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_single_record_accepts_select_only_and_refuses_collection_options()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var id = (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=accountid&$top=1")).Values[0].GetProperty("accountid").GetString();
+
+        var filtered = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?$select=name&$filter=name eq 'nobody'");
+        var selected = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?$select=name");
+
+        Assert.Equal(HttpStatusCode.BadRequest, filtered.Status);
+        Assert.Contains("$filter", filtered.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, selected.Status);
+    }
+
+    // webapi/associate-disassociate-entities-using-web-api: a collection-valued navigation property is queried like a set.
+    [Fact]
+    public async Task A_user_roles_navigation_applies_filter_orderby_and_top()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        const string annette = "c0000000-0000-4000-8000-000000000011";
+        var manager = (await sbx.Dataverse(HttpMethod.Get, $"roles?$select=roleid&$filter=name eq 'Sales Manager' and _businessunitid_value eq {sbx.Sample.RootBusinessUnitId}")).Values[0].GetProperty("roleid").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await sbx.Dataverse(HttpMethod.Post, $"systemusers({annette})/systemuserroles_association/$ref",
+            new Dictionary<string, string> { ["@odata.id"] = $"{sbx.Host.DataverseApiUrl}roles({manager})" })).Status);
+        var salesperson = (await sbx.Dataverse(HttpMethod.Get, "roles?$select=roleid&$filter=name eq 'Salesperson'")).Values.Select(v => v.GetProperty("roleid").GetString()).ToList();
+
+        var filtered = await sbx.Dataverse(HttpMethod.Get, $"systemusers({annette})/systemuserroles_association?$select=name&$filter=roleid eq {manager}");
+        var ordered = await sbx.Dataverse(HttpMethod.Get, $"systemusers({annette})/systemuserroles_association?$select=name&$orderby=name desc&$top=1");
+        var counted = await sbx.Dataverse(HttpMethod.Get, $"systemusers({annette})/systemuserroles_association?$select=name&$count=true");
+
+        Assert.Equal(new[] { "Sales Manager" }, filtered.Values.Select(v => v.GetProperty("name").GetString()));
+        Assert.Equal(new[] { "Salesperson" }, ordered.Values.Select(v => v.GetProperty("name").GetString()));
+        Assert.Equal(HttpStatusCode.BadRequest, counted.Status);
+        Assert.Contains("$count", counted.ErrorMessage, StringComparison.Ordinal);
+        Assert.NotEmpty(salesperson);
+    }
+
+    // webapi/execute-batch-operations-using-web-api: an inner response without a body ends its headers with a blank line,
+    // and the CRLF before the next boundary follows ("HTTP/1.1 204 No Content … OData-EntityId: …", blank, blank, "--batchresponse_…").
+    [Fact]
+    public async Task A_batch_response_without_a_body_has_the_documented_layout()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var id = Guid.NewGuid();
+        var body = DataverseContractTests.Batch("batch_layout",
+            DataverseContractTests.Part($"PATCH accounts({id}) HTTP/1.1", """{"name":"Layout"}"""),
+            DataverseContractTests.ChangeSet("changeset_layout", DataverseContractTests.Part("POST accounts HTTP/1.1", """{"name":"Layout 2"}""", contentId: "1")));
+
+        var reply = await DataverseContractTests.SendBatch(sbx, "batch_layout", body);
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        var noBody = Regex.Matches(reply.Body, @"HTTP/1\.1 204 No Content\r\n(?:[A-Za-z-]+: [^\r\n]*\r\n)+\r\n\r\n--(?:batchresponse|changesetresponse)_");
+        Assert.Equal(2, noBody.Count);
+        Assert.EndsWith("--\r\n", reply.Body, StringComparison.Ordinal);
+    }
+}
