@@ -167,3 +167,30 @@ Describe 'The sandbox''s request counters' {
         $CountedSandbox | Connect-CrmSync -Name Counted -StatePath (Join-Path $TestDrive 'Counted.db') -WarningAction SilentlyContinue
     }
 }
+
+Describe 'What the sandbox does not emulate' {
+    BeforeAll {
+        $script:PlainSandbox = Start-CrmSyncSandbox -Profile Unlimited
+    }
+
+    AfterAll {
+        $PlainSandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    It 'refuses a FetchXML query by name, as a script using Invoke-RestMethod sees it' {
+        $fetch = [uri]::EscapeDataString('<fetch count="4"><entity name="contact"><attribute name="fullname"/></entity></fetch>')
+        $failure = $null
+        try { Invoke-SandboxApi $PlainSandbox Dataverse "contacts?fetchXml=$fetch" } catch { $failure = $_ }
+        $failure | Should -Not -BeNullOrEmpty -Because 'a 200 would look like an answer to the FetchXML query'
+        [int]$failure.Exception.Response.StatusCode | Should -Be 501
+        ($failure.ErrorDetails.Message | ConvertFrom-Json).error.message | Should -Match 'fetchXml'
+    }
+
+    It 'applies $filter on the roles navigation instead of ignoring it' {
+        $user = 'c0000000-0000-4000-8000-000000000011'
+        $all = @((Invoke-SandboxApi $PlainSandbox Dataverse "systemusers($user)/systemuserroles_association?`$select=name").value)
+        $none = @((Invoke-SandboxApi $PlainSandbox Dataverse "systemusers($user)/systemuserroles_association?`$select=name&`$filter=name eq 'No such role'").value)
+        $all.Count | Should -BeGreaterThan 0
+        $none.Count | Should -Be 0
+    }
+}
