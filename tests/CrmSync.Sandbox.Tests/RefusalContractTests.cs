@@ -23,6 +23,8 @@ public sealed class RefusalContractTests
         // Aggregation and expansion are documented; the sandbox does not emulate them.
         { "accounts?$apply=aggregate(creditlimit%20with%20sum%20as%20total)", "$apply" },
         { "accounts?$select=name&$expand=primarycontactid($select=fullname)", "$expand" },
+        // webapi/query/filter-rows: query functions.
+        { "accounts?$select=name&$filter=Microsoft.Dynamics.CRM.LastXHours(PropertyName='modifiedon',PropertyValue=12)", "LastXHours" },
         // A parameter no Web API knows.
         { "accounts?$select=name&includeDeleted=true", "includeDeleted" },
     };
@@ -92,5 +94,105 @@ public sealed class RefusalContractTests
         var noBody = Regex.Matches(reply.Body, @"HTTP/1\.1 204 No Content\r\n(?:[A-Za-z-]+: [^\r\n]*\r\n)+\r\n\r\n--(?:batchresponse|changesetresponse)_");
         Assert.Equal(2, noBody.Count);
         Assert.EndsWith("--\r\n", reply.Body, StringComparison.Ordinal);
+    }
+
+    // webapi/update-delete-entities-using-web-api: "Update a single property value", "Delete a single property value";
+    // webapi/retrieve-entity-using-web-api: "Retrieve a single property value" (and its raw /$value).
+    [Fact]
+    public async Task A_single_property_is_read_set_and_cleared_on_its_own()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var id = Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.NoContent, (await sbx.Dataverse(HttpMethod.Post, "accounts", new { accountid = id, name = "Single Property", telephone1 = "555-0100" })).Status);
+
+        var read = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/name");
+        var raw = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/name/$value");
+        var put = await sbx.Dataverse(HttpMethod.Put, $"accounts({id})/telephone1", new { value = "555-0199" });
+        var afterPut = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?$select=telephone1");
+        var delete = await sbx.Dataverse(HttpMethod.Delete, $"accounts({id})/telephone1");
+        var afterDelete = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?$select=telephone1");
+
+        Assert.Equal(HttpStatusCode.OK, read.Status);
+        Assert.Equal("Single Property", read.Json.GetProperty("value").GetString());
+        Assert.EndsWith($"$metadata#accounts({id})/name", read.Json.GetProperty("@odata.context").GetString());
+        Assert.Equal("Single Property", raw.Body);
+        Assert.Equal(HttpStatusCode.NoContent, put.Status);
+        Assert.Equal("555-0199", afterPut.Json.GetProperty("telephone1").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, delete.Status);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, afterDelete.Json.GetProperty("telephone1").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_navigation_property_the_sandbox_does_not_emulate_and_an_unknown_property_are_refused_by_name()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var id = (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=accountid&$top=1")).Values[0].GetProperty("accountid").GetString();
+
+        var navigation = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/contact_customer_accounts");
+        var unknown = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/nosuchcolumn");
+
+        Assert.Equal(HttpStatusCode.NotImplemented, navigation.Status);
+        Assert.Contains("contact_customer_accounts", navigation.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.Status);
+        Assert.Contains("Could not find a property named 'nosuchcolumn'", unknown.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    // webapi/query/count-rows: "GET …/accounts/$count" answers the number as plain text (at most 5,000).
+    [Fact]
+    public async Task Counting_a_table_answers_the_number_as_plain_text()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var all = (await sbx.Dataverse(HttpMethod.Get, "contacts?$select=contactid")).Values.Count;
+
+        var count = await sbx.Dataverse(HttpMethod.Get, "contacts/$count");
+
+        Assert.Equal(HttpStatusCode.OK, count.Status);
+        Assert.StartsWith("text/plain", count.ContentType);
+        Assert.Equal(all.ToString(System.Globalization.CultureInfo.InvariantCulture), count.Body);
+    }
+
+    // webapi/perform-conditional-operations-using-web-api: a 304 Not Modified still names the current version.
+    [Fact]
+    public async Task Not_modified_carries_the_ETag()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var first = (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=accountid&$top=1")).Values[0];
+        var id = first.GetProperty("accountid").GetString();
+        var etag = first.GetProperty("@odata.etag").GetString()!;
+
+        var reply = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?$select=name", null, null, ("If-None-Match", etag));
+
+        Assert.Equal(HttpStatusCode.NotModified, reply.Status);
+        Assert.Equal(etag, reply.Header("ETag"));
+    }
+
+    // webapi/create-entity-web-api: "Create related table rows in one operation" (deep insert).
+    [Fact]
+    public async Task A_deep_insert_is_refused_by_name_and_creates_nothing()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var before = (await sbx.Dataverse(HttpMethod.Get, "accounts/$count")).Body;
+
+        var reply = await sbx.Dataverse(HttpMethod.Post, "accounts", new { name = "Deep Insert", primarycontactid = new { firstname = "Deep", lastname = "Contact" } });
+
+        Assert.True(reply.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotImplemented, reply.ToString());
+        Assert.Contains("primarycontactid", reply.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("deep insert", reply.ErrorMessage, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(before, (await sbx.Dataverse(HttpMethod.Get, "accounts/$count")).Body);
+    }
+
+    [Fact]
+    public async Task The_documented_account_and_contact_columns_exist()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var account = await sbx.Dataverse(HttpMethod.Post, "accounts?$select=description,revenue", new { name = "Columns", description = "A description", revenue = 5000000m }, null, ("Prefer", "return=representation"));
+        var contact = await sbx.Dataverse(HttpMethod.Post, "contacts?$select=description,annualincome", new { lastname = "Columns", description = "About", annualincome = 75000m }, null, ("Prefer", "return=representation"));
+
+        Assert.Equal(HttpStatusCode.Created, account.Status);
+        Assert.Equal(5000000m, account.Json.GetProperty("revenue").GetDecimal());
+        Assert.Equal("A description", account.Json.GetProperty("description").GetString());
+        Assert.Equal(HttpStatusCode.Created, contact.Status);
+        Assert.Equal(75000m, contact.Json.GetProperty("annualincome").GetDecimal());
     }
 }

@@ -55,7 +55,7 @@ public static class DataverseSchemas
     {
         G("accountid"), S("name", 160), S("accountnumber", 20), S("address1_primarycontactname", 100), S("emailaddress1", 100), S("fax", 50),
         S("websiteurl", 200), S("telephone1", 50), S("telephone2", 50), D("creditlimit"), I("customertypecode"), I("statecode"), I("statuscode"),
-        I("paymenttermscode"), I("address1_freighttermscode"), I("address1_shippingmethodcode"),
+        I("paymenttermscode"), I("address1_freighttermscode"), I("address1_shippingmethodcode"), S("description", 2000), D("revenue"),
         Lookup("transactioncurrencyid", ("transactioncurrencyid", Currencies)), Owner(),
         Lookup("primarycontactid", ("primarycontactid", Contacts)),
     }.Concat(Address()).Concat(Audit()));
@@ -64,7 +64,7 @@ public static class DataverseSchemas
     {
         G("contactid"), S("firstname", 50), S("middlename", 50), S("lastname", 50), new Column("fullname", ColumnType.String) { ReadOnly = true },
         S("emailaddress1", 100), S("telephone1", 50), S("mobilephone", 50), S("fax", 50), S("pager", 50), S("websiteurl", 200), S("jobtitle", 100),
-        S("salutation", 100), I("statecode"), I("statuscode"),
+        S("salutation", 100), I("statecode"), I("statuscode"), S("description", 2000), D("annualincome"),
         Lookup("parentcustomerid", ("parentcustomerid_account", Accounts), ("parentcustomerid_contact", Contacts)),
         Lookup("transactioncurrencyid", ("transactioncurrencyid", Currencies)), Owner(),
     }.Concat(Address()).Concat(Audit()));

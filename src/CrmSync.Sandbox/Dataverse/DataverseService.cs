@@ -112,6 +112,20 @@ public sealed partial class DataverseService
             return BulkMessage(request, caller, TableOf(action.Groups["set"].Value), action.Groups["action"].Value);
         }
 
+        var count = CountPattern().Match(path);
+        if (count.Success)
+        {
+            RequireMethod(request, "GET");
+            return CountRows(request, caller, TableOf(count.Groups["set"].Value));
+        }
+
+        var property = PropertyPattern().Match(path);
+        if (property.Success)
+        {
+            var owner = TableOf(property.Groups["set"].Value);
+            return SingleProperty(request, caller, owner, ParseKey(owner, property.Groups["key"].Value), property.Groups["property"].Value, property.Groups["value"].Success);
+        }
+
         var entity = EntityPattern().Match(path);
         if (!entity.Success)
         {
@@ -254,6 +268,11 @@ public sealed partial class DataverseService
             throw new ServiceException(400, "0x80060888", "The query parameter $skip is not supported. Use server-driven paging: follow @odata.nextLink.");
         }
 
+        if (options.Filter is not null && QueryFunctionPattern().Match(options.Filter) is { Success: true } function)
+        {
+            throw new ServiceException(501, "0x80060888", $"The sandbox does not emulate the query function Microsoft.Dynamics.CRM.{function.Groups["name"].Value}: compare the column with a literal (e.g. modifiedon ge 2026-01-01T00:00:00Z) instead.");
+        }
+
         if (request.Query.Any(q => q.Key is "$expand" or "$apply"))
         {
             throw new ServiceException(400, "0x80060888", "The sandbox does not emulate $expand or $apply; query the related table separately.");
@@ -325,7 +344,7 @@ public sealed partial class DataverseService
         var ifNoneMatch = request.Header("If-None-Match");
         if (ifNoneMatch is not null && ifNoneMatch != "null" && ifNoneMatch == ETag(row))
         {
-            return ServiceResponse.Empty(304);
+            return ServiceResponse.Empty(304).With("ETag", ETag(row));
         }
 
         var select = SelectColumns(table.Schema, options.Select, Compiler(table.Schema));
@@ -485,6 +504,113 @@ public sealed partial class DataverseService
         return Written(request, table.Schema, row, created: false);
     }
 
+    // ---- Counting and single properties (webapi/query/count-rows, webapi/update-delete-entities-using-web-api) ----------
+
+    /// <summary>GET set/$count: the number of rows as plain text, at most 5,000 (Dataverse's limit for this count).</summary>
+    private ServiceResponse CountRows(ServiceRequest request, Row caller, EntityTable table)
+    {
+        RequirePrivilege(caller, "Read", table.Schema);
+        if (request.Query.Count > 0)
+        {
+            throw Unsupported(request.Query[0].Key);
+        }
+
+        var rows = Math.Min(table.Rows.Count(), MaxCount);
+        return new ServiceResponse
+        {
+            Status = 200,
+            Body = System.Text.Encoding.UTF8.GetBytes(rows.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ContentType = "text/plain",
+        };
+    }
+
+    private const int MaxCount = 5000;
+
+    /// <summary>
+    /// One column of one row: GET (JSON "value", or the raw value with /$value), PUT {"value": …} and DELETE (sets it to
+    /// null). Lookups and collection-valued navigation properties are not emulated and say so.
+    /// </summary>
+    private ServiceResponse SingleProperty(ServiceRequest request, Row caller, EntityTable table, Guid id, string property, bool rawValue)
+    {
+        var schema = table.Schema;
+        var index = schema.IndexOf(property);
+        if (index < 0)
+        {
+            throw schema.Columns.Any(c => c.Type == ColumnType.Lookup && c.Navigation?.ContainsKey(property) == true) || property.Contains('_', StringComparison.Ordinal)
+                ? new ServiceException(501, "0x80060888", $"The sandbox does not emulate the navigation property '{property}' of {schema.LogicalName}: query the related table with $filter on its lookup column instead (about_CrmSyncSandbox).")
+                : new ServiceException(400, "0x80060888", $"Could not find a property named '{property}' on type 'Microsoft.Dynamics.CRM.{schema.LogicalName}'.");
+        }
+
+        var column = schema.Columns[index];
+        if (column.Type == ColumnType.Lookup || column.WriteOnly || index == schema.KeyIndex)
+        {
+            throw new ServiceException(column.Type == ColumnType.Lookup ? 501 : 400, "0x80060888", column.Type == ColumnType.Lookup
+                ? $"The sandbox does not emulate the single-valued navigation property '{property}': read _{property}_value with $select, or set it with @odata.bind."
+                : $"The property '{property}' of {schema.LogicalName} cannot be addressed on its own.");
+        }
+
+        if (request.Query.Count > 0)
+        {
+            throw Unsupported(request.Query[0].Key);
+        }
+
+        var row = table.Get(id) ?? throw NotFound(schema, id);
+        switch (request.Method)
+        {
+            case "GET":
+                RequirePrivilege(caller, "Read", schema);
+                var value = row.Values[index];
+                if (rawValue)
+                {
+                    return value is null
+                        ? ServiceResponse.Empty(204, 1)
+                        : new ServiceResponse { Status = 200, Body = System.Text.Encoding.UTF8.GetBytes(RawText(value)), ContentType = "text/plain", Records = 1 };
+                }
+
+                return ServiceResponse.Json(200, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{schema.EntitySet}({id})/{property}");
+                    JsonValues.Write(w, "value", value, DateFormat.Seconds);
+                    w.WriteEndObject();
+                }, 1);
+            case "PUT" when !rawValue:
+                var body = request.ReadJsonObject(Invalid);
+                if (!body.TryGetProperty("value", out var newValue) || body.EnumerateObject().Count() != 1)
+                {
+                    throw new ServiceException(400, "0x80060888", $"The body of a PUT to {schema.EntitySet}({id})/{property} is {{\"value\": …}}.");
+                }
+
+                return SetProperty(request, caller, table, row, property, newValue);
+            case "DELETE" when !rawValue:
+                using (var nullBody = JsonDocument.Parse("null"))
+                {
+                    return SetProperty(request, caller, table, row, property, nullBody.RootElement);
+                }
+
+            default:
+                throw MethodNotAllowed(request);
+        }
+    }
+
+    private ServiceResponse SetProperty(ServiceRequest request, Row caller, EntityTable table, Row existing, string property, JsonElement value)
+    {
+        CheckIfMatch(request.Header("If-Match"), existing);
+        RequirePrivilege(caller, "Write", table.Schema);
+        var body = new System.Text.Json.Nodes.JsonObject { [property] = System.Text.Json.Nodes.JsonNode.Parse(value.GetRawText()) };
+        using var document = JsonDocument.Parse(body.ToJsonString());
+        UpdateRow(table, existing, document.RootElement, IdOf(caller, DataverseSchemas.SystemUser));
+        return ServiceResponse.Empty(204, 1);
+    }
+
+    private static string RawText(object value) => value switch
+    {
+        bool b => b ? "true" : "false",
+        DateTimeOffset d => d.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? string.Empty,
+    };
+
     private ServiceResponse Delete(ServiceRequest request, Row caller, EntityTable table, Guid id)
     {
         var existing = table.Get(id) ?? throw NotFound(table.Schema, id);
@@ -625,6 +751,12 @@ public sealed partial class DataverseService
             if (name.Contains('@'))
             {
                 continue;
+            }
+
+            if (property.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+            {
+                // Related rows nested in the body (single-valued or collection-valued navigation properties).
+                throw new ServiceException(501, "0x80060888", $"The sandbox does not emulate deep insert or update ('{name}' holds related rows): create the related rows on their own and link them with \"<navigation property>@odata.bind\".");
             }
 
             var column = schema.Find(name);
@@ -959,6 +1091,15 @@ public sealed partial class DataverseService
 
     [GeneratedRegex(@"^(?<set>[A-Za-z_]+)(\((?<key>[^)]*)\))?$")]
     private static partial Regex EntityPattern();
+
+    [GeneratedRegex(@"Microsoft\.Dynamics\.CRM\.(?<name>[A-Za-z]+)\s*\(")]
+    private static partial Regex QueryFunctionPattern();
+
+    [GeneratedRegex(@"^(?<set>[A-Za-z_]+)/\$count$")]
+    private static partial Regex CountPattern();
+
+    [GeneratedRegex(@"^(?<set>[A-Za-z_]+)\((?<key>[^)]*)\)/(?<property>[A-Za-z_][A-Za-z0-9_]*)(?<value>/\$value)?$")]
+    private static partial Regex PropertyPattern();
 
     [GeneratedRegex(@"^(?<set>[A-Za-z_]+)/Microsoft\.Dynamics\.CRM\.(?<action>[A-Za-z]+)$")]
     private static partial Regex ActionPattern();
