@@ -195,4 +195,47 @@ public sealed class RefusalContractTests
         Assert.Equal(HttpStatusCode.Created, contact.Status);
         Assert.Equal(75000m, contact.Json.GetProperty("annualincome").GetDecimal());
     }
+
+    // Graph: "Advanced query capabilities on Microsoft Entra ID objects" and "Use the $top query parameter" (1–999 for users).
+    [Fact]
+    public async Task Graph_keeps_its_advanced_query_rules_and_page_size_range()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var eventual = ("ConsistencyLevel", "eventual");
+
+        var tooMany = await sbx.Graph(HttpMethod.Get, "users?$top=1000");
+        var endsWithPlain = await sbx.Graph(HttpMethod.Get, "users?$filter=endswith(userPrincipalName,'@contoso.com')");
+        var notEqualPlain = await sbx.Graph(HttpMethod.Get, "users?$filter=displayName ne 'Alex Admin'");
+        var countPlain = await sbx.Graph(HttpMethod.Get, "users?$count=true");
+        var endsWithAdvanced = await sbx.Graph(HttpMethod.Get, "users?$filter=endswith(userPrincipalName,'@contoso.com')&$count=true", null, null, eventual);
+        var everyone = await sbx.Graph(HttpMethod.Get, "users?$top=999");
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.Status);
+        Assert.Contains("between 1 and 999", tooMany.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, endsWithPlain.Status);
+        Assert.Equal("Request_UnsupportedQuery", endsWithPlain.ErrorCode);
+        Assert.Equal(HttpStatusCode.BadRequest, notEqualPlain.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, countPlain.Status);
+        Assert.Equal(HttpStatusCode.OK, endsWithAdvanced.Status);
+        var matching = everyone.Values.Count(u => u.GetProperty("userPrincipalName").GetString()!.EndsWith("@contoso.com", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(matching, endsWithAdvanced.Json.GetProperty("@odata.count").GetInt32());
+        Assert.Equal(matching, endsWithAdvanced.Values.Count);
+        Assert.NotNull(everyone.Header("request-id"));
+    }
+
+    // BC: "The 'OR' operator is not supported on distinct fields" (AL filters OR within one field only); OData-Version on responses.
+    [Fact]
+    public async Task Business_Central_refuses_or_across_fields_and_answers_with_OData_Version()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var sameField = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$select=number&$filter=number eq 'C10000' or number eq 'C10010'");
+        var distinct = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$select=number&$filter=number eq 'C10000' or displayName eq 'Trey Research'");
+
+        Assert.Equal(HttpStatusCode.OK, sameField.Status);
+        Assert.Equal(2, sameField.Values.Count);
+        Assert.Equal("4.0", sameField.Header("OData-Version"));
+        Assert.Equal(HttpStatusCode.BadRequest, distinct.Status);
+        Assert.Contains("'OR' operator is not supported on distinct fields", distinct.ErrorMessage, StringComparison.Ordinal);
+    }
 }

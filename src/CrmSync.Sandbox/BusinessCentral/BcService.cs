@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using CrmSync.OData;
 using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Identity;
@@ -70,6 +71,7 @@ public sealed partial class BcService
 
     public ServiceResponse Handle(ServiceRequest request)
     {
+        ServiceResponse response;
         try
         {
             if (!request.Caller.BusinessCentralAccess)
@@ -80,13 +82,16 @@ public sealed partial class BcService
 
             lock (Store.Sync)
             {
-                return Route(request);
+                response = Route(request);
             }
         }
         catch (ServiceException ex)
         {
-            return Error(ex);
+            response = Error(ex);
         }
+
+        response.Headers["OData-Version"] = "4.0";
+        return response;
     }
 
     public static ServiceResponse Error(ServiceException ex)
@@ -263,9 +268,43 @@ public sealed partial class BcService
 
     private static readonly HashSet<string> RecordOptions = new(StringComparer.Ordinal) { "$select" };
 
+    // The fields an "or" joins, when there are several; null when every "or" stays on one field.
+    private static string? OrAcrossFields(FilterNode node)
+    {
+        switch (node)
+        {
+            case LogicalNode { Operator: "or" } or:
+                var fields = Fields(or).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+                return fields.Count > 1 ? string.Join(", ", fields) : OrAcrossFields(or.Left) ?? OrAcrossFields(or.Right);
+            case LogicalNode logical:
+                return OrAcrossFields(logical.Left) ?? OrAcrossFields(logical.Right);
+            case NotNode not:
+                return OrAcrossFields(not.Operand);
+            default:
+                return null;
+        }
+    }
+
+    private static IEnumerable<string> Fields(FilterNode node) => node switch
+    {
+        PropertyNode property => new[] { property.Path },
+        LogicalNode logical => Fields(logical.Left).Concat(Fields(logical.Right)),
+        NotNode not => Fields(not.Operand),
+        ComparisonNode comparison => Fields(comparison.Left).Concat(Fields(comparison.Right)),
+        FunctionNode function => function.Arguments.SelectMany(Fields),
+        InNode @in => Fields(@in.Operand),
+        _ => Array.Empty<string>(),
+    };
+
     private static QueryOptions ParseOptions(ServiceRequest request)
     {
         var options = QueryOptions.Parse(request.Query, SupportedOptions, key => new ServiceException(400, "BadRequest", $"The query parameter '{key}' is not supported."));
+        if (options.Filter is not null && OrAcrossFields(QueryRunner.ParseFilter(options.Filter)) is { } fields)
+        {
+            // BC turns $filter into AL filters, which cannot OR two fields (BC: "The 'OR' operator is not supported on distinct fields").
+            throw new ServiceException(400, "BadRequest_InvalidFilter", $"The 'OR' operator is not supported on distinct fields ({fields}). Send one request per field.");
+        }
+
         if (request.Query.Any(q => q.Key == "$expand"))
         {
             throw new ServiceException(400, "BadRequest", "The sandbox does not emulate $expand; read the related entity set separately.");

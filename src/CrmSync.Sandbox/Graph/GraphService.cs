@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using CrmSync.OData;
 using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Identity;
@@ -91,17 +92,23 @@ public sealed partial class GraphService
 
     public ServiceResponse Handle(ServiceRequest request)
     {
+        ServiceResponse response;
         try
         {
             lock (Store.Sync)
             {
-                return Route(request);
+                response = Route(request);
             }
         }
         catch (ServiceException ex)
         {
-            return Error(ex, request.Header("client-request-id"));
+            response = Error(ex, request.Header("client-request-id"));
         }
+
+        // Every Graph response names the request (and echoes the client's id), for support cases and logs.
+        response.Headers["request-id"] = Guid.NewGuid().ToString();
+        response.Headers["client-request-id"] = request.Header("client-request-id") ?? response.Headers["request-id"];
+        return response;
     }
 
     public static ServiceResponse Error(ServiceException ex, string? clientRequestId = null)
@@ -189,13 +196,24 @@ public sealed partial class GraphService
     {
         var options = QueryOptions.Parse(request.Query, new HashSet<string> { "$select", "$filter", "$orderby", "$top", "$count", "$skiptoken" },
             key => new ServiceException(400, "BadRequest", $"Query option '{key}' is not allowed."));
-        var pageSize = Math.Clamp(options.Top ?? 100, 1, 999);
+        if (options.Top is { } top && top is < 1 or > 999)
+        {
+            throw new ServiceException(400, "Request_BadRequest", $"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.");
+        }
+
+        RequireAdvancedQueryWhereNeeded(request, options);
+        var pageSize = options.Top ?? 100;
         var page = QueryRunner.Run(Users, options with { Top = null }, pageSize, new FilterCompiler(PlainProperties.For(UserSchema), UnknownProperty));
         var select = Select(options.Select);
         return ServiceResponse.Json(200, w =>
         {
             w.WriteStartObject();
             w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#users");
+            if (page.TotalCount is { } total)
+            {
+                w.WriteNumber("@odata.count", total);
+            }
+
             w.WriteStartArray("value");
             foreach (var row in page.Rows)
             {
@@ -212,6 +230,39 @@ public sealed partial class GraphService
             w.WriteEndObject();
         }, page.Rows.Count);
     }
+
+    /// <summary>
+    /// Advanced query capabilities on directory objects (Graph: "Advanced query capabilities on Microsoft Entra ID
+    /// objects"): $count, the ne and not operators, endsWith, and $filter with $orderby need the ConsistencyLevel: eventual
+    /// header, and all but $count=true itself also need $count=true. Without them Graph answers 400.
+    /// </summary>
+    private static void RequireAdvancedQueryWhereNeeded(ServiceRequest request, QueryOptions options)
+    {
+        var eventual = string.Equals(request.Header("ConsistencyLevel"), "eventual", StringComparison.OrdinalIgnoreCase);
+        if (options.Count && !eventual)
+        {
+            throw new ServiceException(400, "Request_BadRequest", "$count is not currently supported without the ConsistencyLevel: eventual header.");
+        }
+
+        var filter = options.Filter is null ? null : QueryRunner.ParseFilter(options.Filter);
+        var needs = filter is not null && (UsesAdvancedOperators(filter) || options.OrderBy.Count > 0);
+        if (needs && !(eventual && options.Count))
+        {
+            throw new ServiceException(400, "Request_UnsupportedQuery",
+                "Unsupported or invalid query filter clause specified for resource 'User': ne, not, endsWith and $filter with $orderby need advanced query capabilities (ConsistencyLevel: eventual and $count=true).");
+        }
+    }
+
+    private static bool UsesAdvancedOperators(FilterNode node) => node switch
+    {
+        ComparisonNode { Operator: "ne" } => true,
+        NotNode => true,
+        FunctionNode { Name: var name } when name.Equals("endswith", StringComparison.OrdinalIgnoreCase) => true,
+        LogicalNode logical => UsesAdvancedOperators(logical.Left) || UsesAdvancedOperators(logical.Right),
+        ComparisonNode comparison => UsesAdvancedOperators(comparison.Left) || UsesAdvancedOperators(comparison.Right),
+        FunctionNode function => function.Arguments.Any(UsesAdvancedOperators),
+        _ => false,
+    };
 
     private ServiceResponse CreateUser(ServiceRequest request)
     {
