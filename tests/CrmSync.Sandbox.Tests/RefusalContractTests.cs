@@ -238,4 +238,27 @@ public sealed class RefusalContractTests
         Assert.Equal(HttpStatusCode.BadRequest, distinct.Status);
         Assert.Contains("'OR' operator is not supported on distinct fields", distinct.ErrorMessage, StringComparison.Ordinal);
     }
+
+    // Graph JSON batching: ids are unique in a batch, and a request with a body names its Content-Type.
+    [Fact]
+    public async Task A_Graph_batch_with_duplicate_ids_or_a_body_without_Content_Type_is_refused_and_runs_nothing()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var usersBefore = (await sbx.Graph(HttpMethod.Get, "users?$top=999")).Values.Count;
+        object NewUser(string id, string upn, bool contentType) => new
+        {
+            id, method = "POST", url = "/users",
+            headers = contentType ? new Dictionary<string, string> { ["Content-Type"] = "application/json" } : new Dictionary<string, string>(),
+            body = new { accountEnabled = true, displayName = upn, mailNickname = upn, userPrincipalName = upn + "@contoso.com", passwordProfile = new { password = "Batch-Pass-1!" } },
+        };
+
+        var duplicate = await sbx.Graph(HttpMethod.Post, "$batch", new { requests = new[] { NewUser("1", "dup.one", true), NewUser("1", "dup.two", true) } });
+        var noContentType = await sbx.Graph(HttpMethod.Post, "$batch", new { requests = new[] { NewUser("1", "ct.one", true), NewUser("2", "ct.two", false) } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, duplicate.Status);
+        Assert.Contains("'1'", duplicate.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, noContentType.Status);
+        Assert.Contains("Content-Type", noContentType.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(usersBefore, (await sbx.Graph(HttpMethod.Get, "users?$top=999")).Values.Count);
+    }
 }

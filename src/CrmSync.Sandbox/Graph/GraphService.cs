@@ -589,11 +589,31 @@ public sealed partial class GraphService
             throw new ServiceException(400, "BadRequest", $"Number of batch requests exceeds the maximum of {MaxBatchRequests}.");
         }
 
+        // JSON batching's rules (Graph: "Combine multiple HTTP requests using JSON batching"): every request has an id,
+        // unique in the batch, a method and a url; a request with a body names its Content-Type.
+        var parsed = items.Select(JsonBatch.Parse).ToList();
+        foreach (var item in parsed)
+        {
+            if (item.Id.Length == 0 || item.Url.Length == 0 || !items[parsed.IndexOf(item)].TryGetProperty("method", out _))
+            {
+                throw new ServiceException(400, "BadRequest", $"Invalid batch payload format: every request needs an id, a method and a url (request '{item.Id}').");
+            }
+
+            if (item.Body.Length > 0 && !item.Headers.ContainsKey("Content-Type"))
+            {
+                throw new ServiceException(400, "BadRequest", $"Invalid batch payload format: request '{item.Id}' has a body but no Content-Type header.");
+            }
+        }
+
+        if (parsed.GroupBy(i => i.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+        {
+            throw new ServiceException(400, "BadRequest", $"Invalid batch payload format: the id '{duplicate.Key}' is used by {duplicate.Count()} requests; ids must be unique in a batch.");
+        }
+
         var statuses = new Dictionary<string, int>(StringComparer.Ordinal);
         var results = new List<(string Id, ServiceResponse Response)>();
-        foreach (var element in items)
+        foreach (var item in parsed)
         {
-            var item = JsonBatch.Parse(element);
             var response = item.DependsOn.Any(dep => !statuses.TryGetValue(dep, out var status) || status >= 400)
                 ? Error(new ServiceException(424, "BadRequest", "Failed dependency: a request this one depends on failed."))
                 : Handle(JsonBatch.ToRequest(item, request, apiMarker: null));
