@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Limits;
@@ -51,19 +52,25 @@ public static class Program
         Console.WriteLine(JsonSerializer.Serialize(Describe(host)));
         Console.Out.Flush();
 
-        var stop = new TaskCompletionSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.TrySetResult();
-        };
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Ctrl+C, SIGTERM (a service manager, docker stop, kill) and SIGQUIT stop it at once and cleanly. The web host
+        // registers for these signals too and cancels the default exit, so waiting for ProcessExit would wait forever.
+        using var signals = new CompositeDisposable(new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGQUIT }
+            .Select(signal => PosixSignalRegistration.Create(signal, context =>
+            {
+                context.Cancel = true;
+                stop.TrySetResult();
+            })));
         AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
-        // A parent that goes away closes our standard input: stop with it.
+        // A parent that goes away closes our standard input: stop with it. Read in fixed blocks, never lines, so input
+        // without line breaks cannot grow memory.
         _ = Task.Run(async () =>
         {
             try
             {
-                while (await Console.In.ReadLineAsync().ConfigureAwait(false) is not null)
+                await using var input = Console.OpenStandardInput();
+                var buffer = new byte[4096];
+                while (await input.ReadAsync(buffer).ConfigureAwait(false) > 0)
                 {
                 }
             }
@@ -159,4 +166,12 @@ public static class Program
 
         return options;
     }
+}
+
+/// <summary>Disposes several registrations together.</summary>
+internal sealed class CompositeDisposable(IEnumerable<IDisposable> items) : IDisposable
+{
+    private readonly List<IDisposable> _items = items.ToList();
+
+    public void Dispose() => _items.ForEach(item => item.Dispose());
 }

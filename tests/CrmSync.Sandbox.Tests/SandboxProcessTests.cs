@@ -36,6 +36,31 @@ public sealed class SandboxProcessTests
         Assert.Equal("SandboxNotFound", (await Assert.ThrowsAsync<CrmSyncException>(() => SandboxProcess.StopAsync(instance.ProcessId))).ErrorId);
     }
 
+    // A service manager, docker stop or kill sends SIGTERM: the program stops at once, not after a 10 s grace period.
+    [Fact]
+    public async Task SIGTERM_stops_the_sandbox_program_at_once()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+
+        var instance = await SandboxProcess.StartAsync(new SandboxStartOptions { SandboxPath = Path.Combine(AppContext.BaseDirectory, "CrmSync.Sandbox.dll"), Profile = "unlimited" });
+        using var process = Process.GetProcessById(instance.ProcessId);
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(0, Kill(instance.ProcessId, 15));
+        var exited = await Task.Run(() => process.WaitForExit(TimeSpan.FromSeconds(8)));
+        if (!exited)
+        {
+            await SandboxProcess.StopAsync(instance.ProcessId);
+        }
+
+        Assert.True(exited, $"still running {clock.Elapsed.TotalSeconds:F1} s after SIGTERM");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
     [Fact]
     public async Task A_missing_sandbox_or_bad_options_are_clear_errors()
     {
