@@ -261,4 +261,30 @@ public sealed class RefusalContractTests
         Assert.Contains("Content-Type", noContentType.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(usersBefore, (await sbx.Graph(HttpMethod.Get, "users?$top=999")).Values.Count);
     }
+
+    // BC API v2.0: "customers/$count" and the customer's contactsInformation navigation (dynamics_customer: Navigation).
+    [Fact]
+    public async Task Business_Central_counts_a_set_and_serves_a_customers_contacts_information()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var customers = (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$select=id,number")).Values;
+        var relations = (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/contactsInformation?$select=contactId,relatedId,relatedType")).Values;
+        var withContact = customers.First(c => relations.Any(r => r.GetProperty("relatedId").GetString() == c.GetProperty("id").GetString()));
+        var id = withContact.GetProperty("id").GetString();
+
+        var count = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers/$count");
+        var filteredCount = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers/$count?$filter=number eq 'C10000'");
+        var information = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers({id})/contactsInformation?$select=contactId,relatedType");
+        var notEmulated = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers({id})/customerFinancialDetail");
+
+        Assert.Equal(HttpStatusCode.OK, count.Status);
+        Assert.Equal(customers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), count.Body);
+        Assert.Equal("1", filteredCount.Body);
+        Assert.Equal(HttpStatusCode.OK, information.Status);
+        Assert.Equal(relations.Count(r => r.GetProperty("relatedId").GetString() == id), information.Values.Count);
+        Assert.All(information.Values, v => Assert.Equal("Customer", v.GetProperty("relatedType").GetString()));
+        Assert.False(information.Values[0].TryGetProperty("relatedId", out _), "$select applies");
+        Assert.Equal(HttpStatusCode.NotImplemented, notEmulated.Status);
+        Assert.Contains("customerFinancialDetail", notEmulated.ErrorMessage, StringComparison.Ordinal);
+    }
 }

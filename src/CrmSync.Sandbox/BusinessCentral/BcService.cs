@@ -154,6 +154,14 @@ public sealed partial class BcService
         var set = match.Groups["set"].Value;
         var table = Store.Table(Key(companyId, set)) ?? throw new ServiceException(404, "BadRequest_NotFound", $"The entity set '{set}' does not exist in API v2.0.");
         var context = $"companies({companyId})/{set}";
+        if (match.Groups["nav"].Value == "$count")
+        {
+            RequireGet(request);
+            return match.Groups["id"].Success
+                ? throw new ServiceException(400, "BadRequest", "$count addresses a collection, not one entity.")
+                : Count(request, table);
+        }
+
         if (!match.Groups["id"].Success)
         {
             return request.Method switch
@@ -168,16 +176,26 @@ public sealed partial class BcService
         var row = table.Get(id) ?? throw NotFound(table.Schema, id);
         if (match.Groups["nav"].Success)
         {
-            if (set != BcSchemas.Contacts || match.Groups["nav"].Value != BcSchemas.ContactsInformation)
+            // contactsInformation: a contact's business relations, or the contacts of a customer or vendor (its relatedId).
+            var side = set == BcSchemas.Contacts ? "contactId" : set is BcSchemas.Customers or BcSchemas.Vendors ? "relatedId" : null;
+            if (side is null || match.Groups["nav"].Value != BcSchemas.ContactsInformation)
             {
-                throw new ServiceException(404, "BadRequest_NotFound", $"'{match.Groups["nav"].Value}' is not a navigation property of {set}.");
+                throw new ServiceException(501, "BadRequest_NotImplemented",
+                    $"The sandbox does not emulate the navigation property '{match.Groups["nav"].Value}' of {set}; it serves contactsInformation of contacts, customers and vendors (about_CrmSyncSandbox).");
             }
 
             RequireGet(request);
             var relations = Table(companyId, BcSchemas.ContactsInformation);
-            var contactIndex = relations.Schema.IndexOf("contactId");
-            var subset = relations.Rows.Where(r => Equals(r.Values[contactIndex], id)).ToList();
-            return Collection(request, relations.Schema, subset, $"{context}({id})/contactsInformation", null);
+            var options = ParseOptions(request);
+            if (options.Top is not null || options.SkipToken is not null || options.OrderBy.Count > 0 || options.Count)
+            {
+                throw new ServiceException(400, "BadRequest", "The sandbox serves contactsInformation with $select and $filter only.");
+            }
+
+            var keyIndex = relations.Schema.IndexOf(side);
+            var matches = options.Filter is null ? (Func<Row, bool>)(_ => true) : Compiler(relations.Schema).Compile(QueryRunner.ParseFilter(options.Filter));
+            var subset = relations.Rows.Where(r => Equals(r.Values[keyIndex], id) && matches(r)).ToList();
+            return Collection(request, relations.Schema, subset, $"{context}({id})/contactsInformation", options.Select);
         }
 
         return request.Method switch
@@ -213,6 +231,26 @@ public sealed partial class BcService
 
         return response;
     }
+
+    /// <summary>GET …/customers/$count: the number of entities (matching $filter) as plain text.</summary>
+    private ServiceResponse Count(ServiceRequest request, EntityTable table)
+    {
+        if (request.Query.FirstOrDefault(q => !CountOptions.Contains(q.Key)) is { Key: not null } other)
+        {
+            throw new ServiceException(400, "BadRequest", $"The query parameter '{other.Key}' is not supported with $count.");
+        }
+
+        var options = ParseOptions(request);
+        var matches = options.Filter is null ? (Func<Row, bool>)(_ => true) : Compiler(table.Schema).Compile(QueryRunner.ParseFilter(options.Filter));
+        return new ServiceResponse
+        {
+            Status = 200,
+            Body = Encoding.UTF8.GetBytes(table.Rows.Count(matches).ToString(CultureInfo.InvariantCulture)),
+            ContentType = "text/plain",
+        };
+    }
+
+    private static readonly HashSet<string> CountOptions = new(StringComparer.Ordinal) { "$filter" };
 
     private static string NextLink(ServiceRequest request, string context, string token)
     {
@@ -803,6 +841,6 @@ public sealed partial class BcService
     public static ServiceException NotFound(EntitySchema schema, Guid id) =>
         new(404, "Internal_RecordNotFound", $"The {BcSchemas.Caption(schema)} does not exist. Identification fields and values: Id='{id}'");
 
-    [GeneratedRegex(@"^companies(\((?<cid>[^)]+)\))?(/(?<set>[A-Za-z]+)(\((?<id>[^)]+)\))?(/(?<nav>[A-Za-z]+))?)?$")]
+    [GeneratedRegex(@"^companies(\((?<cid>[^)]+)\))?(/(?<set>[A-Za-z]+)(\((?<id>[^)]+)\))?(/(?<nav>[A-Za-z]+|\$count))?)?$")]
     private static partial Regex PathPattern();
 }
