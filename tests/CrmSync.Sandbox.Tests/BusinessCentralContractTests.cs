@@ -144,6 +144,29 @@ public sealed class BusinessCentralContractTests
         Assert.Contains("maximum is 100", tooMany.ErrorMessage);
     }
 
+    // use-odata-batch.md: inner URLs relative to the company ("items(…)") with a Company header naming the company.
+    [Fact]
+    public async Task A_batch_request_relative_to_the_company_names_it_in_a_Company_header()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var companyName = (await sbx.Bc(HttpMethod.Get, sbx.Company)).Json.GetProperty("name").GetString()!;
+        var customer = (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$select=id&$filter=number eq 'C10000'")).Values[0].GetProperty("id").GetString();
+        object Patch(string id, string? company) => new
+        {
+            id, method = "PATCH", url = $"customers({customer})",
+            headers = company is null
+                ? new Dictionary<string, string> { ["Content-Type"] = "application/json", ["If-Match"] = "*" }
+                : new Dictionary<string, string> { ["Company"] = company, ["Content-Type"] = "application/json", ["If-Match"] = "*" },
+            body = new { phoneNumber = "+1 425 555 0142" },
+        };
+
+        var reply = await sbx.Bc(HttpMethod.Post, "$batch", new { requests = new[] { Patch("1", companyName), Patch("2", null), Patch("3", "No Such Company") } });
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.Equal(new[] { 200, 400, 404 }, reply.Json.GetProperty("responses").EnumerateArray().Select(r => r.GetProperty("status").GetInt32()).ToArray());
+        Assert.Equal("+1 425 555 0142", (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers({customer})?$select=phoneNumber")).Json.GetProperty("phoneNumber").GetString());
+    }
+
     [Fact]
     public async Task An_identity_unknown_to_Business_Central_gets_401_in_BC_format()
     {

@@ -799,7 +799,37 @@ public sealed partial class BcService
     private (string Id, ServiceResponse Response) ExecuteItem(ServiceRequest batch, JsonElement element)
     {
         var item = JsonBatch.Parse(element);
+        try
+        {
+            item = WithCompany(item);
+        }
+        catch (ServiceException ex)
+        {
+            return (item.Id, Error(ex));
+        }
+
         return (item.Id, Handle(JsonBatch.ToRequest(item, batch, "/api/v2.0/")));
+    }
+
+    // An inner URL relative to the company ("customers(…)", as in Microsoft's batch example) names its company in a
+    // Company header (the company's name): it becomes companies(<id>)/customers(…).
+    private JsonBatch.Item WithCompany(JsonBatch.Item item)
+    {
+        var url = item.Url.TrimStart('/');
+        if (url.StartsWith("companies", StringComparison.OrdinalIgnoreCase) || url.StartsWith("http", StringComparison.OrdinalIgnoreCase) || url.Contains("/api/v2.0/", StringComparison.OrdinalIgnoreCase))
+        {
+            return item;
+        }
+
+        if (!item.Headers.TryGetValue("Company", out var name))
+        {
+            throw new ServiceException(400, "BadRequest_NoCompany", $"The request '{item.Url}' names no company: write companies(<id>)/{url}, or add a Company header with the company's name.");
+        }
+
+        var nameIndex = _companies.Schema.IndexOf("name");
+        var company = _companies.Rows.FirstOrDefault(r => string.Equals(r.Values[nameIndex] as string, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ServiceException(404, "Internal_CompanyNotFound", $"Cannot process the request because the company '{name}' cannot be found.");
+        return item with { Url = $"companies({company.Values[_companies.Schema.KeyIndex]})/{url}" };
     }
 
     private sealed class SnapshotRolledBack : Exception
