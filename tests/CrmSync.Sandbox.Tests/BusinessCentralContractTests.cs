@@ -167,6 +167,23 @@ public sealed class BusinessCentralContractTests
         Assert.Equal("+1 425 555 0142", (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers({customer})?$select=phoneNumber")).Json.GetProperty("phoneNumber").GetString());
     }
 
+    // BC takes the tenant from the token (…/v2.0/{environment}/api/v2.0/); other BC APIs answer BC's JSON error.
+    [Fact]
+    public async Task The_tenant_segment_may_be_left_out_and_other_BC_APIs_are_refused_in_BC_format()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var root = $"{sbx.Host.BaseUrl}bc/v2.0/{sbx.Host.Options.EnvironmentName}/";
+
+        var companies = await sbx.SendAsync(HttpMethod.Get, root + "api/v2.0/companies", null, sbx.Sample.SetupApp);
+        var automation = await sbx.SendAsync(HttpMethod.Get, root + "api/microsoft/automation/v2.0/companies", null, sbx.Sample.SetupApp);
+
+        Assert.Equal(HttpStatusCode.OK, companies.Status);
+        Assert.NotEmpty(companies.Values);
+        Assert.Equal(HttpStatusCode.NotFound, automation.Status);
+        Assert.Equal("BadRequest_NotFound", automation.ErrorCode);
+        Assert.Contains("automation API", automation.ErrorMessage, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_identity_unknown_to_Business_Central_gets_401_in_BC_format()
     {

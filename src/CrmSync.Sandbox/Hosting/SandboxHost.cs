@@ -187,6 +187,30 @@ public sealed class SandboxHost : IAsyncDisposable
             return;
         }
 
+        // BC also takes the tenant from the token: …/v2.0/{environment}/api/v2.0/.
+        var tenantlessPrefix = $"/bc/v2.0/{Options.EnvironmentName}/api/v2.0/";
+        if (path.StartsWith(tenantlessPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            await ServeServiceAsync(context, BcService.ServiceName, SandboxAudience.BusinessCentral, path[tenantlessPrefix.Length..], $"{BaseUrl}bc/v2.0/{Options.EnvironmentName}/api/v2.0/", BusinessCentral.Handle).ConfigureAwait(false);
+            return;
+        }
+
+        if (path.StartsWith("/bc/", StringComparison.OrdinalIgnoreCase))
+        {
+            // Other BC APIs (automation, custom API pages, OData web services): refused in BC's own error format.
+            context.Response.StatusCode = 404;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new
+            {
+                error = new
+                {
+                    code = "BadRequest_NotFound",
+                    message = $"The sandbox emulates Business Central API v2.0 only ({bcPrefix} or /bc/v2.0/{Options.EnvironmentName}/api/v2.0/); '{path}' (the automation API, custom APIs, OData web services) is not emulated.",
+                },
+            })).ConfigureAwait(false);
+            return;
+        }
+
         if (path.StartsWith("/graph/v1.0/", StringComparison.Ordinal))
         {
             await ServeServiceAsync(context, GraphService.ServiceName, SandboxAudience.Graph, path["/graph/v1.0/".Length..], GraphUrl + "/", Graph.Handle).ConfigureAwait(false);
