@@ -287,4 +287,25 @@ public sealed class RefusalContractTests
         Assert.Equal(HttpStatusCode.NotImplemented, notEmulated.Status);
         Assert.Contains("customerFinancialDetail", notEmulated.ErrorMessage, StringComparison.Ordinal);
     }
+
+    // Graph: "List licenseDetails", "Count directory objects" (users/$count needs ConsistencyLevel: eventual).
+    [Fact]
+    public async Task Graph_counts_users_lists_license_details_and_refuses_relationships_it_does_not_emulate()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var admin = sbx.Sample.Admin.ObjectId;
+        var all = (await sbx.Graph(HttpMethod.Get, "users?$top=999")).Values.Count;
+
+        var countPlain = await sbx.Graph(HttpMethod.Get, "users/$count");
+        var count = await sbx.Graph(HttpMethod.Get, "users/$count", null, null, ("ConsistencyLevel", "eventual"));
+        var details = await sbx.Graph(HttpMethod.Get, $"users/{admin}/licenseDetails");
+        var memberOf = await sbx.Graph(HttpMethod.Get, $"users/{admin}/memberOf");
+
+        Assert.Equal(HttpStatusCode.BadRequest, countPlain.Status);
+        Assert.Equal(all.ToString(System.Globalization.CultureInfo.InvariantCulture), count.Body);
+        Assert.Equal(HttpStatusCode.OK, details.Status);
+        Assert.Contains(details.Values, d => d.GetProperty("skuPartNumber").GetString() == "DYN365_ENTERPRISE_PLAN1");
+        Assert.Equal(HttpStatusCode.NotImplemented, memberOf.Status);
+        Assert.Contains("memberOf", memberOf.ErrorMessage, StringComparison.Ordinal);
+    }
 }

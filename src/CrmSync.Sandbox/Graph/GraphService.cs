@@ -153,6 +153,8 @@ public sealed partial class GraphService
                 return QueryUsers(request);
             case "users" when request.Method == "POST":
                 return CreateUser(request);
+            case "users/$count" when request.Method == "GET":
+                return CountUsers(request);
         }
 
         var user = UserPattern().Match(path);
@@ -161,12 +163,16 @@ public sealed partial class GraphService
             var row = FindUser(user.Groups["key"].Value);
             if (user.Groups["action"].Success)
             {
-                if (user.Groups["action"].Value == "assignLicense" && request.Method == "POST")
+                switch (user.Groups["action"].Value)
                 {
-                    return AssignLicense(request, row);
+                    case "assignLicense" when request.Method == "POST":
+                        return AssignLicense(request, row);
+                    case "licenseDetails" when request.Method == "GET":
+                        return LicenseDetails(request, row);
                 }
 
-                throw new ServiceException(400, "BadRequest", $"Unsupported segment '{user.Groups["action"].Value}' on user.");
+                throw new ServiceException(501, "NotImplemented",
+                    $"The sandbox does not emulate '{user.Groups["action"].Value}' on users (it serves assignLicense and licenseDetails; memberOf, manager and the other relationships are not emulated).");
             }
 
             return request.Method switch
@@ -516,6 +522,53 @@ public sealed partial class GraphService
         w.WriteEndArray();
         w.WriteEndObject();
     }, items.Count);
+
+    /// <summary>GET users/$count: the number of users as plain text; like every $count on directory objects it needs ConsistencyLevel: eventual.</summary>
+    private ServiceResponse CountUsers(ServiceRequest request)
+    {
+        if (!string.Equals(request.Header("ConsistencyLevel"), "eventual", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ServiceException(400, "Request_BadRequest", "Count is not currently supported without the ConsistencyLevel: eventual header.");
+        }
+
+        var options = QueryOptions.Parse(request.Query, new HashSet<string> { "$filter" }, key => new ServiceException(400, "BadRequest", $"Query option '{key}' is not allowed with $count."));
+        var matches = options.Filter is null ? (Func<Row, bool>)(_ => true) : new FilterCompiler(PlainProperties.For(UserSchema), UnknownProperty).Compile(QueryRunner.ParseFilter(options.Filter));
+        return new ServiceResponse { Status = 200, Body = Encoding.UTF8.GetBytes(Users.Rows.Count(matches).ToString(CultureInfo.InvariantCulture)), ContentType = "text/plain" };
+    }
+
+    /// <summary>GET users/{id}/licenseDetails: one entry per assigned license, with the SKU's service plans.</summary>
+    private ServiceResponse LicenseDetails(ServiceRequest request, Row user)
+    {
+        if (request.Query.Count > 0)
+        {
+            throw new ServiceException(400, "BadRequest", $"The sandbox does not emulate query options on licenseDetails ({string.Join(", ", request.Query.Select(q => q.Key))}).");
+        }
+
+        var assigned = ((JsonArray?)user.Values[UserSchema.IndexOf("assignedLicenses")] ?? new JsonArray())
+            .Select(n => Guid.Parse(n!["skuId"]!.GetValue<string>()))
+            .Select(id => Skus.FirstOrDefault(s => s.SkuId == id))
+            .OfType<SubscribedSku>()
+            .ToList();
+        var userId = (Guid)user.Values[UserSchema.KeyIndex]!;
+        return WholeCollection(request, $"users('{userId}')/licenseDetails", assigned, (w, sku) =>
+        {
+            w.WriteString("id", $"{userId:N}{sku.SkuId:N}");
+            w.WriteString("skuId", sku.SkuId);
+            w.WriteString("skuPartNumber", sku.SkuPartNumber);
+            w.WriteStartArray("servicePlans");
+            foreach (var (id, name) in sku.ServicePlans)
+            {
+                w.WriteStartObject();
+                w.WriteString("servicePlanId", id);
+                w.WriteString("servicePlanName", name);
+                w.WriteString("provisioningStatus", "Success");
+                w.WriteString("appliesTo", "User");
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        });
+    }
 
     private ServiceResponse ListSkus(ServiceRequest request) => Collection(request, "subscribedSkus", Skus, (w, sku) =>
     {
