@@ -300,6 +300,8 @@ public sealed class RefusalContractTests
         var count = await sbx.Graph(HttpMethod.Get, "users/$count", null, null, ("ConsistencyLevel", "eventual"));
         var details = await sbx.Graph(HttpMethod.Get, $"users/{admin}/licenseDetails");
         var memberOf = await sbx.Graph(HttpMethod.Get, $"users/{admin}/memberOf");
+        var lambda = await sbx.Graph(HttpMethod.Get, "users?$filter=assignedLicenses/any(x:x/skuId eq ea126fc5-a19e-42e2-a731-da9d437bffcf)&$count=true", null, null, ("ConsistencyLevel", "eventual"));
+        var search = await sbx.Graph(HttpMethod.Get, "users?$search=\"displayName:Alex\"", null, null, ("ConsistencyLevel", "eventual"));
 
         Assert.Equal(HttpStatusCode.BadRequest, countPlain.Status);
         Assert.Equal(all.ToString(System.Globalization.CultureInfo.InvariantCulture), count.Body);
@@ -307,5 +309,8 @@ public sealed class RefusalContractTests
         Assert.Contains(details.Values, d => d.GetProperty("skuPartNumber").GetString() == "DYN365_ENTERPRISE_PLAN1");
         Assert.Equal(HttpStatusCode.NotImplemented, memberOf.Status);
         Assert.Contains("memberOf", memberOf.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotImplemented, lambda.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, search.Status);
+        Assert.Contains("$search", search.ErrorMessage, StringComparison.Ordinal);
     }
 }

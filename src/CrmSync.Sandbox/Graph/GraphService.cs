@@ -207,6 +207,11 @@ public sealed partial class GraphService
             throw new ServiceException(400, "Request_BadRequest", $"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.");
         }
 
+        if (options.Filter is not null && LambdaPattern().IsMatch(options.Filter))
+        {
+            throw new ServiceException(501, "NotImplemented", "The sandbox does not emulate lambda operators (any, all) in $filter, e.g. assignedLicenses/any(…): read assignedLicenses with $select and filter them yourself.");
+        }
+
         RequireAdvancedQueryWhereNeeded(request, options);
         var pageSize = options.Top ?? 100;
         var page = QueryRunner.Run(Users, options with { Top = null }, pageSize, new FilterCompiler(PlainProperties.For(UserSchema), UnknownProperty));
@@ -676,6 +681,9 @@ public sealed partial class GraphService
 
         return JsonBatch.Respond(results, lowerCaseHeaders: false, "application/json");
     }
+
+    [GeneratedRegex(@"/\s*(any|all)\s*\(", RegexOptions.IgnoreCase)]
+    private static partial Regex LambdaPattern();
 
     [GeneratedRegex(@"^users/(?<key>[^/]+)(/(?<action>[A-Za-z.]+))?$")]
     private static partial Regex UserPattern();
