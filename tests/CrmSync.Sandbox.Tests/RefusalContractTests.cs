@@ -313,4 +313,43 @@ public sealed class RefusalContractTests
         Assert.Equal(HttpStatusCode.BadRequest, search.Status);
         Assert.Contains("$search", search.ErrorMessage, StringComparison.Ordinal);
     }
+
+    // webapi/query/select-columns ("Formatted values"), webapi/query/overview (lookup property annotations).
+    [Fact]
+    public async Task Formatted_values_come_with_the_annotations_asked_for()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var euro = (await sbx.Dataverse(HttpMethod.Get, "transactioncurrencies?$select=transactioncurrencyid&$filter=isocurrencycode eq 'EUR'")).Values[0].GetProperty("transactioncurrencyid").GetString();
+        var id = Guid.NewGuid();
+        await sbx.Dataverse(HttpMethod.Post, "accounts", new Dictionary<string, object>
+        {
+            ["accountid"] = id, ["name"] = "Formatted", ["creditlimit"] = 1234.5m, ["customertypecode"] = 3, ["transactioncurrencyid@odata.bind"] = $"/transactioncurrencies({euro})",
+        });
+        const string select = "$select=name,creditlimit,customertypecode,createdon,_transactioncurrencyid_value";
+
+        var all = (await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?{select}", null, null, ("Prefer", "odata.include-annotations=\"*\""))).Json;
+        var formattedOnly = (await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?{select}", null, null, ("Prefer", "odata.include-annotations=\"OData.Community.Display.V1.FormattedValue\""))).Json;
+        var none = (await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?{select}")).Json;
+
+        const string formatted = "@OData.Community.Display.V1.FormattedValue";
+        Assert.Equal("€1,234.50", all.GetProperty("creditlimit" + formatted).GetString());
+        Assert.Equal("Customer", all.GetProperty("customertypecode" + formatted).GetString());
+        Assert.Equal("Euro", all.GetProperty("_transactioncurrencyid_value" + formatted).GetString());
+        Assert.Matches(@"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2} (AM|PM)$", all.GetProperty("createdon" + formatted).GetString());
+        Assert.Equal("transactioncurrency", all.GetProperty("_transactioncurrencyid_value@Microsoft.Dynamics.CRM.lookuplogicalname").GetString());
+        Assert.Equal("Customer", formattedOnly.GetProperty("customertypecode" + formatted).GetString());
+        Assert.False(formattedOnly.TryGetProperty("_transactioncurrencyid_value@Microsoft.Dynamics.CRM.lookuplogicalname", out _));
+        Assert.False(none.TryGetProperty("creditlimit" + formatted, out _));
+    }
+
+    // webapi/create-entity-web-api ("Create with data returned"): the context names the selected columns.
+    [Fact]
+    public async Task A_create_with_select_names_the_columns_in_its_context()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var reply = await sbx.Dataverse(HttpMethod.Post, "accounts?$select=name,revenue", new { name = "Context", revenue = 5000000m }, null, ("Prefer", "return=representation"));
+
+        Assert.EndsWith("$metadata#accounts(name,revenue)/$entity", reply.Json.GetProperty("@odata.context").GetString());
+    }
 }

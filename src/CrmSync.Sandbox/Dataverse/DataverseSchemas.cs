@@ -121,6 +121,30 @@ public static class DataverseSchemas
     public static IReadOnlyList<EntitySchema> Public { get; } = new[] { Account, Contact, SystemUser, TransactionCurrency, Role, BusinessUnit, Organization, Team };
 
     /// <summary>Tables that support CreateMultiple/UpdateMultiple/UpsertMultiple in the sandbox (not every standard table does: §D.7).</summary>
+    /// <summary>Decimal columns of type Money (formatted with the row's currency symbol).</summary>
+    public static IReadOnlySet<string> MoneyColumns { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "creditlimit", "revenue", "annualincome" };
+
+    /// <summary>The labels (English) of the choice columns the sandbox has, as the standard tables define them.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyDictionary<int, string>> ChoiceLabels { get; } = new Dictionary<string, IReadOnlyDictionary<int, string>>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["statecode"] = new Dictionary<int, string> { [0] = "Active", [1] = "Inactive" },
+        ["statuscode"] = new Dictionary<int, string> { [1] = "Active", [2] = "Inactive" },
+        ["customertypecode"] = new Dictionary<int, string>
+        {
+            [1] = "Competitor", [2] = "Consultant", [3] = "Customer", [4] = "Investor", [5] = "Partner", [6] = "Influencer", [7] = "Press", [8] = "Prospect",
+            [9] = "Reseller", [10] = "Supplier", [11] = "Vendor", [12] = "Other",
+        },
+        ["paymenttermscode"] = new Dictionary<int, string> { [1] = "Net 30", [2] = "2% 10, Net 30", [3] = "Net 45", [4] = "Net 60" },
+        ["address1_freighttermscode"] = new Dictionary<int, string> { [1] = "FOB", [2] = "No Charge" },
+        ["address1_shippingmethodcode"] = new Dictionary<int, string> { [1] = "Airborne", [2] = "DHL", [3] = "FedEx", [4] = "UPS", [5] = "Postal Mail", [6] = "Full Load", [7] = "Will Call" },
+        ["accessmode"] = new Dictionary<int, string> { [0] = "Read-Write", [1] = "Administrative", [2] = "Read", [3] = "Support User", [4] = "Non-interactive", [5] = "Delegated Admin" },
+        ["caltype"] = new Dictionary<int, string>
+        {
+            [0] = "Professional", [1] = "Administrative", [2] = "Basic", [3] = "Device Professional", [4] = "Device Basic", [5] = "Essential", [6] = "Device Essential",
+            [7] = "Enterprise", [8] = "Device Enterprise", [9] = "Sales", [10] = "Service", [11] = "Field Service", [12] = "Project Service",
+        },
+    };
+
     public static IReadOnlySet<string> BulkCapable { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { Accounts, Contacts };
 
     /// <summary>Privilege name suffix per table (prvCreateAccount, prvReadUser, …).</summary>

@@ -302,7 +302,7 @@ public sealed partial class DataverseService
 
         var page = QueryRunner.Run(table, options, pageSize, compiler);
         var nextToken = options.Top is not null && preferred is null ? null : page.NextSkipToken;
-        var annotations = request.Prefers("odata.include-annotations");
+        var annotations = AnnotationsOf(request);
         var response = ServiceResponse.Json(200, w =>
         {
             w.WriteStartObject();
@@ -353,11 +353,12 @@ public sealed partial class DataverseService
 
     private ServiceResponse Representation(ServiceRequest request, EntitySchema schema, Row row, IReadOnlyList<int>? select, int status)
     {
-        var annotations = request.Prefers("odata.include-annotations");
+        var annotations = AnnotationsOf(request);
+        var selected = request.Query.FirstOrDefault(q => q.Key == "$select").Value is { Length: > 0 } list ? $"({list})" : string.Empty;
         return ServiceResponse.Json(status, w =>
         {
             w.WriteStartObject();
-            w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{schema.EntitySet}/$entity");
+            w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{schema.EntitySet}{selected}/$entity");
             WriteRowBody(w, schema, row, select, annotations);
             w.WriteEndObject();
         }, 1).With("ETag", ETag(row));
@@ -385,14 +386,14 @@ public sealed partial class DataverseService
         return columns;
     }
 
-    private static void WriteRow(Utf8JsonWriter w, EntitySchema schema, Row row, IReadOnlyList<int>? select, bool annotations)
+    private void WriteRow(Utf8JsonWriter w, EntitySchema schema, Row row, IReadOnlyList<int>? select, Annotations annotations)
     {
         w.WriteStartObject();
         WriteRowBody(w, schema, row, select, annotations);
         w.WriteEndObject();
     }
 
-    private static void WriteRowBody(Utf8JsonWriter w, EntitySchema schema, Row row, IReadOnlyList<int>? select, bool annotations)
+    private void WriteRowBody(Utf8JsonWriter w, EntitySchema schema, Row row, IReadOnlyList<int>? select, Annotations annotations)
     {
         w.WriteString("@odata.etag", ETag(row));
         var indexes = select ?? Enumerable.Range(0, schema.Columns.Count).ToList();
@@ -408,10 +409,18 @@ public sealed partial class DataverseService
             if (column.Type == ColumnType.Lookup)
             {
                 var name = $"_{column.Name}_value";
-                if (annotations && value is LookupValue lookup)
+                if (value is LookupValue lookup)
                 {
-                    w.WriteString(name + "@Microsoft.Dynamics.CRM.lookuplogicalname", LogicalNameOf(lookup.EntitySet));
-                    w.WriteString(name + "@Microsoft.Dynamics.CRM.associatednavigationproperty", column.Navigation!.First(n => n.Value == lookup.EntitySet).Key);
+                    if (annotations.HasFlag(Annotations.Formatted) && PrimaryNameOf(lookup) is { } display)
+                    {
+                        w.WriteString(name + FormattedValue, display);
+                    }
+
+                    if (annotations.HasFlag(Annotations.Lookup))
+                    {
+                        w.WriteString(name + "@Microsoft.Dynamics.CRM.associatednavigationproperty", column.Navigation!.First(n => n.Value == lookup.EntitySet).Key);
+                        w.WriteString(name + "@Microsoft.Dynamics.CRM.lookuplogicalname", LogicalNameOf(lookup.EntitySet));
+                    }
                 }
 
                 JsonValues.Write(w, name, value, DateFormat.Seconds);
@@ -422,8 +431,91 @@ public sealed partial class DataverseService
             }
             else
             {
+                if (annotations.HasFlag(Annotations.Formatted) && value is not null && FormattedValueOf(schema, row, column, value) is { } formatted)
+                {
+                    w.WriteString(column.Name + FormattedValue, formatted);
+                }
+
                 JsonValues.Write(w, column.Name, value, DateFormat.Seconds);
             }
+        }
+    }
+
+    // ---- Annotations (webapi/query/select-columns: formatted values; lookup properties) --------------------
+
+    private const string FormattedValue = "@OData.Community.Display.V1.FormattedValue";
+
+    [Flags]
+    private enum Annotations
+    {
+        None = 0,
+        Formatted = 1,
+        Lookup = 2,
+    }
+
+    // Prefer: odata.include-annotations="*" asks for all; a list names them (OData.Community.Display.V1.FormattedValue,
+    // Microsoft.Dynamics.CRM.lookuplogicalname, Microsoft.Dynamics.CRM.associatednavigationproperty, or a namespace with *).
+    private static Annotations AnnotationsOf(ServiceRequest request)
+    {
+        var prefer = request.Header("Prefer");
+        var match = prefer is null ? Match.Empty : IncludeAnnotationsPattern().Match(prefer);
+        if (!match.Success)
+        {
+            return Annotations.None;
+        }
+
+        var result = Annotations.None;
+        foreach (var name in match.Groups["list"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            result |= name switch
+            {
+                "*" => Annotations.Formatted | Annotations.Lookup,
+                "OData.Community.Display.V1.FormattedValue" or "OData.Community.Display.V1.*" or "OData.*" => Annotations.Formatted,
+                "Microsoft.Dynamics.CRM.lookuplogicalname" or "Microsoft.Dynamics.CRM.associatednavigationproperty" or "Microsoft.Dynamics.CRM.*" => Annotations.Lookup,
+                _ => Annotations.None,
+            };
+        }
+
+        return result;
+    }
+
+    /// <summary>A lookup's formatted value: the primary name of the row it points to.</summary>
+    private string? PrimaryNameOf(LookupValue lookup)
+    {
+        var table = Store.Table(lookup.EntitySet);
+        var row = table?.Get(lookup.Id);
+        var column = table is null ? -1 : PrimaryNameColumn(table.Schema);
+        return row is null || column < 0 ? null : row.Values[column] as string;
+    }
+
+    private static int PrimaryNameColumn(EntitySchema schema) =>
+        new[] { "name", "fullname", "currencyname" }.Select(schema.IndexOf).FirstOrDefault(i => i >= 0, -1);
+
+    // Formatted as a user with the default settings sees them (English, United States; UTC): choices by their label,
+    // money with the row's currency symbol, whole numbers with separators, dates as M/d/yyyy h:mm tt.
+    private string? FormattedValueOf(EntitySchema schema, Row row, Column column, object value)
+    {
+        var us = System.Globalization.CultureInfo.GetCultureInfo("en-US");
+        switch (value)
+        {
+            case bool b:
+                return b ? "Yes" : "No";
+            case DateTimeOffset date:
+                return date.UtcDateTime.ToString("M/d/yyyy h:mm tt", us);
+            case decimal amount when DataverseSchemas.MoneyColumns.Contains(column.Name):
+                var currency = schema.IndexOf("transactioncurrencyid") is var c and >= 0 && row.Values[c] is LookupValue lookup
+                    ? Store.Table(DataverseSchemas.Currencies)?.Get(lookup.Id)
+                    : null;
+                var symbol = currency?.Values[DataverseSchemas.TransactionCurrency.IndexOf("currencysymbol")] as string ?? "$";
+                return symbol + amount.ToString("N2", us);
+            case decimal number:
+                return number.ToString("N10", us);
+            case long or int when DataverseSchemas.ChoiceLabels.TryGetValue(column.Name, out var labels):
+                return labels.TryGetValue(Convert.ToInt32(value, us), out var label) ? label : null;
+            case long or int:
+                return Convert.ToInt64(value, us).ToString("N0", us);
+            default:
+                return null;
         }
     }
 
@@ -851,7 +943,7 @@ public sealed partial class DataverseService
                 w.WriteStartArray("value");
                 foreach (var role in heldRows)
                 {
-                    WriteRow(w, roles.Schema, role, select, annotations: false);
+                    WriteRow(w, roles.Schema, role, select, Annotations.None);
                 }
 
                 w.WriteEndArray();
@@ -1094,6 +1186,9 @@ public sealed partial class DataverseService
 
     [GeneratedRegex(@"Microsoft\.Dynamics\.CRM\.(?<name>[A-Za-z]+)\s*\(")]
     private static partial Regex QueryFunctionPattern();
+
+    [GeneratedRegex(@"odata\.include-annotations\s*=\s*""?(?<list>[^""]*)""?", RegexOptions.IgnoreCase)]
+    private static partial Regex IncludeAnnotationsPattern();
 
     [GeneratedRegex(@"^(?<set>[A-Za-z_]+)/\$count$")]
     private static partial Regex CountPattern();
