@@ -25,6 +25,10 @@ public sealed class RefusalContractTests
         { "accounts?$select=name&$expand=primarycontactid($select=fullname)", "$expand" },
         // webapi/query/filter-rows: query functions.
         { "accounts?$select=name&$filter=Microsoft.Dynamics.CRM.LastXHours(PropertyName='modifiedon',PropertyValue=12)", "LastXHours" },
+        // Documented tables and metadata the sandbox does not have.
+        { "tasks?$select=subject", "tasks" },
+        { "savedqueries?$select=name", "savedqueries" },
+        { "EntityDefinitions?$select=LogicalName", "EntityDefinitions" },
         // A parameter no Web API knows.
         { "accounts?$select=name&includeDeleted=true", "includeDeleted" },
     };

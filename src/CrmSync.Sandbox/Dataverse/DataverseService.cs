@@ -1143,9 +1143,21 @@ public sealed partial class DataverseService
 
     // ---- Helpers --------------------------------------------------------------------------------
 
+    // Tables and metadata of Dataverse that clients use and the sandbox does not have: refused by name rather than "not found".
+    private static readonly HashSet<string> DocumentedNotEmulated = new(StringComparer.Ordinal)
+    {
+        "tasks", "activitypointers", "annotations", "savedqueries", "userqueries", "leads", "opportunities", "incidents", "EntityDefinitions",
+        "RelationshipDefinitions", "GlobalOptionSetDefinitions", "RetrieveMetadataChanges", "sdkmessagefilters", "solutions", "workflows",
+    };
+
     private EntityTable TableOf(string entitySet)
     {
         var table = Store.Table(entitySet);
+        if (table is null && DocumentedNotEmulated.Contains(entitySet))
+        {
+            throw new ServiceException(501, "0x80060888", $"The sandbox does not emulate '{entitySet}': it has accounts, contacts, systemusers, roles, businessunits, teams, transactioncurrencies and organizations (about_CrmSyncSandbox).");
+        }
+
         if (table is null || table.Schema == DataverseSchemas.UserRole)
         {
             throw new ServiceException(404, "0x80060888", $"Resource not found for the segment '{entitySet}'.");
