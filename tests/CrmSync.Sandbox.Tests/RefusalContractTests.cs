@@ -356,4 +356,72 @@ public sealed class RefusalContractTests
 
         Assert.EndsWith("$metadata#accounts(name,revenue)/$entity", reply.Json.GetProperty("@odata.context").GetString());
     }
+
+    // webapi/execute-batch-operations-using-web-api, "Change sets": the response example, byte for byte once its ids,
+    // boundaries, organization URI and JSON body are normalized (accounts where the example creates tasks, which the
+    // sandbox does not have).
+    private const string DocumentedChangeSetResponse = """
+        --batchresponse_f27ef42d-51b0-4685-bac9-f468f844de2f
+        Content-Type: multipart/mixed; boundary=changesetresponse_64cc3fff-023a-45b0-b29d-df21583ffa15
+
+        --changesetresponse_64cc3fff-023a-45b0-b29d-df21583ffa15
+        Content-Type: application/http
+        Content-Transfer-Encoding: binary
+        Content-ID: 1
+
+        HTTP/1.1 204 No Content
+        OData-Version: 4.0
+        Location: [Organization Uri]/api/data/v9.2/tasks(e73ffc82-e292-ed11-aad1-000d3a9933c9)
+        OData-EntityId: [Organization Uri]/api/data/v9.2/tasks(e73ffc82-e292-ed11-aad1-000d3a9933c9)
+
+
+        --changesetresponse_64cc3fff-023a-45b0-b29d-df21583ffa15
+        Content-Type: application/http
+        Content-Transfer-Encoding: binary
+        Content-ID: 2
+
+        HTTP/1.1 204 No Content
+        OData-Version: 4.0
+        Location: [Organization Uri]/api/data/v9.2/tasks(e83ffc82-e292-ed11-aad1-000d3a9933c9)
+        OData-EntityId: [Organization Uri]/api/data/v9.2/tasks(e83ffc82-e292-ed11-aad1-000d3a9933c9)
+
+
+        --changesetresponse_64cc3fff-023a-45b0-b29d-df21583ffa15--
+        --batchresponse_f27ef42d-51b0-4685-bac9-f468f844de2f
+        Content-Type: application/http
+        Content-Transfer-Encoding: binary
+
+        HTTP/1.1 200 OK
+        Content-Type: application/json; odata.metadata=minimal; odata.streaming=true
+        OData-Version: 4.0
+
+        {"value": []}
+        --batchresponse_f27ef42d-51b0-4685-bac9-f468f844de2f--
+
+        """;
+
+    [Fact]
+    public async Task A_change_set_and_a_query_answer_in_the_documented_batch_layout()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var body = DataverseContractTests.Batch("batch_22975cad",
+            DataverseContractTests.ChangeSet("changeset_246e6bfe",
+                DataverseContractTests.Part("POST accounts HTTP/1.1", """{"name":"Account 1 in batch"}""", contentId: "1"),
+                DataverseContractTests.Part("POST accounts HTTP/1.1", """{"name":"Account 2 in batch"}""", contentId: "2")),
+            DataverseContractTests.Part("GET accounts?$select=name&$top=2 HTTP/1.1", null));
+
+        var reply = await DataverseContractTests.SendBatch(sbx, "batch_22975cad", body);
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.Equal(Normalize(DocumentedChangeSetResponse.ReplaceLineEndings("\r\n"), "[Organization Uri]/api/data/v9.2/"), Normalize(reply.Body, sbx.Host.DataverseApiUrl));
+    }
+
+    private static string Normalize(string batch, string serviceRoot)
+    {
+        var text = batch.Replace(serviceRoot, "URI/", StringComparison.Ordinal).Replace("URI/tasks(", "URI/accounts(", StringComparison.Ordinal);
+        text = Regex.Replace(text, "batchresponse_[0-9a-f-]+", "batchresponse_B");
+        text = Regex.Replace(text, "changesetresponse_[0-9a-f-]+", "changesetresponse_C");
+        text = Regex.Replace(text, "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID");
+        return Regex.Replace(text, @"(?m)^\{.*\}\r$", "{BODY}\r", RegexOptions.Singleline);
+    }
 }

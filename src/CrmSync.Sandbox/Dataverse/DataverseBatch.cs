@@ -280,15 +280,29 @@ internal static class Multipart
 
         output.Append("\r\n");
         output.Append("HTTP/1.1 ").Append(response.Status).Append(' ').Append(ReasonPhrase(response.Status)).Append("\r\n");
-        foreach (var (name, value) in response.Headers)
+        // The headers as Microsoft's $batch examples show them: Content-Type (with a body), OData-Version, Location and
+        // OData-EntityId (a create), then the rest; the service-wide x-ms-dop-hint belongs to the outer response only.
+        var hasBody = response.Body is { Length: > 0 };
+        if (hasBody)
+        {
+            output.Append("Content-Type: ").Append(response.ContentType ?? "application/json").Append("\r\n");
+        }
+
+        output.Append("OData-Version: 4.0\r\n");
+        if (response.Headers.TryGetValue("OData-EntityId", out var entityId))
+        {
+            output.Append("Location: ").Append(entityId).Append("\r\n");
+        }
+
+        foreach (var (name, value) in response.Headers.Where(h => h.Key is not ("OData-Version" or "x-ms-dop-hint" or "Location")))
         {
             output.Append(name).Append(": ").Append(value).Append("\r\n");
         }
 
-        if (response.Body is { Length: > 0 })
+        if (hasBody)
         {
-            output.Append("Content-Type: ").Append(response.ContentType ?? "application/json").Append("\r\n\r\n");
-            output.Append(Encoding.UTF8.GetString(response.Body)).Append("\r\n");
+            output.Append("\r\n");
+            output.Append(Encoding.UTF8.GetString(response.Body!)).Append("\r\n");
         }
         else
         {

@@ -61,6 +61,11 @@ public sealed partial class DataverseService
 
         response.Headers["x-ms-dop-hint"] = DegreeOfParallelismHint.ToString(System.Globalization.CultureInfo.InvariantCulture);
         response.Headers["OData-Version"] = "4.0";
+        if (response.ContentType == "application/json; odata.metadata=minimal")
+        {
+            // Dataverse streams its JSON and says so.
+            response.ContentType += "; odata.streaming=true";
+        }
         return response;
     }
 

@@ -89,7 +89,7 @@ public sealed class ServiceResponse
 
     public byte[]? Body { get; init; }
 
-    public string? ContentType { get; init; }
+    public string? ContentType { get; set; }
 
     /// <summary>Records read or written (drives per-record latency).</summary>
     public int Records { get; init; }
