@@ -49,7 +49,7 @@ public sealed class RefusalContractTests
     public async Task A_single_record_accepts_select_only_and_refuses_collection_options()
     {
         await using var sbx = await SandboxClient.StartAsync();
-        var id = (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=accountid&$top=1")).Values[0].GetProperty("accountid").GetString();
+        var id = await FirstAccountIdAsync(sbx);
 
         var filtered = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?$select=name&$filter=name eq 'nobody'");
         var selected = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})?$select=name");
@@ -130,7 +130,7 @@ public sealed class RefusalContractTests
     public async Task A_navigation_property_the_sandbox_does_not_emulate_and_an_unknown_property_are_refused_by_name()
     {
         await using var sbx = await SandboxClient.StartAsync();
-        var id = (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=accountid&$top=1")).Values[0].GetProperty("accountid").GetString();
+        var id = await FirstAccountIdAsync(sbx);
 
         var navigation = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/contact_customer_accounts");
         var unknown = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/nosuchcolumn");
@@ -424,4 +424,7 @@ public sealed class RefusalContractTests
         text = Regex.Replace(text, "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID");
         return Regex.Replace(text, @"(?m)^\{.*\}\r$", "{BODY}\r", RegexOptions.Singleline);
     }
+
+    private static async Task<string?> FirstAccountIdAsync(SandboxClient sbx) =>
+        (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=accountid&$top=1")).Values[0].GetProperty("accountid").GetString();
 }

@@ -560,19 +560,24 @@ public sealed partial class GraphService
             w.WriteString("id", $"{userId:N}{sku.SkuId:N}");
             w.WriteString("skuId", sku.SkuId);
             w.WriteString("skuPartNumber", sku.SkuPartNumber);
-            w.WriteStartArray("servicePlans");
-            foreach (var (id, name) in sku.ServicePlans)
-            {
-                w.WriteStartObject();
-                w.WriteString("servicePlanId", id);
-                w.WriteString("servicePlanName", name);
-                w.WriteString("provisioningStatus", "Success");
-                w.WriteString("appliesTo", "User");
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
+            WriteServicePlans(w, sku);
         });
+    }
+
+    private static void WriteServicePlans(Utf8JsonWriter w, SubscribedSku sku)
+    {
+        w.WriteStartArray("servicePlans");
+        foreach (var (id, name) in sku.ServicePlans)
+        {
+            w.WriteStartObject();
+            w.WriteString("servicePlanId", id);
+            w.WriteString("servicePlanName", name);
+            w.WriteString("provisioningStatus", "Success");
+            w.WriteString("appliesTo", "User");
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     }
 
     private ServiceResponse ListSkus(ServiceRequest request) => Collection(request, "subscribedSkus", Skus, (w, sku) =>
@@ -589,18 +594,7 @@ public sealed partial class GraphService
         w.WriteNumber("warning", 0);
         w.WriteNumber("lockedOut", 0);
         w.WriteEndObject();
-        w.WriteStartArray("servicePlans");
-        foreach (var (id, name) in sku.ServicePlans)
-        {
-            w.WriteStartObject();
-            w.WriteString("servicePlanId", id);
-            w.WriteString("servicePlanName", name);
-            w.WriteString("provisioningStatus", "Success");
-            w.WriteString("appliesTo", "User");
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
+        WriteServicePlans(w, sku);
     });
 
     private ServiceResponse Organization(ServiceRequest request) => Collection(request, "organization", new[] { TenantId }, (w, tenantId) =>
