@@ -428,3 +428,34 @@ public sealed class RefusalContractTests
     private static async Task<string?> FirstAccountIdAsync(SandboxClient sbx) =>
         (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=accountid&$top=1")).Values[0].GetProperty("accountid").GetString();
 }
+
+/// <summary>about_CrmSyncSandbox says what the sandbox refuses: its list and the emulator's stay the same.</summary>
+public sealed class RefusalListTests
+{
+    [Fact]
+    public void The_about_topic_lists_every_refused_parameter_and_table()
+    {
+        var about = FindAbout();
+        var section = about[about.IndexOf("### What the sandbox refuses", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n### ", 5, StringComparison.Ordinal)];
+        var named = System.Text.RegularExpressions.Regex.Matches(section, "`([^`]+)`").Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+
+        var missing = Dataverse.DataverseService.RefusedQueryParameters.Concat(Dataverse.DataverseService.RefusedTables).Where(name => !named.Contains(name)).ToList();
+
+        Assert.True(missing.Count == 0, $"about_CrmSyncSandbox does not list: {string.Join(", ", missing)}");
+    }
+
+    private static string FindAbout()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var path = Path.Combine(directory.FullName, "docs", "en-US", "about_CrmSyncSandbox.md");
+            if (File.Exists(path))
+            {
+                return File.ReadAllText(path);
+            }
+        }
+
+        throw new FileNotFoundException("docs/en-US/about_CrmSyncSandbox.md was not found above the test's folder.");
+    }
+}

@@ -239,6 +239,12 @@ public sealed partial class DataverseService
     private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$skip", "$expand", "$apply" };
 
     // Documented, not emulated: refused by name, so no client mistakes the sandbox's answer for Dataverse's.
+    /// <summary>Documented query parameters the sandbox refuses by name (about_CrmSyncSandbox lists them; a test keeps the two equal).</summary>
+    internal static IReadOnlyCollection<string> RefusedQueryParameters => NotEmulated.Keys;
+
+    /// <summary>Documented tables and metadata the sandbox refuses by name (listed in about_CrmSyncSandbox too).</summary>
+    internal static IReadOnlyCollection<string> RefusedTables => DocumentedNotEmulated;
+
     private static readonly Dictionary<string, string> NotEmulated = new(StringComparer.OrdinalIgnoreCase)
     {
         ["fetchXml"] = "FetchXML queries", ["savedQuery"] = "saved views (savedQuery)", ["userQuery"] = "personal views (userQuery)",
