@@ -39,13 +39,29 @@ internal abstract class SyncSideAccess
     public abstract string ReadName(string field);
 
     /// <summary>Rows (within the inclusion filter) modified after <paramref name="modifiedAfter"/>, ordered by modified-on and id, <paramref name="pageSize"/> per request.</summary>
-    public abstract IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int pageSize, CancellationToken cancellationToken);
+    public virtual IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
+        Query(And(InclusionFilter, modifiedAfter is { } after ? Modified("gt", after) : null, extraFilter), descending: false, pageSize, cancellationToken);
 
     /// <summary>Rows modified at or after <paramref name="from"/> and before <paramref name="before"/> (open-ended when null): one slice of a read in parallel.</summary>
-    public abstract IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken);
+    public virtual IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken) =>
+        Query(And(InclusionFilter, Modified("ge", from), before is { } end ? Modified("lt", end) : null, extraFilter), descending: false, ReadPageSize, cancellationToken);
 
     /// <summary>The latest modified-on of the rows (one request for one row), or null when there are none.</summary>
-    public abstract Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken);
+    public virtual async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
+    {
+        await foreach (var row in Query(And(InclusionFilter, extraFilter), descending: true, 1, cancellationToken).ConfigureAwait(false))
+        {
+            return row.ModifiedOn;
+        }
+
+        return null;
+    }
+
+    /// <summary>Rows matching <paramref name="filter"/>, ordered by modified-on and id, <paramref name="pageSize"/> per request.</summary>
+    protected abstract IAsyncEnumerable<SideRow> Query(string filter, bool descending, int pageSize, CancellationToken cancellationToken);
+
+    /// <summary>A comparison of this side's modified-on column with a value (gt, ge, lt), at the precision the side stores.</summary>
+    protected abstract string Modified(string op, DateTimeOffset value);
 
     /// <summary>Rows per read request of a slice: small enough that the first rows come soon, large enough that the per-request cost is small.</summary>
     public virtual int ReadPageSize => 500;
@@ -137,28 +153,13 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
     // records/s, §3.1) without holding many pages in memory.
     public override int ReadSlices => 4;
 
-    public override IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
-        Query(And(InclusionFilter, modifiedAfter is { } after ? Modified("gt", after) : null, extraFilter), "asc", pageSize, cancellationToken);
-
-    public override IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken) =>
-        Query(And(InclusionFilter, Modified("ge", from), before is { } end ? Modified("lt", end) : null, extraFilter), "asc", ReadPageSize, cancellationToken);
-
-    public override async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
-    {
-        await foreach (var row in Query(And(InclusionFilter, extraFilter), "desc", 1, cancellationToken).ConfigureAwait(false))
-        {
-            return row.ModifiedOn;
-        }
-
-        return null;
-    }
-
     // modifiedon holds whole seconds.
-    private static string Modified(string op, DateTimeOffset value) =>
+    protected override string Modified(string op, DateTimeOffset value) =>
         $"modifiedon {op} " + value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private async IAsyncEnumerable<SideRow> Query(string filter, string order, int pageSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    protected override async IAsyncEnumerable<SideRow> Query(string filter, bool descending, int pageSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var order = descending ? "desc" : "asc";
         var query = new DataverseQuery(Select())
         {
             Filter = filter,
@@ -248,24 +249,11 @@ internal sealed class BusinessCentralSideAccess(IntegrationTableMapping mapping,
     // when it is the source, so no writes of the same pass compete; the few lookups wait their turn.
     public override int ReadSlices => 5;
 
-    public override IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
-        Query(And(InclusionFilter, modifiedAfter is { } after ? BcQuery.Modified("gt", after) : null, extraFilter), "asc", pageSize, cancellationToken);
+    protected override string Modified(string op, DateTimeOffset value) => BcQuery.Modified(op, value);
 
-    public override IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken) =>
-        Query(And(InclusionFilter, BcQuery.Modified("ge", from), before is { } end ? BcQuery.Modified("lt", end) : null, extraFilter), "asc", ReadPageSize, cancellationToken);
-
-    public override async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
+    protected override async IAsyncEnumerable<SideRow> Query(string filter, bool descending, int pageSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var row in Query(And(InclusionFilter, extraFilter), "desc", 1, cancellationToken).ConfigureAwait(false))
-        {
-            return row.ModifiedOn;
-        }
-
-        return null;
-    }
-
-    private async IAsyncEnumerable<SideRow> Query(string filter, string order, int pageSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
+        var order = descending ? "desc" : "asc";
         var query = new BcQuery
         {
             Select = Select(),
