@@ -193,7 +193,7 @@ public sealed partial class BcService
             }
 
             var keyIndex = relations.Schema.IndexOf(side);
-            var matches = options.Filter is null ? (Func<Row, bool>)(_ => true) : Compiler(relations.Schema).Compile(QueryRunner.ParseFilter(options.Filter));
+            var matches = QueryRunner.Predicate(options.Filter, Compiler(relations.Schema));
             var subset = relations.Rows.Where(r => Equals(r.Values[keyIndex], id) && matches(r)).ToList();
             return Collection(request, relations.Schema, subset, $"{context}({id})/contactsInformation", options.Select);
         }
@@ -209,7 +209,7 @@ public sealed partial class BcService
 
     // ---- Reads ----------------------------------------------------------------------------------
 
-    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$expand", "$schemaversion" };
+    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$schemaversion" };
 
     private ServiceResponse Query(ServiceRequest request, EntityTable table, string context)
     {
@@ -241,7 +241,7 @@ public sealed partial class BcService
         }
 
         var options = ParseOptions(request);
-        var matches = options.Filter is null ? (Func<Row, bool>)(_ => true) : Compiler(table.Schema).Compile(QueryRunner.ParseFilter(options.Filter));
+        var matches = QueryRunner.Predicate(options.Filter, Compiler(table.Schema));
         return new ServiceResponse
         {
             Status = 200,
@@ -291,9 +291,7 @@ public sealed partial class BcService
     private ServiceResponse Single(ServiceRequest request, EntityTable table, Row row, string context, int status)
     {
         // One entity: $select applies; collection options would be ignored, so they are refused.
-        var options = request.Query.Any(q => q.Key == "$expand")
-            ? ParseOptions(request)
-            : QueryOptions.Parse(request.Query, RecordOptions, key => new ServiceException(400, "BadRequest", $"The query parameter '{key}' is not supported on a single entity."));
+        var options = QueryOptions.Parse(request.Query, RecordOptions, key => Unsupported(key, " on a single entity."));
         var columns = SelectColumns(table.Schema, options.Select);
         return ServiceResponse.Json(status, w =>
         {
@@ -336,20 +334,19 @@ public sealed partial class BcService
 
     private static QueryOptions ParseOptions(ServiceRequest request)
     {
-        var options = QueryOptions.Parse(request.Query, SupportedOptions, key => new ServiceException(400, "BadRequest", $"The query parameter '{key}' is not supported."));
+        var options = QueryOptions.Parse(request.Query, SupportedOptions, key => Unsupported(key, "."));
         if (options.Filter is not null && OrAcrossFields(QueryRunner.ParseFilter(options.Filter)) is { } fields)
         {
             // BC turns $filter into AL filters, which cannot OR two fields (BC: "The 'OR' operator is not supported on distinct fields").
             throw new ServiceException(400, "BadRequest_InvalidFilter", $"The 'OR' operator is not supported on distinct fields ({fields}). Send one request per field.");
         }
 
-        if (request.Query.Any(q => q.Key == "$expand"))
-        {
-            throw new ServiceException(400, "BadRequest", "The sandbox does not emulate $expand; read the related entity set separately.");
-        }
-
         return options;
     }
+
+    private static ServiceException Unsupported(string key, string where) => key == "$expand"
+        ? new ServiceException(400, "BadRequest", "The sandbox does not emulate $expand; read the related entity set separately.")
+        : new ServiceException(400, "BadRequest", $"The query parameter '{key}' is not supported{where}");
 
     private static IReadOnlyList<int> SelectColumns(EntitySchema schema, IReadOnlyList<string>? select)
     {

@@ -91,7 +91,7 @@ public static class QueryRunner
         FilterCompiler compiler)
     {
         var schema = table.Schema;
-        Func<Row, bool> predicate = options.Filter is null ? _ => true : compiler.Compile(ParseFilter(options.Filter));
+        var predicate = Predicate(options.Filter, compiler);
         var keys = options.OrderBy.Select(o => (Get: compiler.Resolve(o.Column).Get, o.Descending)).ToList();
         if (keys.Count == 0 && schema.DefaultOrder is not null)
         {
@@ -162,6 +162,10 @@ public static class QueryRunner
 
         return new QueryPage(page, next, options.Count ? total : null);
     }
+
+    /// <summary>The rows a $filter keeps (every row when there is none).</summary>
+    public static Func<Row, bool> Predicate(string? filter, FilterCompiler compiler) =>
+        filter is null ? _ => true : compiler.Compile(ParseFilter(filter));
 
     public static FilterNode ParseFilter(string filter)
     {

@@ -236,15 +236,15 @@ public sealed partial class DataverseService
 
     // ---- Reads ----------------------------------------------------------------------------------
 
-    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$skip", "$expand", "$apply" };
+    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$skip" };
 
-    // Documented, not emulated: refused by name, so no client mistakes the sandbox's answer for Dataverse's.
     /// <summary>Documented query parameters the sandbox refuses by name (about_CrmSyncSandbox lists them; a test keeps the two equal).</summary>
     internal static IReadOnlyCollection<string> RefusedQueryParameters => NotEmulated.Keys;
 
     /// <summary>Documented tables and metadata the sandbox refuses by name (listed in about_CrmSyncSandbox too).</summary>
     internal static IReadOnlyCollection<string> RefusedTables => DocumentedNotEmulated;
 
+    // Documented, not emulated: refused by name, so no client mistakes the sandbox's answer for Dataverse's.
     private static readonly Dictionary<string, string> NotEmulated = new(StringComparer.OrdinalIgnoreCase)
     {
         ["fetchXml"] = "FetchXML queries", ["savedQuery"] = "saved views (savedQuery)", ["userQuery"] = "personal views (userQuery)",
@@ -255,14 +255,12 @@ public sealed partial class DataverseService
             ? new ServiceException(501, "0x80060888", $"The sandbox does not emulate {what}: the query parameter {key} is not supported. Use $select, $filter, $orderby and $top (about_CrmSyncSandbox).")
             : key.StartsWith('@')
                 ? new ServiceException(400, "0x80060888", $"The sandbox does not emulate parameter aliases ({key}): write the value into $filter or $orderby.")
-                : new ServiceException(400, "0x80060888", $"The query parameter {key} is not supported.");
+                : key is "$expand" or "$apply"
+                    ? new ServiceException(400, "0x80060888", $"The sandbox does not emulate {key}; query the related table separately.")
+                    : new ServiceException(400, "0x80060888", $"The query parameter {key} is not supported.");
 
     /// <summary>The query options of a request that addresses one record: only $select applies.</summary>
-    private static QueryOptions ParseRecordOptions(ServiceRequest request)
-    {
-        var options = QueryOptions.Parse(request.Query, RecordOptions, Unsupported);
-        return options;
-    }
+    private static QueryOptions ParseRecordOptions(ServiceRequest request) => QueryOptions.Parse(request.Query, RecordOptions, Unsupported);
 
     private static readonly HashSet<string> RecordOptions = new(StringComparer.Ordinal) { "$select" };
 
@@ -282,11 +280,6 @@ public sealed partial class DataverseService
         if (options.Filter is not null && QueryFunctionPattern().Match(options.Filter) is { Success: true } function)
         {
             throw new ServiceException(501, "0x80060888", $"The sandbox does not emulate the query function Microsoft.Dynamics.CRM.{function.Groups["name"].Value}: compare the column with a literal (e.g. modifiedon ge 2026-01-01T00:00:00Z) instead.");
-        }
-
-        if (request.Query.Any(q => q.Key is "$expand" or "$apply"))
-        {
-            throw new ServiceException(400, "0x80060888", "The sandbox does not emulate $expand or $apply; query the related table separately.");
         }
 
         return options;
@@ -932,12 +925,7 @@ public sealed partial class DataverseService
             var options = QueryOptions.Parse(request.Query, NavigationOptions, Unsupported);
             var compiler = Compiler(roles.Schema);
             var select = SelectColumns(roles.Schema, options.Select, compiler);
-            var held = RolesOf(userId).AsEnumerable();
-            if (options.Filter is not null)
-            {
-                var predicate = compiler.Compile(QueryRunner.ParseFilter(options.Filter));
-                held = held.Where(predicate);
-            }
+            var held = RolesOf(userId).Where(QueryRunner.Predicate(options.Filter, compiler));
 
             foreach (var (column, descending) in options.OrderBy.Reverse())
             {

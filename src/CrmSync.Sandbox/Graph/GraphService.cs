@@ -537,7 +537,7 @@ public sealed partial class GraphService
         }
 
         var options = QueryOptions.Parse(request.Query, new HashSet<string> { "$filter" }, key => new ServiceException(400, "BadRequest", $"Query option '{key}' is not allowed with $count."));
-        var matches = options.Filter is null ? (Func<Row, bool>)(_ => true) : new FilterCompiler(PlainProperties.For(UserSchema), UnknownProperty).Compile(QueryRunner.ParseFilter(options.Filter));
+        var matches = QueryRunner.Predicate(options.Filter, new FilterCompiler(PlainProperties.For(UserSchema), UnknownProperty));
         return new ServiceResponse { Status = 200, Body = Encoding.UTF8.GetBytes(Users.Rows.Count(matches).ToString(CultureInfo.InvariantCulture)), ContentType = "text/plain" };
     }
 
