@@ -679,30 +679,27 @@ public sealed partial class DataverseService
 
                 return SetProperty(request, caller, table, row, property, newValue);
             case "DELETE" when !rawValue:
-                using (var nullBody = JsonDocument.Parse("null"))
-                {
-                    return SetProperty(request, caller, table, row, property, nullBody.RootElement);
-                }
+                return SetProperty(request, caller, table, row, property, null);
 
             default:
                 throw MethodNotAllowed(request);
         }
     }
 
-    private ServiceResponse SetProperty(ServiceRequest request, Row caller, EntityTable table, Row existing, string property, JsonElement value)
+    // The same update a PATCH of {"<property>": value} makes (null clears it).
+    private ServiceResponse SetProperty(ServiceRequest request, Row caller, EntityTable table, Row existing, string property, JsonElement? value)
     {
         CheckIfMatch(request.Header("If-Match"), existing);
         RequirePrivilege(caller, "Write", table.Schema);
-        var body = new System.Text.Json.Nodes.JsonObject { [property] = System.Text.Json.Nodes.JsonNode.Parse(value.GetRawText()) };
-        using var document = JsonDocument.Parse(body.ToJsonString());
-        UpdateRow(table, existing, document.RootElement, IdOf(caller, DataverseSchemas.SystemUser));
+        var body = JsonSerializer.SerializeToElement(new Dictionary<string, JsonElement?> { [property] = value });
+        UpdateRow(table, existing, body, IdOf(caller, DataverseSchemas.SystemUser));
         return ServiceResponse.Empty(204, 1);
     }
 
     private static string RawText(object value) => value switch
     {
         bool b => b ? "true" : "false",
-        DateTimeOffset d => d.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        DateTimeOffset d => JsonValues.FormatDate(d, DateFormat.Seconds),
         IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
         _ => value.ToString() ?? string.Empty,
     };
