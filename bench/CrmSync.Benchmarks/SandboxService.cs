@@ -8,7 +8,18 @@ using CrmSync.LocalSandbox;
 namespace CrmSync.Benchmarks;
 
 /// <summary>What the sandbox's counters said about one service (GET /_sandbox/statistics, summed over identities).</summary>
-public sealed record ServiceCounts(int Requests, int Throttled, int PeakConcurrency, IReadOnlyDictionary<string, int> Endpoints);
+public sealed record ServiceCounts(int Requests, int Throttled, int PeakConcurrency, IReadOnlyDictionary<string, int> Endpoints)
+{
+    public static ServiceCounts None { get; } = new(0, 0, 0, new Dictionary<string, int>());
+}
+
+/// <summary>The counters of every service; a service that was not asked counts zero.</summary>
+public sealed record SandboxCounts(IReadOnlyDictionary<string, ServiceCounts> Services)
+{
+    public ServiceCounts Of(string service) => Services.TryGetValue(service, out var counts) ? counts : ServiceCounts.None;
+
+    public int Throttled => Services.Values.Sum(c => c.Throttled);
+}
 
 /// <summary>
 /// The sandbox as an outside client sees it: a child process (so the benchmark's memory is the engine's alone), its
@@ -30,15 +41,15 @@ public sealed class SandboxService : IAsyncDisposable
     public static async Task<SandboxService> StartAsync(SandboxStartOptions options) =>
         new(await SandboxProcess.StartAsync(options with { SandboxPath = Path.Combine(AppContext.BaseDirectory, "CrmSync.Sandbox.dll") }));
 
-    public async Task<IReadOnlyDictionary<string, ServiceCounts>> CountsAsync()
+    public async Task<SandboxCounts> CountsAsync()
     {
         var statistics = await _http.GetFromJsonAsync<JsonObject>(Instance.BaseUrl.TrimEnd('/') + "/_sandbox/statistics")
             ?? throw new InvalidOperationException("The sandbox answered no statistics.");
-        return statistics["services"]!.AsArray().Select(s => s!.AsObject()).GroupBy(s => s["service"]!.GetValue<string>()).ToDictionary(
+        return new SandboxCounts(statistics["services"]!.AsArray().Select(s => s!.AsObject()).GroupBy(s => s["service"]!.GetValue<string>()).ToDictionary(
             g => g.Key,
             g => new ServiceCounts(
                 g.Sum(s => s["requests"]!.GetValue<int>()), g.Sum(s => s["throttled"]!.GetValue<int>()), g.Max(s => s["peakConcurrency"]!.GetValue<int>()),
-                g.SelectMany(s => s["endpoints"]!.AsObject()).GroupBy(e => e.Key).ToDictionary(e => e.Key, e => e.Sum(x => x.Value!.GetValue<int>()))));
+                g.SelectMany(s => s["endpoints"]!.AsObject()).GroupBy(e => e.Key).ToDictionary(e => e.Key, e => e.Sum(x => x.Value!.GetValue<int>())))));
     }
 
     public async Task ResetCountsAsync() =>

@@ -75,11 +75,8 @@ public static class SyncBenchmark
         const int real = 10_000;
         await using var sandbox = await SandboxService.StartAsync(new SandboxStartOptions { Profile = "realistic", ExtraCustomers = real, DataverseUserSyncDelay = TimeSpan.Zero });
         var instance = sandbox.Instance;
-        var state = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
-        using var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", state) with { IntegrationCredential = instance.IntegrationCredential() });
-        await new AccountSetup(connection, new Yes()).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
-        // As the sync cmdlets do: the engine writes as the integration identity, and only its changes are echoes.
-        await connection.EnsureSyncIdentityAsync(CancellationToken.None);
+        var state = NewStatePath();
+        using var connection = await ConnectForSyncAsync(instance, state);
         var catalog = new MappingCatalog(connection);
         var engine = new SyncEngine(connection);
         var observer = new QuietObserver();
@@ -115,8 +112,8 @@ public static class SyncBenchmark
         File.Delete(state);
         return new ScenarioResult(
             "state-store", modified, clock.Elapsed.TotalSeconds, modified / clock.Elapsed.TotalSeconds, 0, "—",
-            counts.GetValueOrDefault("Dataverse")?.Requests ?? 0, counts.GetValueOrDefault("BusinessCentral")?.Requests ?? 0,
-            counts.Values.Sum(c => c.Throttled), counts.GetValueOrDefault("Dataverse")?.PeakConcurrency ?? 0, counts.GetValueOrDefault("BusinessCentral")?.PeakConcurrency ?? 0,
+            counts.Of("Dataverse").Requests, counts.Of("BusinessCentral").Requests,
+            counts.Throttled, counts.Of("Dataverse").PeakConcurrency, counts.Of("BusinessCentral").PeakConcurrency,
             GC.GetTotalMemory(false) / 1048576.0, Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 0, 0,
             observer.Failures == 0 && modified == changes ? string.Empty : $"{observer.Failures} records failed, {modified} of {changes} written")
         {
@@ -137,7 +134,7 @@ public static class SyncBenchmark
         const int baselineRows = 20;
         await using var sandbox = await SandboxService.StartAsync(new SandboxStartOptions { Profile = "realistic", ExtraSalespeople = rows, DataverseUserSyncDelay = TimeSpan.Zero });
         var instance = sandbox.Instance;
-        var state = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
+        var state = NewStatePath();
         using var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", state));
         var csv = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.csv");
         await File.WriteAllLinesAsync(csv, new[] { string.Join(',', SalespersonCsv.Headers) }.Concat(Enumerable.Range(1, rows).Select(i =>
@@ -188,14 +185,13 @@ public static class SyncBenchmark
 
         var baselineRate = baselineRows / baselineClock.Elapsed.TotalSeconds;
         File.Delete(state);
-        ServiceCounts Of(string service) => counts.TryGetValue(service, out var c) ? c : new ServiceCounts(0, 0, 0, new Dictionary<string, int>());
         return new ScenarioResult(
             "import-salespeople", imported, clock.Elapsed.TotalSeconds, imported / clock.Elapsed.TotalSeconds, ceiling, "Graph: requests (3500/10 s), 2 per row",
-            Of("Dataverse").Requests, Of("BusinessCentral").Requests, counts.Values.Sum(c => c.Throttled), Of("Dataverse").PeakConcurrency, Of("BusinessCentral").PeakConcurrency,
+            counts.Of("Dataverse").Requests, counts.Of("BusinessCentral").Requests, counts.Throttled, counts.Of("Dataverse").PeakConcurrency, counts.Of("BusinessCentral").PeakConcurrency,
             peakManaged / 1048576.0, Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, baselineRate, baselineRows,
             imported == rows && badRows == 0 ? string.Empty : $"{imported} of {rows} rows imported, {badRows} rejected")
         {
-            Detail = $"Graph: {Of("Graph").Requests:N0} requests ({string.Join(", ", Of("Graph").Endpoints.OrderByDescending(e => e.Value).Take(5).Select(e => $"{e.Key} {e.Value:N0}"))}), peak concurrency {Of("Graph").PeakConcurrency}",
+            Detail = $"Graph: {counts.Of("Graph").Requests:N0} requests ({string.Join(", ", counts.Of("Graph").Endpoints.OrderByDescending(e => e.Value).Take(5).Select(e => $"{e.Key} {e.Value:N0}"))}), peak concurrency {counts.Of("Graph").PeakConcurrency}",
         };
     }
 
@@ -229,12 +225,8 @@ public static class SyncBenchmark
             DataverseUserSyncDelay = TimeSpan.Zero,
         });
         var instance = sandbox.Instance;
-        var state = Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
-        var settings = instance.ToConnectionSettings("bench", state) with { IntegrationCredential = instance.IntegrationCredential() };
-        using var connection = await CrmSyncConnection.ConnectAsync(settings);
-        await new AccountSetup(connection, new Yes()).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
-        // As the sync cmdlets do: the engine writes as the integration identity, and only its changes are echoes.
-        await connection.EnsureSyncIdentityAsync(CancellationToken.None);
+        var state = NewStatePath();
+        using var connection = await ConnectForSyncAsync(instance, state);
         var catalog = new MappingCatalog(connection);
         var engine = new SyncEngine(connection);
         var observer = new QuietObserver();
@@ -269,8 +261,7 @@ public static class SyncBenchmark
             : clock.Elapsed.TotalSeconds;
         var (ceiling, binding) = toBc ? Ceiling.DataverseToBc(limits) : Ceiling.BcToDataverse(limits);
         var counts = await sandbox.CountsAsync();
-        ServiceCounts Of(string service) => counts.TryGetValue(service, out var c) ? c : new ServiceCounts(0, 0, 0, new Dictionary<string, int>());
-        var (dv, bc) = (Of("Dataverse"), Of("BusinessCentral"));
+        var (dv, bc) = (counts.Of("Dataverse"), counts.Of("BusinessCentral"));
         if (Environment.GetEnvironmentVariable("CRMSYNC_BENCH_ENDPOINTS") is not null)
         {
             foreach (var (service, count) in new[] { ("Dataverse", dv), ("BusinessCentral", bc) })
@@ -290,6 +281,18 @@ public static class SyncBenchmark
             dv.Requests, bc.Requests, dv.Throttled + bc.Throttled, dv.PeakConcurrency, bc.PeakConcurrency,
             peakManaged / 1048576.0, peakWorkingSet, baseline.Item1, baseline.Item2,
             observer.Failures == 0 ? string.Empty : $"{observer.Failures} records failed");
+    }
+
+    private static string NewStatePath() => Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
+
+    // Connected as the sync cmdlets leave it: the integration user exists, and the engine writes as the integration
+    // identity, so only its changes are echoes.
+    private static async Task<CrmSyncConnection> ConnectForSyncAsync(SandboxInstance instance, string statePath)
+    {
+        var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", statePath) with { IntegrationCredential = instance.IntegrationCredential() });
+        await new AccountSetup(connection, new Yes()).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
+        await connection.EnsureSyncIdentityAsync(CancellationToken.None);
+        return connection;
     }
 
     // Changes made by someone other than the integration identity (the setup application), so the next run must carry them.
