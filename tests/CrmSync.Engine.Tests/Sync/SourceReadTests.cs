@@ -218,7 +218,7 @@ public sealed class SourceReadTests
                 var batch = items.Skip(position).Take(random.Next(1, 800)).ToList();
                 position += batch.Count;
                 committed.UnionWith(batch.Where(i => i.Row is not null).Select(i => i.Row!.Id));
-                if (progress.Commit(batch) is { } allowed)
+                if (progress.WatermarkAfter(batch) is { } allowed)
                 {
                     Assert.True(watermark is null || allowed >= watermark, $"seed {seed}: the watermark moves forward only");
                     watermark = allowed;

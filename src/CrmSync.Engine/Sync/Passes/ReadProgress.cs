@@ -19,8 +19,12 @@ internal sealed class ReadProgress
         }
     }
 
-    /// <summary>Records committed items (rows and slice ends, in the order read) and returns the watermark they allow, if any.</summary>
-    public DateTimeOffset? Commit(IEnumerable<SourceItem> items)
+    /// <summary>
+    /// Takes the items of the next batch to commit (rows and slice ends, in the order read) and returns the watermark that
+    /// batch may set when it commits, if any. Batches commit in the order they were taken, and after a failed one none
+    /// moves the watermark (SyncPass).
+    /// </summary>
+    public DateTimeOffset? WatermarkAfter(IEnumerable<SourceItem> items)
     {
         lock (_gate)
         {

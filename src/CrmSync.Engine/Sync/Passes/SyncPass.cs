@@ -168,7 +168,7 @@ internal sealed class SyncPass
             batch.Add(row);
             if (batch.Count == BatchSize)
             {
-                yield return (batch, progress.Commit(read));
+                yield return (batch, progress.WatermarkAfter(read));
                 batch = new List<SideRow>(BatchSize);
                 read.Clear();
             }
@@ -176,7 +176,7 @@ internal sealed class SyncPass
 
         if (read.Count > 0)
         {
-            yield return (batch, progress.Commit(read));
+            yield return (batch, progress.WatermarkAfter(read));
         }
     }
 
