@@ -27,7 +27,7 @@ public sealed class BusinessCentralContractTests
     public async Task Filters_select_blocked_customers_and_modified_since_a_timestamp()
     {
         await using var sbx = await SandboxClient.StartAsync();
-        var notBlocked = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$filter=blocked eq ' '&$select=number");
+        var notBlocked = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$filter=blocked eq '_x0020_'&$select=number");
         var since = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ss.fffZ");
         var recent = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$filter=lastModifiedDateTime gt {since}&$select=number&$count=true");
         var persons = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/contacts?$filter=type eq 'Person' and companyNumber ne ''&$select=displayName");
@@ -35,6 +35,26 @@ public sealed class BusinessCentralContractTests
         Assert.Equal(8, notBlocked.Values.Count);
         Assert.Equal(10, recent.Json.GetProperty("@odata.count").GetInt32());
         Assert.Equal(5, persons.Values.Count);
+    }
+
+    // API v2.0 customer/vendor reference: "blocked" is an enum; Microsoft's response examples show the blank option as "_x0020_".
+    [Fact]
+    public async Task Blank_options_are_the_encoded_member_name_in_json_filters_and_writes()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var first = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$filter=number eq 'C10000'&$select=blocked");
+        var spaceFilter = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$filter=blocked eq ' '");
+        var spaceWrite = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/vendors", new { displayName = "Blank Ltd", blocked = " " });
+        var typed = await sbx.Bc(HttpMethod.Post, $"{sbx.Company}/vendors", new { displayName = "Paid Ltd", blocked = "Payment" });
+
+        Assert.Equal("_x0020_", first.Values[0].GetProperty("blocked").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, spaceFilter.Status);
+        Assert.Contains("'_x0020_'", spaceFilter.Json.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, spaceWrite.Status);
+        Assert.Contains("blocked", spaceWrite.Json.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal(HttpStatusCode.Created, typed.Status);
+        Assert.Equal("Payment", typed.Json.GetProperty("blocked").GetString());
     }
 
     [Fact]
@@ -68,7 +88,7 @@ public sealed class BusinessCentralContractTests
         Assert.Equal("C10100", created.Json.GetProperty("number").GetString());
         var eur = (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/currencies?$filter=code eq 'EUR'")).Values[0].GetProperty("id").GetString();
         Assert.Equal(eur, created.Json.GetProperty("currencyId").GetString());
-        Assert.Equal(" ", created.Json.GetProperty("blocked").GetString());
+        Assert.Equal("_x0020_", created.Json.GetProperty("blocked").GetString());
         Assert.Equal(string.Empty, created.Json.GetProperty("phoneNumber").GetString());
         var id = created.Json.GetProperty("id").GetString();
         var relation = Assert.Single((await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/contactsInformation?$filter=relatedId eq {id}")).Values);

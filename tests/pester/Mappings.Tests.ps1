@@ -81,10 +81,10 @@ Describe 'Set-IntegrationTableMapping' {
     }
 
     It 'persists a filter across Disconnect-CrmSync and Connect-CrmSync' {
-        Set-IntegrationTableMapping CUSTOMER -TableFilter "blocked eq ' ' and city eq 'Oslo'" -Confirm:$false
+        Set-IntegrationTableMapping CUSTOMER -TableFilter "blocked eq '_x0020_' and city eq 'Oslo'" -Confirm:$false
         Disconnect-CrmSync
         Connect-CrmSync -Name Pester -StatePath $StatePath
-        (Get-IntegrationTableMapping CUSTOMER).TableFilter | Should -Be "blocked eq ' ' and city eq 'Oslo'"
+        (Get-IntegrationTableMapping CUSTOMER).TableFilter | Should -Be "blocked eq '_x0020_' and city eq 'Oslo'"
     }
 
     It 'takes mapping objects from the pipeline' {
@@ -96,7 +96,7 @@ Describe 'Set-IntegrationTableMapping' {
     It 'rejects an invalid filter with the mapping and the problem' {
         { Set-IntegrationTableMapping CUSTOMER -TableFilter "city = 'Oslo'" -ErrorAction Stop } |
             Should -Throw -ErrorId 'MappingFilterInvalid,CrmSync.PowerShell.Cmdlets.Mapping.SetIntegrationTableMappingCommand'
-        (Get-IntegrationTableMapping CUSTOMER).TableFilter | Should -Be "blocked eq ' '"
+        (Get-IntegrationTableMapping CUSTOMER).TableFilter | Should -Be "blocked eq '_x0020_'"
     }
 
     It 'refuses a direction the field mappings cannot carry' {

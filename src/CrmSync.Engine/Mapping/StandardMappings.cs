@@ -88,7 +88,8 @@ public static class StandardMappings
         DataverseIdColumn = "accountid",
         DataverseNameColumn = "name",
         Direction = SyncDirection.Bidirectional,
-        TableFilter = "blocked eq ' '",
+        // BC API v2.0 returns and filters options by encoded member name: blank is '_x0020_' (domain.md §E.2).
+        TableFilter = "blocked eq '_x0020_'",
         IntegrationTableFilter = $"statecode eq 0 and customertypecode eq {customerTypeCode}",
         Dependencies = new[] { Salespeople, Currency },
         FieldMappings = Fields(name, AccountFields(name, isCustomer)),

@@ -148,6 +148,11 @@ internal static class StateMigrations
             CREATE INDEX ix_coupling_failed_to_dataverse ON coupling (mapping_name) WHERE skipped = 0 AND last_synch_crm_result = 2;
             CREATE INDEX ix_coupling_failed_to_bc ON coupling (mapping_name) WHERE skipped = 0 AND last_synch_result = 2;
             """),
+        new StateMigration(8, "Blank BC options in saved filters spelled as BC API v2.0 spells them ('_x0020_', not ' ')", """
+            UPDATE integration_table_mapping
+            SET table_filter = REPLACE(table_filter, 'blocked eq '' ''', 'blocked eq ''_x0020_''')
+            WHERE table_filter LIKE '%blocked eq '' ''%';
+            """),
     };
 
     public static int LatestVersion => All[^1].Version;

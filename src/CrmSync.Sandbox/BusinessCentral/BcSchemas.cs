@@ -15,6 +15,12 @@ public static class BcSchemas
     public const string Salespeople = "salespeoplePurchasers";
     public const string ContactsInformation = "contactsInformation";
 
+    /// <summary>How BC API v2.0 spells a blank option (" ") in JSON and filters: the XML-encoded space.</summary>
+    public const string BlankOption = "_x0020_";
+
+    /// <summary>An option (enum) property: its JSON values are the encoded member names, the first is the default.</summary>
+    private static Column E(string name, params string[] members) => new(name, ColumnType.String) { EnumMembers = members };
+
     private static Column S(string name, int max) => new(name, ColumnType.String) { MaxLength = max };
 
     private static Column RoS(string name) => new(name, ColumnType.String) { ReadOnly = true };
@@ -42,11 +48,11 @@ public static class BcSchemas
 
     public static EntitySchema Customer { get; } = new("customer", Customers, "id", new[]
     {
-        G("id"), S("number", 20), S("displayName", 100), S("type", 10) }.Concat(Address()).Concat(new[]
+        G("id"), S("number", 20), S("displayName", 100), E("type", "Company", "Person") }.Concat(Address()).Concat(new[]
     {
         S("phoneNumber", 30), S("email", 80), S("website", 80), S("salespersonCode", 20), D("balanceDue") with { ReadOnly = true }, D("creditLimit"),
         B("taxLiable"), G("taxAreaId"), RoS("taxAreaDisplayName"), S("taxRegistrationNumber", 20), G("currencyId"), S("currencyCode", 10),
-        G("paymentTermsId"), G("shipmentMethodId"), G("paymentMethodId"), S("blocked", 10), Modified(),
+        G("paymentTermsId"), G("shipmentMethodId"), G("paymentMethodId"), E("blocked", BlankOption, "Ship", "Invoice", "All"), Modified(),
     }))
     { UniqueColumns = new[] { "number" }, DefaultOrder = "number" };
 
@@ -55,13 +61,13 @@ public static class BcSchemas
         G("id"), S("number", 20), S("displayName", 100) }.Concat(Address()).Concat(new[]
     {
         S("phoneNumber", 30), S("email", 80), S("website", 80), S("taxRegistrationNumber", 20), G("currencyId"), S("currencyCode", 10),
-        S("irs1099Code", 10), G("paymentTermsId"), G("paymentMethodId"), B("taxLiable"), S("blocked", 10), D("balance") with { ReadOnly = true }, Modified(),
+        S("irs1099Code", 10), G("paymentTermsId"), G("paymentMethodId"), B("taxLiable"), E("blocked", BlankOption, "Payment", "All"), D("balance") with { ReadOnly = true }, Modified(),
     }))
     { UniqueColumns = new[] { "number" }, DefaultOrder = "number" };
 
     public static EntitySchema Contact { get; } = new("contact", Contacts, "id", new[]
     {
-        G("id"), S("number", 20), S("type", 10), S("displayName", 100), S("jobTitle", 30), S("companyNumber", 20), RoS("companyName"),
+        G("id"), S("number", 20), E("type", "Company", "Person"), S("displayName", 100), S("jobTitle", 30), S("companyNumber", 20), RoS("companyName"),
         RoS("contactBusinessRelation") }.Concat(Address()).Concat(new[]
     {
         S("phoneNumber", 30), S("mobilePhoneNumber", 30), S("email", 80), S("website", 80), RoS("searchName"), B("privacyBlocked"),
@@ -85,7 +91,8 @@ public static class BcSchemas
     /// <summary>Contact business relations (APIV2 - Contacts Information): which customer or vendor a company contact represents.</summary>
     public static EntitySchema ContactInformation { get; } = new("contactInformation", ContactsInformation, "relationId", new[]
     {
-        G("relationId") with { WriteOnly = true }, G("contactId"), S("contactNumber", 20), S("contactName", 100), S("contactType", 10), G("relatedId"), S("relatedType", 20),
+        G("relationId") with { WriteOnly = true }, G("contactId"), S("contactNumber", 20), S("contactName", 100), E("contactType", "Company", "Person"), G("relatedId"),
+        E("relatedType", BlankOption, "Customer", "Vendor", "Bank_x0020_Account", "Employee"),
     })
     // A customer or vendor has one company contact: relatedId is unique, and indexed (found on every customer write).
     { UniqueColumns = new[] { "relatedId" }, DefaultOrder = "contactNumber" };

@@ -517,23 +517,11 @@ public sealed partial class BcService
             values[i] = DefaultOf(schema.Columns[i]);
         }
 
-        var type = schema.IndexOf("type");
-        if (type >= 0)
-        {
-            values[type] = "Company";
-        }
-
-        var blocked = schema.IndexOf("blocked");
-        if (blocked >= 0 && schema.Columns[blocked].Type == ColumnType.String)
-        {
-            values[blocked] = " ";
-        }
-
         return values;
     }
 
     // BC returns empty strings, empty GUIDs and zeros rather than nulls.
-    private static object? DefaultOf(Column column) => column.Type switch
+    private static object? DefaultOf(Column column) => column.EnumMembers is { } members ? members[0] : column.Type switch
     {
         ColumnType.String => string.Empty,
         ColumnType.Guid => Guid.Empty,
@@ -543,46 +531,36 @@ public sealed partial class BcService
         _ => null,
     };
 
+    // An option is written as its encoded member name, the way BC returns it ("_x0020_" for blank, never " ").
+    private static void CheckOptions(EntitySchema schema, object?[] values, string caption)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (schema.Columns[i].EnumMembers is { } members && values[i] is string value && !members.Contains(value, StringComparer.Ordinal))
+            {
+                throw new ServiceException(400, "BadRequest_InvalidRequestBody",
+                    $"The value '{value}' is not valid for {schema.Columns[i].Name} of {caption}; use one of: {string.Join(", ", members.Select(m => $"'{m}'"))}.");
+            }
+        }
+    }
+
     private void ApplyRules(Guid companyId, EntitySchema schema, object?[] values, HashSet<string> given, Row? existing)
     {
         var caption = BcSchemas.Caption(schema);
         string Str(string column) => (string)(values[schema.IndexOf(column)] ?? string.Empty);
 
+        CheckOptions(schema, values, caption);
         if (schema.EntitySet is BcSchemas.Customers or BcSchemas.Vendors)
         {
-            var allowed = schema.EntitySet == BcSchemas.Customers ? new[] { " ", "Ship", "Invoice", "All" } : new[] { " ", "Payment", "All" };
-            if (given.Contains("blocked") && Str("blocked") == string.Empty)
-            {
-                values[schema.IndexOf("blocked")] = " ";
-            }
-
-            if (!allowed.Contains(Str("blocked")))
-            {
-                throw new ServiceException(400, "BadRequest_InvalidRequestBody", $"The value '{Str("blocked")}' is not valid for blocked of {caption}; use one of: {string.Join(", ", allowed.Select(a => $"'{a}'"))}.");
-            }
-
             SyncCurrency(companyId, schema, values, given);
         }
 
         if (schema.EntitySet == BcSchemas.Customers)
         {
-            if (Str("type") is not ("Company" or "Person"))
-            {
-                throw new ServiceException(400, "BadRequest_InvalidRequestBody", $"The value '{Str("type")}' is not valid for type of Customer; use 'Company' or 'Person'.");
-            }
-
             var salesperson = Str("salespersonCode");
             if (salesperson.Length > 0 && !Exists(companyId, BcSchemas.Salespeople, "code", salesperson))
             {
                 throw RelationError(caption, "Salesperson Code", salesperson, "Salesperson/Purchaser");
-            }
-        }
-
-        if (schema.EntitySet == BcSchemas.Contacts)
-        {
-            if (Str("type") is not ("Company" or "Person"))
-            {
-                throw new ServiceException(400, "BadRequest_InvalidRequestBody", $"The value '{Str("type")}' is not valid for type of Contact; use 'Company' or 'Person'.");
             }
         }
 

@@ -3,7 +3,11 @@ using CrmSync.OData;
 namespace CrmSync.Sandbox.Core;
 
 /// <summary>How a service reads one property of a row, and its type.</summary>
-public sealed record PropertyAccess(Func<Row, object?> Get, ColumnType Type);
+public sealed record PropertyAccess(Func<Row, object?> Get, ColumnType Type)
+{
+    /// <summary>For an enum property: the member names a literal compared with it must be one of.</summary>
+    public IReadOnlyList<string>? EnumMembers { get; init; }
+}
 
 /// <summary>Resolves a property path the way one service addresses it; null when it does not exist.</summary>
 public delegate PropertyAccess? PropertyResolver(string path);
@@ -139,14 +143,20 @@ public sealed class FilterCompiler
         }
     }
 
-    private ColumnType? ColumnTypeOf(FilterNode node) => node is PropertyNode property ? Resolve(property.Path).Type : null;
-
     private void CheckTypes(FilterNode left, FilterNode right, string op)
     {
         var (property, literal) = left is LiteralNode l ? (right, l) : (left, right as LiteralNode);
-        if (literal?.Value is null || ColumnTypeOf(property) is not { } type)
+        if (literal?.Value is null || property is not PropertyNode propertyNode)
         {
             return;
+        }
+
+        var access = Resolve(propertyNode.Path);
+        var type = access.Type;
+        if (access.EnumMembers is { } members && literal.Value is string member && !members.Contains(member, StringComparer.Ordinal))
+        {
+            // An enum is compared by member name, as the service returns it: a blank option is _x0020_, never ' '.
+            throw BadRequest($"The string '{member}' is not a valid enumeration constant for {propertyNode.Path}; use one of: {string.Join(", ", members.Select(m => $"'{m}'"))}.");
         }
 
         var compatible = (type, literal.Value) switch

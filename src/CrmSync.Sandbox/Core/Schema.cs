@@ -32,6 +32,12 @@ public sealed record Column(string Name, ColumnType Type)
     /// <summary>Never returned (Graph passwordProfile).</summary>
     public bool WriteOnly { get; init; }
 
+    /// <summary>
+    /// For an OData enum property (BC options): its member names as the service spells them in JSON and
+    /// filters, a blank option encoded as <c>_x0020_</c>. The first member is the default.
+    /// </summary>
+    public IReadOnlyList<string>? EnumMembers { get; init; }
+
     /// <summary>For lookups: navigation property name → target entity set (several for polymorphic lookups).</summary>
     public IReadOnlyDictionary<string, string>? Navigation { get; init; }
 
@@ -114,6 +120,7 @@ public static class PlainProperties
             return null;
         }
 
-        return new PropertyAccess(row => row.Values[index], schema.Columns[index].Type);
+        var column = schema.Columns[index];
+        return new PropertyAccess(row => row.Values[index], column.Type) { EnumMembers = column.EnumMembers };
     };
 }

@@ -356,16 +356,16 @@ public sealed class SampleData
 
             var customers = new[]
             {
-                ("C10000", "Adatum Corporation", "Atlanta", "30301", "", "AH", " "),
-                ("C10010", "Trey Research", "Chicago", "60601", "", "JO", " "),
-                ("C10020", "School of Fine Art", "Miami", "33101", "EUR", "LT", " "),
-                ("C10030", "Alpine Ski House", "Denver", "80201", "", "LT", " "),
-                ("C10040", "Relecloud", "Seattle", "98101", "GBP", "AH", " "),
+                ("C10000", "Adatum Corporation", "Atlanta", "30301", "", "AH", BcSchemas.BlankOption),
+                ("C10010", "Trey Research", "Chicago", "60601", "", "JO", BcSchemas.BlankOption),
+                ("C10020", "School of Fine Art", "Miami", "33101", "EUR", "LT", BcSchemas.BlankOption),
+                ("C10030", "Alpine Ski House", "Denver", "80201", "", "LT", BcSchemas.BlankOption),
+                ("C10040", "Relecloud", "Seattle", "98101", "GBP", "AH", BcSchemas.BlankOption),
                 ("C10050", "Coho Winery", "Napa", "94558", "", "JO", "All"),
-                ("C10060", "Fabrikam, Inc.", "Boston", "02101", "CAD", "DC", " "),
+                ("C10060", "Fabrikam, Inc.", "Boston", "02101", "CAD", "DC", BcSchemas.BlankOption),
                 ("C10070", "Wide World Importers", "Phoenix", "85001", "", "MH", "Ship"),
-                ("C10080", "Litware, Inc.", "Dallas", "75201", "MXN", "AH", " "),
-                ("C10090", "Contoso Pharmaceuticals", "New York", "10001", "DKK", "PS", " "),
+                ("C10080", "Litware, Inc.", "Dallas", "75201", "MXN", "AH", BcSchemas.BlankOption),
+                ("C10090", "Contoso Pharmaceuticals", "New York", "10001", "DKK", "PS", BcSchemas.BlankOption),
             };
             foreach (var (number, name, city, post, currency, salesperson, blocked) in customers)
             {
@@ -379,9 +379,9 @@ public sealed class SampleData
 
             foreach (var (number, name, city, currency, blocked) in new[]
             {
-                ("V10000", "Fabrikam Supplies", "Redmond", "", " "), ("V10010", "First Up Consultants", "Austin", "", " "),
-                ("V10020", "Graphic Design Institute", "Orlando", "", "All"), ("V10030", "Wingtip Toys", "Tampa", "", " "),
-                ("V10040", "Northwind Traders", "Seattle", "EUR", " "),
+                ("V10000", "Fabrikam Supplies", "Redmond", "", BcSchemas.BlankOption), ("V10010", "First Up Consultants", "Austin", "", BcSchemas.BlankOption),
+                ("V10020", "Graphic Design Institute", "Orlando", "", "All"), ("V10030", "Wingtip Toys", "Tampa", "", BcSchemas.BlankOption),
+                ("V10040", "Northwind Traders", "Seattle", "EUR", BcSchemas.BlankOption),
             })
             {
                 BcWrite(BcSchemas.Vendors, new { number, displayName = name, city, country = "US", email = $"sales@{name.Split(' ')[0].ToLowerInvariant()}.example", currencyCode = currency, blocked });
@@ -458,7 +458,7 @@ public sealed class SampleData
                     Set("phoneNumber", "+1 555 " + (i % 10000).ToString("D4", CultureInfo.InvariantCulture));
                     Set("email", $"customer{i}@benchmark.example");
                     Set("creditLimit", 1000m * (i % 50));
-                    Set("blocked", " ");
+                    Set("blocked", BcSchemas.BlankOption);
                     if (i % 3 == 0)
                     {
                         Set("currencyCode", "EUR");

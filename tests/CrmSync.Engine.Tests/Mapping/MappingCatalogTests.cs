@@ -29,19 +29,19 @@ public sealed class MappingCatalogTests : IDisposable
         using (var connection = Open())
         {
             var catalog = new MappingCatalog(connection);
-            var plan = catalog.Plan("customer", new MappingSettingsChange { TableFilter = "blocked eq ' ' and city eq 'Oslo'", SynchOnlyCoupledRecords = false });
+            var plan = catalog.Plan("customer", new MappingSettingsChange { TableFilter = "blocked eq '_x0020_' and city eq 'Oslo'", SynchOnlyCoupledRecords = false });
 
             Assert.Equal(2, plan.Changes.Count);
-            Assert.Contains("TableFilter: blocked eq ' ' -> blocked eq ' ' and city eq 'Oslo'", plan.Describe());
-            Assert.Equal("blocked eq ' '", catalog.Get("CUSTOMER").TableFilter);
+            Assert.Contains("TableFilter: blocked eq '_x0020_' -> blocked eq '_x0020_' and city eq 'Oslo'", plan.Describe());
+            Assert.Equal("blocked eq '_x0020_'", catalog.Get("CUSTOMER").TableFilter);
 
             var saved = catalog.Apply(plan);
-            Assert.Equal("blocked eq ' ' and city eq 'Oslo'", saved.TableFilter);
+            Assert.Equal("blocked eq '_x0020_' and city eq 'Oslo'", saved.TableFilter);
         }
 
         using var reopened = Open();
         var customer = new MappingCatalog(reopened).Get("CUSTOMER");
-        Assert.Equal("blocked eq ' ' and city eq 'Oslo'", customer.TableFilter);
+        Assert.Equal("blocked eq '_x0020_' and city eq 'Oslo'", customer.TableFilter);
         Assert.False(customer.SynchOnlyCoupledRecords);
     }
 
@@ -51,7 +51,7 @@ public sealed class MappingCatalogTests : IDisposable
         using var connection = Open();
         var catalog = new MappingCatalog(connection);
 
-        Assert.False(catalog.Plan("CUSTOMER", new MappingSettingsChange { TableFilter = " blocked eq ' ' " }).HasChanges);
+        Assert.False(catalog.Plan("CUSTOMER", new MappingSettingsChange { TableFilter = " blocked eq '_x0020_' " }).HasChanges);
         var cleared = catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { TableFilter = "" }));
         Assert.Null(cleared.TableFilter);
     }

@@ -26,8 +26,8 @@ public sealed class StandardMappingsTests
 
         Assert.Equal(("customers", "accounts", SyncDirection.Bidirectional), (customer.BcEntitySet, customer.DataverseEntitySet, customer.Direction));
         Assert.Equal(("vendors", "accounts", SyncDirection.Bidirectional), (vendor.BcEntitySet, vendor.DataverseEntitySet, vendor.Direction));
-        Assert.Equal("blocked eq ' '", customer.TableFilter);
-        Assert.Equal("blocked eq ' '", vendor.TableFilter);
+        Assert.Equal("blocked eq '_x0020_'", customer.TableFilter);
+        Assert.Equal("blocked eq '_x0020_'", vendor.TableFilter);
         Assert.Contains("customertypecode eq 3", customer.IntegrationTableFilter);
         Assert.Contains("customertypecode eq 11", vendor.IntegrationTableFilter);
         Assert.Contains("statecode eq 0", customer.IntegrationTableFilter);

@@ -87,6 +87,24 @@ public sealed class StateStoreTests : IDisposable
     }
 
     [Fact]
+    public void Migration_8_spells_a_saved_blank_blocked_filter_the_way_BC_does()
+    {
+        var path = _temp.File("v7-blank.db");
+        using (var old = StateStore.Open(path, StateMigrations.All.Where(m => m.Version <= 7).ToList()))
+        {
+            old.SaveMapping(StandardMappings.Get("CUSTOMER")! with { TableFilter = "blocked eq ' ' and city eq 'Oslo'" });
+            old.SaveMapping(StandardMappings.Get("VENDOR")! with { TableFilter = "blocked eq ' '" });
+            old.SaveMapping(StandardMappings.Get("CONTACT")!);
+        }
+
+        using var store = StateStore.Open(path);
+
+        Assert.Equal("blocked eq '_x0020_' and city eq 'Oslo'", store.GetMapping("CUSTOMER")!.TableFilter);
+        Assert.Equal("blocked eq '_x0020_'", store.GetMapping("VENDOR")!.TableFilter);
+        Assert.Equal(StandardMappings.Get("CONTACT")!.TableFilter, store.GetMapping("CONTACT")!.TableFilter);
+    }
+
+    [Fact]
     public void A_file_from_a_newer_CrmSync_is_refused()
     {
         var path = _temp.File("newer.db");

@@ -62,7 +62,7 @@ public sealed class CrashSafetyTests
         var dvAccounts = Rows(host, "Dataverse", "accounts");
 
         // Every unblocked BC customer is coupled exactly once, to an account that exists.
-        var unblocked = bcCustomers.Where(r => (string?)r["blocked"] == " ").ToList();
+        var unblocked = bcCustomers.Where(r => (string?)r["blocked"] == "_x0020_").ToList();
         Assert.Equal(unblocked.Count, couplings.Count);
         Assert.Equal(couplings.Count, couplings.Select(c => c.BcId).Distinct().Count());
         Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());

@@ -62,7 +62,7 @@ public sealed class PipelinedPassTests
         Assert.Empty(observer.Failures);
         var couplings = store.GetCouplings(StandardMappings.Customer);
         var customers = sandbox.Rows("BusinessCentral", "customers");
-        Assert.Equal(customers.Count(r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "blocked") == " "), couplings.Count);
+        Assert.Equal(customers.Count(r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "blocked") == "_x0020_"), couplings.Count);
         Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
         Assert.Equal(9000, sandbox.Rows("Dataverse", "accounts").Count(r => ((string?)r.Value(sandbox, "Dataverse", "accounts", "name"))?.StartsWith("Benchmark Customer", StringComparison.Ordinal) == true));
     }
