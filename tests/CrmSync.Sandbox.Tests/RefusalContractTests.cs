@@ -155,6 +155,29 @@ public sealed class RefusalContractTests
         Assert.Equal(all.ToString(System.Globalization.CultureInfo.InvariantCulture), count.Body);
     }
 
+    // webapi/query/count-rows: with $count=true and the Prefer annotations, a count past 5,000 reads 5,000 with
+    // totalrecordcountlimitexceeded true; below the cap it is the exact number.
+    [Fact]
+    public async Task Count_annotations_say_whether_the_5000_cap_was_hit()
+    {
+        await using var sbx = await SandboxClient.StartAsync(new Hosting.SandboxOptions { ExtraAccounts = 5200 });
+        const string prefer = "odata.include-annotations=\"Microsoft.Dynamics.CRM.totalrecordcount,Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded\"";
+
+        var many = (await sbx.Dataverse(HttpMethod.Get, "accounts?$select=accountid&$count=true&$top=1", null, null, ("Prefer", prefer))).Json;
+        var few = (await sbx.Dataverse(HttpMethod.Get, "contacts?$select=contactid&$count=true", null, null, ("Prefer", prefer))).Json;
+        var uncounted = (await sbx.Dataverse(HttpMethod.Get, "contacts?$select=contactid", null, null, ("Prefer", prefer))).Json;
+        var notAsked = (await sbx.Dataverse(HttpMethod.Get, "contacts?$select=contactid&$count=true")).Json;
+
+        Assert.Equal(5000, many.GetProperty("@odata.count").GetInt32());
+        Assert.Equal(5000, many.GetProperty("@Microsoft.Dynamics.CRM.totalrecordcount").GetInt32());
+        Assert.True(many.GetProperty("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded").GetBoolean());
+        var contacts = few.GetProperty("value").GetArrayLength();
+        Assert.Equal(contacts, few.GetProperty("@Microsoft.Dynamics.CRM.totalrecordcount").GetInt32());
+        Assert.False(few.GetProperty("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded").GetBoolean());
+        Assert.Equal(-1, uncounted.GetProperty("@Microsoft.Dynamics.CRM.totalrecordcount").GetInt32());
+        Assert.False(notAsked.TryGetProperty("@Microsoft.Dynamics.CRM.totalrecordcount", out _));
+    }
+
     // webapi/perform-conditional-operations-using-web-api: a 304 Not Modified still names the current version.
     [Fact]
     public async Task Not_modified_carries_the_ETag()
@@ -198,6 +221,14 @@ public sealed class RefusalContractTests
         Assert.Equal("A description", account.Json.GetProperty("description").GetString());
         Assert.Equal(HttpStatusCode.Created, contact.Status);
         Assert.Equal(75000m, contact.Json.GetProperty("annualincome").GetDecimal());
+
+        // webapi/create-entity-web-api "Create with data returned": money comes back with four decimals ("revenue": 5000000.0000).
+        var id = account.Json.GetProperty("accountid").GetString();
+        Assert.Contains("\"revenue\":5000000.0000", account.Body, StringComparison.Ordinal);
+        Assert.Contains("\"value\":5000000.0000", (await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/revenue")).Body, StringComparison.Ordinal);
+        Assert.Equal("5000000.0000", (await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/revenue/$value")).Body);
+        var rounded = await sbx.Dataverse(HttpMethod.Patch, $"accounts({id})?$select=revenue", new { revenue = 12.345678m }, null, ("Prefer", "return=representation"));
+        Assert.Equal(12.3457m, rounded.Json.GetProperty("revenue").GetDecimal());
     }
 
     // Graph: "Advanced query capabilities on Microsoft Entra ID objects" and "Use the $top query parameter" (1–999 for users).

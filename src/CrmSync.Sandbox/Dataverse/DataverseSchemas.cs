@@ -120,9 +120,22 @@ public static class DataverseSchemas
     /// <summary>Tables whose entity sets the Web API serves.</summary>
     public static IReadOnlyList<EntitySchema> Public { get; } = new[] { Account, Contact, SystemUser, TransactionCurrency, Role, BusinessUnit, Organization, Team };
 
-    /// <summary>Tables that support CreateMultiple/UpdateMultiple/UpsertMultiple in the sandbox (not every standard table does: §D.7).</summary>
     /// <summary>Decimal columns of type Money (formatted with the row's currency symbol).</summary>
     public static IReadOnlySet<string> MoneyColumns { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "creditlimit", "revenue", "annualincome" };
+
+    /// <summary>
+    /// A value as Dataverse stores and returns it: money keeps four decimal places, so 5000000 reads back as
+    /// 5000000.0000 (the Web API examples); other values are unchanged.
+    /// </summary>
+    public static object? Stored(Column column, object? value) =>
+        value is decimal amount && MoneyColumns.Contains(column.Name)
+            ? decimal.Round(amount, MoneyScale, MidpointRounding.AwayFromZero) + FourDecimalPlaces
+            : value;
+
+    private const int MoneyScale = 4;
+
+    // Adding a zero with scale 4 gives a decimal at least four places wide without changing its value.
+    private static readonly decimal FourDecimalPlaces = 0.0000m;
 
     /// <summary>The labels (English) of the choice columns the sandbox has, as the standard tables define them.</summary>
     public static IReadOnlyDictionary<string, IReadOnlyDictionary<int, string>> ChoiceLabels { get; } = new Dictionary<string, IReadOnlyDictionary<int, string>>(StringComparer.OrdinalIgnoreCase)

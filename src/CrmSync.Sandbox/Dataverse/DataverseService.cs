@@ -314,7 +314,14 @@ public sealed partial class DataverseService
             if (page.TotalCount is { } total)
             {
                 // @odata.count is capped at 5,000 (§D.2).
-                w.WriteNumber("@odata.count", Math.Min(total, MaxPageSize));
+                w.WriteNumber("@odata.count", Math.Min(total, MaxCount));
+            }
+
+            if (annotations.HasFlag(Annotations.TotalCount))
+            {
+                // webapi/query/count-rows: the same capped count and whether the cap was hit; -1 when $count=true was not asked.
+                w.WriteNumber("@Microsoft.Dynamics.CRM.totalrecordcount", page.TotalCount is { } counted ? Math.Min(counted, MaxCount) : -1);
+                w.WriteBoolean("@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded", page.TotalCount > MaxCount);
             }
 
             w.WriteStartArray("value");
@@ -440,7 +447,7 @@ public sealed partial class DataverseService
                     w.WriteString(column.Name + FormattedValue, formatted);
                 }
 
-                JsonValues.Write(w, column.Name, value, DateFormat.Seconds);
+                JsonValues.Write(w, column.Name, DataverseSchemas.Stored(column, value), DateFormat.Seconds);
             }
         }
     }
@@ -455,6 +462,8 @@ public sealed partial class DataverseService
         None = 0,
         Formatted = 1,
         Lookup = 2,
+        /// <summary>Microsoft.Dynamics.CRM.totalrecordcount and totalrecordcountlimitexceeded on a collection.</summary>
+        TotalCount = 4,
     }
 
     // Prefer: odata.include-annotations="*" asks for all; a list names them (OData.Community.Display.V1.FormattedValue,
@@ -473,9 +482,11 @@ public sealed partial class DataverseService
         {
             result |= name switch
             {
-                "*" => Annotations.Formatted | Annotations.Lookup,
+                "*" => Annotations.Formatted | Annotations.Lookup | Annotations.TotalCount,
                 "OData.Community.Display.V1.FormattedValue" or "OData.Community.Display.V1.*" or "OData.*" => Annotations.Formatted,
-                "Microsoft.Dynamics.CRM.lookuplogicalname" or "Microsoft.Dynamics.CRM.associatednavigationproperty" or "Microsoft.Dynamics.CRM.*" => Annotations.Lookup,
+                "Microsoft.Dynamics.CRM.lookuplogicalname" or "Microsoft.Dynamics.CRM.associatednavigationproperty" => Annotations.Lookup,
+                "Microsoft.Dynamics.CRM.totalrecordcount" or "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded" => Annotations.TotalCount,
+                "Microsoft.Dynamics.CRM.*" => Annotations.Lookup | Annotations.TotalCount,
                 _ => Annotations.None,
             };
         }
@@ -660,14 +671,14 @@ public sealed partial class DataverseService
                 {
                     return value is null
                         ? ServiceResponse.Empty(204, 1)
-                        : new ServiceResponse { Status = 200, Body = System.Text.Encoding.UTF8.GetBytes(RawText(value)), ContentType = "text/plain", Records = 1 };
+                        : new ServiceResponse { Status = 200, Body = System.Text.Encoding.UTF8.GetBytes(RawText(DataverseSchemas.Stored(column, value)!)), ContentType = "text/plain", Records = 1 };
                 }
 
                 return ServiceResponse.Json(200, w =>
                 {
                     w.WriteStartObject();
                     w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{schema.EntitySet}({id})/{property}");
-                    JsonValues.Write(w, "value", value, DateFormat.Seconds);
+                    JsonValues.Write(w, "value", DataverseSchemas.Stored(column, value), DateFormat.Seconds);
                     w.WriteEndObject();
                 }, 1);
             case "PUT" when !rawValue:
@@ -866,7 +877,7 @@ public sealed partial class DataverseService
 
             try
             {
-                values[schema.IndexOf(name)] = JsonValues.Read(column, property.Value);
+                values[schema.IndexOf(name)] = DataverseSchemas.Stored(column, JsonValues.Read(column, property.Value));
             }
             catch (ColumnValueException ex)
             {
