@@ -310,7 +310,7 @@ public sealed class RefusalContractTests
         var count = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers/$count");
         var filteredCount = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers/$count?$filter=number eq 'C10000'");
         var information = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers({id})/contactsInformation?$select=contactId,relatedType");
-        var notEmulated = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers({id})/customerFinancialDetail");
+        var notEmulated = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers({id})/agedAccountsReceivable");
 
         Assert.Equal(HttpStatusCode.OK, count.Status);
         Assert.Equal(customers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), count.Body);
@@ -320,7 +320,7 @@ public sealed class RefusalContractTests
         Assert.All(information.Values, v => Assert.Equal("Customer", v.GetProperty("relatedType").GetString()));
         Assert.False(information.Values[0].TryGetProperty("relatedId", out _), "$select applies");
         Assert.Equal(HttpStatusCode.NotImplemented, notEmulated.Status);
-        Assert.Contains("customerFinancialDetail", notEmulated.ErrorMessage, StringComparison.Ordinal);
+        Assert.Contains("agedAccountsReceivable", notEmulated.ErrorMessage, StringComparison.Ordinal);
     }
 
     // Graph: "List licenseDetails", "Count directory objects" (users/$count needs ConsistencyLevel: eventual).
@@ -335,7 +335,7 @@ public sealed class RefusalContractTests
         var count = await sbx.Graph(HttpMethod.Get, "users/$count", null, null, ("ConsistencyLevel", "eventual"));
         var details = await sbx.Graph(HttpMethod.Get, $"users/{admin}/licenseDetails");
         var memberOf = await sbx.Graph(HttpMethod.Get, $"users/{admin}/memberOf");
-        var lambda = await sbx.Graph(HttpMethod.Get, "users?$filter=assignedLicenses/any(x:x/skuId eq ea126fc5-a19e-42e2-a731-da9d437bffcf)&$count=true", null, null, ("ConsistencyLevel", "eventual"));
+        var phonesLambda = await sbx.Graph(HttpMethod.Get, "users?$filter=businessPhones/any(p:p eq '+1 555 0100')");
         var search = await sbx.Graph(HttpMethod.Get, "users?$search=\"displayName:Alex\"", null, null, ("ConsistencyLevel", "eventual"));
 
         Assert.Equal(HttpStatusCode.BadRequest, countPlain.Status);
@@ -344,9 +344,38 @@ public sealed class RefusalContractTests
         Assert.Contains(details.Values, d => d.GetProperty("skuPartNumber").GetString() == "DYN365_ENTERPRISE_PLAN1");
         Assert.Equal(HttpStatusCode.NotImplemented, memberOf.Status);
         Assert.Contains("memberOf", memberOf.ErrorMessage, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.NotImplemented, lambda.Status);
+        Assert.Equal(HttpStatusCode.NotImplemented, phonesLambda.Status);
+        Assert.Contains("businessPhones", phonesLambda.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, search.Status);
         Assert.Contains("$search", search.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    // Graph user resource, assignedLicenses: "Supports $filter (eq, not, /$count eq 0, /$count ne 0)" — the documented
+    // any(x:x/skuId eq {skuId}) form finds the users holding a license; other lambdas on it are refused as Graph does.
+    [Fact]
+    public async Task Graph_filters_users_by_an_assigned_license_with_any()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var users = (await sbx.Graph(HttpMethod.Get, "users?$top=999&$select=id,assignedLicenses")).Values;
+        List<string?> Holders(Guid sku) => users.Where(u => u.GetProperty("assignedLicenses").EnumerateArray().Any(l => l.GetProperty("skuId").GetGuid() == sku))
+            .Select(u => u.GetProperty("id").GetString()).Order().ToList();
+        // A license some users hold and others do not, so the filter has something to leave out.
+        var plan1 = new[] { Seed.SampleData.Dynamics365Plan1SkuId, Seed.SampleData.Dynamics365SalesSkuId, Seed.SampleData.Office365E3SkuId }
+            .First(sku => Holders(sku).Count is > 0 and var n && n < users.Count);
+        var holders = Holders(plan1);
+
+        var filtered = await sbx.Graph(HttpMethod.Get, $"users?$top=999&$select=id&$filter=assignedLicenses/any(x:x/skuId eq {plan1})");
+        var combined = await sbx.Graph(HttpMethod.Get, $"users?$top=999&$select=id&$filter=accountEnabled eq true and assignedLicenses/any(l:l/skuId eq {plan1})");
+        var all = await sbx.Graph(HttpMethod.Get, $"users?$filter=assignedLicenses/all(x:x/skuId eq {plan1})");
+        var otherOperator = await sbx.Graph(HttpMethod.Get, $"users?$filter=assignedLicenses/any(x:x/skuId ne {plan1})");
+
+        Assert.NotEmpty(holders);
+        Assert.True(holders.Count < users.Count, "the sample has users without the license");
+        Assert.Equal(holders, filtered.Values.Select(u => u.GetProperty("id").GetString()).Order().ToList());
+        Assert.Equal(HttpStatusCode.OK, combined.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, all.Status);
+        Assert.Contains("assignedLicenses", all.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, otherOperator.Status);
     }
 
     // webapi/query/select-columns ("Formatted values"), webapi/query/overview (lookup property annotations).

@@ -20,6 +20,12 @@ public sealed record FunctionNode(string Name, IReadOnlyList<FilterNode> Argumen
 /// <summary>A property path such as <c>name</c> or <c>_parentcustomerid_value</c>.</summary>
 public sealed record PropertyNode(string Path) : FilterNode;
 
+/// <summary>
+/// A lambda over a collection property: <c>assignedLicenses/any(x:x/skuId eq …)</c>. The predicate addresses the
+/// element through the variable (<c>x/skuId</c>); <c>any()</c> without a predicate asks for a non-empty collection.
+/// </summary>
+public sealed record LambdaNode(string Collection, string Operator, string? Variable, FilterNode? Predicate) : FilterNode;
+
 /// <summary>A literal: string, decimal, bool, null, Guid or DateTimeOffset.</summary>
 public sealed record LiteralNode(object? Value) : FilterNode;
 
@@ -100,7 +106,7 @@ public static class FilterExpression
 
                 tokens.Add(new Token(TokenKind.String, value.ToString(), start));
             }
-            else if (c is '(' or ')' or ',')
+            else if (c is '(' or ')' or ',' or ':')
             {
                 tokens.Add(new Token(TokenKind.Symbol, c.ToString(), i++));
             }
@@ -240,6 +246,11 @@ public static class FilterExpression
                         return new LiteralNode(guid);
                     }
 
+                    if (IsSymbol("(") && LambdaOperator(token.Text) is { } lambda)
+                    {
+                        return ParseLambda(token, lambda);
+                    }
+
                     if (IsSymbol("("))
                     {
                         if (!KnownFunctions.Contains(token.Text))
@@ -274,6 +285,33 @@ public static class FilterExpression
                 default:
                     throw SyntaxError(text, token.Position, $"unexpected '{token.Text}'");
             }
+        }
+
+        private static string? LambdaOperator(string word) =>
+            word.EndsWith("/any", StringComparison.Ordinal) ? "any" : word.EndsWith("/all", StringComparison.Ordinal) ? "all" : null;
+
+        // collection/any(x:predicate), collection/all(x:predicate), collection/any()
+        private LambdaNode ParseLambda(Token token, string op)
+        {
+            var collection = token.Text[..^(op.Length + 1)];
+            _index++;
+            if (op == "any" && IsSymbol(")"))
+            {
+                _index++;
+                return new LambdaNode(collection, op, null, null);
+            }
+
+            if (Current.Kind != TokenKind.Word || Current.Text.Contains('/'))
+            {
+                throw SyntaxError(text, Current.Position, $"expected a variable name after {token.Text}(, e.g. {token.Text}(x:x/property eq value)");
+            }
+
+            var variable = Current.Text;
+            _index++;
+            Expect(":", $"':' after the variable {variable}");
+            var predicate = ParseOr();
+            Expect(")", $"')' to close {token.Text}(");
+            return new LambdaNode(collection, op, variable, predicate);
         }
 
         private object ParseNumberLike(Token token)

@@ -97,6 +97,12 @@ public static class BcSchemas
     // A customer or vendor has one company contact: relatedId is unique, and indexed (found on every customer write).
     { UniqueColumns = new[] { "relatedId" }, DefaultOrder = "contactNumber" };
 
+    /// <summary>A customer's financial totals (navigation property customerFinancialDetail; computed, not stored).</summary>
+    public static EntitySchema CustomerFinancialDetail { get; } = new("customerFinancialDetail", "customerFinancialDetails", "id", new[]
+    {
+        G("id"), S("number", 20), D("balance"), D("totalSalesExcludingTax"), D("overdueAmount"),
+    }.Select(c => c with { ReadOnly = true }));
+
     public static IReadOnlyList<EntitySchema> CompanyEntities { get; } = new[] { Customer, Vendor, Contact, Currency, Salesperson, ContactInformation };
 
     /// <summary>Entity sets that accept writes through the API.</summary>

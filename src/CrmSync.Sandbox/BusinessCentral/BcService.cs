@@ -127,6 +127,11 @@ public sealed partial class BcService
             return ExecuteBatch(request);
         }
 
+        if (path == "$metadata")
+        {
+            return Metadata(request);
+        }
+
         var match = PathPattern().Match(path);
         if (!match.Success)
         {
@@ -136,7 +141,7 @@ public sealed partial class BcService
         if (!match.Groups["cid"].Success)
         {
             RequireGet(request);
-            return Query(request, _companies, "companies");
+            return Query(request, Guid.Empty, _companies, "companies");
         }
 
         var companyId = ParseId(match.Groups["cid"].Value, "company");
@@ -148,7 +153,7 @@ public sealed partial class BcService
         if (!match.Groups["set"].Success)
         {
             RequireGet(request);
-            return Single(request, _companies, _companies.Get(companyId)!, $"companies/$entity", 200);
+            return Single(request, companyId, _companies, _companies.Get(companyId)!, $"companies/$entity", 200);
         }
 
         var set = match.Groups["set"].Value;
@@ -166,7 +171,7 @@ public sealed partial class BcService
         {
             return request.Method switch
             {
-                "GET" => Query(request, table, context),
+                "GET" => Query(request, companyId, table, context),
                 "POST" when BcSchemas.Writable.Contains(set) => Create(request, companyId, table, context),
                 _ => throw MethodNotAllowed(request),
             };
@@ -176,31 +181,13 @@ public sealed partial class BcService
         var row = table.Get(id) ?? throw NotFound(table.Schema, id);
         if (match.Groups["nav"].Success)
         {
-            // contactsInformation: a contact's business relations, or the contacts of a customer or vendor (its relatedId).
-            var side = set == BcSchemas.Contacts ? "contactId" : set is BcSchemas.Customers or BcSchemas.Vendors ? "relatedId" : null;
-            if (side is null || match.Groups["nav"].Value != BcSchemas.ContactsInformation)
-            {
-                throw new ServiceException(501, "BadRequest_NotImplemented",
-                    $"The sandbox does not emulate the navigation property '{match.Groups["nav"].Value}' of {set}; it serves contactsInformation of contacts, customers and vendors (about_CrmSyncSandbox).");
-            }
-
             RequireGet(request);
-            var relations = Table(companyId, BcSchemas.ContactsInformation);
-            var options = ParseOptions(request);
-            if (options.Top is not null || options.SkipToken is not null || options.OrderBy.Count > 0 || options.Count)
-            {
-                throw new ServiceException(400, "BadRequest", "The sandbox serves contactsInformation with $select and $filter only.");
-            }
-
-            var keyIndex = relations.Schema.IndexOf(side);
-            var matches = QueryRunner.Predicate(options.Filter, Compiler(relations.Schema));
-            var subset = relations.Rows.Where(r => Equals(r.Values[keyIndex], id) && matches(r)).ToList();
-            return Collection(request, relations.Schema, subset, $"{context}({id})/contactsInformation", options.Select);
+            return Navigate(request, companyId, table.Schema, row, $"{context}({id})", match.Groups["nav"].Value);
         }
 
         return request.Method switch
         {
-            "GET" => Single(request, table, row, context + "/$entity", 200),
+            "GET" => Single(request, companyId, table, row, context + "/$entity", 200),
             "PATCH" when BcSchemas.Writable.Contains(set) => Update(request, companyId, table, row, context),
             "DELETE" when BcSchemas.Writable.Contains(set) => Delete(request, table, row),
             _ => throw MethodNotAllowed(request),
@@ -209,9 +196,21 @@ public sealed partial class BcService
 
     // ---- Reads ----------------------------------------------------------------------------------
 
-    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$schemaversion" };
+    // GET api/v2.0/$metadata: the CSDL of what the sandbox emulates, as XML; query options ($format, $schemaversion) are refused, not ignored.
+    private static ServiceResponse Metadata(ServiceRequest request)
+    {
+        RequireGet(request);
+        if (request.Query.FirstOrDefault() is { Key: not null } other)
+        {
+            throw new ServiceException(400, "BadRequest", $"The query parameter '{other.Key}' is not supported on $metadata; the sandbox serves one CSDL document, as XML.");
+        }
 
-    private ServiceResponse Query(ServiceRequest request, EntityTable table, string context)
+        return new ServiceResponse { Status = 200, Body = BcMetadata.Document, ContentType = "application/xml" };
+    }
+
+    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$schemaversion", "$expand" };
+
+    private ServiceResponse Query(ServiceRequest request, Guid company, EntityTable table, string context)
     {
         var options = ParseOptions(request);
         var compiler = Compiler(table.Schema);
@@ -223,7 +222,8 @@ public sealed partial class BcService
 
         var page = QueryRunner.Run(table, options, pageSize, compiler);
         var next = options.Top is not null ? null : page.NextSkipToken;
-        var response = Collection(request, table.Schema, page.Rows, context, options.Select, page.TotalCount, next is null ? null : NextLink(request, context, next));
+        var expand = new Expansions(company, BcExpansion.Parse(table.Schema, options.Expand));
+        var response = Collection(request, table.Schema, page.Rows, context, options.Select, expand, page.TotalCount, next is null ? null : NextLink(request, context, next));
         if (request.PreferredMaxPageSize() is not null)
         {
             response.Headers["Preference-Applied"] = $"odata.maxpagesize={pageSize}";
@@ -258,7 +258,7 @@ public sealed partial class BcService
         return $"{request.ServiceRoot}{context}?{(query.Length > 0 ? query + "&" : string.Empty)}$skiptoken={Uri.EscapeDataString(token)}";
     }
 
-    private ServiceResponse Collection(ServiceRequest request, EntitySchema schema, IReadOnlyList<Row> rows, string context, IReadOnlyList<string>? select, int? total = null, string? nextLink = null)
+    private ServiceResponse Collection(ServiceRequest request, EntitySchema schema, IReadOnlyList<Row> rows, string context, IReadOnlyList<string>? select, Expansions expand, int? total = null, string? nextLink = null)
     {
         var columns = SelectColumns(schema, select);
         return ServiceResponse.Json(200, w =>
@@ -274,7 +274,7 @@ public sealed partial class BcService
             foreach (var row in rows)
             {
                 w.WriteStartObject();
-                WriteRow(w, schema, row, columns);
+                WriteRow(w, schema, row, columns, expand);
                 w.WriteEndObject();
             }
 
@@ -288,21 +288,58 @@ public sealed partial class BcService
         }, rows.Count);
     }
 
-    private ServiceResponse Single(ServiceRequest request, EntityTable table, Row row, string context, int status)
+    private ServiceResponse Single(ServiceRequest request, Guid company, EntityTable table, Row row, string context, int status)
     {
-        // One entity: $select applies; collection options would be ignored, so they are refused.
+        // One entity: $select and $expand apply; collection options would be ignored, so they are refused.
         var options = QueryOptions.Parse(request.Query, RecordOptions, key => Unsupported(key, " on a single entity."));
         var columns = SelectColumns(table.Schema, options.Select);
+        var expand = new Expansions(company, BcExpansion.Parse(table.Schema, options.Expand));
         return ServiceResponse.Json(status, w =>
         {
             w.WriteStartObject();
             w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{context}");
-            WriteRow(w, table.Schema, row, columns);
+            WriteRow(w, table.Schema, row, columns, expand);
             w.WriteEndObject();
         }, 1).With("ETag", ETag(row));
     }
 
-    private static readonly HashSet<string> RecordOptions = new(StringComparer.Ordinal) { "$select" };
+    private static readonly HashSet<string> RecordOptions = new(StringComparer.Ordinal) { "$select", "$expand" };
+
+    /// <summary>What an $expand asks for, in the company whose entities are read.</summary>
+    private sealed record Expansions(Guid Company, IReadOnlyList<BcExpansion> Items)
+    {
+        public static readonly Expansions None = new(Guid.Empty, Array.Empty<BcExpansion>());
+    }
+
+    // GET entity(id)/nav: the related collection ($select, $filter, $expand none) or the single related entity (204 when there is none).
+    private ServiceResponse Navigate(ServiceRequest request, Guid company, EntitySchema schema, Row row, string path, string name)
+    {
+        var property = BcNavigation.Find(schema, name) ?? throw BcNavigation.NotEmulated(schema, name);
+        var related = property.Related(this, company, schema, row);
+        if (!property.IsCollection)
+        {
+            var options = QueryOptions.Parse(request.Query, NavigationEntityOptions, key => Unsupported(key, $" on {name}."));
+            var columns = SelectColumns(property.Target, options.Select);
+            var target = related.FirstOrDefault();
+            return target is null
+                ? ServiceResponse.Empty(204, 0)
+                : ServiceResponse.Json(200, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("@odata.context", $"{request.ServiceRoot}$metadata#{path}/{name}/$entity");
+                    WriteRow(w, property.Target, target, columns, Expansions.None);
+                    w.WriteEndObject();
+                }, 1);
+        }
+
+        var query = QueryOptions.Parse(request.Query, NavigationCollectionOptions, key => Unsupported(key, $" on {name}; the sandbox serves $select and $filter there."));
+        var matches = QueryRunner.Predicate(query.Filter, Compiler(property.Target));
+        return Collection(request, property.Target, related.Where(matches).ToList(), $"{path}/{name}", query.Select, Expansions.None);
+    }
+
+    private static readonly HashSet<string> NavigationEntityOptions = new(StringComparer.Ordinal) { "$select" };
+
+    private static readonly HashSet<string> NavigationCollectionOptions = new(StringComparer.Ordinal) { "$select", "$filter" };
 
     // The fields an "or" joins, when there are several; null when every "or" stays on one field.
     private static string? OrAcrossFields(FilterNode node)
@@ -344,11 +381,10 @@ public sealed partial class BcService
         return options;
     }
 
-    private static ServiceException Unsupported(string key, string where) => key == "$expand"
-        ? new ServiceException(400, "BadRequest", "The sandbox does not emulate $expand; read the related entity set separately.")
-        : new ServiceException(400, "BadRequest", $"The query parameter '{key}' is not supported{where}");
+    private static ServiceException Unsupported(string key, string where) =>
+        new(400, "BadRequest", $"The query parameter '{key}' is not supported{where}");
 
-    private static IReadOnlyList<int> SelectColumns(EntitySchema schema, IReadOnlyList<string>? select)
+    internal static IReadOnlyList<int> SelectColumns(EntitySchema schema, IReadOnlyList<string>? select)
     {
         if (select is null)
         {
@@ -370,12 +406,40 @@ public sealed partial class BcService
         return columns;
     }
 
-    private static void WriteRow(Utf8JsonWriter w, EntitySchema schema, Row row, IReadOnlyList<int> columns)
+    private void WriteRow(Utf8JsonWriter w, EntitySchema schema, Row row, IReadOnlyList<int> columns, Expansions expand)
     {
         w.WriteString("@odata.etag", ETag(row));
         foreach (var index in columns)
         {
             JsonValues.Write(w, schema.Columns[index].Name, row.Values[index], DateFormat.Milliseconds);
+        }
+
+        foreach (var item in expand.Items)
+        {
+            var related = item.Property.Related(this, expand.Company, schema, row).Where(item.Keeps);
+            w.WritePropertyName(item.Property.Name);
+            if (item.Property.IsCollection)
+            {
+                w.WriteStartArray();
+                foreach (var entity in related)
+                {
+                    w.WriteStartObject();
+                    WriteRow(w, item.Property.Target, entity, item.Columns, Expansions.None);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+            else if (related.FirstOrDefault() is { } entity)
+            {
+                w.WriteStartObject();
+                WriteRow(w, item.Property.Target, entity, item.Columns, Expansions.None);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
         }
     }
 
@@ -392,7 +456,7 @@ public sealed partial class BcService
     {
         var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest_InvalidRequestBody", message));
         var row = Write(companyId, table, null, body, request.Caller);
-        return Single(request, table, row, context + "/$entity", 201).With("Location", $"{request.ServiceRoot}{context}({IdOf(row, table.Schema)})");
+        return Single(request, companyId, table, row, context + "/$entity", 201).With("Location", $"{request.ServiceRoot}{context}({IdOf(row, table.Schema)})");
     }
 
     private ServiceResponse Update(ServiceRequest request, Guid companyId, EntityTable table, Row existing, string context)
@@ -400,7 +464,7 @@ public sealed partial class BcService
         CheckIfMatch(request, existing);
         var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest_InvalidRequestBody", message));
         var row = Write(companyId, table, existing, body, request.Caller);
-        return Single(request, table, row, context + "/$entity", 200);
+        return Single(request, companyId, table, row, context + "/$entity", 200);
     }
 
     private ServiceResponse Delete(ServiceRequest request, EntityTable table, Row existing)

@@ -7,6 +7,9 @@ public sealed record PropertyAccess(Func<Row, object?> Get, ColumnType Type)
 {
     /// <summary>For an enum property: the member names a literal compared with it must be one of.</summary>
     public IReadOnlyList<string>? EnumMembers { get; init; }
+
+    /// <summary>For a collection of complex values: the shape of one element (lambda operators any/all).</summary>
+    public EntitySchema? ElementSchema { get; init; }
 }
 
 /// <summary>Resolves a property path the way one service addresses it; null when it does not exist.</summary>
@@ -39,6 +42,7 @@ public sealed class FilterCompiler
         NotNode not => CompileNot(not),
         ComparisonNode comparison => CompileComparison(comparison),
         InNode @in => CompileIn(@in),
+        LambdaNode lambda => CompileLambda(lambda),
         FunctionNode function when function.Name is "contains" or "startswith" or "endswith" => CompileStringPredicate(function),
         LiteralNode { Value: bool b } => _ => b,
         PropertyNode property when Resolve(property.Path).Type == ColumnType.Bool => BoolProperty(property),
@@ -86,6 +90,42 @@ public sealed class FilterCompiler
             "le" => row => Ordered(left(row), right(row), c => c <= 0),
             _ => throw BadRequest($"The operator '{node.Operator}' is not supported."),
         };
+    }
+
+    // collection/any(x:x/p eq v) and collection/all(...): the predicate runs over each element as a row of the element's
+    // shape, with x/p resolved on the element and every other path on the row itself.
+    private Func<Row, bool> CompileLambda(LambdaNode node)
+    {
+        var access = Resolve(node.Collection);
+        if (access.ElementSchema is not { } element)
+        {
+            throw BadRequest($"'{node.Collection}' is not a collection that {node.Operator}() can filter.");
+        }
+
+        var prefix = node.Variable + "/";
+        var elementProperties = PlainProperties.For(element);
+        var predicate = node.Predicate is null
+            ? (Func<Row, bool>)(_ => true)
+            : new FilterCompiler(path => path.StartsWith(prefix, StringComparison.Ordinal) ? elementProperties(path[prefix.Length..]) : null, _unknownProperty).Compile(node.Predicate);
+        return row =>
+        {
+            var elements = access.Get(row) is System.Text.Json.Nodes.JsonArray array ? array.Select(e => ElementRow(element, e)) : Enumerable.Empty<Row>();
+            return node.Operator == "all" ? elements.All(predicate) : elements.Any(predicate);
+        };
+    }
+
+    private static Row ElementRow(EntitySchema element, System.Text.Json.Nodes.JsonNode? node)
+    {
+        var values = new object?[element.Columns.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (node?[element.Columns[i].Name] is { } value)
+            {
+                values[i] = JsonValues.Read(element.Columns[i], System.Text.Json.JsonSerializer.SerializeToElement(value));
+            }
+        }
+
+        return new Row(values, 0, Guid.Empty);
     }
 
     private Func<Row, bool> CompileIn(InNode node)

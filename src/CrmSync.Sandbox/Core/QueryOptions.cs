@@ -22,6 +22,9 @@ public sealed record QueryOptions
 
     public string? SkipToken { get; init; }
 
+    /// <summary>The raw $expand text: only a service that serves navigation properties accepts it (BC).</summary>
+    public string? Expand { get; init; }
+
     /// <summary>
     /// Parses the query string. Every parameter is either understood or refused by the service (never ignored, which would
     /// answer 200 with a wrong result): system query options outside <paramref name="supported"/>, parameter aliases
@@ -46,6 +49,7 @@ public sealed record QueryOptions
                 "$skip" => options with { Skip = ParseCount(key, value) },
                 "$count" => options with { Count = string.Equals(value, "true", StringComparison.OrdinalIgnoreCase) },
                 "$skiptoken" => options with { SkipToken = value },
+                "$expand" => options with { Expand = value },
                 _ => throw unsupported(key),
             };
         }

@@ -38,6 +38,9 @@ public sealed record Column(string Name, ColumnType Type)
     /// </summary>
     public IReadOnlyList<string>? EnumMembers { get; init; }
 
+    /// <summary>For a collection of complex values (Graph assignedLicenses): the shape of one element, for any/all filters.</summary>
+    public EntitySchema? ElementSchema { get; init; }
+
     /// <summary>For lookups: navigation property name → target entity set (several for polymorphic lookups).</summary>
     public IReadOnlyDictionary<string, string>? Navigation { get; init; }
 
@@ -121,6 +124,6 @@ public static class PlainProperties
         }
 
         var column = schema.Columns[index];
-        return new PropertyAccess(row => row.Values[index], column.Type) { EnumMembers = column.EnumMembers };
+        return new PropertyAccess(row => row.Values[index], column.Type) { EnumMembers = column.EnumMembers, ElementSchema = column.ElementSchema };
     };
 }

@@ -57,6 +57,12 @@ public sealed partial class GraphService
         Users = Store.Add(UserSchema);
     }
 
+    /// <summary>One element of a user's assignedLicenses (Graph resource type assignedLicense).</summary>
+    private static readonly EntitySchema AssignedLicense = new("assignedLicense", "assignedLicenses", "skuId", new[]
+    {
+        new Column("skuId", ColumnType.Guid), new Column("disabledPlans", ColumnType.Json),
+    });
+
     public static EntitySchema UserSchema { get; } = new("user", "users", "id", new[]
     {
         new Column("id", ColumnType.Guid) { ReadOnly = true }, new Column("userPrincipalName", ColumnType.String) { MaxLength = 113 },
@@ -68,7 +74,7 @@ public sealed partial class GraphService
         new Column("faxNumber", ColumnType.String), new Column("otherMails", ColumnType.Json), new Column("streetAddress", ColumnType.String),
         new Column("city", ColumnType.String), new Column("state", ColumnType.String), new Column("postalCode", ColumnType.String),
         new Column("country", ColumnType.String), new Column("preferredLanguage", ColumnType.String),
-        new Column("assignedLicenses", ColumnType.Json) { ReadOnly = true }, new Column("passwordProfile", ColumnType.Json) { WriteOnly = true },
+        new Column("assignedLicenses", ColumnType.Json) { ReadOnly = true, ElementSchema = AssignedLicense }, new Column("passwordProfile", ColumnType.Json) { WriteOnly = true },
         new Column("createdDateTime", ColumnType.DateTime) { ReadOnly = true },
     })
     { UniqueColumns = new[] { "userPrincipalName" }, DefaultOrder = "userPrincipalName" };
@@ -207,9 +213,9 @@ public sealed partial class GraphService
             throw new ServiceException(400, "Request_BadRequest", $"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.");
         }
 
-        if (options.Filter is not null && LambdaPattern().IsMatch(options.Filter))
+        if (options.Filter is not null)
         {
-            throw new ServiceException(501, "NotImplemented", "The sandbox does not emulate lambda operators (any, all) in $filter, e.g. assignedLicenses/any(…): read assignedLicenses with $select and filter them yourself.");
+            CheckLambdas(QueryRunner.ParseFilter(options.Filter));
         }
 
         RequireAdvancedQueryWhereNeeded(request, options);
@@ -261,6 +267,36 @@ public sealed partial class GraphService
         {
             throw new ServiceException(400, "Request_UnsupportedQuery",
                 "Unsupported or invalid query filter clause specified for resource 'User': ne, not, endsWith and $filter with $orderby need advanced query capabilities (ConsistencyLevel: eventual and $count=true).");
+        }
+    }
+
+    /// <summary>
+    /// Lambda filters as the user resource documents them: assignedLicenses supports any(x:x/skuId eq {guid}); Graph refuses
+    /// other lambdas on it (400), and the sandbox does not emulate lambdas on the other collections (501).
+    /// </summary>
+    private static void CheckLambdas(FilterNode node)
+    {
+        switch (node)
+        {
+            case LambdaNode { Collection: "assignedLicenses" } lambda:
+                if (lambda is not { Operator: "any", Predicate: ComparisonNode { Operator: "eq", Left: PropertyNode property, Right: LiteralNode { Value: Guid } } }
+                    || property.Path != lambda.Variable + "/skuId")
+                {
+                    throw new ServiceException(400, "Request_UnsupportedQuery",
+                        "Unsupported or invalid query filter clause specified for property 'assignedLicenses' of resource 'User'. Use assignedLicenses/any(x:x/skuId eq <skuId>).");
+                }
+
+                break;
+            case LambdaNode lambda:
+                throw new ServiceException(501, "NotImplemented",
+                    $"The sandbox does not emulate lambda operators on '{lambda.Collection}'; it serves assignedLicenses/any(x:x/skuId eq <skuId>) (about_CrmSyncSandbox).");
+            case LogicalNode logical:
+                CheckLambdas(logical.Left);
+                CheckLambdas(logical.Right);
+                break;
+            case NotNode not:
+                CheckLambdas(not.Operand);
+                break;
         }
     }
 
@@ -676,8 +712,6 @@ public sealed partial class GraphService
         return JsonBatch.Respond(results, lowerCaseHeaders: false, "application/json");
     }
 
-    [GeneratedRegex(@"/\s*(any|all)\s*\(", RegexOptions.IgnoreCase)]
-    private static partial Regex LambdaPattern();
 
     [GeneratedRegex(@"^users/(?<key>[^/]+)(/(?<action>[A-Za-z.]+))?$")]
     private static partial Regex UserPattern();

@@ -34,6 +34,19 @@ public sealed class FilterExpressionTests
         Assert.Equal(2, @in.Values.Count);
     }
 
+    [Fact]
+    public void Parses_lambda_operators_over_collections()
+    {
+        var any = Assert.IsType<LambdaNode>(FilterExpression.Parse("assignedLicenses/any(x:x/skuId eq 6fd2c87f-b296-42f0-b197-1e91e994b900)"));
+        Assert.Equal(("assignedLicenses", "any", "x"), (any.Collection, any.Operator, any.Variable));
+        Assert.Equal(new PropertyNode("x/skuId"), Assert.IsType<ComparisonNode>(any.Predicate).Left);
+        var empty = Assert.IsType<LambdaNode>(Assert.IsType<NotNode>(FilterExpression.Parse("not otherMails/any()")).Operand);
+        Assert.Null(empty.Predicate);
+        Assert.Equal("all", Assert.IsType<LambdaNode>(FilterExpression.Parse("lines/all(l: l/quantity gt 0 and l/unit eq 'PCS')")).Operator);
+        Assert.Contains("':' after the variable x", FilterExpression.Validate("tags/any(x x eq 'a')"));
+        Assert.Contains("expected a variable name", FilterExpression.Validate("tags/all()"));
+    }
+
     [Theory]
     [InlineData("name eq 'open", "not closed", 9)]
     [InlineData("name = 'x'", "'=' is not allowed", 6)]
