@@ -193,4 +193,47 @@ Describe 'What the sandbox does not emulate' {
         $all.Count | Should -BeGreaterThan 0
         $none.Count | Should -Be 0
     }
+
+    It 'spells a blank Business Central option _x0020_ and refuses '' '' in a filter, naming the members' {
+        $first = (Invoke-SandboxApi $PlainSandbox BusinessCentral 'customers?$top=1&$select=number,blocked').value[0]
+        $first.blocked | Should -Be '_x0020_'
+        $failure = $null
+        try { Invoke-SandboxApi $PlainSandbox BusinessCentral "customers?`$filter=blocked eq ' '" } catch { $failure = $_ }
+        [int]$failure.Exception.Response.StatusCode | Should -Be 400
+        ($failure.ErrorDetails.Message | ConvertFrom-Json).error.message | Should -Match "'_x0020_'"
+    }
+
+    It 'serves Business Central $metadata and $expand, and refuses a navigation it does not emulate by name' {
+        $token = Get-SandboxToken $PlainSandbox BusinessCentral
+        [xml]$csdl = (Invoke-WebRequest -Uri ($PlainSandbox.BusinessCentralApiUrl + '$metadata') -Headers @{ Authorization = "Bearer $token" }).Content
+        @($csdl.Edmx.DataServices.Schema.EntityType.Name) | Should -Contain 'customer'
+        $customers = (Invoke-SandboxApi $PlainSandbox BusinessCentral 'customers?$select=number&$expand=contactsInformation($select=contactNumber),currency($select=code)').value
+        $customers.Count | Should -BeGreaterThan 0
+        @($customers | Where-Object { @($_.contactsInformation).Count -gt 0 }).Count | Should -BeGreaterThan 0
+        @($customers | Where-Object { $_.currency.code -eq 'EUR' }).Count | Should -BeGreaterThan 0
+        $failure = $null
+        try { Invoke-SandboxApi $PlainSandbox BusinessCentral 'customers?$expand=salesInvoiceLines' } catch { $failure = $_ }
+        [int]$failure.Exception.Response.StatusCode | Should -Be 501
+        ($failure.ErrorDetails.Message | ConvertFrom-Json).error.message | Should -Match 'salesInvoiceLines'
+    }
+
+    It 'finds the users holding a license with assignedLicenses/any, as Get-MgUser -Filter would ask' {
+        $users = (Invoke-SandboxApi $PlainSandbox Graph 'users?$top=999&$select=id,assignedLicenses').value
+        $sku = @($users.assignedLicenses.skuId | Group-Object | Sort-Object Count)[0].Name
+        $holders = @($users | Where-Object { @($_.assignedLicenses.skuId) -contains $sku })
+        $filtered = @((Invoke-SandboxApi $PlainSandbox Graph "users?`$top=999&`$select=id&`$filter=assignedLicenses/any(x:x/skuId eq $sku)").value)
+        $filtered.Count | Should -Be $holders.Count
+        @($filtered.id | Sort-Object) | Should -Be @($holders.id | Sort-Object)
+    }
+
+    It 'returns the Dataverse count annotations and money with four decimals' {
+        $prefer = @{ Prefer = 'odata.include-annotations="Microsoft.Dynamics.CRM.totalrecordcount,Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"' }
+        $page = Invoke-SandboxApi $PlainSandbox Dataverse 'accounts?$select=accountid&$count=true' -Headers $prefer
+        $page.'@Microsoft.Dynamics.CRM.totalrecordcount' | Should -Be @($page.value).Count
+        $page.'@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded' | Should -BeFalse
+        $token = Get-SandboxToken $PlainSandbox Dataverse
+        $created = Invoke-WebRequest -Method Post -Uri ($PlainSandbox.DataverseUrl + '/api/data/v9.2/accounts?$select=creditlimit') -ContentType 'application/json' `
+            -Body '{"name":"Money Scale Ltd","creditlimit":5000000}' -Headers @{ Authorization = "Bearer $token"; Prefer = 'return=representation' }
+        $created.Content | Should -Match '"creditlimit":5000000\.0000[,}]'
+    }
 }

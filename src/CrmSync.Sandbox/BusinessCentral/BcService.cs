@@ -208,7 +208,10 @@ public sealed partial class BcService
         return new ServiceResponse { Status = 200, Body = BcMetadata.Document, ContentType = "application/xml" };
     }
 
-    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$schemaversion", "$expand" };
+    private static readonly HashSet<string> SupportedOptions = new(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$skip", "$count", "$skiptoken", "$expand" };
+
+    /// <summary>The query options a collection accepts (about_CrmSyncSandbox lists them; a test keeps the two equal).</summary>
+    internal static IReadOnlyCollection<string> CollectionQueryOptions => SupportedOptions;
 
     private ServiceResponse Query(ServiceRequest request, Guid company, EntityTable table, string context)
     {

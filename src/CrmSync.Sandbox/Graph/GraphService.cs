@@ -204,9 +204,15 @@ public sealed partial class GraphService
         return row ?? throw new ServiceException(404, "Request_ResourceNotFound", $"Resource '{key}' does not exist or one of its queried reference-property objects are not present.");
     }
 
+    /// <summary>The query options users accepts (about_CrmSyncSandbox lists them; a test keeps the two equal).</summary>
+    internal static HashSet<string> UserQueryOptions { get; } = new HashSet<string>(StringComparer.Ordinal) { "$select", "$filter", "$orderby", "$top", "$count", "$skiptoken" };
+
+    /// <summary>What the sandbox serves under users/{id} (the other relationships are refused by name).</summary>
+    internal static IReadOnlyCollection<string> UserActions { get; } = new[] { "assignLicense", "licenseDetails" };
+
     private ServiceResponse QueryUsers(ServiceRequest request)
     {
-        var options = QueryOptions.Parse(request.Query, new HashSet<string> { "$select", "$filter", "$orderby", "$top", "$count", "$skiptoken" },
+        var options = QueryOptions.Parse(request.Query, UserQueryOptions,
             key => new ServiceException(400, "BadRequest", $"Query option '{key}' is not allowed."));
         if (options.Top is { } top && top is < 1 or > 999)
         {
