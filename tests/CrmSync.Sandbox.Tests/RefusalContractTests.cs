@@ -350,6 +350,27 @@ public sealed class RefusalContractTests
         Assert.Contains("$search", search.ErrorMessage, StringComparison.Ordinal);
     }
 
+    // Change tracking: Dataverse "Use change tracking to synchronize data" (Prefer: odata.track-changes), BC "Using deltas
+    // with APIs", Graph "user: delta". A plain list in answer to a delta request would look like a first full delta.
+    [Fact]
+    public async Task Change_tracking_and_delta_queries_are_refused_by_name()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+
+        var dataverse = await sbx.Dataverse(HttpMethod.Get, "accounts?$select=name", null, null, ("Prefer", "odata.track-changes"));
+        var bc = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers", null, null, ("Prefer", "odata.track-changes"));
+        var graph = await sbx.Graph(HttpMethod.Get, "users/delta");
+        var ignored = await sbx.Dataverse(HttpMethod.Get, "accounts?$select=name", null, null, ("Prefer", "x-unknown-preference"));
+
+        Assert.Equal(HttpStatusCode.NotImplemented, dataverse.Status);
+        Assert.Contains("odata.track-changes", dataverse.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotImplemented, bc.Status);
+        Assert.Contains("odata.track-changes", bc.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotImplemented, graph.Status);
+        Assert.Contains("delta", graph.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, ignored.Status);
+    }
+
     // Graph user resource, assignedLicenses: "Supports $filter (eq, not, /$count eq 0, /$count ne 0)" — the documented
     // any(x:x/skuId eq {skuId}) form finds the users holding a license; other lambdas on it are refused as Graph does.
     [Fact]
@@ -496,6 +517,7 @@ public sealed class RefusalListTests
     public void The_about_topic_lists_every_refused_parameter_and_table()
     {
         var missing = Dataverse.DataverseService.RefusedQueryParameters.Concat(Dataverse.DataverseService.RefusedTables)
+            .Concat(Hosting.ServiceRequest.NotEmulatedPreferences)
             .Where(name => !Named("- Dataverse:").Contains(name)).ToList();
 
         Assert.True(missing.Count == 0, $"about_CrmSyncSandbox does not list for Dataverse: {string.Join(", ", missing)}");

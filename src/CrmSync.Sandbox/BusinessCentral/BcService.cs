@@ -82,6 +82,7 @@ public sealed partial class BcService
 
             lock (Store.Sync)
             {
+                request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "BadRequest_NotImplemented", message));
                 response = Route(request);
             }
         }

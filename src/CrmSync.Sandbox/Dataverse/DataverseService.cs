@@ -51,6 +51,7 @@ public sealed partial class DataverseService
             lock (Store.Sync)
             {
                 var caller = ResolveCaller(request.Caller);
+                request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "0x80060888", message));
                 response = Route(request, caller);
             }
         }

@@ -161,6 +161,8 @@ public sealed partial class GraphService
                 return CreateUser(request);
             case "users/$count" when request.Method == "GET":
                 return CountUsers(request);
+            case "users/delta":
+                throw new ServiceException(501, "NotImplemented", "The sandbox does not emulate delta queries (users/delta); list users with $filter instead (about_CrmSyncSandbox).");
         }
 
         var user = UserPattern().Match(path);

@@ -36,6 +36,25 @@ public sealed class ServiceRequest
     public bool Prefers(string preference) =>
         Header("Prefer") is { } prefer && prefer.Split(',').Any(p => p.Trim().StartsWith(preference, StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// Refuses a documented preference the sandbox does not emulate (change tracking: odata.track-changes), so the client
+    /// never takes a plain answer for the one it asked for. Unknown preferences are ignored, as HTTP (RFC 7240) and the
+    /// services do; Preference-Applied says what was honoured.
+    /// </summary>
+    public void RefuseNotEmulatedPreferences(Func<string, Exception> refusal)
+    {
+        foreach (var preference in NotEmulatedPreferences)
+        {
+            if (Prefers(preference))
+            {
+                throw refusal($"The sandbox does not emulate the preference '{preference}' (change tracking and delta links); read changes with a $filter on the modified-on column instead (about_CrmSyncSandbox).");
+            }
+        }
+    }
+
+    /// <summary>Documented preferences that the sandbox refuses (about_CrmSyncSandbox lists them).</summary>
+    public static IReadOnlyList<string> NotEmulatedPreferences { get; } = new[] { "odata.track-changes", "respond-async" };
+
     public int? PreferredMaxPageSize()
     {
         var prefer = Header("Prefer");
