@@ -91,7 +91,8 @@ function Invoke-Test {
     $xunitExit = $LASTEXITCODE
     $xunit = @{ Passed = 0; Failed = 0 }
     foreach ($trx in Get-ChildItem (Join-Path $results 'xunit') -Filter *.trx -ErrorAction SilentlyContinue) {
-        $counters = ([xml](Get-Content $trx.FullName -Raw)).TestRun.ResultSummary.Counters
+        # -LiteralPath: two projects finishing in the same second get "name[1].trx", which -Path reads as a wildcard.
+        $counters = ([xml](Get-Content -LiteralPath $trx.FullName -Raw)).TestRun.ResultSummary.Counters
         $xunit.Passed += [int]$counters.passed
         $xunit.Failed += [int]$counters.failed
     }
