@@ -24,7 +24,7 @@ internal sealed class StateFileLock : IDisposable
         FileStream stream;
         try
         {
-            stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            stream = new FileStream(lockPath, OwnerOnlyFiles.Options(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
         catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
         {
@@ -34,7 +34,11 @@ internal sealed class StateFileLock : IDisposable
         }
 
         using var process = Process.GetCurrentProcess();
-        File.WriteAllText(ownerPath, $"{Environment.ProcessId}\n{process.ProcessName}\n{Environment.MachineName}\n{DateTimeOffset.UtcNow:o}\n");
+        using (var owner = new StreamWriter(new FileStream(ownerPath, OwnerOnlyFiles.Options(FileMode.Create, FileAccess.Write, FileShare.Read))))
+        {
+            owner.Write($"{Environment.ProcessId}\n{process.ProcessName}\n{Environment.MachineName}\n{DateTimeOffset.UtcNow:o}\n");
+        }
+
         return new StateFileLock(stream, ownerPath);
     }
 

@@ -53,6 +53,7 @@ public sealed class StateStore : IDisposable
         SqliteConnection? connection = null;
         try
         {
+            OwnerOnlyFiles.EnsureDatabase(fullPath);
             connection = new SqliteConnection(new SqliteConnectionStringBuilder
             {
                 DataSource = fullPath,

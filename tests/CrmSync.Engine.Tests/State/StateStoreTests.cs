@@ -228,6 +228,33 @@ public sealed class StateStoreTests : IDisposable
     }
 
     [Fact]
+    public void The_state_file_and_the_files_beside_it_are_readable_by_their_owner_only()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var path = _temp.File("private.db");
+        using (var store = StateStore.Open(path))
+        {
+            store.SetSetting("integration-user", "x");
+            foreach (var file in new[] { path, path + "-wal", path + "-shm", path + ".lock", path + ".owner" })
+            {
+                Assert.True(File.Exists(file), file);
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            }
+        }
+
+        // A file an older CrmSync left world-readable is narrowed when it is opened.
+        File.SetUnixFileMode(path, File.GetUnixFileMode(path) | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        using (StateStore.Open(path))
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+    }
+
+    [Fact]
     public void A_second_writer_gets_an_in_use_error_naming_the_process()
     {
         var path = _temp.File("shared.db");
