@@ -22,6 +22,11 @@ public static class Program
           --salespeople <n>        Add n BC salespeople (sales00001@contoso.com …) and n more
                                    Dynamics 365 licenses: a sales team to import (benchmarks).
           --user-sync-delay <s>    Seconds before a licensed Entra user appears in Dataverse (default 2).
+          --fault-rate <share>     Fail this share of requests at random (0 to 0.5; 0.05 = 5 %), spread over
+                                   5xx, 429 with and without Retry-After, connection resets before and after
+                                   the service commits, and slow responses: rehearse unreliable services.
+          --fault-seed <n>         Seed of the random faults (default 12345): the same seed, the same faults.
+          --slow-response <s>      How long a slow response takes (default 5).
           --help                   Show this help.
 
         When ready it prints one JSON line on standard output with the process id, the service URLs, the
@@ -109,6 +114,9 @@ public static class Program
     {
         help = false;
         var options = new SandboxOptions();
+        var faultRate = 0.0;
+        var faultSeed = FaultOptions.None.Seed;
+        TimeSpan? slowResponse = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -154,9 +162,26 @@ public static class Program
                 case "--user-sync-delay":
                     options = options with { DataverseUserSyncDelay = TimeSpan.FromSeconds(Number()) };
                     break;
+                case "--fault-rate":
+                    var rateText = Value();
+                    faultRate = double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate is >= 0 and <= 0.5
+                        ? rate
+                        : throw new ArgumentException($"--fault-rate needs a share of requests from 0 to 0.5 (0.05 = 5 %), not '{rateText}'.");
+                    break;
+                case "--fault-seed":
+                    faultSeed = Number();
+                    break;
+                case "--slow-response":
+                    slowResponse = TimeSpan.FromSeconds(Number());
+                    break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
+        }
+
+        if (faultRate > 0)
+        {
+            options = options.WithFaults(FaultOptions.AtRate(faultRate, faultSeed, slowResponse));
         }
 
         if (!options.SeedSample && (options.ExtraCustomers > 0 || options.ExtraAccounts > 0 || options.ExtraSalespeople > 0))

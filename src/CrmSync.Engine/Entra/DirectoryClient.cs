@@ -263,7 +263,7 @@ public sealed class DirectoryClient
         {
             throw ServiceErrors.FromResponse(ServiceKind.Graph, (System.Net.HttpStatusCode)error.ResponseStatusCode, null, request, Identity);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException)
         {
             throw new CrmSyncException("ServiceUnreachable", CrmSyncErrorKind.ConnectionError, $"Microsoft Graph could not be reached for {request}: {ex.Message}", request, ex);
         }

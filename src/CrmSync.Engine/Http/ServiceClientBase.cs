@@ -49,7 +49,7 @@ public abstract class ServiceClientBase
         {
             response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException)
         {
             throw new CrmSyncException("ServiceUnreachable", CrmSyncErrorKind.ConnectionError,
                 $"{Service.Display()} could not be reached for {Describe(request)}: {ex.Message}", Describe(request), ex);

@@ -15,6 +15,12 @@ public sealed record RetrySettings
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long one attempt may wait for the service's answer (time in the throttling and concurrency queues does not
+    /// count). Dataverse ends a request after 2 minutes itself; past this the attempt counts as a dropped connection.
+    /// </summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>
@@ -39,6 +45,7 @@ public sealed class ServiceHandler : DelegatingHandler
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly IEngineLog _log;
     private readonly int _maxConcurrency;
+    private readonly TimeSpan _attemptTimeout;
 
     public ServiceHandler(ServiceKind service, TokenCache tokens, string scope, int maxConcurrency, RetrySettings retry, IEngineLog log, HttpMessageHandler inner)
         : base(inner)
@@ -47,6 +54,7 @@ public sealed class ServiceHandler : DelegatingHandler
         _tokens = tokens;
         _scope = scope;
         _maxConcurrency = maxConcurrency;
+        _attemptTimeout = retry.AttemptTimeout;
         _concurrency = new ConcurrencyGate(maxConcurrency);
         _log = log;
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
@@ -117,15 +125,17 @@ public sealed class ServiceHandler : DelegatingHandler
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         await _concurrency.EnterAsync(cancellationToken).ConfigureAwait(false);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(_attemptTimeout);
         try
         {
-            var response = await SendWithTokenAsync(original, body, cancellationToken).ConfigureAwait(false);
+            var response = await SendWithTokenAsync(original, body, attempt.Token).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.Unauthorized)
             {
                 // An expired or revoked token: acquire a fresh one once before giving up.
                 response.Dispose();
                 _tokens.Invalidate(_scope);
-                response = await SendWithTokenAsync(original, body, cancellationToken).ConfigureAwait(false);
+                response = await SendWithTokenAsync(original, body, attempt.Token).ConfigureAwait(false);
             }
 
             if (Service == ServiceKind.Dataverse && response.Headers.TryGetValues("x-ms-dop-hint", out var hints) && int.TryParse(hints.FirstOrDefault(), out var hint))
@@ -134,6 +144,11 @@ public sealed class ServiceHandler : DelegatingHandler
             }
 
             return response;
+        }
+        catch (OperationCanceledException) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The service may still be working on it: retried only when the request is safe to repeat, like a dropped connection.
+            throw new TimeoutException($"{Service.Display()} did not answer {original.Method} {original.RequestUri?.AbsolutePath} within {_attemptTimeout.TotalSeconds:0.#} s.");
         }
         finally
         {
@@ -169,7 +184,7 @@ public sealed class ServiceHandler : DelegatingHandler
         if (outcome.Exception is { } exception)
         {
             return safe && !context.CancellationToken.IsCancellationRequested &&
-                   exception is HttpRequestException or IOException or TaskCanceledException;
+                   exception is HttpRequestException or IOException or TaskCanceledException or TimeoutException;
         }
 
         return outcome.Result!.StatusCode switch

@@ -28,6 +28,12 @@ public sealed record SandboxStartOptions
     public TimeSpan? DataverseUserSyncDelay { get; init; }
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Share of requests (0 to 0.5) that fail at random: 5xx, 429 with and without Retry-After, resets, slow responses.</summary>
+    public double FaultRate { get; init; }
+
+    /// <summary>Seed of the random faults (the sandbox's default when null).</summary>
+    public int? FaultSeed { get; init; }
 }
 
 /// <summary>
@@ -80,6 +86,18 @@ public static class SandboxProcess
         {
             start.ArgumentList.Add("--salespeople");
             start.ArgumentList.Add(options.ExtraSalespeople.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.FaultRate > 0)
+        {
+            start.ArgumentList.Add("--fault-rate");
+            start.ArgumentList.Add(options.FaultRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.FaultSeed is { } seed)
+        {
+            start.ArgumentList.Add("--fault-seed");
+            start.ArgumentList.Add(seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         if (options.DataverseUserSyncDelay is { } delay)

@@ -34,6 +34,13 @@ public sealed class SyncEngine
         var jobs = new List<IntegrationSyncJob>();
         foreach (var mapping in ordered)
         {
+            if (mapping.Direction != SyncDirection.ToIntegrationTable)
+            {
+                // What an interrupted run created in BC is found before either pass reads BC (PendingCreateRecovery).
+                var bc = new BusinessCentralSideAccess(mapping, _connection.SyncBusinessCentral);
+                await new PendingCreateRecovery(mapping, _store, bc, options, observer).ReconcileAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             foreach (var pass in Passes(mapping.Direction))
             {
                 var run = new SyncPass(_connection, mapping, pass, options, observer, lookups, IntegrationUserIds);

@@ -289,8 +289,9 @@ public sealed class SandboxHost : IAsyncDisposable
                     status = serverError.Status;
                     await WriteAsync(context, serverError).ConfigureAwait(false);
                     return;
-                case FaultKind.ThrottleWithoutRetryAfter:
-                    var throttled = Throttled(service, LimitBreach.RequestCount, null, limiter.Limits);
+                case FaultKind.ThrottleWithoutRetryAfter or FaultKind.ThrottleWithRetryAfter:
+                    retryAfter = fault == FaultKind.ThrottleWithRetryAfter ? TimeSpan.FromSeconds(1) : null;
+                    var throttled = Throttled(service, LimitBreach.RequestCount, retryAfter, limiter.Limits);
                     status = 429;
                     await WriteAsync(context, throttled).ConfigureAwait(false);
                     return;

@@ -16,6 +16,12 @@ public sealed record SandboxOptions
 
     public FaultOptions GraphFaults { get; init; } = FaultOptions.None;
 
+    /// <summary>The same random faults on all three services (each with its own sequence).</summary>
+    public SandboxOptions WithFaults(FaultOptions faults) => this with
+    {
+        DataverseFaults = faults, BusinessCentralFaults = faults with { Seed = faults.Seed + 1 }, GraphFaults = faults with { Seed = faults.Seed + 2 },
+    };
+
     /// <summary>Load the sample tenant, organization and company (Seed/SampleData).</summary>
     public bool SeedSample { get; init; } = true;
 

@@ -5,6 +5,7 @@ public sealed class FaultInjector
 {
     private readonly object _gate = new();
     private readonly List<QueuedFault> _queued = new();
+    private readonly Dictionary<FaultKind, int> _injected = new();
     private FaultOptions _options;
     private Random _random;
 
@@ -36,6 +37,18 @@ public sealed class FaultInjector
         }
     }
 
+    /// <summary>How many faults of each kind hit requests so far.</summary>
+    public IReadOnlyDictionary<FaultKind, int> Injected
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Dictionary<FaultKind, int>(_injected);
+            }
+        }
+    }
+
     public void Clear()
     {
         lock (_gate)
@@ -60,7 +73,7 @@ public sealed class FaultInjector
                         _queued.RemoveAt(i);
                     }
 
-                    return fault.Kind;
+                    return Count(fault.Kind);
                 }
             }
 
@@ -69,6 +82,7 @@ public sealed class FaultInjector
             {
                 (FaultKind.ServerError, _options.ServerErrorRate),
                 (FaultKind.ThrottleWithoutRetryAfter, _options.ThrottleWithoutRetryAfterRate),
+                (FaultKind.ThrottleWithRetryAfter, _options.ThrottleWithRetryAfterRate),
                 (FaultKind.ResetBeforeCommit, _options.ResetBeforeCommitRate),
                 (FaultKind.ResetAfterCommit, _options.ResetAfterCommitRate),
                 (FaultKind.SlowResponse, _options.SlowResponseRate),
@@ -76,7 +90,7 @@ public sealed class FaultInjector
             {
                 if (roll < rate)
                 {
-                    return kind;
+                    return Count(kind);
                 }
 
                 roll -= rate;
@@ -84,6 +98,12 @@ public sealed class FaultInjector
 
             return null;
         }
+    }
+
+    private FaultKind Count(FaultKind kind)
+    {
+        _injected[kind] = _injected.GetValueOrDefault(kind) + 1;
+        return kind;
     }
 
     private sealed class QueuedFault(FaultKind kind, int remaining, Func<string, string, bool> match)

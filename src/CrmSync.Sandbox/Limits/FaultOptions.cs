@@ -6,6 +6,8 @@ public enum FaultKind
     ServerError,
     /// <summary>429 without a Retry-After header.</summary>
     ThrottleWithoutRetryAfter,
+    /// <summary>429 with Retry-After: 1 (seconds).</summary>
+    ThrottleWithRetryAfter,
     /// <summary>The connection is dropped before the request is processed (nothing written).</summary>
     ResetBeforeCommit,
     /// <summary>The request is processed (and written), then the connection is dropped before the response.</summary>
@@ -23,6 +25,8 @@ public sealed record FaultOptions
 
     public double ThrottleWithoutRetryAfterRate { get; init; }
 
+    public double ThrottleWithRetryAfterRate { get; init; }
+
     public double ResetBeforeCommitRate { get; init; }
 
     public double ResetAfterCommitRate { get; init; }
@@ -32,4 +36,27 @@ public sealed record FaultOptions
     public TimeSpan SlowResponseDelay { get; init; } = TimeSpan.FromSeconds(5);
 
     public static FaultOptions None { get; } = new();
+
+    /// <summary>
+    /// A share of requests failing at random, spread evenly over every kind of fault: 5xx, 429 with and without
+    /// Retry-After, a reset before and after the service commits, and a response slower than <paramref name="slowDelay"/>.
+    /// </summary>
+    public static FaultOptions AtRate(double rate, int seed, TimeSpan? slowDelay = null)
+    {
+        if (rate is < 0 or > 0.5 || double.IsNaN(rate))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, "The fault rate is a share of requests from 0 to 0.5 (0.05 = 5 %).");
+        }
+
+        var each = rate / 6;
+        return new FaultOptions
+        {
+            Seed = seed, ServerErrorRate = each, ThrottleWithoutRetryAfterRate = each, ThrottleWithRetryAfterRate = each,
+            ResetBeforeCommitRate = each, ResetAfterCommitRate = each, SlowResponseRate = each,
+            SlowResponseDelay = slowDelay ?? TimeSpan.FromSeconds(5),
+        };
+    }
+
+    /// <summary>The share of requests that fail, over all kinds.</summary>
+    public double TotalRate => ServerErrorRate + ThrottleWithoutRetryAfterRate + ThrottleWithRetryAfterRate + ResetBeforeCommitRate + ResetAfterCommitRate + SlowResponseRate;
 }

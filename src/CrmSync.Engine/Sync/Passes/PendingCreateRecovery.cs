@@ -7,31 +7,34 @@ namespace CrmSync.Sync.Passes;
 /// <summary>
 /// Crash recovery for BC creates (BC has no idempotent create): a create announced but never committed is looked for in
 /// BC; if BC has the record, it is coupled; otherwise the announcement is forgotten and the source row, which the
-/// watermark did not pass, is read again.
+/// watermark did not pass, is read again. It runs for a mapping before any of its passes: the BC → Dataverse pass would
+/// otherwise take such a record for a new one and copy it back, a duplicate on both sides.
 /// </summary>
-internal sealed class PendingCreateRecovery(PassContext pass)
+internal sealed class PendingCreateRecovery(IntegrationTableMapping mapping, StateStore store, SyncSideAccess businessCentral, SyncOptions options, ISyncObserver observer)
 {
     public async Task ReconcileAsync(CancellationToken cancellationToken)
     {
-        var store = pass.Store;
-        foreach (var pending in store.GetPendingWrites(pass.Mapping.Name).Where(p => p.Side == SyncSide.BusinessCentral && p.Operation == "Create"))
+        foreach (var pending in store.GetPendingWrites(mapping.Name).Where(p => p.Side == SyncSide.BusinessCentral && p.Operation == "Create"))
         {
-            var sourceId = Guid.Parse(pending.SourceId);
-            if (pass.CouplingOfSource(sourceId) is null && pending.Marker is not null && JsonNode.Parse(pending.Marker) is JsonObject values)
+            var dataverseId = Guid.Parse(pending.SourceId);
+            if (store.GetCouplingByDataverseId(mapping.Name, dataverseId) is null && pending.Marker is not null && JsonNode.Parse(pending.Marker) is JsonObject values)
             {
                 var match = await FindCreatedAsync(pending, values, cancellationToken).ConfigureAwait(false);
-                if (match is not null && !pass.Options.WhatIf)
+                if (match is not null && !options.WhatIf)
                 {
-                    var coupling = pass.NewCoupling(sourceId, match.Id).Coupling with
+                    // Coupled as of the BC record's version: the next Dataverse → BC pass compares the source with it as usual.
+                    store.SaveCoupling(CouplingView.New(mapping.Name, toDataverse: false, dataverseId, match.Id) with
                     {
-                        BcLastSynchModifiedOn = match.ModifiedOn, BcVersion = match.ETag, LastSynchResult = SyncResult.Success, LastSynchJobId = pass.JobId,
-                    };
-                    store.SaveCoupling(coupling);
-                    pass.Observer.Verbose($"{pass.Mapping.Name}: coupled {pass.Destination.EntityName} {match.Id}, created by an interrupted run, to Dataverse {sourceId}.");
+                        BcLastSynchModifiedOn = match.ModifiedOn, BcVersion = match.ETag, LastSynchResult = SyncResult.Success,
+                    });
+                    observer.Verbose($"{mapping.Name}: coupled {businessCentral.EntityName} {match.Id}, created by an interrupted run, to Dataverse {dataverseId}.");
                 }
             }
 
-            pass.Save(() => store.RemovePendingWrite(pending.Id));
+            if (!options.WhatIf)
+            {
+                store.RemovePendingWrite(pending.Id);
+            }
         }
     }
 
@@ -46,8 +49,8 @@ internal sealed class PendingCreateRecovery(PassContext pass)
         }
 
         var since = pending.CreatedAt - TimeSpan.FromSeconds(5);
-        var candidates = await pass.Destination.FindAsync($"{keyField} eq {SyncSideAccess.Literal(values[keyField])} and lastModifiedDateTime ge {since.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}", cancellationToken).ConfigureAwait(false);
-        return candidates.FirstOrDefault(c => !pass.IsDestinationCoupled(c.Id) &&
+        var candidates = await businessCentral.FindAsync($"{keyField} eq {SyncSideAccess.Literal(values[keyField])} and lastModifiedDateTime ge {since.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}", cancellationToken).ConfigureAwait(false);
+        return candidates.FirstOrDefault(c => store.GetCouplingByBcId(mapping.Name, c.Id) is null &&
             values.Where(kv => kv.Value is JsonValue).All(kv => !c.Data.ContainsKey(kv.Key) || FieldTransfer.SameValue(kv.Value, c.Data[kv.Key])));
     }
 }

@@ -6,7 +6,7 @@ using CrmSync.State;
 namespace CrmSync.Sync.Passes;
 
 /// <summary>
-/// One mapping in one direction: one job. Recovers what a crash left (BC creates), retries failed records, then reads the
+/// One mapping in one direction: one job. Retries failed records, then reads the
 /// source from the watermark (everything for a full sync, SourceRead) and runs it through, batch by batch: plan
 /// (PassPlanner), write (PassWriter), commit (PassCommitter), with the writes of consecutive batches overlapping.
 /// </summary>
@@ -57,11 +57,6 @@ internal sealed class SyncPass
         _pass.Observer.Progress(Mapping.Name, _pass.Pass, 0, "Starting");
         try
         {
-            if (!_pass.ToDataverse)
-            {
-                await new PendingCreateRecovery(_pass).ReconcileAsync(cancellationToken).ConfigureAwait(false);
-            }
-
             await RunBatchesAsync(cancellationToken).ConfigureAwait(false);
             Finish($"{Job.Summary()}.");
             return Job.Current;

@@ -33,6 +33,18 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
     [ValidateRange(0, 10_000_000)]
     public int Accounts { get; set; }
 
+    /// <summary>
+    /// Share of requests (0 to 0.5; 0.05 = 5 %) that fail at random on all three services: 5xx, 429 with and without
+    /// Retry-After, connection resets before and after the service commits, slow responses. Rehearses unreliable services.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0.0, 0.5)]
+    public double FaultRate { get; set; }
+
+    /// <summary>Seed of the random faults: the same seed gives the same faults in the same order of requests.</summary>
+    [Parameter]
+    public int? FaultSeed { get; set; }
+
     /// <summary>Path of CrmSync.Sandbox.dll; default: the module's Sandbox folder.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -52,7 +64,8 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
         }
 
         var where = Port == 0 ? "127.0.0.1 (a free port)" : $"127.0.0.1:{Port}";
-        if (!ShouldProcess(where, $"Start the CrmSync sandbox ({Profile} limits{(NoSampleData ? ", no sample data" : string.Empty)})"))
+        var faults = FaultRate > 0 ? $", {FaultRate:P1} of requests failing at random" : string.Empty;
+        if (!ShouldProcess(where, $"Start the CrmSync sandbox ({Profile} limits{(NoSampleData ? ", no sample data" : string.Empty)}{faults})"))
         {
             return;
         }
@@ -70,6 +83,8 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
                 ExtraCustomers = Customers,
                 ExtraAccounts = Accounts,
                 StartTimeout = TimeSpan.FromSeconds(TimeoutSeconds),
+                FaultRate = FaultRate,
+                FaultSeed = FaultSeed,
             }).GetAwaiter().GetResult();
             WriteVerbose($"Sandbox process {instance.ProcessId}: Dataverse {instance.DataverseUrl}, Business Central {instance.BusinessCentralApiUrl}, Graph {instance.GraphUrl}.");
             WriteObject(instance);

@@ -1,0 +1,182 @@
+using CrmSync.Engine.Tests.Services;
+using CrmSync.Engine.Tests.Sync;
+using CrmSync.Mapping;
+using CrmSync.Sandbox.Core;
+using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Limits;
+using Xunit.Abstractions;
+
+namespace CrmSync.Engine.Tests.Reliability;
+
+/// <summary>
+/// With a share of every service's requests failing at random — 5xx, 429 with and without Retry-After, a dropped
+/// connection before and after the service commits, answers slower than the client waits — a full sync and then
+/// incremental syncs with changes on both sides converge: every record coupled once, both sides equal on every mapped
+/// field, no duplicates (limits-and-reliability.md §4–6). CI runs 1,500 records; CRMSYNC_LONG_TESTS=1 runs 10,000.
+/// </summary>
+public sealed class FaultConvergenceTests(ITestOutputHelper output)
+{
+    private static readonly bool Long = Environment.GetEnvironmentVariable("CRMSYNC_LONG_TESTS") == "1";
+
+    private static readonly string[] Mappings = { StandardMappings.Currency, StandardMappings.Salespeople, StandardMappings.Customer };
+
+    [Fact]
+    public async Task Full_and_incremental_syncs_converge_with_5_percent_of_requests_failing()
+    {
+        var customers = Long ? 10_000 : 1_500;
+        var faults = FaultOptions.AtRate(0.05, seed: 20261129, slowDelay: TimeSpan.FromSeconds(1.5));
+        await using var sandbox = await SandboxConnection.StartAsync(
+            new SandboxOptions { ExtraCustomers = customers, ExtraAccounts = customers / 4, DataverseUserSyncDelay = TimeSpan.Zero }.WithFaults(faults),
+            settings => settings with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(1), AttemptTimeout = TimeSpan.FromSeconds(1) } });
+
+        // Besides the random 5 %, every kind of fault hits a write batch of each service once, early: so even the short
+        // run meets a create batch that BC commits and never answers (reset after commit), and one that times out.
+        foreach (var service in new[] { "Dataverse", "BusinessCentral" })
+        {
+            foreach (var kind in Enum.GetValues<FaultKind>())
+            {
+                sandbox.Host.Faults(service).Enqueue(kind, 1, (method, path) => method == "POST" && path.EndsWith("$batch", StringComparison.Ordinal));
+            }
+        }
+
+        var before = Ids(sandbox);
+        var fullRuns = await ConvergeAsync(sandbox, full: true);
+        AssertConverged(sandbox, before);
+
+        // Rounds of changes on both sides (different records), each followed by incremental runs under the same faults.
+        var random = new Random(7);
+        var incrementalRuns = 0;
+        var bcChanges = 0;
+        var dvChanges = 0;
+        for (var round = 1; round <= (Long ? 10 : 4); round++)
+        {
+            var couplings = sandbox.Connection.Store.GetCouplings(StandardMappings.Customer);
+            var bcChanged = couplings.Where(_ => random.NextDouble() < 0.03).Select(c => c.BcId).ToList();
+            var dvChanged = couplings.Where(c => !bcChanged.Contains(c.BcId) && random.NextDouble() < 0.03).Select(c => c.DataverseId).ToList();
+            foreach (var id in bcChanged)
+            {
+                sandbox.ChangeBc("customers", id, new { city = $"BC round {round}" });
+            }
+
+            foreach (var id in dvChanged)
+            {
+                sandbox.ChangeDv(sandbox.Host.Sample!.Admin, "accounts", id, new { telephone1 = $"+47 {round} {id.ToString("N")[..6]}" });
+            }
+
+            incrementalRuns += await ConvergeAsync(sandbox, full: false);
+            AssertConverged(sandbox, before);
+            foreach (var id in bcChanged)
+            {
+                var account = sandbox.Connection.Store.GetCouplingByBcId(StandardMappings.Customer, id)!.DataverseId;
+                Assert.Equal($"BC round {round}", (string?)Account(sandbox, account)["address1_city"]);
+            }
+
+            bcChanges += bcChanged.Count;
+            dvChanges += dvChanged.Count;
+        }
+
+        var injected = new[] { "Dataverse", "BusinessCentral", "Graph" }.SelectMany(s => sandbox.Host.Faults(s).Injected).GroupBy(f => f.Key).ToDictionary(g => g.Key, g => g.Sum(f => f.Value));
+        var requests = sandbox.Connection.RequestsSent(Http.ServiceKind.Dataverse) + sandbox.Connection.RequestsSent(Http.ServiceKind.BusinessCentral);
+        output.WriteLine($"{customers:N0} BC customers + {customers / 4:N0} Dataverse accounts; full sync converged in {fullRuns} run(s), " +
+                         $"{bcChanges} BC + {dvChanges} Dataverse changes in {incrementalRuns} incremental run(s); {requests:N0} requests sent, " +
+                         $"faults injected: {string.Join(", ", injected.Select(f => $"{f.Key} {f.Value}"))}; {sandbox.Connection.Store.GetCouplings(StandardMappings.Customer).Count:N0} couplings, 0 duplicates.");
+        Assert.All(Enum.GetValues<FaultKind>(), kind => Assert.True(injected.GetValueOrDefault(kind) > 0, $"no {kind} was injected"));
+    }
+
+    /// <summary>
+    /// Runs the mappings until a run has no failed record and nothing pending, as a scheduled runbook would: a run that a
+    /// fault stopped (a write batch whose outcome is unknown is never sent twice in the same run) is simply run again.
+    /// Returns how many runs it took.
+    /// </summary>
+    private async Task<int> ConvergeAsync(SandboxConnection sandbox, bool full)
+    {
+        var stopped = new List<string>();
+        for (var run = 1; run <= 20; run++)
+        {
+            try
+            {
+                // A full sync that a fault stopped is run again in full, as an admin would: the records it had not reached yet
+                // are uncoupled, and a modified-records run only creates those when "Synch. Only Coupled Records" is off.
+                var (jobs, observer) = await sandbox.SyncAsync(full, false, Mappings);
+                if (jobs.All(j => j.Failed == 0) && observer.Failures.Count == 0 && sandbox.Connection.Store.GetPendingWrites().Count == 0
+                    && sandbox.Connection.Store.GetFailures().Count == 0)
+                {
+                    output.WriteLine($"{(full ? "full" : "incremental")}: converged in run {run}; earlier runs stopped by: {(stopped.Count == 0 ? "nothing" : string.Join(" | ", stopped))}");
+                    return run;
+                }
+            }
+            catch (CrmSyncException ex)
+            {
+                stopped.Add(ex.Message.Length > 140 ? ex.Message[..140] : ex.Message);
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException("The syncs did not converge in 20 runs: " + string.Join(" | ", stopped.TakeLast(5)) + " " +
+            string.Join("; ", sandbox.Connection.Store.GetFailures().Take(5).Select(f => f.ToString())));
+    }
+
+    private static Dictionary<string, object?> Account(SandboxConnection sandbox, Guid id) =>
+        AsDictionary(sandbox.Host.Dataverse.Table("accounts").Schema, sandbox.Rows("Dataverse", "accounts").Single(r => r.Id() == id));
+
+    private static Dictionary<string, object?> AsDictionary(EntitySchema schema, Row row) =>
+        schema.Columns.Select((c, i) => (c.Name, row.Values[i])).ToDictionary(x => x.Name, x => x.Item2);
+
+    private static (HashSet<Guid> Customers, HashSet<Guid> Accounts) Ids(SandboxConnection sandbox) =>
+        (sandbox.Rows("BusinessCentral", "customers").Select(SyncTestKit.Id).ToHashSet(), sandbox.Rows("Dataverse", "accounts").Select(SyncTestKit.Id).ToHashSet());
+
+    private static void AssertConverged(SandboxConnection sandbox, (HashSet<Guid> Customers, HashSet<Guid> Accounts) before)
+    {
+        var store = sandbox.Connection.Store;
+        var couplings = store.GetCouplings(StandardMappings.Customer);
+        var bcSchema = sandbox.Host.BusinessCentral.Table(sandbox.Host.Sample!.CompanyId, "customers").Schema;
+        var dvSchema = sandbox.Host.Dataverse.Table("accounts").Schema;
+        var customers = sandbox.Rows("BusinessCentral", "customers").Select(r => AsDictionary(bcSchema, r)).ToList();
+        var accounts = sandbox.Rows("Dataverse", "accounts").Select(r => AsDictionary(dvSchema, r)).ToList();
+        var inScopeCustomers = customers.Where(c => (string?)c["blocked"] == "_x0020_").ToList();
+        var inScopeAccounts = accounts.Where(a => Equals(a["statecode"], 0L) && Equals(a["customertypecode"], 3L)).ToList();
+
+        // Every record in scope on either side is coupled exactly once, to a record that exists.
+        Assert.Equal(couplings.Count, couplings.Select(c => c.BcId).Distinct().Count());
+        Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
+        var coupledBc = couplings.Select(c => c.BcId).ToHashSet();
+        var coupledDv = couplings.Select(c => c.DataverseId).ToHashSet();
+        Assert.Empty(inScopeCustomers.Where(c => !coupledBc.Contains((Guid)c["id"]!)).Select(c => c["number"]));
+        Assert.Empty(inScopeAccounts.Where(a => !coupledDv.Contains((Guid)a["accountid"]!)).Select(a => a["name"]));
+
+        // No duplicates: every record the syncs created is coupled (a create sent twice leaves an uncoupled twin), and each
+        // generated record exists once on each side. (The sample's Adatum and Trey exist on both sides before the first
+        // full sync, so without match-based coupling BC's algorithm copies them each way: that is not a duplicate.)
+        var orphanCustomers = customers.Where(c => !before.Customers.Contains((Guid)c["id"]!) && !coupledBc.Contains((Guid)c["id"]!)).Select(c => c["displayName"]).ToList();
+        var orphanAccounts = accounts.Where(a => !before.Accounts.Contains((Guid)a["accountid"]!) && !coupledDv.Contains((Guid)a["accountid"]!)).Select(a => a["name"]).ToList();
+        Assert.True(orphanCustomers.Count == 0, "BC customers created but not coupled (duplicates): " + string.Join(", ", orphanCustomers.Take(10)));
+        Assert.True(orphanAccounts.Count == 0, "Dataverse accounts created but not coupled (duplicates): " + string.Join(", ", orphanAccounts.Take(10)));
+        foreach (var (side, names) in new[] { ("BC", customers.Select(c => (string?)c["displayName"])), ("Dataverse", accounts.Select(a => (string?)a["name"])) })
+        {
+            var twins = names.Where(n => n?.StartsWith("Benchmark ", StringComparison.Ordinal) == true).GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            Assert.True(twins.Count == 0, $"{side} holds generated records twice: {string.Join(", ", twins.Take(10))}");
+        }
+
+        // Equal on every mapped field that copies a value as it is (lookups and option mappings are checked by the sync tests).
+        var fields = StandardMappings.Get(StandardMappings.Customer)!.FieldMappings
+            .Where(f => f.Status == FieldMappingStatus.Enabled && f.LookupMapping is null && f.ConstantValue is null && f.BcField is not null && f.DataverseField is not null
+                        && bcSchema.Find(f.BcField)?.Type == ColumnType.String)
+            .ToList();
+        Assert.True(fields.Count >= 8, "the plain fields of the CUSTOMER mapping");
+        var customersById = customers.ToDictionary(c => (Guid)c["id"]!);
+        var accountsById = accounts.ToDictionary(a => (Guid)a["accountid"]!);
+        foreach (var coupling in couplings)
+        {
+            var customer = customersById[coupling.BcId];
+            Assert.True(accountsById.TryGetValue(coupling.DataverseId, out var account), $"account {coupling.DataverseId} of {customer["number"]} is missing");
+            foreach (var field in fields)
+            {
+                Assert.True(Text(customer[field.BcField!]) == Text(account![field.DataverseField!]),
+                    $"{customer["number"]}: {field.BcField} '{customer[field.BcField!]}' but {field.DataverseField} '{account![field.DataverseField!]}'");
+            }
+        }
+
+        Assert.Empty(store.GetPendingWrites());
+    }
+
+    private static string? Text(object? value) => value is string { Length: > 0 } s ? s : null;
+}
