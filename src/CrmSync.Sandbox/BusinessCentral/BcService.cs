@@ -839,9 +839,20 @@ public sealed partial class BcService
         return JsonBatch.Respond(results, lowerCaseHeaders: true, "application/json; odata.metadata=minimal");
     }
 
+    /// <summary>Faults for requests inside a $batch (each one can fail on its own, as in BC); set by the host.</summary>
+    public Limits.FaultInjector? InnerFaults { get; set; }
+
     private (string Id, ServiceResponse Response) ExecuteItem(ServiceRequest batch, JsonElement element)
     {
         var item = JsonBatch.Parse(element);
+        switch (InnerFaults?.NextInner(item.Method, item.Url))
+        {
+            case Limits.FaultKind.ServerError:
+                return (item.Id, Error(new ServiceException(500, "Internal_ServerError", "An unexpected error occurred on the server.")));
+            case Limits.FaultKind.ThrottleWithoutRetryAfter or Limits.FaultKind.ThrottleWithRetryAfter:
+                return (item.Id, Error(new ServiceException(429, "Application_TooManyRequests", "The request was throttled: too many requests.")));
+        }
+
         try
         {
             item = WithCompany(item);

@@ -42,6 +42,8 @@ public sealed class SandboxHost : IAsyncDisposable
             [BcService.ServiceName] = (new ServiceLimiter(options.Limits.BusinessCentral), new FaultInjector(options.BusinessCentralFaults)),
             [GraphService.ServiceName] = (new ServiceLimiter(options.Limits.Graph), new FaultInjector(options.GraphFaults)),
         };
+        // In BC every request of a $batch succeeds or fails on its own: faults reach them one by one too.
+        BusinessCentral.InnerFaults = _protection[BcService.ServiceName].Faults;
         Graph.LicenseChanged = (user, licensed) => _ = SyncUserToDataverseAsync(user, licensed);
         Graph.TenantId = TenantId;
     }

@@ -58,14 +58,24 @@ public sealed class FaultInjector
     }
 
     /// <summary>The fault for a request (method, path relative to the service), or null.</summary>
-    public FaultKind? Next(string method, string path)
+    public FaultKind? Next(string method, string path) => Next(method, path, inner: false);
+
+    /// <summary>
+    /// The fault for one request inside a $batch, or null: only the kinds a service answers per inner request (5xx, 429).
+    /// Queued faults for inner requests match the method as "INNER POST".
+    /// </summary>
+    public FaultKind? NextInner(string method, string path) => Next("INNER " + method, path, inner: true);
+
+    private static bool AppliesInside(FaultKind kind) => kind is FaultKind.ServerError or FaultKind.ThrottleWithoutRetryAfter or FaultKind.ThrottleWithRetryAfter;
+
+    private FaultKind? Next(string method, string path, bool inner)
     {
         lock (_gate)
         {
             for (var i = 0; i < _queued.Count; i++)
             {
                 var fault = _queued[i];
-                if (fault.Match(method, path))
+                if (fault.Match(method, path) && (!inner || AppliesInside(fault.Kind)))
                 {
                     fault.Remaining--;
                     if (fault.Remaining <= 0)
@@ -90,7 +100,7 @@ public sealed class FaultInjector
             {
                 if (roll < rate)
                 {
-                    return Count(kind);
+                    return inner && !AppliesInside(kind) ? null : Count(kind);
                 }
 
                 roll -= rate;

@@ -92,19 +92,27 @@ internal sealed class PassCommitter(PassContext pass)
         }
     }
 
+    // BC ends every error message with "CorrelationId: <a new guid>": two answers are the same error when all but that is.
+    internal static bool SameError(string? previous, string current) =>
+        previous is not null && string.Equals(WithoutCorrelationId(previous), WithoutCorrelationId(current), StringComparison.Ordinal);
+
+    private static string WithoutCorrelationId(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"\s*CorrelationId:\s*[0-9a-fA-F-]{36}\.?", string.Empty).Trim();
+
     // The same error twice in a row, in the same direction, makes the record Skipped until it is reset (§C.12): BC
     // compares with the last error of that direction's job, so the two directions of a conflict do not reset each other.
+    // A transient failure (throttling, 5xx, a lost connection) is retried but never counts toward skipping.
     private void RecordFailure(RecordDecision d, string message, DateTimeOffset now)
     {
         if (d.Coupling is { } coupling && !d.Coupled)
         {
-            var skipped = coupling.Skipped || (coupling.LastResult == SyncResult.Failure && string.Equals(coupling.LastError, message, StringComparison.Ordinal));
+            var skipped = coupling.Skipped || (!d.Transient && coupling.LastResult == SyncResult.Failure && SameError(coupling.LastError, message));
             pass.Store.SaveCoupling(coupling.Failed(pass.JobId, message, skipped));
             return;
         }
 
         var failure = pass.Store.GetFailure(pass.Mapping.Name, pass.Pass, d.Source.Id);
-        var same = failure is not null && string.Equals(failure.Message, message, StringComparison.Ordinal);
+        var same = !d.Transient && failure is not null && SameError(failure.Message, message);
         pass.Store.SaveFailure(new UncoupledFailure
         {
             MappingName = pass.Mapping.Name, Direction = pass.Pass, SourceId = d.Source.Id, Message = message,

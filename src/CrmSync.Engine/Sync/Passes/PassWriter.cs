@@ -51,7 +51,7 @@ internal sealed class PassWriter(PassContext pass)
             var decision = writes[result.Write.Index].Decision;
             if (result.Error is not null)
             {
-                decision.Fail(result.Error is Http.ServiceRequestException service ? service.ServiceMessage : result.Error.Message);
+                decision.Fail(result.Error is Http.ServiceRequestException service ? service.ServiceMessage : result.Error.Message, IsTransient(result.Error));
                 continue;
             }
 
@@ -60,6 +60,10 @@ internal sealed class PassWriter(PassContext pass)
             decision.DestinationVersion = result.ETag;
         }
     }
+
+    // 429 and 5xx (throttling, a busy or failing server) and a request that could not be sent say nothing about the record.
+    private static bool IsTransient(CrmSyncException error) =>
+        error is Http.ServiceRequestException { StatusCode: 429 or >= 500 } || error.Kind == CrmSyncErrorKind.ConnectionError;
 
     private string Describe(RecordDecision decision)
     {

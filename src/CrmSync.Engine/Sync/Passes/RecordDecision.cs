@@ -29,10 +29,17 @@ internal sealed class RecordDecision
 
     public string? DestinationVersion { get; set; }
 
-    public void Fail(string message)
+    /// <summary>
+    /// The failure says nothing about the record (throttling, a service error, a lost connection): it is retried on the
+    /// next run like any failure, but never counts toward "Skipped after the same error twice".
+    /// </summary>
+    public bool Transient { get; private set; }
+
+    public void Fail(string message, bool transient = false)
     {
         Action = SyncAction.Fail;
         Message = message;
+        Transient = transient;
         Write = null;
     }
 }
