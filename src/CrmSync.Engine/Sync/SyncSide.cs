@@ -145,7 +145,10 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
 
     public override string ReadName(string field) => Lookups.ContainsKey(field) ? $"_{field}_value" : field;
 
-    private string[] Select() => new[] { Mapping.DataverseIdColumn, "modifiedon", Mapping.DataverseNameColumn }
+    /// <summary>Who last wrote a row: the integration's own writes are echoes, not changes (echo suppression, conflicts).</summary>
+    public const string ModifiedByColumn = "_modifiedby_value";
+
+    private string[] Select() => new[] { Mapping.DataverseIdColumn, "modifiedon", ModifiedByColumn, Mapping.DataverseNameColumn }
         .Concat(Mapping.FieldMappings.Where(f => f.Status != FieldMappingStatus.Unavailable && f.DataverseField is not null).Select(f => ReadName(f.DataverseField!)))
         .Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
 

@@ -39,9 +39,9 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
             }
         }
 
-        var before = Ids(sandbox);
+        var before = CustomerConvergence.Ids(sandbox.Host);
         var fullRuns = await ConvergeAsync(sandbox, full: true);
-        AssertConverged(sandbox, before);
+        CustomerConvergence.Assert(sandbox.Host, sandbox.Connection.Store, before);
 
         // Rounds of changes on both sides (different records), each followed by incremental runs under the same faults.
         var random = new Random(7);
@@ -64,7 +64,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
             }
 
             incrementalRuns += await ConvergeAsync(sandbox, full: false);
-            AssertConverged(sandbox, before);
+            CustomerConvergence.Assert(sandbox.Host, sandbox.Connection.Store, before);
             foreach (var id in bcChanged)
             {
                 var account = sandbox.Connection.Store.GetCouplingByBcId(StandardMappings.Customer, id)!.DataverseId;
@@ -115,68 +115,5 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
             string.Join("; ", sandbox.Connection.Store.GetFailures().Take(5).Select(f => f.ToString())));
     }
 
-    private static Dictionary<string, object?> Account(SandboxConnection sandbox, Guid id) =>
-        AsDictionary(sandbox.Host.Dataverse.Table("accounts").Schema, sandbox.Rows("Dataverse", "accounts").Single(r => r.Id() == id));
-
-    private static Dictionary<string, object?> AsDictionary(EntitySchema schema, Row row) =>
-        schema.Columns.Select((c, i) => (c.Name, row.Values[i])).ToDictionary(x => x.Name, x => x.Item2);
-
-    private static (HashSet<Guid> Customers, HashSet<Guid> Accounts) Ids(SandboxConnection sandbox) =>
-        (sandbox.Rows("BusinessCentral", "customers").Select(SyncTestKit.Id).ToHashSet(), sandbox.Rows("Dataverse", "accounts").Select(SyncTestKit.Id).ToHashSet());
-
-    private static void AssertConverged(SandboxConnection sandbox, (HashSet<Guid> Customers, HashSet<Guid> Accounts) before)
-    {
-        var store = sandbox.Connection.Store;
-        var couplings = store.GetCouplings(StandardMappings.Customer);
-        var bcSchema = sandbox.Host.BusinessCentral.Table(sandbox.Host.Sample!.CompanyId, "customers").Schema;
-        var dvSchema = sandbox.Host.Dataverse.Table("accounts").Schema;
-        var customers = sandbox.Rows("BusinessCentral", "customers").Select(r => AsDictionary(bcSchema, r)).ToList();
-        var accounts = sandbox.Rows("Dataverse", "accounts").Select(r => AsDictionary(dvSchema, r)).ToList();
-        var inScopeCustomers = customers.Where(c => (string?)c["blocked"] == "_x0020_").ToList();
-        var inScopeAccounts = accounts.Where(a => Equals(a["statecode"], 0L) && Equals(a["customertypecode"], 3L)).ToList();
-
-        // Every record in scope on either side is coupled exactly once, to a record that exists.
-        Assert.Equal(couplings.Count, couplings.Select(c => c.BcId).Distinct().Count());
-        Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
-        var coupledBc = couplings.Select(c => c.BcId).ToHashSet();
-        var coupledDv = couplings.Select(c => c.DataverseId).ToHashSet();
-        Assert.Empty(inScopeCustomers.Where(c => !coupledBc.Contains((Guid)c["id"]!)).Select(c => c["number"]));
-        Assert.Empty(inScopeAccounts.Where(a => !coupledDv.Contains((Guid)a["accountid"]!)).Select(a => a["name"]));
-
-        // No duplicates: every record the syncs created is coupled (a create sent twice leaves an uncoupled twin), and each
-        // generated record exists once on each side. (The sample's Adatum and Trey exist on both sides before the first
-        // full sync, so without match-based coupling BC's algorithm copies them each way: that is not a duplicate.)
-        var orphanCustomers = customers.Where(c => !before.Customers.Contains((Guid)c["id"]!) && !coupledBc.Contains((Guid)c["id"]!)).Select(c => c["displayName"]).ToList();
-        var orphanAccounts = accounts.Where(a => !before.Accounts.Contains((Guid)a["accountid"]!) && !coupledDv.Contains((Guid)a["accountid"]!)).Select(a => a["name"]).ToList();
-        Assert.True(orphanCustomers.Count == 0, "BC customers created but not coupled (duplicates): " + string.Join(", ", orphanCustomers.Take(10)));
-        Assert.True(orphanAccounts.Count == 0, "Dataverse accounts created but not coupled (duplicates): " + string.Join(", ", orphanAccounts.Take(10)));
-        foreach (var (side, names) in new[] { ("BC", customers.Select(c => (string?)c["displayName"])), ("Dataverse", accounts.Select(a => (string?)a["name"])) })
-        {
-            var twins = names.Where(n => n?.StartsWith("Benchmark ", StringComparison.Ordinal) == true).GroupBy(n => n).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
-            Assert.True(twins.Count == 0, $"{side} holds generated records twice: {string.Join(", ", twins.Take(10))}");
-        }
-
-        // Equal on every mapped field that copies a value as it is (lookups and option mappings are checked by the sync tests).
-        var fields = StandardMappings.Get(StandardMappings.Customer)!.FieldMappings
-            .Where(f => f.Status == FieldMappingStatus.Enabled && f.LookupMapping is null && f.ConstantValue is null && f.BcField is not null && f.DataverseField is not null
-                        && bcSchema.Find(f.BcField)?.Type == ColumnType.String)
-            .ToList();
-        Assert.True(fields.Count >= 8, "the plain fields of the CUSTOMER mapping");
-        var customersById = customers.ToDictionary(c => (Guid)c["id"]!);
-        var accountsById = accounts.ToDictionary(a => (Guid)a["accountid"]!);
-        foreach (var coupling in couplings)
-        {
-            var customer = customersById[coupling.BcId];
-            Assert.True(accountsById.TryGetValue(coupling.DataverseId, out var account), $"account {coupling.DataverseId} of {customer["number"]} is missing");
-            foreach (var field in fields)
-            {
-                Assert.True(Text(customer[field.BcField!]) == Text(account![field.DataverseField!]),
-                    $"{customer["number"]}: {field.BcField} '{customer[field.BcField!]}' but {field.DataverseField} '{account![field.DataverseField!]}'");
-            }
-        }
-
-        Assert.Empty(store.GetPendingWrites());
-    }
-
-    private static string? Text(object? value) => value is string { Length: > 0 } s ? s : null;
+    private static Dictionary<string, object?> Account(SandboxConnection sandbox, Guid id) => CustomerConvergence.Row(sandbox.Host, "Dataverse", "accounts", id);
 }

@@ -10,7 +10,7 @@ namespace CrmSync.Sync.Passes;
 /// update (only changed fields, field-level conflicts on bidirectional fields), create, couple by matching fields,
 /// follow the deletion policy, skip, or fail with the reason. Reads the destination, writes nothing.
 /// </summary>
-internal sealed class PassPlanner(PassContext pass, FieldTransfer transfer)
+internal sealed class PassPlanner(PassContext pass, FieldTransfer transfer, IReadOnlyList<Guid> integrationUserIds)
 {
     private IntegrationTableMapping Mapping => pass.Mapping;
 
@@ -37,9 +37,16 @@ internal sealed class PassPlanner(PassContext pass, FieldTransfer transfer)
             || (c.SourceVersion is not null && d.Source.ETag is not null && d.Source.ETag != c.SourceVersion) || c.LastResult == SyncResult.Failure;
     }
 
-    private static bool DestinationChanged(CouplingView c, SideRow destination) =>
-        c.DestinationSynchModifiedOn is not { } stored || destination.ModifiedOn > stored
-        || (c.DestinationVersion is not null && destination.ETag is not null && destination.ETag != c.DestinationVersion);
+    // A Dataverse row last written by the integration itself has not changed since the last synchronization, whatever its
+    // modified-on says: that write is ours (an echo), e.g. from a run killed after writing and before committing.
+    private bool DestinationChanged(CouplingView c, SideRow destination) =>
+        !WrittenByTheIntegration(destination) &&
+        (c.DestinationSynchModifiedOn is not { } stored || destination.ModifiedOn > stored
+         || (c.DestinationVersion is not null && destination.ETag is not null && destination.ETag != c.DestinationVersion));
+
+    private bool WrittenByTheIntegration(SideRow destination) =>
+        ToDataverse && destination.Data[DataverseSideAccess.ModifiedByColumn] is JsonValue value && value.TryGetValue<string>(out var text)
+        && Guid.TryParse(text, out var modifiedBy) && integrationUserIds.Contains(modifiedBy);
 
     private async Task DecideAsync(RecordDecision d, Dictionary<Guid, SideRow> destinations, CancellationToken cancellationToken)
     {

@@ -38,7 +38,7 @@ internal sealed class SyncPass
         var (source, destination) = direction == SyncDirection.ToIntegrationTable ? ((SyncSideAccess)bc, (SyncSideAccess)dv) : (dv, bc);
         var job = new PassJob(new IntegrationSyncJob { Id = Guid.NewGuid(), MappingName = mapping.Name, Direction = direction, Type = SyncJobType.Synchronization, StartTime = _jobStart });
         _pass = new PassContext(mapping, direction, options, observer, connection.Store, source, destination, lookups, job);
-        _planner = new PassPlanner(_pass, new FieldTransfer(mapping, direction, source, destination, lookups));
+        _planner = new PassPlanner(_pass, new FieldTransfer(mapping, direction, source, destination, lookups), integrationUserIds);
         _writer = new PassWriter(_pass);
         _committer = new PassCommitter(_pass);
         _requestsAtStart = (connection.RequestsSent(ServiceKind.Dataverse), connection.RequestsSent(ServiceKind.BusinessCentral));
