@@ -1,17 +1,28 @@
+using CrmSync.Accounts;
 using CrmSync.Connections;
 using CrmSync.LocalSandbox;
 using CrmSync.Mapping;
 using CrmSync.Sync;
 
 // Usage: CrmSync.SyncRunner <sandbox base url> <state file> <full|modified> <mapping,mapping,...>
+//        CrmSync.SyncRunner <sandbox base url> <state file> import <salespeople csv>
 if (args.Length != 4)
 {
-    Console.Error.WriteLine("Usage: CrmSync.SyncRunner <sandbox base url> <state file> <full|modified> <mappings, comma-separated>");
+    Console.Error.WriteLine("Usage: CrmSync.SyncRunner <sandbox base url> <state file> <full|modified> <mappings, comma-separated> | import <csv>");
     return 2;
 }
 
 var instance = await SandboxProcess.DescribeAsync(args[0]);
 using var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("runner", args[1]));
+if (args[2] == "import")
+{
+    var rows = SalespersonCsv.Read(args[3]);
+    var results = await new AccountSetup(connection, new Yes()).ImportSalespeopleAsync(rows,
+        new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(200), Timeout = TimeSpan.FromMinutes(2) }, bad => Console.Error.WriteLine(bad.Message), CancellationToken.None);
+    Console.WriteLine($"{results.Count(r => r.Succeeded)} of {rows.Count} rows imported");
+    return results.All(r => r.Succeeded) && results.Count == rows.Count ? 0 : 1;
+}
+
 var catalog = new MappingCatalog(connection);
 var mappings = args[3].Split(',').Select(catalog.Get).ToList();
 var jobs = await new SyncEngine(connection).RunAsync(mappings, new SyncOptions { FullSync = args[2] == "full" }, new ConsoleObserver(), CancellationToken.None);
@@ -21,6 +32,15 @@ foreach (var job in jobs)
 }
 
 return jobs.Any(j => j.Failed > 0) ? 1 : 0;
+
+internal sealed class Yes : ISetupObserver
+{
+    public bool ShouldProcess(string target, string action) => true;
+
+    public void Progress(string activity, string status, int percent)
+    {
+    }
+}
 
 internal sealed class ConsoleObserver : ISyncObserver
 {

@@ -72,6 +72,62 @@ public sealed class KillTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Import_Salesperson_killed_again_and_again_creates_licenses_and_couples_each_salesperson_once()
+    {
+        var people = Long ? 300 : 60;
+        await using var host = await StartAsync(new SandboxOptions { ExtraSalespeople = people });
+        var state = Path.Combine(Path.GetTempPath(), $"crmsync-kill-{Guid.NewGuid():N}.db");
+        var csv = Path.Combine(Path.GetTempPath(), $"crmsync-kill-{Guid.NewGuid():N}.csv");
+        File.WriteAllLines(csv, new[] { string.Join(',', CrmSync.Accounts.SalespersonCsv.Headers) }.Concat(Enumerable.Range(1, people).Select(i =>
+            string.Join(',', CrmSync.Accounts.SalespersonCsv.Headers.Select(h => h switch
+            {
+                CrmSync.Accounts.SalespersonCsv.UserName => $"sales{i:D5}@contoso.com",
+                CrmSync.Accounts.SalespersonCsv.FirstName => "Sales",
+                CrmSync.Accounts.SalespersonCsv.LastName => $"Person {i:D5}",
+                CrmSync.Accounts.SalespersonCsv.DisplayName => $"Sales Person {i:D5}",
+                CrmSync.Accounts.SalespersonCsv.Country => "United States",
+                _ => string.Empty,
+            })))));
+        try
+        {
+            var random = new Random(20261129);
+            var kills = 0;
+            for (var attempt = 0; attempt < Kills * 3 && kills < Kills; attempt++)
+            {
+                kills += await RunAndKillAsync(host, state, "import", "Graph", random, csv) ? 1 : 0;
+            }
+
+            await RunToEndAsync(host, state, "import", csv);
+
+            // Each salesperson is one Entra user (never two with a suffix), licensed once, a Dataverse user with the
+            // Salesperson role, and coupled to its BC salesperson exactly once.
+            using var connection = CrmSyncConnection.Open("check", state);
+            var users = host.Graph.Users.Rows.Select(r => (string)r.Values[GraphSchema("userPrincipalName")]!).Where(u => u.StartsWith("sales", StringComparison.Ordinal)).ToList();
+            Assert.Equal(people, users.Count);
+            Assert.Equal(people, users.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+            var licenses = host.Graph.Users.Rows
+                .Where(r => ((string)r.Values[GraphSchema("userPrincipalName")]!).StartsWith("sales", StringComparison.Ordinal))
+                .Select(r => ((System.Text.Json.Nodes.JsonArray?)r.Values[GraphSchema("assignedLicenses")])?.Count(l => (Guid?)Guid.Parse((string)l!["skuId"]!) == CrmSync.Sandbox.Seed.SampleData.Dynamics365Plan1SkuId) ?? 0)
+                .ToList();
+            Assert.All(licenses, count => Assert.Equal(1, count));
+            var couplings = connection.Store.GetCouplings(StandardMappings.Salespeople);
+            Assert.Equal(couplings.Count, couplings.Select(c => c.BcId).Distinct().Count());
+            Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
+            Assert.True(couplings.Count >= people, $"{couplings.Count} salespeople coupled, {people} imported");
+            var graphRequests = host.Counters.Requests("Graph");
+            output.WriteLine($"Import-Salesperson of {people}: {kills} kills, {people} users, each once, licensed and coupled once; {graphRequests:N0} Graph requests.");
+            Assert.True(kills >= Kills, $"only {kills} runs were killed mid-way");
+        }
+        finally
+        {
+            DeleteState(state);
+            File.Delete(csv);
+        }
+    }
+
+    private static int GraphSchema(string column) => CrmSync.Sandbox.Graph.GraphService.UserSchema.IndexOf(column);
+
     private async Task KillRepeatedlyAsync(SandboxHost host, string mode, string writtenService, int requestsPerBatch)
     {
         var state = Path.Combine(Path.GetTempPath(), $"crmsync-kill-{Guid.NewGuid():N}.db");
@@ -116,12 +172,13 @@ public sealed class KillTests(ITestOutputHelper output)
 
     // Kills the run after a random number of acknowledged write requests (mid-run), or at a random early moment (connecting,
     // reading). Returns whether it was killed before it finished.
-    private static async Task<bool> RunAndKillAsync(SandboxHost host, string state, string mode, string writtenService, Random random)
+    private static async Task<bool> RunAndKillAsync(SandboxHost host, string state, string mode, string writtenService, Random random, string? csv = null)
     {
-        using var process = Start(host, state, mode);
-        var target = host.Counters.Requests(writtenService, "POST $batch") + random.Next(1, 9);
+        using var process = Start(host, state, mode, csv);
+        var written = () => mode == "import" ? host.Counters.Requests(writtenService) : host.Counters.Requests(writtenService, "POST $batch");
+        var target = written() + (mode == "import" ? random.Next(2, 12) : random.Next(1, 9));
         var deadline = DateTime.UtcNow.AddMilliseconds(random.Next(4) == 0 ? random.Next(100, 900) : 60_000);
-        while (!process.HasExited && DateTime.UtcNow < deadline && host.Counters.Requests(writtenService, "POST $batch") < target)
+        while (!process.HasExited && DateTime.UtcNow < deadline && written() < target)
         {
             await Task.Delay(random.Next(1, 15));
         }
@@ -136,9 +193,9 @@ public sealed class KillTests(ITestOutputHelper output)
         return killed;
     }
 
-    private static async Task RunToEndAsync(SandboxHost host, string state, string mode)
+    private static async Task RunToEndAsync(SandboxHost host, string state, string mode, string? csv = null)
     {
-        using var final = Start(host, state, mode);
+        using var final = Start(host, state, mode, csv);
         var output = final.StandardOutput.ReadToEndAsync();
         var errors = final.StandardError.ReadToEndAsync();
         await final.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
@@ -161,14 +218,14 @@ public sealed class KillTests(ITestOutputHelper output)
         }
     }
 
-    private static Process Start(SandboxHost host, string state, string mode)
+    private static Process Start(SandboxHost host, string state, string mode, string? csv)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmSync.SyncRunner.dll"));
         start.ArgumentList.Add(host.BaseUrl);
         start.ArgumentList.Add(state);
         start.ArgumentList.Add(mode);
-        start.ArgumentList.Add(Mappings);
+        start.ArgumentList.Add(csv ?? Mappings);
         return Process.Start(start)!;
     }
 
