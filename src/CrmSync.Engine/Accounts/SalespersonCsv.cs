@@ -49,6 +49,36 @@ public static partial class SalespersonCsv
     public const string UsageLocationColumn = "Usage Location";
     public const string SalespersonCodeColumn = "Salesperson Code";
 
+    // Microsoft Graph's limits for the user properties these columns become (user resource type).
+    private static readonly Dictionary<string, int> MaxLengths = new(StringComparer.Ordinal)
+    {
+        [UserName] = 113, [FirstName] = 64, [LastName] = 64, [DisplayName] = 256, [JobTitle] = 128, [Department] = 64, [OfficeNumber] = 128,
+        [OfficePhone] = 64, [MobilePhone] = 64, [Fax] = 64, [AlternateEmail] = 256, [Address] = 1024, [City] = 128, [State] = 128, [PostalCode] = 40,
+        [Country] = 128, [UsageLocationColumn] = 2, [SalespersonCodeColumn] = 20,
+    };
+
+    /// <summary>
+    /// What is wrong with one cell whatever the row says, or null: control characters, a spreadsheet formula (a cell
+    /// starting with = or @, which Excel would run when the file is opened again), or more than the property holds.
+    /// Phone numbers may start with + or -; names with an apostrophe (O'Neil) are fine, they are escaped where used.
+    /// </summary>
+    public static (string Problem, string Fix)? CellProblem(string column, string value)
+    {
+        if (value.Any(c => char.IsControl(c)))
+        {
+            return ("contains a control character (a tab, a line break or another invisible character).", "Remove it; cells hold plain text.");
+        }
+
+        if (value.TrimStart()[0] is '=' or '@')
+        {
+            return ($"starts with '{value.TrimStart()[0]}', which a spreadsheet runs as a formula.", "Remove the formula and enter the value itself.");
+        }
+
+        return MaxLengths.TryGetValue(column, out var max) && value.Trim().Length > max
+            ? ($"is {value.Trim().Length} characters long; Microsoft Entra ID allows {max}.", "Shorten it.")
+            : null;
+    }
+
     public static IReadOnlyList<string> Headers { get; } = new[]
     {
         UserName, FirstName, LastName, DisplayName, JobTitle, Department, OfficeNumber, OfficePhone, MobilePhone, Fax, AlternateEmail, Address, City, State, PostalCode, Country,
@@ -231,7 +261,13 @@ public static partial class SalespersonCsv
         return records;
     }
 
-    private static string Quote(string value) => value.IndexOfAny(new[] { ',', '"', '\r', '\n' }) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    // A cell CrmSync writes: quoted when it holds a separator, and never starting with = + - @ (a spreadsheet would run it
+    // as a formula): such a value gets a leading apostrophe, which spreadsheets show as text.
+    internal static string Quote(string value)
+    {
+        var text = value.Length > 0 && value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
+        return text.IndexOfAny(new[] { ',', '"', '\r', '\n' }) >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
+    }
 
     [GeneratedRegex(@"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]
     internal static partial Regex UpnPattern();

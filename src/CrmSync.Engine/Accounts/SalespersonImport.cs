@@ -151,7 +151,11 @@ public sealed partial class AccountSetup
         {
             var upn = row[SalespersonCsv.UserName];
             SalespersonRowException? problem = null;
-            if (upn is null)
+            if (row.Values.Where(v => !string.IsNullOrWhiteSpace(v.Value)).Select(v => (v.Key, Cell: SalespersonCsv.CellProblem(v.Key, v.Value!))).FirstOrDefault(c => c.Cell is not null) is { Cell: { } cell } bad)
+            {
+                problem = new SalespersonRowException(row.RowNumber, bad.Key, cell.Problem, cell.Fix);
+            }
+            else if (upn is null)
             {
                 problem = new SalespersonRowException(row.RowNumber, SalespersonCsv.UserName, "is empty.", "Every row needs the user's sign-in name, e.g. chris@contoso.com.");
             }
