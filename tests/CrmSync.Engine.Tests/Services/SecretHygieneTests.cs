@@ -49,6 +49,46 @@ public sealed class SecretHygieneTests
         }
     }
 
+    [Fact]
+    public async Task Passwords_the_import_generates_are_shown_only_when_asked_and_never_stored()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+        var observer = new Yes();
+        CrmSync.Accounts.SalespersonRow Row(string upn) => new(2, CrmSync.Accounts.SalespersonCsv.Headers.ToDictionary(h => h, h => (string?)(h switch
+        {
+            CrmSync.Accounts.SalespersonCsv.UserName => upn,
+            CrmSync.Accounts.SalespersonCsv.DisplayName => "Secret Keeper",
+            CrmSync.Accounts.SalespersonCsv.Country => "United States",
+            _ => null,
+        })));
+        var options = new CrmSync.Accounts.SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(10) };
+        var setup = new CrmSync.Accounts.AccountSetup(sandbox.Connection, observer);
+
+        var hidden = await setup.ImportSalespeopleAsync(new[] { Row("keeper1@contoso.com") }, options, _ => { }, CancellationToken.None);
+        var shown = await setup.ImportSalespeopleAsync(new[] { Row("keeper2@contoso.com") }, options with { ReturnPasswords = true }, _ => { }, CancellationToken.None);
+
+        Assert.Null(Assert.Single(hidden).Password);
+        var password = Assert.Single(shown).Password;
+        Assert.False(string.IsNullOrEmpty(password));
+        Assert.DoesNotContain(password!, hidden[0].ToString() + string.Join(";", hidden[0].Steps) + string.Join(";", shown[0].Steps));
+        sandbox.Connection.Dispose();
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(sandbox.StatePath)!))
+        {
+            Assert.DoesNotContain(password!, Encoding.Latin1.GetString(File.ReadAllBytes(file)));
+        }
+
+        Assert.All(sandbox.Messages, m => Assert.DoesNotContain(password!, m));
+    }
+
+    private sealed class Yes : CrmSync.Accounts.ISetupObserver
+    {
+        public bool ShouldProcess(string target, string action) => true;
+
+        public void Progress(string activity, string status, int percent)
+        {
+        }
+    }
+
     private static IEnumerable<string> PublicValues(object target) =>
         target.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetIndexParameters().Length == 0 && p.PropertyType.Namespace is "System" or "CrmSync.Connections")
