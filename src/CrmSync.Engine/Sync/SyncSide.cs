@@ -38,9 +38,13 @@ internal abstract class SyncSideAccess
     /// <summary>How the side reads a mapped field (Dataverse lookups as _x_value).</summary>
     public abstract string ReadName(string field);
 
-    /// <summary>Rows (within the inclusion filter) modified after <paramref name="modifiedAfter"/>, ordered by modified-on and id, <paramref name="pageSize"/> per request.</summary>
-    public virtual IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedAfter, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
-        Query(And(InclusionFilter, modifiedAfter is { } after ? Modified("gt", after) : null, extraFilter), descending: false, pageSize, cancellationToken);
+    /// <summary>
+    /// Rows (within the inclusion filter) modified at or after <paramref name="modifiedFrom"/>, ordered by modified-on and id,
+    /// <paramref name="pageSize"/> per request. At or after: a row committed late with a modified-on exactly the overlap
+    /// behind the watermark (a whole second on Dataverse) is still read.
+    /// </summary>
+    public virtual IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedFrom, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
+        Query(And(InclusionFilter, modifiedFrom is { } from ? Modified("ge", from) : null, extraFilter), descending: false, pageSize, cancellationToken);
 
     /// <summary>Rows modified at or after <paramref name="from"/> and before <paramref name="before"/> (open-ended when null): one slice of a read in parallel.</summary>
     public virtual IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken) =>

@@ -30,7 +30,7 @@ internal sealed class PassPlanner(PassContext pass, FieldTransfer transfer, IRea
     }
 
     // Changed = newer modified-on, or (same modified-on, Dataverse stores whole seconds) another row version.
-    private static bool SourceChanged(RecordDecision d)
+    internal static bool SourceChanged(RecordDecision d)
     {
         var c = d.Coupling!.Value;
         return c.SourceSynchModifiedOn is not { } stored || d.Source.ModifiedOn > stored

@@ -21,7 +21,7 @@ internal static class SourceRead
     /// <summary>Rows of the first request: all of an idle or small run, and soon done when slices follow.</summary>
     public const int FirstPageSize = 250;
 
-    public static async IAsyncEnumerable<SourceItem> ReadAsync(SyncSideAccess side, DateTimeOffset? modifiedAfter, string? filter, ReadProgress progress, int capacity,
+    public static async IAsyncEnumerable<SourceItem> ReadAsync(SyncSideAccess side, DateTimeOffset? modifiedFrom, string? filter, ReadProgress progress, int capacity,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var channel = Channel.CreateBounded<SourceItem>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = false });
@@ -31,7 +31,7 @@ internal static class SourceRead
         {
             try
             {
-                await ProduceAsync(side, modifiedAfter, filter, progress, channel.Writer, stop.Token).ConfigureAwait(false);
+                await ProduceAsync(side, modifiedFrom, filter, progress, channel.Writer, stop.Token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -71,12 +71,12 @@ internal static class SourceRead
         }
     }
 
-    private static async Task ProduceAsync(SyncSideAccess side, DateTimeOffset? modifiedAfter, string? filter, ReadProgress progress, ChannelWriter<SourceItem> writer, CancellationToken cancellationToken)
+    private static async Task ProduceAsync(SyncSideAccess side, DateTimeOffset? modifiedFrom, string? filter, ReadProgress progress, ChannelWriter<SourceItem> writer, CancellationToken cancellationToken)
     {
-        progress.Declare(0, modifiedAfter);
+        progress.Declare(0, modifiedFrom);
         var count = 0;
         SideRow? last = null;
-        await foreach (var row in side.ReadAsync(modifiedAfter, filter, FirstPageSize, cancellationToken).ConfigureAwait(false))
+        await foreach (var row in side.ReadAsync(modifiedFrom, filter, FirstPageSize, cancellationToken).ConfigureAwait(false))
         {
             await writer.WriteAsync(new SourceItem(row, 0), cancellationToken).ConfigureAwait(false);
             last = row;
