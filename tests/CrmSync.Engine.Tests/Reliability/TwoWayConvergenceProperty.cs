@@ -195,6 +195,13 @@ public sealed class TwoWayConvergenceProperty
             slot.Conflict = true;
         }
 
+        // An edit during the run on the other side of a change waiting for this run races it: the run may carry the change
+        // first (no conflict) or find both sides changed (a conflict). Either is right; the checks accept both.
+        if (concurrent is not null && slots[concurrent.Slot].Changed.Contains(concurrent.Side == Side.Bc ? Side.Dv : Side.Bc))
+        {
+            slots[concurrent.Slot].Uncertain = true;
+        }
+
         var observer = new EditDuringRun(() =>
         {
             if (concurrent is not null)
