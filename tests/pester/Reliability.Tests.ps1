@@ -1,0 +1,121 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Reliability and security as an admin meets them in pwsh: faulty services, a record a service rejects, hostile CSV cells,
+# passwords and secrets. Run: ./build.ps1 -Task Test
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module $Manifest -Force -ErrorAction Stop
+}
+
+AfterAll {
+    Disconnect-CrmSync -ErrorAction SilentlyContinue
+}
+
+Describe 'Rehearsing unreliable services' {
+    It 'starts a sandbox that fails a share of requests, and runs that a fault stopped converge when run again' {
+        $faulty = Start-CrmSyncSandbox -Profile Unlimited -FaultRate 0.1 -FaultSeed 7 -Confirm:$false
+        try {
+            # Connecting reads only: what fails is retried.
+            $faulty | Connect-CrmSync -Name Faulty -StatePath (Join-Path $TestDrive 'faulty.db') -WarningAction SilentlyContinue
+            Initialize-SandboxIntegrationUser $faulty
+            $stopped = 0
+            for ($run = 1; $run -le 15; $run++) {
+                $jobs = @(Invoke-FullSync -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable runErrors)
+                $failed = @($jobs | Where-Object Failed -gt 0).Count
+                if ($runErrors.Count -eq 0 -and $failed -eq 0) { break }
+                $stopped++
+            }
+            $run | Should -BeLessOrEqual 15 -Because 'a full synchronization converges when it is run again'
+            $customers = @(Get-IntegrationCoupling -Name CUSTOMER)
+            $customers.Count | Should -BeGreaterThan 8
+            @($customers.BcId | Select-Object -Unique).Count | Should -Be $customers.Count
+            @(Get-CrmSyncSandboxStatistic -Service Dataverse).Count | Should -BeGreaterThan 0
+        }
+        finally {
+            Disconnect-CrmSync
+            $faulty | Stop-CrmSyncSandbox -Confirm:$false
+        }
+    }
+
+    It 'refuses a fault rate outside 0 to 0.5' {
+        { Start-CrmSyncSandbox -FaultRate 0.9 -WhatIf -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,CrmSync.PowerShell.Cmdlets.Sandbox.StartCrmSyncSandboxCommand'
+    }
+}
+
+Describe 'A record the service rejects, bad CSV cells, passwords and secrets' {
+    BeforeAll {
+        $script:Sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+        $Sandbox | Connect-CrmSync -Name Reliability -StatePath (Join-Path $TestDrive 'reliability.db') -WarningAction SilentlyContinue
+        Initialize-SandboxIntegrationUser $Sandbox
+    }
+
+    AfterAll {
+        Disconnect-CrmSync
+        $script:Sandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    It 'shows a record Business Central rejects in Get-IntegrationSyncError with the service''s message, and syncs the rest' {
+        $name = 'Poison Record ' + ('x' * 106)
+        $null = Invoke-SandboxApi $Sandbox Dataverse 'accounts' -Method Post -Body @{ name = $name; customertypecode = 3 }
+        $jobs = @(Invoke-FullSync -Confirm:$false -ErrorAction SilentlyContinue)
+
+        $toBc = $jobs | Where-Object { $_.MappingName -eq 'CUSTOMER' -and $_.Direction -eq 'FromIntegrationTable' }
+        $toBc.Failed | Should -Be 1
+        $toBc.Inserted | Should -BeGreaterThan 0
+        $error = @(Get-IntegrationSyncError | Where-Object { $_.SourceId -like '*Poison Record*' })
+        $error.Count | Should -Be 1
+        $error[0].Message | Should -Match 'must be less than or equal to 100 characters'
+    }
+
+    It 'refuses a CSV cell that is a spreadsheet formula, naming the row and the column, and creates nothing' {
+        $before = Get-SandboxFootprint $Sandbox
+        $rows = @([pscustomobject]@{ 'User Name' = 'formula@contoso.com'; 'Display Name' = "=cmd|' /C calc'!A0"; 'Country or Region' = 'United States' })
+
+        $results = @($rows | Import-Salesperson -Confirm:$false -ErrorVariable rowErrors -ErrorAction SilentlyContinue)
+
+        $results.Count | Should -Be 0
+        $rowErrors.Count | Should -Be 1
+        $rowErrors[0].FullyQualifiedErrorId | Should -Be 'SalespersonRowInvalid,CrmSync.PowerShell.Cmdlets.Accounts.ImportSalespersonCommand'
+        $rowErrors[0].Exception.Message | Should -Match "Row 2, column 'Display Name'.*formula"
+        (Get-SandboxFootprint $Sandbox | ConvertTo-Json) | Should -Be ($before | ConvertTo-Json)
+    }
+
+    It 'shows a generated password only with -ShowPassword' {
+        $hidden = [pscustomobject]@{ 'User Name' = 'quiet.one@contoso.com'; 'Display Name' = 'Quiet One'; 'Country or Region' = 'United States' } |
+            Import-Salesperson -Confirm:$false -ErrorAction SilentlyContinue
+        $shown = [pscustomobject]@{ 'User Name' = 'shown.one@contoso.com'; 'Display Name' = 'Shown One'; 'Country or Region' = 'United States' } |
+            Import-Salesperson -ShowPassword -Confirm:$false -ErrorAction SilentlyContinue
+
+        $hidden.Password | Should -BeNullOrEmpty
+        $shown.Password | Should -Not -BeNullOrEmpty
+        ($hidden | Format-List * | Out-String) | Should -Not -Match ([regex]::Escape($shown.Password))
+        $state = [IO.File]::ReadAllBytes((Get-CrmSyncConnection).StatePath)
+        [Text.Encoding]::Latin1.GetString($state) | Should -Not -Match ([regex]::Escape($shown.Password))
+    }
+
+    It 'writes a canary secret to no stream, error record or verbose and debug message' {
+        $canary = 'CANARY-5d1e-never-print'
+        $secret = ConvertTo-SecureString $canary -AsPlainText -Force
+        $script:CanaryFailure = $null
+        $output = & {
+            try {
+                Connect-CrmSync -Sandbox $Sandbox -Name Canary -ClientId $Sandbox.SetupAppClientId -ClientSecret $secret `
+                    -StatePath (Join-Path $TestDrive 'canary.db') -Verbose -Debug
+            }
+            catch { $script:CanaryFailure = $_ }
+        } *>&1 | Out-String
+        $failure = $script:CanaryFailure
+        $failure | Should -Not -BeNullOrEmpty
+        $record = ($failure | Format-List * -Force | Out-String) + ($failure.Exception | Format-List * -Force | Out-String)
+        $record | Should -Match 'AADSTS7000215'
+        $record | Should -Not -Match 'CANARY'
+        $output | Should -Not -Match 'CANARY'
+        (Get-CrmSyncConnection).Name | Should -Be 'Reliability' -Because 'a failed connect leaves the current connection as it was'
+        Get-ChildItem $TestDrive -Filter 'canary.db*' | ForEach-Object { [Text.Encoding]::Latin1.GetString([IO.File]::ReadAllBytes($_.FullName)) | Should -Not -Match 'CANARY' }
+    }
+
+    It 'creates the state file readable by its owner only' -Skip:$IsWindows {
+        $mode = (Get-Item (Get-CrmSyncConnection).StatePath).UnixFileMode
+        $mode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
+    }
+}
