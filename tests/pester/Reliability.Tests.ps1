@@ -119,3 +119,51 @@ Describe 'A record the service rejects, bad CSV cells, passwords and secrets' {
         $mode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite')
     }
 }
+
+Describe 'Bad input to the cmdlets' {
+    BeforeAll {
+        $script:BadInputSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+        $BadInputSandbox | Connect-CrmSync -Name BadInput -StatePath (Join-Path $TestDrive 'bad-input.db') -WarningAction SilentlyContinue
+        $script:BadCsv = Join-Path $TestDrive 'bad.csv'
+        Set-Content -LiteralPath $BadCsv -Value "User Name,Display Name,Country or Region`n../../etc/passwd,Someone,United States"
+    }
+
+    AfterAll {
+        Disconnect-CrmSync
+        $script:BadInputSandbox | Stop-CrmSyncSandbox -Confirm:$false
+    }
+
+    # Each: the command, the error id it must fail with, and text the message must hold (the input and the fix).
+    It '<Case>: fails with <ErrorId>, names the input and the fix, and changes nothing' -ForEach @(
+        @{ Case = 'unclosed quote in a filter'; ErrorId = 'MappingFilterInvalid'; Text = 'position 9.*single quote'
+           Command = { Set-IntegrationTableMapping CUSTOMER -TableFilter "name eq 'open" -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'statement-like filter'; ErrorId = 'MappingFilterInvalid'; Text = "';' is not allowed"
+           Command = { Set-IntegrationTableMapping CUSTOMER -TableFilter "name eq 'x'; DELETE customers" -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'oversized filter'; ErrorId = 'MappingFilterTooLong'; Text = '20,0\d\d characters.*at most 4,000'
+           Command = { Set-IntegrationTableMapping CUSTOMER -TableFilter ("city eq '" + ('x' * 20000) + "'") -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'path-like mapping name'; ErrorId = 'MappingNotFound'; Text = "'\.\./etc/passwd'.*Get-IntegrationTableMapping"
+           Command = { Set-IntegrationTableMapping -Name '../etc/passwd' -SynchOnlyCoupledRecords $true -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'quote in a mapping name'; ErrorId = 'MappingNotFound'; Text = "CUSTOMER' or 1 eq 1"
+           Command = { Sync-ModifiedRecord -Name "CUSTOMER' or 1 eq 1" -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'path-like user name in a CSV'; ErrorId = 'SalespersonRowInvalid'; Text = "Row 2, column 'User Name'.*name@domain"
+           Command = { Import-Salesperson -Path $BadCsv -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'missing CSV'; ErrorId = 'CsvNotFound'; Text = 'missing\.csv.*New-SalespersonImportTemplate'
+           Command = { Import-Salesperson -Path (Join-Path $TestDrive '../nope/missing.csv') -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'usage location with a symbol'; ErrorId = 'ParameterArgumentValidationError'; Text = 'UsageLocation'
+           Command = { Import-Salesperson -Path $BadCsv -UsageLocation 'U$' -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'unknown records to couple'; ErrorId = 'RecordNotFound'; Text = 'does not exist|not found|no '
+           Command = { New-IntegrationCoupling -Name CUSTOMER -BcId ([guid]::NewGuid()) -DataverseId ([guid]::NewGuid()) -Confirm:$false -ErrorAction Stop } }
+    ) {
+        $before = Get-SandboxFootprint $BadInputSandbox
+        $mappings = Get-IntegrationTableMapping | ConvertTo-Json -Depth 3
+
+        $failure = $null
+        try { & $Command } catch { $failure = $_ }
+
+        $failure | Should -Not -BeNullOrEmpty -Because "$Case must fail"
+        $failure.FullyQualifiedErrorId | Should -BeLike "$ErrorId,*"
+        $failure.Exception.Message | Should -Match $Text
+        (Get-SandboxFootprint $BadInputSandbox | ConvertTo-Json) | Should -Be ($before | ConvertTo-Json)
+        (Get-IntegrationTableMapping | ConvertTo-Json -Depth 3) | Should -Be $mappings
+    }
+}

@@ -238,12 +238,23 @@ public sealed class MappingCatalog
         }
     }
 
+    /// <summary>The longest filter a mapping takes: it travels in every read's URL.</summary>
+    public const int MaxFilterLength = 4_000;
+
     private static string? NormalizeFilter(IntegrationTableMapping mapping, string filter, string parameter, string side)
     {
         var trimmed = filter.Trim();
         if (trimmed.Length == 0)
         {
             return null;
+        }
+
+        if (trimmed.Length > MaxFilterLength)
+        {
+            // The filter goes into the URL of every read, with the watermark and paging around it; servers cut URLs far shorter than Dataverse's 32 KB.
+            throw new CrmSyncException("MappingFilterTooLong", CrmSyncErrorKind.InvalidArgument,
+                $"Mapping '{mapping.Name}', {parameter} ({side} side): the filter is {trimmed.Length:N0} characters long; at most {MaxFilterLength:N0} fit in a request URL. " +
+                "Filter on fewer values, or on a field that groups them.", mapping);
         }
 
         var error = FilterExpression.Validate(trimmed);
