@@ -16,7 +16,7 @@ namespace CrmSync.Engine.Tests.Reliability;
 /// </summary>
 public sealed class FaultConvergenceTests(ITestOutputHelper output)
 {
-    private static readonly bool Long = Environment.GetEnvironmentVariable("CRMSYNC_LONG_TESTS") == "1";
+    private static bool Long => SyncRunnerProcess.Long;
 
     private static readonly string[] Mappings = { StandardMappings.Currency, StandardMappings.Salespeople, StandardMappings.Customer };
 

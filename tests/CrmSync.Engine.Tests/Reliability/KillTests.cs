@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using CrmSync.Connections;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Hosting;
@@ -16,11 +15,9 @@ namespace CrmSync.Engine.Tests.Reliability;
 /// </summary>
 public sealed class KillTests(ITestOutputHelper output)
 {
-    private static readonly bool Long = Environment.GetEnvironmentVariable("CRMSYNC_LONG_TESTS") == "1";
+    private static bool Long => SyncRunnerProcess.Long;
 
     private static int Kills => Long ? 20 : 4;
-
-    private const string Mappings = "CURRENCY,SALESPEOPLE,CUSTOMER";
 
     [Fact]
     public async Task A_full_sync_to_Dataverse_killed_again_and_again_duplicates_and_loses_nothing()
@@ -40,7 +37,7 @@ public sealed class KillTests(ITestOutputHelper output)
     public async Task Incremental_syncs_with_changes_on_both_sides_killed_again_and_again_lose_no_update()
     {
         await using var host = await StartAsync(new SandboxOptions { ExtraCustomers = 3_000, ExtraAccounts = 1_000 });
-        var state = Path.Combine(Path.GetTempPath(), $"crmsync-kill-{Guid.NewGuid():N}.db");
+        var state = SyncRunnerProcess.NewStatePath();
         try
         {
             var before = CustomerConvergence.Ids(host);
@@ -68,7 +65,7 @@ public sealed class KillTests(ITestOutputHelper output)
         }
         finally
         {
-            DeleteState(state);
+            SyncRunnerProcess.DeleteState(state);
         }
     }
 
@@ -77,7 +74,7 @@ public sealed class KillTests(ITestOutputHelper output)
     {
         var people = Long ? 300 : 60;
         await using var host = await StartAsync(new SandboxOptions { ExtraSalespeople = people });
-        var state = Path.Combine(Path.GetTempPath(), $"crmsync-kill-{Guid.NewGuid():N}.db");
+        var state = SyncRunnerProcess.NewStatePath();
         var csv = Path.Combine(Path.GetTempPath(), $"crmsync-kill-{Guid.NewGuid():N}.csv");
         File.WriteAllLines(csv, new[] { string.Join(',', CrmSync.Accounts.SalespersonCsv.Headers) }.Concat(Enumerable.Range(1, people).Select(i =>
             string.Join(',', CrmSync.Accounts.SalespersonCsv.Headers.Select(h => h switch
@@ -121,7 +118,7 @@ public sealed class KillTests(ITestOutputHelper output)
         }
         finally
         {
-            DeleteState(state);
+            SyncRunnerProcess.DeleteState(state);
             File.Delete(csv);
         }
     }
@@ -130,7 +127,7 @@ public sealed class KillTests(ITestOutputHelper output)
 
     private async Task KillRepeatedlyAsync(SandboxHost host, string mode, string writtenService, int requestsPerBatch)
     {
-        var state = Path.Combine(Path.GetTempPath(), $"crmsync-kill-{Guid.NewGuid():N}.db");
+        var state = SyncRunnerProcess.NewStatePath();
         try
         {
             var before = CustomerConvergence.Ids(host);
@@ -156,7 +153,7 @@ public sealed class KillTests(ITestOutputHelper output)
         }
         finally
         {
-            DeleteState(state);
+            SyncRunnerProcess.DeleteState(state);
         }
     }
 
@@ -174,7 +171,7 @@ public sealed class KillTests(ITestOutputHelper output)
     // reading). Returns whether it was killed before it finished.
     private static async Task<bool> RunAndKillAsync(SandboxHost host, string state, string mode, string writtenService, Random random, string? csv = null)
     {
-        using var process = Start(host, state, mode, csv);
+        using var process = SyncRunnerProcess.Start(host, state, mode, csv ?? SyncRunnerProcess.CustomerMappings);
         var written = () => mode == "import" ? host.Counters.Requests(writtenService) : host.Counters.Requests(writtenService, "POST $batch");
         var target = written() + (mode == "import" ? random.Next(2, 12) : random.Next(1, 9));
         var deadline = DateTime.UtcNow.AddMilliseconds(random.Next(4) == 0 ? random.Next(100, 900) : 60_000);
@@ -195,11 +192,9 @@ public sealed class KillTests(ITestOutputHelper output)
 
     private static async Task RunToEndAsync(SandboxHost host, string state, string mode, string? csv = null)
     {
-        using var final = Start(host, state, mode, csv);
-        var output = final.StandardOutput.ReadToEndAsync();
-        var errors = final.StandardError.ReadToEndAsync();
-        await final.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        Assert.True(final.ExitCode == 0, await output + await errors);
+        using var final = SyncRunnerProcess.Start(host, state, mode, csv ?? SyncRunnerProcess.CustomerMappings);
+        var printed = await SyncRunnerProcess.ReadToEndAsync(final);
+        Assert.True(final.ExitCode == 0, printed);
     }
 
     private static void ChangeBoth(SandboxHost host, CrmSync.State.StateStore store, Random random, int round)
@@ -215,25 +210,6 @@ public sealed class KillTests(ITestOutputHelper output)
                 : host.Invoke("Dataverse", host.Sample.Admin, "PATCH", $"accounts({coupling.DataverseId})", new { telephone1 = $"+47 {round} {coupling.DataverseId.ToString("N")[..5]}" },
                     new Dictionary<string, string> { ["If-Match"] = "*" });
             Assert.True(response.Status is 200 or 204, response.BodyText);
-        }
-    }
-
-    private static Process Start(SandboxHost host, string state, string mode, string? csv)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmSync.SyncRunner.dll"));
-        start.ArgumentList.Add(host.BaseUrl);
-        start.ArgumentList.Add(state);
-        start.ArgumentList.Add(mode);
-        start.ArgumentList.Add(csv ?? Mappings);
-        return Process.Start(start)!;
-    }
-
-    private static void DeleteState(string state)
-    {
-        foreach (var file in new[] { state, state + "-wal", state + "-shm", state + ".lock", state + ".owner" })
-        {
-            File.Delete(file);
         }
     }
 }

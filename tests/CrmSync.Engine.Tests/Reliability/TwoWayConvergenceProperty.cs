@@ -17,7 +17,7 @@ namespace CrmSync.Engine.Tests.Reliability;
 /// </summary>
 public sealed class TwoWayConvergenceProperty
 {
-    private static readonly bool Long = Environment.GetEnvironmentVariable("CRMSYNC_LONG_TESTS") == "1";
+    private static bool Long => SyncRunnerProcess.Long;
 
     private const int Slots = 4;
 

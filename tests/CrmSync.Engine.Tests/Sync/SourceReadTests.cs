@@ -231,7 +231,7 @@ public sealed class SourceReadTests
         }
     }
 
-    private static readonly bool Long = Environment.GetEnvironmentVariable("CRMSYNC_LONG_TESTS") == "1";
+    private static bool Long => CrmSync.Engine.Tests.Reliability.SyncRunnerProcess.Long;
 
     /// <summary>
     /// Watermark edges over runs, randomized (limits-and-reliability.md §5): whole-second modified-on values shared across

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using CrmSync.Sandbox.Hosting;
+
+namespace CrmSync.Engine.Tests.Reliability;
+
+/// <summary>A sync (or a salespeople import) in its own process (tests/CrmSync.SyncRunner), so a test can kill it or run two at once.</summary>
+internal static class SyncRunnerProcess
+{
+    /// <summary>The long forms of the reliability tests run with CRMSYNC_LONG_TESTS=1 (their figures are in the README).</summary>
+    public static bool Long { get; } = Environment.GetEnvironmentVariable("CRMSYNC_LONG_TESTS") == "1";
+
+    public const string CustomerMappings = "CURRENCY,SALESPEOPLE,CUSTOMER";
+
+    /// <param name="mode">full, modified or import.</param>
+    /// <param name="argument">The mappings, comma-separated; for import, the CSV path.</param>
+    public static Process Start(SandboxHost host, string state, string mode, string argument = CustomerMappings)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmSync.SyncRunner.dll"));
+        start.ArgumentList.Add(host.BaseUrl);
+        start.ArgumentList.Add(state);
+        start.ArgumentList.Add(mode);
+        start.ArgumentList.Add(argument);
+        return Process.Start(start)!;
+    }
+
+    /// <summary>Waits for the process and returns what it printed (output, then errors).</summary>
+    public static async Task<string> ReadToEndAsync(Process process)
+    {
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        return await output + await errors;
+    }
+
+    public static string NewStatePath() => Path.Combine(Path.GetTempPath(), $"crmsync-runner-{Guid.NewGuid():N}.db");
+
+    public static void DeleteState(string state)
+    {
+        foreach (var file in new[] { state, state + "-wal", state + "-shm", state + ".lock", state + ".owner" })
+        {
+            File.Delete(file);
+        }
+    }
+}
