@@ -105,8 +105,20 @@ public sealed class DirectoryClient
             };
             // A retried create would meet "already exists"; the caller looks users up first, so a lost answer is recovered next run.
             request.Options.Set(ServiceHandler.SafeToRetry, false);
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            HttpResponseMessage response;
+            string text;
+            try
+            {
+                response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException)
+            {
+                // Whether Graph created the users is unknown: the next run looks them up before creating any.
+                throw new CrmSyncException("ServiceUnreachable", CrmSyncErrorKind.ConnectionError, $"Microsoft Graph could not be reached for POST /$batch ({chunk.Length} users): {ex.Message}", "POST /$batch", ex);
+            }
+
+            using var answered = response;
             if (!response.IsSuccessStatusCode)
             {
                 throw ServiceErrors.FromResponse(ServiceKind.Graph, response.StatusCode, text, "POST /$batch", Identity);

@@ -671,6 +671,9 @@ public sealed partial class GraphService
 
     // ---- JSON $batch (§F.4) ---------------------------------------------------------------------
 
+    /// <summary>Faults for requests inside a $batch (each one can fail on its own); set by the host.</summary>
+    public Limits.FaultInjector? InnerFaults { get; set; }
+
     private ServiceResponse ExecuteBatch(ServiceRequest request)
     {
         var body = request.ReadJsonObject(message => new ServiceException(400, "BadRequest", message));
@@ -712,7 +715,14 @@ public sealed partial class GraphService
         {
             var response = item.DependsOn.Any(dep => !statuses.TryGetValue(dep, out var status) || status >= 400)
                 ? Error(new ServiceException(424, "BadRequest", "Failed dependency: a request this one depends on failed."))
-                : Handle(JsonBatch.ToRequest(item, request, apiMarker: null));
+                : InnerFaults?.NextInner(item.Method, item.Url) switch
+                {
+                    // Graph answers each request of a batch on its own, 429s and 5xx included (partial failure).
+                    Limits.FaultKind.ServerError => Error(new ServiceException(503, "serviceNotAvailable", "The service is temporarily unavailable.")),
+                    Limits.FaultKind.ThrottleWithoutRetryAfter or Limits.FaultKind.ThrottleWithRetryAfter =>
+                        Error(new ServiceException(429, "TooManyRequests", "Too many requests.", TimeSpan.FromSeconds(1))),
+                    _ => Handle(JsonBatch.ToRequest(item, request, apiMarker: null)),
+                };
             statuses[item.Id] = response.Status;
             results.Add((item.Id, response));
         }

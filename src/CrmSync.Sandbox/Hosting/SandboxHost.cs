@@ -44,6 +44,7 @@ public sealed class SandboxHost : IAsyncDisposable
         };
         // In BC every request of a $batch succeeds or fails on its own: faults reach them one by one too.
         BusinessCentral.InnerFaults = _protection[BcService.ServiceName].Faults;
+        Graph.InnerFaults = _protection[GraphService.ServiceName].Faults;
         Graph.LicenseChanged = (user, licensed) => _ = SyncUserToDataverseAsync(user, licensed);
         Graph.TenantId = TenantId;
     }

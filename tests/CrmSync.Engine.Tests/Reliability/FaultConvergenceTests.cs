@@ -83,6 +83,70 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
         Assert.All(Enum.GetValues<FaultKind>(), kind => Assert.True(injected.GetValueOrDefault(kind) > 0, $"no {kind} was injected"));
     }
 
+    [Fact]
+    public async Task Import_Salesperson_converges_with_5_percent_of_requests_failing_and_partial_batch_failures()
+    {
+        var people = Long ? 500 : 80;
+        var faults = FaultOptions.AtRate(0.05, seed: 20261130, slowDelay: TimeSpan.FromSeconds(1.5));
+        await using var sandbox = await SandboxConnection.StartAsync(
+            new SandboxOptions { ExtraSalespeople = people, DataverseUserSyncDelay = TimeSpan.Zero }.WithFaults(faults),
+            settings => settings with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(1), AttemptTimeout = TimeSpan.FromSeconds(1) } });
+        // Every kind hits a Graph $batch early, and requests inside them fail one by one (Graph's partial failures).
+        foreach (var kind in Enum.GetValues<FaultKind>())
+        {
+            sandbox.Host.Faults("Graph").Enqueue(kind, 1, (method, path) => method == "POST" && path.EndsWith("$batch", StringComparison.Ordinal));
+            sandbox.Host.Faults("Graph").Enqueue(kind, 2, (method, _) => method.StartsWith("INNER ", StringComparison.Ordinal));
+        }
+
+        var rows = Enumerable.Range(1, people).Select(i => new CrmSync.Accounts.SalespersonRow(i + 1, CrmSync.Accounts.SalespersonCsv.Headers.ToDictionary(h => h, h => (string?)(h switch
+        {
+            CrmSync.Accounts.SalespersonCsv.UserName => $"sales{i:D5}@contoso.com",
+            CrmSync.Accounts.SalespersonCsv.DisplayName => $"Sales Person {i:D5}",
+            CrmSync.Accounts.SalespersonCsv.Country => "United States",
+            _ => null,
+        })))).ToList();
+        var options = new CrmSync.Accounts.SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromSeconds(30) };
+        var runs = 0;
+        var stopped = new List<string>();
+        for (var done = false; !done && runs < 20; runs++)
+        {
+            try
+            {
+                var results = await new CrmSync.Accounts.AccountSetup(sandbox.Connection, new ImportYes()).ImportSalespeopleAsync(rows, options, _ => { }, CancellationToken.None);
+                done = results.Count == people && results.All(r => r.Succeeded);
+            }
+            catch (CrmSyncException ex)
+            {
+                stopped.Add(ex.Message.Length > 140 ? ex.Message[..140] : ex.Message);
+            }
+        }
+
+        Assert.True(runs < 20, "the import did not converge in 20 runs: " + string.Join(" | ", stopped.TakeLast(3)));
+        var upns = sandbox.Host.Graph.Users.Rows.Select(r => (string)r.Values[CrmSync.Sandbox.Graph.GraphService.UserSchema.IndexOf("userPrincipalName")]!)
+            .Where(u => u.StartsWith("sales", StringComparison.Ordinal)).ToList();
+        Assert.Equal(people, upns.Count);
+        Assert.Equal(people, upns.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        var licensed = sandbox.Host.Graph.Users.Rows
+            .Where(r => ((string)r.Values[CrmSync.Sandbox.Graph.GraphService.UserSchema.IndexOf("userPrincipalName")]!).StartsWith("sales", StringComparison.Ordinal))
+            .Select(r => ((System.Text.Json.Nodes.JsonArray?)r.Values[CrmSync.Sandbox.Graph.GraphService.UserSchema.IndexOf("assignedLicenses")])?.Count ?? 0);
+        Assert.All(licensed, count => Assert.Equal(1, count));
+        var couplings = sandbox.Connection.Store.GetCouplings(StandardMappings.Salespeople);
+        Assert.Equal(couplings.Count, couplings.Select(c => c.BcId).Distinct().Count());
+        Assert.True(couplings.Count >= people, $"{couplings.Count} salespeople coupled");
+        var graphFaults = sandbox.Host.Faults("Graph").Injected;
+        output.WriteLine($"Import-Salesperson of {people} under faults: converged in {runs} run(s) ({stopped.Count} stopped); Graph faults injected: " +
+                         $"{string.Join(", ", graphFaults.Select(f => $"{f.Key} {f.Value}"))}; {people} users, each once, {couplings.Count} couplings.");
+    }
+
+    private sealed class ImportYes : CrmSync.Accounts.ISetupObserver
+    {
+        public bool ShouldProcess(string target, string action) => true;
+
+        public void Progress(string activity, string status, int percent)
+        {
+        }
+    }
+
     /// <summary>
     /// Runs the mappings until a run has no failed record and nothing pending, as a scheduled runbook would: a run that a
     /// fault stopped (a write batch whose outcome is unknown is never sent twice in the same run) is simply run again.
