@@ -29,6 +29,8 @@ public sealed class TwoWayConvergenceProperty
 
     internal sealed record Edit(int Slot, Side Side, int Value) : Op;
 
+    internal sealed record Delete(int Slot, Side Side) : Op;
+
     /// <summary>A sync run; when Concurrent is set, that edit is made while the run is under way.</summary>
     internal sealed record Run(Edit? Concurrent) : Op;
 
@@ -36,6 +38,7 @@ public sealed class TwoWayConvergenceProperty
         Gen.Frequency(
             (2, Gen.Choose(0, Slots - 1).SelectMany(slot => Gen.Elements(Side.Bc, Side.Dv).Select(side => (Op)new Create(slot, side)))),
             (4, EditGen().Select(e => (Op)e)),
+            (1, Gen.Choose(0, Slots - 1).SelectMany(slot => Gen.Elements(Side.Bc, Side.Dv).Select(side => (Op)new Delete(slot, side)))),
             (3, Gen.Frequency((3, Gen.Constant<Edit?>(null)), (1, EditGen().Select(e => (Edit?)e))).Select(e => (Op)new Run(e))));
 
     private static Gen<Edit> EditGen() =>
@@ -64,6 +67,15 @@ public sealed class TwoWayConvergenceProperty
         public bool Uncertain { get; set; }
 
         public bool EditedDuringRun { get; set; }
+
+        /// <summary>The side whose record was deleted (DeletionConflictResolution None: it is not restored).</summary>
+        public Side? Deleted { get; set; }
+
+        /// <summary>The surviving side changed after the deletion: the next run logs "coupled to a deleted record".</summary>
+        public bool ChangedAfterDeletion { get; set; }
+
+        /// <summary>Deleted before it was ever copied: nothing is left to sync.</summary>
+        public bool Gone { get; set; }
     }
 
     private static async Task<bool> Check(Op[] ops)
@@ -80,11 +92,14 @@ public sealed class TwoWayConvergenceProperty
         {
             switch (op)
             {
-                case Create create when slots[create.Slot].BcId is null && slots[create.Slot].DvId is null:
+                case Create create when slots[create.Slot].BcId is null && slots[create.Slot].DvId is null && !slots[create.Slot].Gone:
                     CreateRecord(sandbox, slots[create.Slot], create, $"Prop {tag} {create.Slot}");
                     break;
                 case Edit edit:
                     ApplyEdit(sandbox, slots[edit.Slot], edit);
+                    break;
+                case Delete delete:
+                    DeleteRecord(sandbox, slots[delete.Slot], delete);
                     break;
                 case Run run:
                     await RunAsync(sandbox, slots, run.Concurrent);
@@ -104,8 +119,25 @@ public sealed class TwoWayConvergenceProperty
         {
             var slot = slots[i];
             var coupling = slot.BcId is { } bcId ? store.GetCouplingByBcId(StandardMappings.Customer, bcId) : slot.DvId is { } dvId ? store.GetCouplingByDataverseId(StandardMappings.Customer, dvId) : null;
-            if (slot.BcId is null && slot.DvId is null)
+            if ((slot.BcId is null && slot.DvId is null) || slot.Gone)
             {
+                continue;
+            }
+
+            if (slot.Deleted is { } deletedSide)
+            {
+                // Not restored (DeletionConflictResolution None), and a change on the surviving side is a logged error.
+                var name = $"Prop {tag} {i}";
+                var stillThere = deletedSide == Side.Bc
+                    ? CustomerConvergence.Rows(sandbox.Host, "BusinessCentral", "customers").Any(r => (string?)r["displayName"] == name)
+                    : CustomerConvergence.Rows(sandbox.Host, "Dataverse", "accounts").Any(r => (string?)r["name"] == name);
+                Assert.False(stillThere, $"slot {i}: the record deleted in {deletedSide} came back after {Describe(ops)}");
+                if (slot.ChangedAfterDeletion)
+                {
+                    Assert.True(errors.Any(e => e.Message.Contains("deleted", StringComparison.OrdinalIgnoreCase) && (e.SourceId?.Contains(name, StringComparison.Ordinal) == true)),
+                        $"slot {i}: changed after its partner was deleted, but no error was logged, after {Describe(ops)}");
+                }
+
                 continue;
             }
 
@@ -130,7 +162,7 @@ public sealed class TwoWayConvergenceProperty
             }
         }
 
-        CustomerConvergence.Assert(sandbox.Host, store, before, equalFields: false);
+        CustomerConvergence.Assert(sandbox.Host, store, before, equalFields: false, partnersMayBeDeleted: true);
         return true;
     }
 
@@ -151,9 +183,50 @@ public sealed class TwoWayConvergenceProperty
         }
     }
 
+    private static void DeleteRecord(SandboxConnection sandbox, SlotState slot, Delete delete)
+    {
+        if (slot.Deleted is not null || slot.Gone)
+        {
+            return;
+        }
+
+        var bc = slot.BcId ?? CoupledBc(sandbox, slot);
+        var dv = slot.DvId ?? CoupledDv(sandbox, slot);
+        var id = delete.Side == Side.Bc ? bc : dv;
+        if (id is not { } target)
+        {
+            return;
+        }
+
+        var host = sandbox.Host;
+        var response = delete.Side == Side.Bc
+            ? host.Invoke("BusinessCentral", host.Sample!.Admin, "DELETE", $"companies({host.Sample.CompanyId})/customers({target})", null, new Dictionary<string, string> { ["If-Match"] = "*" })
+            : host.Invoke("Dataverse", host.Sample!.Admin, "DELETE", $"accounts({target})");
+        Assert.Equal(204, response.Status);
+        if ((delete.Side == Side.Bc ? dv : bc) is null)
+        {
+            slot.Gone = true;
+            return;
+        }
+
+        // Whatever the run was carrying for it, the deleted record's changes are gone with it.
+        slot.Deleted = delete.Side;
+        slot.Uncertain = slot.Uncertain || slot.EditedDuringRun;
+    }
+
     // An edit of the record on one side (if it exists there yet): the city, to a value only that side would write.
     private static void ApplyEdit(SandboxConnection sandbox, SlotState slot, Edit edit, bool duringRun = false)
     {
+        if (slot.Gone || slot.Deleted == edit.Side)
+        {
+            return;
+        }
+
+        if (slot.Deleted is not null)
+        {
+            slot.ChangedAfterDeletion = true;
+        }
+
         var id = edit.Side == Side.Bc ? slot.BcId ?? CoupledBc(sandbox, slot) : slot.DvId ?? CoupledDv(sandbox, slot);
         if (id is not { } target)
         {
