@@ -151,6 +151,14 @@ Describe 'Bad input to the cmdlets' {
            Command = { Import-Salesperson -Path (Join-Path $TestDrive '../nope/missing.csv') -Confirm:$false -ErrorAction Stop } }
         @{ Case = 'usage location with a symbol'; ErrorId = 'ParameterArgumentValidationError'; Text = 'UsageLocation'
            Command = { Import-Salesperson -Path $BadCsv -UsageLocation 'U$' -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'a folder as the template file'; ErrorId = 'TemplateNotWritten'; Text = 'cannot be written.*a folder you can write to'
+           Command = { New-SalespersonImportTemplate -Path $TestDrive -Force -ErrorAction Stop } }
+        @{ Case = 'a quote in the middle of a CSV field'; ErrorId = 'CsvMalformed'; Text = 'Row 2: a quote in the middle'
+           Command = { $p = Join-Path $TestDrive 'quote.csv'; Set-Content -LiteralPath $p -Value "User Name,Display Name`nab`"c@contoso.com,X"; Import-Salesperson -Path $p -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'a file URL as the sandbox'; ErrorId = 'SandboxUrlInvalid'; Text = 'HTTP on 127\.0\.0\.1 only'
+           Command = { Get-CrmSyncSandboxStatistic -SandboxUrl 'file:///etc/passwd' -ErrorAction Stop } }
+        @{ Case = 'a state file where none can be made'; ErrorId = 'StateStoreUnwritable'; Text = "/proc/crmsync/state\.db.*-StatePath in a folder you can write to"
+           Command = { Connect-CrmSync -Sandbox $BadInputSandbox -Name Elsewhere -StatePath '/proc/crmsync/state.db' -ErrorAction Stop } }
         @{ Case = 'unknown records to couple'; ErrorId = 'RecordNotFound'; Text = 'does not exist|not found|no '
            Command = { New-IntegrationCoupling -Name CUSTOMER -BcId ([guid]::NewGuid()) -DataverseId ([guid]::NewGuid()) -Confirm:$false -ErrorAction Stop } }
     ) {
@@ -165,5 +173,6 @@ Describe 'Bad input to the cmdlets' {
         $failure.Exception.Message | Should -Match $Text
         (Get-SandboxFootprint $BadInputSandbox | ConvertTo-Json) | Should -Be ($before | ConvertTo-Json)
         (Get-IntegrationTableMapping | ConvertTo-Json -Depth 3) | Should -Be $mappings
+        (Get-CrmSyncConnection).Name | Should -Be 'BadInput'
     }
 }

@@ -141,7 +141,16 @@ public static partial class SalespersonCsv
             throw new CrmSyncException("TemplateFolderNotFound", CrmSyncErrorKind.ObjectNotFound, $"The folder '{folder}' does not exist. Create it first or choose another -Path.", path);
         }
 
-        File.WriteAllText(path, Template(includeExample), new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        try
+        {
+            File.WriteAllText(path, Template(includeExample), new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CrmSyncException("TemplateNotWritten", CrmSyncErrorKind.InvalidArgument,
+                $"The template cannot be written to '{path}': {ex.Message} Give -Path a file name in a folder you can write to, e.g. ./salespeople.csv.", path, ex);
+        }
+
         return new SalespersonTemplate(System.IO.Path.GetFullPath(path), Headers, includeExample ? ExampleRows.Length : 0);
     }
 
@@ -225,9 +234,15 @@ public static partial class SalespersonCsv
                     field.Append(c);
                 }
             }
-            else if (c == '"')
+            else if (c == '"' && field.Length == 0)
             {
                 quoted = true;
+            }
+            else if (c == '"')
+            {
+                // RFC 4180: quotes open a field or are doubled inside a quoted one; a quote mid-field would swallow the rest of the file.
+                throw new CrmSyncException("CsvMalformed", CrmSyncErrorKind.InvalidData,
+                    $"Row {records.Count + 1}: a quote in the middle of the field '{field}\"…'. Put the whole field in quotes and double the quote inside it (\"\"), or remove it.", records.Count + 1);
             }
             else if (c == ',')
             {

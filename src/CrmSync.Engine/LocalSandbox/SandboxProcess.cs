@@ -192,14 +192,22 @@ public static class SandboxProcess
             $"No sandbox with process id {processId} was started from this session. Stop other processes with Stop-Process.", processId);
     }
 
+    /// <summary>A URL under a sandbox's base URL: HTTP on this machine only (a file: URL is "loopback" too, and is refused).</summary>
+    internal static Uri SandboxUri(string baseUrl, string path)
+    {
+        if (!Uri.TryCreate(baseUrl.TrimEnd('/') + "/" + path, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || !uri.IsLoopback)
+        {
+            throw new CrmSyncException("SandboxUrlInvalid", CrmSyncErrorKind.InvalidArgument,
+                $"'{baseUrl}' is not a sandbox URL: the sandbox answers over HTTP on 127.0.0.1 only, e.g. http://127.0.0.1:5000.", baseUrl);
+        }
+
+        return uri;
+    }
+
     /// <summary>Asks a running sandbox (started anywhere) to describe itself.</summary>
     public static async Task<SandboxInstance> DescribeAsync(string baseUrl, CancellationToken cancellationToken = default)
     {
-        var url = baseUrl.TrimEnd('/') + "/_sandbox/info";
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsLoopback)
-        {
-            throw new CrmSyncException("SandboxUrlInvalid", CrmSyncErrorKind.InvalidArgument, $"'{baseUrl}' is not a sandbox URL: the sandbox listens on 127.0.0.1 only.", baseUrl);
-        }
+        var uri = SandboxUri(baseUrl, "_sandbox/info");
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         try

@@ -56,11 +56,7 @@ public static class SandboxStatistics
 
     private static async Task<string> SendAsync(string baseUrl, HttpMethod method, CancellationToken cancellationToken)
     {
-        var url = baseUrl.TrimEnd('/') + "/_sandbox/statistics";
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsLoopback)
-        {
-            throw new CrmSyncException("SandboxUrlInvalid", CrmSyncErrorKind.InvalidArgument, $"'{baseUrl}' is not a sandbox URL: the sandbox listens on 127.0.0.1 only.", baseUrl);
-        }
+        var uri = SandboxProcess.SandboxUri(baseUrl, "_sandbox/statistics");
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         try

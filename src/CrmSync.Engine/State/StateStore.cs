@@ -43,13 +43,24 @@ public sealed class StateStore : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var fullPath = System.IO.Path.GetFullPath(path);
         var directory = System.IO.Path.GetDirectoryName(fullPath);
-        if (!string.IsNullOrEmpty(directory))
+        StateFileLock fileLock;
+        try
         {
-            Directory.CreateDirectory(directory);
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            EnsureSqliteInitialized();
+            fileLock = StateFileLock.Acquire(fullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // StateStoreInUse is an IOException's answer too, already a CrmSyncException; this is a folder or file that cannot be made.
+            throw new CrmSyncException("StateStoreUnwritable", CrmSyncErrorKind.PermissionDenied,
+                $"The state file '{fullPath}' cannot be created: {ex.Message} Connect with -StatePath in a folder you can write to.", fullPath, ex);
         }
 
-        EnsureSqliteInitialized();
-        var fileLock = StateFileLock.Acquire(fullPath);
         SqliteConnection? connection = null;
         try
         {
