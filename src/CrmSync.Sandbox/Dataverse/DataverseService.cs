@@ -43,6 +43,9 @@ public sealed partial class DataverseService
 
     public EntityTable Table(string entitySet) => Store.Table(entitySet) ?? throw new ArgumentException($"No table {entitySet}.");
 
+    /// <summary>Faults for requests inside a $batch outside change sets (each can fail on its own); set by the host.</summary>
+    public Limits.FaultInjector? InnerFaults { get; set; }
+
     public ServiceResponse Handle(ServiceRequest request)
     {
         ServiceResponse response;

@@ -42,9 +42,10 @@ public sealed class SandboxHost : IAsyncDisposable
             [BcService.ServiceName] = (new ServiceLimiter(options.Limits.BusinessCentral), new FaultInjector(options.BusinessCentralFaults)),
             [GraphService.ServiceName] = (new ServiceLimiter(options.Limits.Graph), new FaultInjector(options.GraphFaults)),
         };
-        // In BC every request of a $batch succeeds or fails on its own: faults reach them one by one too.
+        // Requests inside a $batch succeed or fail one by one (BC, Graph, Dataverse outside change sets): faults reach them one by one too.
         BusinessCentral.InnerFaults = _protection[BcService.ServiceName].Faults;
         Graph.InnerFaults = _protection[GraphService.ServiceName].Faults;
+        Dataverse.InnerFaults = _protection[DataverseService.ServiceName].Faults;
         Graph.LicenseChanged = (user, licensed) => _ = SyncUserToDataverseAsync(user, licensed);
         Graph.TenantId = TenantId;
     }
