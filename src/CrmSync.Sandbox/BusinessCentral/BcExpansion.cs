@@ -54,6 +54,7 @@ public sealed record BcExpansion(BcNavigationProperty Property, IReadOnlyList<in
                 }
             }
 
+            BcService.RefuseOrAcrossFields(filter);
             var target = property.Target;
             var columns = BcService.SelectColumns(target, select?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             items.Add(new BcExpansion(property, columns, QueryRunner.Predicate(filter, BcService.Compiler(target))));

@@ -336,7 +336,7 @@ public sealed partial class BcService
                 }, 1);
         }
 
-        var query = QueryOptions.Parse(request.Query, NavigationCollectionOptions, key => Unsupported(key, $" on {name}; the sandbox serves $select and $filter there."));
+        var query = WithBcFilter(QueryOptions.Parse(request.Query, NavigationCollectionOptions, key => Unsupported(key, $" on {name}; the sandbox serves $select and $filter there.")));
         var matches = QueryRunner.Predicate(query.Filter, Compiler(property.Target));
         return Collection(request, property.Target, related.Where(matches).ToList(), $"{path}/{name}", query.Select, Expansions.None);
     }
@@ -373,16 +373,22 @@ public sealed partial class BcService
         _ => Array.Empty<string>(),
     };
 
-    private static QueryOptions ParseOptions(ServiceRequest request)
+    private static QueryOptions ParseOptions(ServiceRequest request) => WithBcFilter(QueryOptions.Parse(request.Query, SupportedOptions, key => Unsupported(key, ".")));
+
+    /// <summary>Every $filter BC takes — of a set, a navigation or inside $expand — becomes AL filters, with their limits.</summary>
+    private static QueryOptions WithBcFilter(QueryOptions options)
     {
-        var options = QueryOptions.Parse(request.Query, SupportedOptions, key => Unsupported(key, "."));
-        if (options.Filter is not null && OrAcrossFields(QueryRunner.ParseFilter(options.Filter)) is { } fields)
+        RefuseOrAcrossFields(options.Filter);
+        return options;
+    }
+
+    internal static void RefuseOrAcrossFields(string? filter)
+    {
+        if (filter is not null && OrAcrossFields(QueryRunner.ParseFilter(filter)) is { } fields)
         {
             // BC turns $filter into AL filters, which cannot OR two fields (BC: "The 'OR' operator is not supported on distinct fields").
             throw new ServiceException(400, "BadRequest_InvalidFilter", $"The 'OR' operator is not supported on distinct fields ({fields}). Send one request per field.");
         }
-
-        return options;
     }
 
     private static ServiceException Unsupported(string key, string where) =>
@@ -839,18 +845,16 @@ public sealed partial class BcService
         return JsonBatch.Respond(results, lowerCaseHeaders: true, "application/json; odata.metadata=minimal");
     }
 
-    /// <summary>Faults for requests inside a $batch (each one can fail on its own, as in BC); set by the host.</summary>
-    public Limits.FaultInjector? InnerFaults { get; set; }
+    /// <summary>The fault answer to one request inside a $batch (method, url), or null to run it; set by the host.</summary>
+    public Func<string, string, ServiceResponse?>? InnerFault { get; set; }
 
     private (string Id, ServiceResponse Response) ExecuteItem(ServiceRequest batch, JsonElement element)
     {
         var item = JsonBatch.Parse(element);
-        switch (InnerFaults?.NextInner(item.Method, item.Url))
+        if (InnerFault?.Invoke(item.Method, item.Url) is { } fault)
         {
-            case Limits.FaultKind.ServerError:
-                return (item.Id, Error(new ServiceException(500, "Internal_ServerError", "An unexpected error occurred on the server.")));
-            case Limits.FaultKind.ThrottleWithoutRetryAfter or Limits.FaultKind.ThrottleWithRetryAfter:
-                return (item.Id, Error(new ServiceException(429, "Application_TooManyRequests", "The request was throttled: too many requests.")));
+            // In BC each request of a $batch succeeds or fails on its own.
+            return (item.Id, fault);
         }
 
         try

@@ -35,13 +35,7 @@ internal static class DataverseBatch
             {
                 // Each request outside a change set can fail on its own (throttled, a server error): the others still run.
                 var part = item.Requests[0];
-                var response = service.InnerFaults?.NextInner(part.Method, part.Url) switch
-                {
-                    Limits.FaultKind.ServerError => DataverseService.Error(new ServiceException(500, "0x80040216", "An unexpected error occurred.")),
-                    Limits.FaultKind.ThrottleWithoutRetryAfter or Limits.FaultKind.ThrottleWithRetryAfter => DataverseService.Error(
-                        new ServiceException(429, "0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", TimeSpan.FromSeconds(1))),
-                    _ => service.Handle(ToRequest(request, part, contentIds: null)),
-                };
+                var response = service.InnerFault?.Invoke(part.Method, part.Url) ?? service.Handle(ToRequest(request, part, contentIds: null));
                 records += response.Records;
                 Multipart.AppendResponse(output, responseBoundary, response, contentId: null);
                 if (response.Status >= 400 && !continueOnError)

@@ -43,8 +43,8 @@ public sealed partial class DataverseService
 
     public EntityTable Table(string entitySet) => Store.Table(entitySet) ?? throw new ArgumentException($"No table {entitySet}.");
 
-    /// <summary>Faults for requests inside a $batch outside change sets (each can fail on its own); set by the host.</summary>
-    public Limits.FaultInjector? InnerFaults { get; set; }
+    /// <summary>The fault answer to one request inside a $batch outside change sets (method, url), or null to run it; set by the host.</summary>
+    public Func<string, string, ServiceResponse?>? InnerFault { get; set; }
 
     public ServiceResponse Handle(ServiceRequest request)
     {

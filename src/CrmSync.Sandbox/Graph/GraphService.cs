@@ -180,7 +180,7 @@ public sealed partial class GraphService
                 }
 
                 throw new ServiceException(501, "NotImplemented",
-                    $"The sandbox does not emulate '{user.Groups["action"].Value}' on users (it serves assignLicense and licenseDetails; memberOf, manager and the other relationships are not emulated).");
+                    $"The sandbox does not emulate '{user.Groups["action"].Value}' on users (it serves {string.Join(" and ", UserActions)}; memberOf, manager and the other relationships are not emulated).");
             }
 
             return request.Method switch
@@ -671,8 +671,8 @@ public sealed partial class GraphService
 
     // ---- JSON $batch (§F.4) ---------------------------------------------------------------------
 
-    /// <summary>Faults for requests inside a $batch (each one can fail on its own); set by the host.</summary>
-    public Limits.FaultInjector? InnerFaults { get; set; }
+    /// <summary>The fault answer to one request inside a $batch (method, url), or null to run it; set by the host.</summary>
+    public Func<string, string, ServiceResponse?>? InnerFault { get; set; }
 
     private ServiceResponse ExecuteBatch(ServiceRequest request)
     {
@@ -715,14 +715,8 @@ public sealed partial class GraphService
         {
             var response = item.DependsOn.Any(dep => !statuses.TryGetValue(dep, out var status) || status >= 400)
                 ? Error(new ServiceException(424, "BadRequest", "Failed dependency: a request this one depends on failed."))
-                : InnerFaults?.NextInner(item.Method, item.Url) switch
-                {
-                    // Graph answers each request of a batch on its own, 429s and 5xx included (partial failure).
-                    Limits.FaultKind.ServerError => Error(new ServiceException(503, "serviceNotAvailable", "The service is temporarily unavailable.")),
-                    Limits.FaultKind.ThrottleWithoutRetryAfter or Limits.FaultKind.ThrottleWithRetryAfter =>
-                        Error(new ServiceException(429, "TooManyRequests", "Too many requests.", TimeSpan.FromSeconds(1))),
-                    _ => Handle(JsonBatch.ToRequest(item, request, apiMarker: null)),
-                };
+                // Graph answers each request of a batch on its own, 429s and 5xx included (partial failure).
+                : InnerFault?.Invoke(item.Method, item.Url) ?? Handle(JsonBatch.ToRequest(item, request, apiMarker: null));
             statuses[item.Id] = response.Status;
             results.Add((item.Id, response));
         }

@@ -43,9 +43,9 @@ public sealed class SandboxHost : IAsyncDisposable
             [GraphService.ServiceName] = (new ServiceLimiter(options.Limits.Graph), new FaultInjector(options.GraphFaults)),
         };
         // Requests inside a $batch succeed or fail one by one (BC, Graph, Dataverse outside change sets): faults reach them one by one too.
-        BusinessCentral.InnerFaults = _protection[BcService.ServiceName].Faults;
-        Graph.InnerFaults = _protection[GraphService.ServiceName].Faults;
-        Dataverse.InnerFaults = _protection[DataverseService.ServiceName].Faults;
+        BusinessCentral.InnerFault = (method, url) => InnerFault(BcService.ServiceName, method, url);
+        Graph.InnerFault = (method, url) => InnerFault(GraphService.ServiceName, method, url);
+        Dataverse.InnerFault = (method, url) => InnerFault(DataverseService.ServiceName, method, url);
         Graph.LicenseChanged = (user, licensed) => _ = SyncUserToDataverseAsync(user, licensed);
         Graph.TenantId = TenantId;
     }
@@ -288,16 +288,11 @@ public sealed class SandboxHost : IAsyncDisposable
                 case FaultKind.ResetBeforeCommit:
                     context.Abort();
                     return;
-                case FaultKind.ServerError:
-                    var serverError = ServerError(service);
-                    status = serverError.Status;
-                    await WriteAsync(context, serverError).ConfigureAwait(false);
-                    return;
-                case FaultKind.ThrottleWithoutRetryAfter or FaultKind.ThrottleWithRetryAfter:
-                    retryAfter = fault == FaultKind.ThrottleWithRetryAfter ? TimeSpan.FromSeconds(1) : null;
-                    var throttled = Throttled(service, LimitBreach.RequestCount, retryAfter, limiter.Limits);
-                    status = 429;
-                    await WriteAsync(context, throttled).ConfigureAwait(false);
+                case FaultKind.ServerError or FaultKind.ThrottleWithoutRetryAfter or FaultKind.ThrottleWithRetryAfter:
+                    retryAfter = FaultRetryAfter(fault.Value);
+                    var answer = FaultAnswer(service, fault.Value, limiter.Limits);
+                    status = answer.Status;
+                    await WriteAsync(context, answer).ConfigureAwait(false);
                     return;
                 case FaultKind.SlowResponse:
                     await Task.Delay(faults.Options.SlowResponseDelay, context.RequestAborted).ConfigureAwait(false);
@@ -412,6 +407,21 @@ public sealed class SandboxHost : IAsyncDisposable
             .With("WWW-Authenticate", $"Bearer authorization_uri=\"{BaseUrl}token/{TenantId}/oauth2/authorize\""),
         _ => GraphService.Error(new ServiceException(401, "InvalidAuthenticationToken", problem.Contains("no Authorization", StringComparison.Ordinal) ? "Access token is empty." : $"Access token validation failure. {problem}")),
     };
+
+    // A fault the service answers with its own error (5xx, or 429 with or without Retry-After), as a whole request gets it
+    // and as a request inside a $batch gets it.
+    private static ServiceResponse FaultAnswer(string service, FaultKind fault, ServiceLimits limits) => fault == FaultKind.ServerError
+        ? ServerError(service)
+        : Throttled(service, LimitBreach.RequestCount, FaultRetryAfter(fault), limits);
+
+    private static TimeSpan? FaultRetryAfter(FaultKind fault) => fault == FaultKind.ThrottleWithRetryAfter ? TimeSpan.FromSeconds(1) : null;
+
+    // The answer to one request inside a $batch when a fault hits it, or null to run it.
+    private ServiceResponse? InnerFault(string service, string method, string url)
+    {
+        var (limiter, faults) = _protection[service];
+        return faults.NextInner(method, url) is { } fault ? FaultAnswer(service, fault, limiter.Limits) : null;
+    }
 
     private static ServiceResponse ServerError(string service) => service switch
     {

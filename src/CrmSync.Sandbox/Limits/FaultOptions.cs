@@ -56,7 +56,4 @@ public sealed record FaultOptions
             SlowResponseDelay = slowDelay ?? TimeSpan.FromSeconds(5),
         };
     }
-
-    /// <summary>The share of requests that fail, over all kinds.</summary>
-    public double TotalRate => ServerErrorRate + ThrottleWithoutRetryAfterRate + ThrottleWithRetryAfterRate + ResetBeforeCommitRate + ResetAfterCommitRate + SlowResponseRate;
 }
