@@ -112,10 +112,10 @@ public sealed class DirectoryClient
                 response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException)
+            catch (Exception ex) when (ServiceErrors.IsTransportFailure(ex))
             {
                 // Whether Graph created the users is unknown: the next run looks them up before creating any.
-                throw new CrmSyncException("ServiceUnreachable", CrmSyncErrorKind.ConnectionError, $"Microsoft Graph could not be reached for POST /$batch ({chunk.Length} users): {ex.Message}", "POST /$batch", ex);
+                throw ServiceErrors.Unreachable(ServiceKind.Graph, $"POST /$batch ({chunk.Length} users)", ex);
             }
 
             using var answered = response;
@@ -275,9 +275,9 @@ public sealed class DirectoryClient
         {
             throw ServiceErrors.FromResponse(ServiceKind.Graph, (System.Net.HttpStatusCode)error.ResponseStatusCode, null, request, Identity);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException)
+        catch (Exception ex) when (ServiceErrors.IsTransportFailure(ex))
         {
-            throw new CrmSyncException("ServiceUnreachable", CrmSyncErrorKind.ConnectionError, $"Microsoft Graph could not be reached for {request}: {ex.Message}", request, ex);
+            throw ServiceErrors.Unreachable(ServiceKind.Graph, request, ex);
         }
     }
 }

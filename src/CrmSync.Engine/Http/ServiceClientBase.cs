@@ -49,10 +49,9 @@ public abstract class ServiceClientBase
         {
             response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException)
+        catch (Exception ex) when (ServiceErrors.IsTransportFailure(ex))
         {
-            throw new CrmSyncException("ServiceUnreachable", CrmSyncErrorKind.ConnectionError,
-                $"{Service.Display()} could not be reached for {Describe(request)}: {ex.Message}", Describe(request), ex);
+            throw ServiceErrors.Unreachable(Service, Describe(request), ex);
         }
 
         if (response.IsSuccessStatusCode || alsoAccept.Contains(response.StatusCode))

@@ -68,6 +68,13 @@ public sealed class ThrottledException(ServiceKind service, int status, string? 
 /// <summary>Turns an error response of any of the three services into the matching typed exception.</summary>
 public static partial class ServiceErrors
 {
+    /// <summary>The request never got an answer: the connection failed, dropped, or the attempt timed out (ServiceHandler).</summary>
+    public static bool IsTransportFailure(Exception ex) => ex is HttpRequestException or TimeoutException or IOException;
+
+    /// <summary>The error for a request that got no answer; what it did at the service is unknown.</summary>
+    public static CrmSyncException Unreachable(ServiceKind service, string request, Exception ex) =>
+        new("ServiceUnreachable", CrmSyncErrorKind.ConnectionError, $"{service.Display()} could not be reached for {request}: {ex.Message}", request, ex);
+
     public static ServiceRequestException FromResponse(ServiceKind service, HttpStatusCode status, string? body, string request, string? identity, string? authenticateHeader = null, TimeSpan? retryAfter = null)
     {
         var (code, message) = ParseBody(body);

@@ -184,7 +184,7 @@ public sealed class ServiceHandler : DelegatingHandler
         if (outcome.Exception is { } exception)
         {
             return safe && !context.CancellationToken.IsCancellationRequested &&
-                   exception is HttpRequestException or IOException or TaskCanceledException or TimeoutException;
+                   (ServiceErrors.IsTransportFailure(exception) || exception is TaskCanceledException);
         }
 
         return outcome.Result!.StatusCode switch
