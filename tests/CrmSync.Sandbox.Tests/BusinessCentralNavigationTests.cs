@@ -78,6 +78,9 @@ public class BusinessCentralNavigationTests
         var topInside = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$expand=contactsInformation($top=1)");
         var filterOnSingle = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$expand=currency($filter=code eq 'EUR')");
         var filtered = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/vendors?$expand=contactsInformation($filter=relatedType eq 'Customer')");
+        var orInside = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$expand=contactsInformation($filter=contactType eq 'Company' or relatedType eq 'Customer')");
+        var customer = (await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$top=1&$select=id")).Values[0].GetProperty("id").GetString();
+        var orOnNavigation = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers({customer})/contactsInformation?$filter=contactType eq 'Company' or relatedType eq 'Customer'");
 
         Assert.Equal(HttpStatusCode.NotImplemented, invoices.Status);
         Assert.Contains("salesInvoiceLines", invoices.ErrorMessage, StringComparison.Ordinal);
@@ -86,5 +89,10 @@ public class BusinessCentralNavigationTests
         Assert.Contains("$top", topInside.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, filterOnSingle.Status);
         Assert.All(filtered.Values, v => Assert.Empty(v.GetProperty("contactsInformation").EnumerateArray()));
+        // BC's AL filters cannot OR two fields, wherever the $filter stands.
+        Assert.Equal(HttpStatusCode.BadRequest, orInside.Status);
+        Assert.Contains("'OR' operator is not supported on distinct fields", orInside.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, orOnNavigation.Status);
+        Assert.Contains("'OR' operator is not supported on distinct fields", orOnNavigation.ErrorMessage, StringComparison.Ordinal);
     }
 }

@@ -98,13 +98,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
             sandbox.Host.Faults("Graph").Enqueue(kind, 2, (method, _) => method.StartsWith("INNER ", StringComparison.Ordinal));
         }
 
-        var rows = Enumerable.Range(1, people).Select(i => new CrmSync.Accounts.SalespersonRow(i + 1, CrmSync.Accounts.SalespersonCsv.Headers.ToDictionary(h => h, h => (string?)(h switch
-        {
-            CrmSync.Accounts.SalespersonCsv.UserName => $"sales{i:D5}@contoso.com",
-            CrmSync.Accounts.SalespersonCsv.DisplayName => $"Sales Person {i:D5}",
-            CrmSync.Accounts.SalespersonCsv.Country => "United States",
-            _ => null,
-        })))).ToList();
+        var rows = Enumerable.Range(1, people).Select(i => Accounts.SalespersonTestRows.Row(i + 1, $"sales{i:D5}@contoso.com", $"Sales Person {i:D5}")).ToList();
         var options = new CrmSync.Accounts.SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(100), Timeout = TimeSpan.FromSeconds(30) };
         var runs = 0;
         var stopped = new List<string>();
@@ -112,7 +106,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
         {
             try
             {
-                var results = await new CrmSync.Accounts.AccountSetup(sandbox.Connection, new ImportYes()).ImportSalespeopleAsync(rows, options, _ => { }, CancellationToken.None);
+                var results = await new CrmSync.Accounts.AccountSetup(sandbox.Connection, new Accounts.AcceptAllSetupObserver()).ImportSalespeopleAsync(rows, options, _ => { }, CancellationToken.None);
                 done = results.Count == people && results.All(r => r.Succeeded);
             }
             catch (CrmSyncException ex)
@@ -136,15 +130,6 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
         var graphFaults = sandbox.Host.Faults("Graph").Injected;
         output.WriteLine($"Import-Salesperson of {people} under faults: converged in {runs} run(s) ({stopped.Count} stopped); Graph faults injected: " +
                          $"{string.Join(", ", graphFaults.Select(f => $"{f.Key} {f.Value}"))}; {people} users, each once, {couplings.Count} couplings.");
-    }
-
-    private sealed class ImportYes : CrmSync.Accounts.ISetupObserver
-    {
-        public bool ShouldProcess(string target, string action) => true;
-
-        public void Progress(string activity, string status, int percent)
-        {
-        }
     }
 
     /// <summary>

@@ -53,16 +53,9 @@ public sealed class SecretHygieneTests
     public async Task Passwords_the_import_generates_are_shown_only_when_asked_and_never_stored()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
-        var observer = new Yes();
-        CrmSync.Accounts.SalespersonRow Row(string upn) => new(2, CrmSync.Accounts.SalespersonCsv.Headers.ToDictionary(h => h, h => (string?)(h switch
-        {
-            CrmSync.Accounts.SalespersonCsv.UserName => upn,
-            CrmSync.Accounts.SalespersonCsv.DisplayName => "Secret Keeper",
-            CrmSync.Accounts.SalespersonCsv.Country => "United States",
-            _ => null,
-        })));
+        CrmSync.Accounts.SalespersonRow Row(string upn) => Accounts.SalespersonTestRows.Row(2, upn, "Secret Keeper");
         var options = new CrmSync.Accounts.SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(10) };
-        var setup = new CrmSync.Accounts.AccountSetup(sandbox.Connection, observer);
+        var setup = new CrmSync.Accounts.AccountSetup(sandbox.Connection, new Accounts.AcceptAllSetupObserver());
 
         var hidden = await setup.ImportSalespeopleAsync(new[] { Row("keeper1@contoso.com") }, options, _ => { }, CancellationToken.None);
         var shown = await setup.ImportSalespeopleAsync(new[] { Row("keeper2@contoso.com") }, options with { ReturnPasswords = true }, _ => { }, CancellationToken.None);
@@ -78,15 +71,6 @@ public sealed class SecretHygieneTests
         }
 
         Assert.All(sandbox.Messages, m => Assert.DoesNotContain(password!, m));
-    }
-
-    private sealed class Yes : CrmSync.Accounts.ISetupObserver
-    {
-        public bool ShouldProcess(string target, string action) => true;
-
-        public void Progress(string activity, string status, int percent)
-        {
-        }
     }
 
     private static IEnumerable<string> PublicValues(object target) =>

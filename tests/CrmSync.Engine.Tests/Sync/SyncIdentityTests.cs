@@ -11,17 +11,8 @@ namespace CrmSync.Engine.Tests.Sync;
 // back; the integration user is never a salesperson.
 public sealed class SyncIdentityTests
 {
-    private sealed class Yes : ISetupObserver
-    {
-        public bool ShouldProcess(string target, string action) => true;
-
-        public void Progress(string activity, string status, int percent)
-        {
-        }
-    }
-
     private static Task<IntegrationUserResult> CreateIntegrationUserAsync(SandboxConnection sandbox) =>
-        new AccountSetup(sandbox.Connection, new Yes()).EnsureIntegrationUserAsync(
+        new AccountSetup(sandbox.Connection, new CrmSync.Engine.Tests.Accounts.AcceptAllSetupObserver()).EnsureIntegrationUserAsync(
             new IntegrationUserRequest { ApplicationId = sandbox.Instance.IntegrationAppClientId!.Value }, CancellationToken.None);
 
     [Fact]
