@@ -112,6 +112,17 @@ Describe 'Import-Module in a fresh session' {
     }
 }
 
+Describe 'The built module folder' {
+    It 'ships each dependency once: the sandbox carries only its own OData parser, never the engine''s Graph, Azure or SQLite' {
+        $moduleBase = Split-Path $Manifest
+        $sandbox = @(Get-ChildItem (Join-Path $moduleBase 'Sandbox') -Filter *.dll).Name
+        $sandbox | Should -Contain 'CrmSync.Sandbox.dll'
+        $sandbox | Should -Contain 'Microsoft.OData.Core.dll'
+        $sandbox | Where-Object { $_ -match '^(CrmSync\.Engine|Microsoft\.Graph|Azure\.|Microsoft\.Identity|Microsoft\.Kiota|Microsoft\.Data\.Sqlite|SQLitePCLRaw)' } | Should -BeNullOrEmpty
+        @(Get-ChildItem (Join-Path $moduleBase 'Dependencies') -Filter *.dll).Name | Should -Contain 'Microsoft.Data.Sqlite.dll'
+    }
+}
+
 Describe 'What-if and confirmation persist nothing' {
     BeforeAll {
         $script:Sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using CrmSync.OData;
 using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Identity;

@@ -1,4 +1,3 @@
-using CrmSync.OData;
 
 namespace CrmSync.Sandbox.Core;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using CrmSync.OData;
 
 namespace CrmSync.Sandbox.Core;
 
@@ -171,17 +170,7 @@ public static class QueryRunner
     public static Func<Row, bool> Predicate(string? filter, FilterCompiler compiler) =>
         filter is null ? _ => true : compiler.Compile(ParseFilter(filter));
 
-    public static FilterNode ParseFilter(string filter)
-    {
-        try
-        {
-            return FilterExpression.Parse(filter);
-        }
-        catch (CrmSync.CrmSyncException ex)
-        {
-            throw new ServiceException(400, "BadRequest", ex.Message);
-        }
-    }
+    public static FilterNode ParseFilter(string filter) => FilterSyntax.Parse(filter);
 
     private static int CompareToToken(Row row, List<(Func<Row, object?> Get, bool Descending)> keys, IReadOnlyList<object?> after)
     {

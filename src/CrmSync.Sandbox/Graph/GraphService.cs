@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using CrmSync.OData;
 using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Identity;

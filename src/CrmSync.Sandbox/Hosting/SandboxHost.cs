@@ -271,13 +271,31 @@ public sealed class SandboxHost : IAsyncDisposable
         Counters.Arrive(service, identity?.ObjectId);
         var status = 0;
         TimeSpan? retryAfter = null;
+        var counted = false;
+
+        // Counted before the answer is written: a client that has read it sees it in the counters.
+        void Count()
+        {
+            if (!counted)
+            {
+                counted = true;
+                Counters.Complete(new RequestLogEntry(received, DateTimeOffset.UtcNow, service, identity?.ObjectId, method, endpoint, status, retryAfter));
+            }
+        }
+
+        async Task AnswerAsync(ServiceResponse answer)
+        {
+            status = answer.Status;
+            Count();
+            await WriteAsync(context, answer).ConfigureAwait(false);
+        }
+
         try
         {
             if (identity is null)
             {
                 var unauthorized = Unauthorized(service, problem!);
-                status = unauthorized.Status;
-                await WriteAsync(context, unauthorized).ConfigureAwait(false);
+                await AnswerAsync(unauthorized).ConfigureAwait(false);
                 return;
             }
 
@@ -291,8 +309,7 @@ public sealed class SandboxHost : IAsyncDisposable
                 case FaultKind.ServerError or FaultKind.ThrottleWithoutRetryAfter or FaultKind.ThrottleWithRetryAfter:
                     retryAfter = FaultRetryAfter(fault.Value);
                     var answer = FaultAnswer(service, fault.Value, limiter.Limits);
-                    status = answer.Status;
-                    await WriteAsync(context, answer).ConfigureAwait(false);
+                    await AnswerAsync(answer).ConfigureAwait(false);
                     return;
                 case FaultKind.SlowResponse:
                     await Task.Delay(faults.Options.SlowResponseDelay, context.RequestAborted).ConfigureAwait(false);
@@ -305,8 +322,7 @@ public sealed class SandboxHost : IAsyncDisposable
                 var limits = limiter.Limits;
                 retryAfter = limits.SendRetryAfter || decision.Breach == LimitBreach.QueueTimeout ? decision.RetryAfter : null;
                 var refused = Throttled(service, decision.Breach, retryAfter, limits);
-                status = refused.Status;
-                await WriteAsync(context, refused).ConfigureAwait(false);
+                await AnswerAsync(refused).ConfigureAwait(false);
                 return;
             }
 
@@ -337,8 +353,7 @@ public sealed class SandboxHost : IAsyncDisposable
                 return;
             }
 
-            status = response.Status;
-            await WriteAsync(context, response).ConfigureAwait(false);
+            await AnswerAsync(response).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -346,7 +361,7 @@ public sealed class SandboxHost : IAsyncDisposable
         }
         finally
         {
-            Counters.Complete(new RequestLogEntry(received, DateTimeOffset.UtcNow, service, identity?.ObjectId, method, endpoint, status, retryAfter));
+            Count();
         }
     }
 

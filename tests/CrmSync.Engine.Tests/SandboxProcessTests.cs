@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using CrmSync.LocalSandbox;
 
-namespace CrmSync.Sandbox.Tests;
+namespace CrmSync.Engine.Tests;
 
 // The engine side of Start-CrmSyncSandbox / Stop-CrmSyncSandbox.
 public sealed class SandboxProcessTests
