@@ -82,7 +82,7 @@ public static class SyncBenchmark
         var observer = new QuietObserver();
         await engine.RunAsync(new[] { catalog.Get(StandardMappings.Currency), catalog.Get(StandardMappings.Salespeople), catalog.Get(StandardMappings.Customer) }, new SyncOptions { FullSync = true }, observer, CancellationToken.None);
         var store = connection.Store;
-        var coupled = store.GetCouplings(StandardMappings.Customer);
+        var coupled = store.Couplings.GetAll(StandardMappings.Customer);
         var lookupsAtReal = TimeLookups(store, coupled);
 
         var generate = Stopwatch.StartNew();
@@ -93,7 +93,7 @@ public static class SyncBenchmark
             {
                 for (var i = done; i < Math.Min(toAdd, done + 50_000); i++)
                 {
-                    store.SaveCoupling(new IntegrationCoupling { MappingName = StandardMappings.Customer, BcId = Guid.NewGuid(), DataverseId = Guid.NewGuid(), CoupledAt = DateTimeOffset.UtcNow, LastSynchCrmResult = SyncResult.Success });
+                    store.Couplings.Save(new IntegrationCoupling { MappingName = StandardMappings.Customer, BcId = Guid.NewGuid(), DataverseId = Guid.NewGuid(), CoupledAt = DateTimeOffset.UtcNow, LastSynchCrmResult = SyncResult.Success });
                 }
             });
         }
@@ -204,9 +204,9 @@ public static class SyncBenchmark
         for (var i = 0; i < lookups; i++)
         {
             var c = coupled[random.Next(coupled.Count)];
-            _ = i % 3 == 0 ? store.GetCouplingByBcId(StandardMappings.Customer, Guid.NewGuid())
-                : i % 3 == 1 ? store.GetCouplingByBcId(StandardMappings.Customer, c.BcId)
-                : store.GetCouplingByDataverseId(StandardMappings.Customer, c.DataverseId);
+            _ = i % 3 == 0 ? store.Couplings.GetByBcId(StandardMappings.Customer, Guid.NewGuid())
+                : i % 3 == 1 ? store.Couplings.GetByBcId(StandardMappings.Customer, c.BcId)
+                : store.Couplings.GetByDataverseId(StandardMappings.Customer, c.DataverseId);
         }
 
         return clock.Elapsed / lookups;

@@ -191,14 +191,14 @@ public sealed partial class AccountSetup
 
         steps.Add(await EnsureRolesAsync(user, target, request.Roles, "Assign the integration roles", cancellationToken).ConfigureAwait(false));
 
-        var current = _connection.Store.GetSetting(SettingKeys.IntegrationUserId);
+        var current = _connection.Store.Settings.Get(SettingKeys.IntegrationUserId);
         if (current == user.SystemUserId.ToString())
         {
             steps.Add(new SetupStep("Record the integration user", StepOutcome.AlreadyDone, "Changes it makes are not synchronized back."));
         }
         else if (_observer.ShouldProcess(target, "Record as the integration user of this connection"))
         {
-            _connection.Store.SetSetting(SettingKeys.IntegrationUserId, user.SystemUserId.ToString());
+            _connection.Store.Settings.Set(SettingKeys.IntegrationUserId, user.SystemUserId.ToString());
             steps.Add(new SetupStep("Record the integration user", StepOutcome.Done, "Changes it makes are not synchronized back."));
         }
         else

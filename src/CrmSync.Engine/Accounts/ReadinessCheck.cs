@@ -54,7 +54,7 @@ public sealed partial class AccountSetup
         // Which identity synchronization will write as: the article forbids the administrator account.
         var sync = await _connection.CheckSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
         Add("Integration user", "Synchronization writes as the integration identity", sync.Identity ?? "(none)", sync.Ready ? CheckStatus.Pass : CheckStatus.Fail, sync.Detail, sync.Fix);
-        if (sync.Ready && Guid.TryParse(_connection.Store.GetSetting(SettingKeys.IntegrationUserId), out var recordedUser) && recordedUser != _connection.SyncDataverseUserId)
+        if (sync.Ready && Guid.TryParse(_connection.Store.Settings.Get(SettingKeys.IntegrationUserId), out var recordedUser) && recordedUser != _connection.SyncDataverseUserId)
         {
             Add("Integration user", "Is the identity synchronization writes as", sync.Identity!, CheckStatus.Warning,
                 $"Synchronization writes as Dataverse user {_connection.SyncDataverseUserId}, but the recorded integration user is {recordedUser}. Changes of both are not synchronized back.",
@@ -70,7 +70,7 @@ public sealed partial class AccountSetup
     {
         const string area = "Integration user";
         const string create = "New-IntegrationUser -ApplicationId <app registration id>   # or: -UserPrincipalName <dedicated user>";
-        var recorded = _connection.Store.GetSetting(SettingKeys.IntegrationUserId);
+        var recorded = _connection.Store.Settings.Get(SettingKeys.IntegrationUserId);
         if (!Guid.TryParse(recorded, out var userId))
         {
             add(area, "Is set up", "(none)", CheckStatus.Fail, "No integration user is recorded for this connection: CrmSync would write as the connected account.", create);
@@ -122,7 +122,7 @@ public sealed partial class AccountSetup
         foreach (var (id, salespersonCode, _) in await LoadSalespeopleAsync(cancellationToken).ConfigureAwait(false))
         {
             var code = string.IsNullOrEmpty(salespersonCode) ? id.ToString() : salespersonCode;
-            var coupling = store.GetCouplingByBcId(StandardMappings.Salespeople, id);
+            var coupling = store.Couplings.GetByBcId(StandardMappings.Salespeople, id);
             if (coupling is null)
             {
                 add(area, "Is coupled to a Dataverse user", code, CheckStatus.Warning, "Not coupled: records owned by this salesperson keep their owner in Dataverse.",

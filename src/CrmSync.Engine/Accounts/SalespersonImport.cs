@@ -309,8 +309,8 @@ public sealed partial class AccountSetup
         var salesperson = matches[0];
         item.SalespersonCode = salesperson.Code;
         var store = _connection.Store;
-        var byUser = store.GetCouplingByDataverseId(StandardMappings.Salespeople, systemUser.SystemUserId);
-        var bySalesperson = store.GetCouplingByBcId(StandardMappings.Salespeople, salesperson.Id);
+        var byUser = store.Couplings.GetByDataverseId(StandardMappings.Salespeople, systemUser.SystemUserId);
+        var bySalesperson = store.Couplings.GetByBcId(StandardMappings.Salespeople, salesperson.Id);
         if (byUser is not null && byUser.BcId == salesperson.Id)
         {
             return new SetupStep(name, StepOutcome.AlreadyDone, $"Coupled to {salesperson.Code}.");
@@ -329,7 +329,7 @@ public sealed partial class AccountSetup
         }
 
         // Dataverse's side is left "changed" so the next SALESPEOPLE synchronization brings name, e-mail and phone to BC.
-        store.SaveCoupling(new IntegrationCoupling { MappingName = StandardMappings.Salespeople, BcId = salesperson.Id, DataverseId = systemUser.SystemUserId, CoupledAt = DateTimeOffset.UtcNow });
+        store.Couplings.Save(new IntegrationCoupling { MappingName = StandardMappings.Salespeople, BcId = salesperson.Id, DataverseId = systemUser.SystemUserId, CoupledAt = DateTimeOffset.UtcNow });
         return new SetupStep(name, StepOutcome.Done, $"Coupled to {salesperson.Code}.");
     }
 }

@@ -68,7 +68,7 @@ public sealed partial class CrmSyncConnection : IDisposable
     // A new state file starts with BC's standard mapping set, so a first-time user sees the mappings at once.
     private static void SeedStandardMappings(StateStore store)
     {
-        if (store.HasMappings)
+        if (store.Mappings.HasAny)
         {
             return;
         }
@@ -77,7 +77,7 @@ public sealed partial class CrmSyncConnection : IDisposable
         {
             foreach (var mapping in StandardMappings.All())
             {
-                store.SaveMapping(mapping);
+                store.Mappings.Save(mapping);
             }
         });
     }

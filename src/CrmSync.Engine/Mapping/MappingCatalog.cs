@@ -46,10 +46,10 @@ public sealed class MappingCatalog
     }
 
     /// <summary>All mappings in dependency order (CURRENCY, SALESPEOPLE, VENDOR, CUSTOMER, CONTACT for the standard set).</summary>
-    public IReadOnlyList<IntegrationTableMapping> GetAll() => MappingOrder.Sort(_store.GetMappings());
+    public IReadOnlyList<IntegrationTableMapping> GetAll() => MappingOrder.Sort(_store.Mappings.GetAll());
 
     public IntegrationTableMapping Get(string name) =>
-        _store.GetMapping(name) ?? throw NotFound(name);
+        _store.Mappings.Get(name) ?? throw NotFound(name);
 
     /// <summary>Validates a change against the mapping's current state and the other mappings; nothing is written.</summary>
     public MappingChangePlan Plan(string name, MappingSettingsChange change)
@@ -128,7 +128,7 @@ public sealed class MappingCatalog
         // A dependency change must leave the whole set orderable.
         if (!ReferenceEquals(after.Dependencies, before.Dependencies))
         {
-            MappingOrder.Sort(_store.GetMappings().Select(m => string.Equals(m.Name, after.Name, StringComparison.OrdinalIgnoreCase) ? after : m));
+            MappingOrder.Sort(_store.Mappings.GetAll().Select(m => string.Equals(m.Name, after.Name, StringComparison.OrdinalIgnoreCase) ? after : m));
         }
 
         return new MappingChangePlan(before, after, changes, warnings);
@@ -150,7 +150,7 @@ public sealed class MappingCatalog
 
             if (plan.HasChanges)
             {
-                _store.SaveMapping(plan.After);
+                _store.Mappings.Save(plan.After);
             }
 
             result = Get(plan.After.Name);
@@ -161,7 +161,7 @@ public sealed class MappingCatalog
     /// <summary>What resetting a standard mapping to BC's defaults would change.</summary>
     public MappingChangePlan PlanReset(string name)
     {
-        var existing = _store.GetMapping(name);
+        var existing = _store.Mappings.Get(name);
         var defaults = StandardMappings.Get(existing?.Name ?? name) ?? throw (existing is null ? NotFound(name) : new CrmSyncException("MappingHasNoDefault", CrmSyncErrorKind.InvalidOperation,
             $"Mapping '{existing.Name}' is not one of the standard mappings ({string.Join(", ", StandardMappings.Names)}), so it has no defaults to reset to.", existing));
         if (existing is null)
@@ -213,10 +213,10 @@ public sealed class MappingCatalog
         IntegrationTableMapping? result = null;
         _store.InTransaction(() =>
         {
-            _store.SaveMapping(plan.After);
-            _store.SetWatermark(plan.After.Name, SyncSide.BusinessCentral, null);
-            _store.SetWatermark(plan.After.Name, SyncSide.Dataverse, null);
-            MappingOrder.Sort(_store.GetMappings());
+            _store.Mappings.Save(plan.After);
+            _store.Watermarks.Set(plan.After.Name, SyncSide.BusinessCentral, null);
+            _store.Watermarks.Set(plan.After.Name, SyncSide.Dataverse, null);
+            MappingOrder.Sort(_store.Mappings.GetAll());
             result = Get(plan.After.Name);
         });
         return result!;
@@ -269,7 +269,7 @@ public sealed class MappingCatalog
 
     private IReadOnlyList<string> NormalizeDependencies(IntegrationTableMapping mapping, IReadOnlyList<string> dependencies)
     {
-        var known = _store.GetMappings().ToDictionary(m => m.Name, StringComparer.OrdinalIgnoreCase);
+        var known = _store.Mappings.GetAll().ToDictionary(m => m.Name, StringComparer.OrdinalIgnoreCase);
         var result = new List<string>();
         foreach (var raw in dependencies.SelectMany(d => d.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {

@@ -64,8 +64,8 @@ public sealed class CouplingService
     /// <summary>Couplings (and records that failed before being coupled) of a mapping, or of all.</summary>
     public IReadOnlyList<CouplingView> Get(string? mappingName = null, bool failedOrSkippedOnly = false)
     {
-        var couplings = _store.GetCouplings(mappingName).Select(CouplingView.From)
-            .Concat(_store.GetFailures(mappingName).Select(CouplingView.From));
+        var couplings = _store.Couplings.GetAll(mappingName).Select(CouplingView.From)
+            .Concat(_store.Failures.GetAll(mappingName).Select(CouplingView.From));
         return couplings.Where(c => !failedOrSkippedOnly || c.Skipped || c.LastResultToDataverse == SyncResult.Failure || c.LastResultToBusinessCentral == SyncResult.Failure).ToList();
     }
 
@@ -77,13 +77,13 @@ public sealed class CouplingService
     public async Task<CouplingView> CoupleAsync(string mappingName, Guid bcId, Guid dataverseId, CancellationToken cancellationToken)
     {
         var mapping = new MappingCatalog(_connection).Get(mappingName);
-        if (_store.GetCouplingByBcId(mapping.Name, bcId) is { } existing)
+        if (_store.Couplings.GetByBcId(mapping.Name, bcId) is { } existing)
         {
             throw new CrmSyncException("CouplingExists", CrmSyncErrorKind.InvalidOperation,
                 $"The {mapping.BcTable} {bcId} is already coupled to {mapping.DataverseTable} {existing.DataverseId} in {mapping.Name}. Remove-IntegrationCoupling first.", bcId);
         }
 
-        if (_store.GetCouplingByDataverseId(mapping.Name, dataverseId) is { } other)
+        if (_store.Couplings.GetByDataverseId(mapping.Name, dataverseId) is { } other)
         {
             throw new CrmSyncException("CouplingExists", CrmSyncErrorKind.InvalidOperation,
                 $"The {mapping.DataverseTable} {dataverseId} is already coupled to {mapping.BcTable} {other.BcId} in {mapping.Name}. Remove-IntegrationCoupling first.", dataverseId);
@@ -96,9 +96,9 @@ public sealed class CouplingService
         var coupling = Coupled(mapping, bc, dv);
         _store.InTransaction(() =>
         {
-            _store.SaveCoupling(coupling);
-            _store.RemoveFailure(mapping.Name, SyncDirection.ToIntegrationTable, bcId);
-            _store.RemoveFailure(mapping.Name, SyncDirection.FromIntegrationTable, dataverseId);
+            _store.Couplings.Save(coupling);
+            _store.Failures.Remove(mapping.Name, SyncDirection.ToIntegrationTable, bcId);
+            _store.Failures.Remove(mapping.Name, SyncDirection.FromIntegrationTable, dataverseId);
         });
         return CouplingView.From(coupling);
     }
@@ -129,7 +129,7 @@ public sealed class CouplingService
         var results = new List<MatchResult>();
         await foreach (var bc in bcSide.ReadAsync(null, null, bcSide.ReadPageSize, cancellationToken).ConfigureAwait(false))
         {
-            if (_store.GetCouplingByBcId(mapping.Name, bc.Id) is not null)
+            if (_store.Couplings.GetByBcId(mapping.Name, bc.Id) is not null)
             {
                 continue;
             }
@@ -143,7 +143,7 @@ public sealed class CouplingService
             }
 
             var filter = string.Join(" and ", conditions.Select(c => $"{dvSide.ReadName(c.f.DataverseField!)} eq {SyncSideAccess.Literal(c.Value)}"));
-            var matches = (await dvSide.FindAsync(filter, cancellationToken).ConfigureAwait(false)).Where(m => _store.GetCouplingByDataverseId(mapping.Name, m.Id) is null).ToList();
+            var matches = (await dvSide.FindAsync(filter, cancellationToken).ConfigureAwait(false)).Where(m => _store.Couplings.GetByDataverseId(mapping.Name, m.Id) is null).ToList();
             if (matches.Count != 1)
             {
                 results.Add(new MatchResult(mapping.Name, bc.Id, key, null, matches.Count == 0 ? "Not matched: no uncoupled Dataverse row has the same values." : $"Not matched: {matches.Count} Dataverse rows have the same values."));
@@ -155,7 +155,7 @@ public sealed class CouplingService
                 continue;
             }
 
-            _store.SaveCoupling(Coupled(mapping, bc, matches[0]));
+            _store.Couplings.Save(Coupled(mapping, bc, matches[0]));
             results.Add(new MatchResult(mapping.Name, bc.Id, key, matches[0].Id, "Coupled"));
         }
 
@@ -180,8 +180,8 @@ public sealed class CouplingService
     /// <summary>Removes couplings (BC's "Remove Coupling"); no data changes.</summary>
     public bool Remove(string mappingName, Guid? bcId, Guid? dataverseId)
     {
-        var coupling = bcId is { } b ? _store.GetCouplingByBcId(mappingName, b) : dataverseId is { } d ? _store.GetCouplingByDataverseId(mappingName, d) : null;
-        return coupling is not null && _store.RemoveCoupling(mappingName, coupling.BcId);
+        var coupling = bcId is { } b ? _store.Couplings.GetByBcId(mappingName, b) : dataverseId is { } d ? _store.Couplings.GetByDataverseId(mappingName, d) : null;
+        return coupling is not null && _store.Couplings.Remove(mappingName, coupling.BcId);
     }
 
     /// <summary>Clears failed and skipped state so the next sync retries (BC's "Retry" / "Retry All"); returns what was reset.</summary>
@@ -190,21 +190,21 @@ public sealed class CouplingService
         var reset = new List<CouplingView>();
         _store.InTransaction(() =>
         {
-            foreach (var coupling in _store.GetCouplings(mappingName).Where(c => id is null || c.BcId == id || c.DataverseId == id))
+            foreach (var coupling in _store.Couplings.GetAll(mappingName).Where(c => id is null || c.BcId == id || c.DataverseId == id))
             {
                 if (coupling.Skipped || coupling.LastSynchResult == SyncResult.Failure || coupling.LastSynchCrmResult == SyncResult.Failure)
                 {
                     // Keep the Failure results: failed records are candidates of the next run whether or not they changed.
                     var cleared = coupling with { Skipped = false, LastErrorMessage = null, LastErrorToDataverse = null, LastErrorToBusinessCentral = null };
-                    _store.SaveCoupling(cleared);
+                    _store.Couplings.Save(cleared);
                     reset.Add(CouplingView.From(cleared));
                 }
             }
 
-            foreach (var failure in _store.GetFailures(mappingName).Where(f => id is null || f.SourceId == id))
+            foreach (var failure in _store.Failures.GetAll(mappingName).Where(f => id is null || f.SourceId == id))
             {
                 var cleared = failure with { Skipped = false, FailureCount = 0, Message = string.Empty };
-                _store.SaveFailure(cleared);
+                _store.Failures.Save(cleared);
                 reset.Add(CouplingView.From(cleared));
             }
         });

@@ -10,7 +10,7 @@ public sealed class JobLog
 
     public JobLog(CrmSyncConnection connection) => _store = connection.Store;
 
-    public IReadOnlyList<IntegrationSyncJob> GetJobs(DateTimeOffset? since = null, bool failedOnly = false) => _store.GetJobs(since: since, failedOnly: failedOnly);
+    public IReadOnlyList<IntegrationSyncJob> GetJobs(DateTimeOffset? since = null, bool failedOnly = false) => _store.Jobs.GetAll(since: since, failedOnly: failedOnly);
 
-    public IReadOnlyList<IntegrationSyncError> GetErrors(Guid? jobId = null) => _store.GetJobErrors(jobId);
+    public IReadOnlyList<IntegrationSyncError> GetErrors(Guid? jobId = null) => _store.Jobs.GetErrors(jobId);
 }

@@ -41,11 +41,11 @@ internal sealed class LookupContext
 
     /// <summary>The Dataverse row coupled to a BC record of <paramref name="mapping"/> (or that a rehearsal would couple).</summary>
     public Guid? DataverseIdCoupledTo(string mapping, Guid bcId) =>
-        _store.GetCouplingByBcId(mapping, bcId)?.DataverseId ?? (_rehearsedByBcId.TryGetValue((mapping, bcId), out var id) ? id : null);
+        _store.Couplings.GetByBcId(mapping, bcId)?.DataverseId ?? (_rehearsedByBcId.TryGetValue((mapping, bcId), out var id) ? id : null);
 
     /// <summary>The BC record coupled to a Dataverse row of <paramref name="mapping"/> (or that a rehearsal would couple).</summary>
     public Guid? BcIdCoupledTo(string mapping, Guid dataverseId) =>
-        _store.GetCouplingByDataverseId(mapping, dataverseId)?.BcId ?? (_rehearsedByDataverseId.TryGetValue((mapping, dataverseId), out var id) ? id : null);
+        _store.Couplings.GetByDataverseId(mapping, dataverseId)?.BcId ?? (_rehearsedByDataverseId.TryGetValue((mapping, dataverseId), out var id) ? id : null);
 
     /// <summary>
     /// -WhatIf: remembers a coupling the run would have made, for the records that depend on it. <paramref name="newBcRecord"/>:

@@ -29,7 +29,7 @@ public sealed class SyncEngine
     /// <summary>Synchronizes the mappings (in dependency order) and returns one job per mapping and direction.</summary>
     public async Task<IReadOnlyList<IntegrationSyncJob>> RunAsync(IReadOnlyList<IntegrationTableMapping> mappings, SyncOptions options, ISyncObserver observer, CancellationToken cancellationToken)
     {
-        var ordered = MappingOrder.SortSubset(mappings.Select(m => _store.GetMapping(m.Name) ?? m), _store.GetMappings());
+        var ordered = MappingOrder.SortSubset(mappings.Select(m => _store.Mappings.Get(m.Name) ?? m), _store.Mappings.GetAll());
         var lookups = new LookupContext(_connection);
         var jobs = new List<IntegrationSyncJob>();
         foreach (var mapping in ordered)
@@ -57,7 +57,7 @@ public sealed class SyncEngine
         var risks = new List<string>();
         foreach (var mapping in mappings.Where(m => m.Direction == SyncDirection.Bidirectional))
         {
-            if (_store.HasCouplings(mapping.Name))
+            if (_store.Couplings.Any(mapping.Name))
             {
                 continue;
             }
@@ -85,6 +85,6 @@ public sealed class SyncEngine
     /// and the identity synchronization writes as (the integration identity, else the connection's own user).
     /// </summary>
     internal IReadOnlyList<Guid> IntegrationUserIds =>
-        new[] { Guid.TryParse(_store.GetSetting(SettingKeys.IntegrationUserId), out var configured) ? configured : (Guid?)null, _connection.SyncDataverseUserId ?? _connection.DataverseUserId }
+        new[] { Guid.TryParse(_store.Settings.Get(SettingKeys.IntegrationUserId), out var configured) ? configured : (Guid?)null, _connection.SyncDataverseUserId ?? _connection.DataverseUserId }
             .OfType<Guid>().Distinct().ToList();
 }

@@ -166,7 +166,7 @@ public sealed class AccountSetupTests
             Assert.Contains(SampleData.Dynamics365Plan1SkuId, user!.LicenseSkuIds);
             var roles = await sandbox.Connection.Dataverse.GetRolesAsync(sandbox.Host.Sample!.RootBusinessUnitId, "Salesperson");
             Assert.Contains("Salesperson", await sandbox.Connection.Dataverse.GetUserRoleNamesAsync(result.SystemUserId!.Value));
-            var coupling = sandbox.Connection.Store.GetCouplingByDataverseId(StandardMappings.Salespeople, result.SystemUserId!.Value);
+            var coupling = sandbox.Connection.Store.Couplings.GetByDataverseId(StandardMappings.Salespeople, result.SystemUserId!.Value);
             Assert.NotNull(coupling);
             Assert.Equal(result.SalespersonCode, $"R{result.UserPrincipalName[3..5]}");
         }
@@ -209,7 +209,7 @@ public sealed class AccountSetupTests
         Assert.Equal(StepOutcome.AlreadyDone, annette.Steps[0].Outcome);
         Assert.Equal(StepOutcome.WouldDo, annette.Steps.Single(s => s.Name == "Couple to the BC salesperson").Outcome);
         Assert.Equal(usersBefore, sandbox.Rows("Graph", "users").Count);
-        Assert.Empty(sandbox.Connection.Store.GetCouplings(StandardMappings.Salespeople));
+        Assert.Empty(sandbox.Connection.Store.Couplings.GetAll(StandardMappings.Salespeople));
     }
 
     [Fact]
@@ -275,7 +275,7 @@ public sealed class AccountSetupTests
         // Changes made by the integration user are not synchronized back.
         await sandbox.SyncAsync(full: true);
         var customer = sandbox.Bc("customers", "number", "C10010").Id();
-        var account = sandbox.Connection.Store.GetCouplingByBcId("CUSTOMER", customer)!.DataverseId;
+        var account = sandbox.Connection.Store.Couplings.GetByBcId("CUSTOMER", customer)!.DataverseId;
         var integrationIdentity = sandbox.Host.Identities.FindByUserPrincipalName("bcintegration@contoso.com")!;
         sandbox.ChangeDv(integrationIdentity, "accounts", account, new { websiteurl = "www.by-the-integration-user.example" });
         var (jobs, _) = await sandbox.SyncAsync(names: "CUSTOMER");
@@ -297,7 +297,7 @@ public sealed class AccountSetupTests
         Assert.Equal("Business Central Integration", user!.FullName);
         Assert.True(user.IsIntegrationUser);
         Assert.Equal(4, user.AccessMode);
-        Assert.Equal(user.SystemUserId.ToString(), sandbox.Connection.Store.GetSetting(SettingKeys.IntegrationUserId));
+        Assert.Equal(user.SystemUserId.ToString(), sandbox.Connection.Store.Settings.Get(SettingKeys.IntegrationUserId));
         using var asIntegration = await sandbox.ConnectAsAsync(sandbox.Host.Sample.IntegrationApp, sandbox.Host.Sample.IntegrationApp.ClientSecret!);
         Assert.Equal(user.SystemUserId, asIntegration.DataverseUserId);
     }

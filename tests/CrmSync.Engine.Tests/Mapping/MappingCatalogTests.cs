@@ -137,9 +137,9 @@ public sealed class MappingCatalogTests : IDisposable
         using var connection = Open();
         var catalog = new MappingCatalog(connection);
         catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { TableFilter = "city eq 'A'", Direction = SyncDirection.FromIntegrationTable }));
-        connection.Store.AdvanceWatermark("CUSTOMER", SyncSide.BusinessCentral, DateTimeOffset.UtcNow);
+        connection.Store.Watermarks.Advance("CUSTOMER", SyncSide.BusinessCentral, DateTimeOffset.UtcNow);
         var coupling = new IntegrationCoupling { MappingName = "CUSTOMER", BcId = Guid.NewGuid(), DataverseId = Guid.NewGuid(), CoupledAt = DateTimeOffset.UtcNow };
-        connection.Store.SaveCoupling(coupling);
+        connection.Store.Couplings.Save(coupling);
 
         var plan = catalog.PlanReset("CUSTOMER");
         Assert.Contains(plan.Changes, c => c.StartsWith("TableFilter"));
@@ -148,7 +148,7 @@ public sealed class MappingCatalogTests : IDisposable
 
         Assert.True(reset.HasSameSettingsAs(StandardMappings.Get("CUSTOMER")!));
         Assert.Null(reset.BcWatermark);
-        Assert.NotNull(connection.Store.GetCouplingByBcId("CUSTOMER", coupling.BcId));
+        Assert.NotNull(connection.Store.Couplings.GetByBcId("CUSTOMER", coupling.BcId));
         Assert.False(catalog.PlanReset("CUSTOMER").HasChanges);
     }
 
@@ -156,7 +156,7 @@ public sealed class MappingCatalogTests : IDisposable
     public void Only_standard_mappings_can_be_reset()
     {
         using var connection = Open();
-        connection.Store.SaveMapping(StandardMappings.Get("CURRENCY")! with { Name = "ITEM" });
+        connection.Store.Mappings.Save(StandardMappings.Get("CURRENCY")! with { Name = "ITEM" });
 
         var ex = Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection).PlanReset("ITEM"));
 
@@ -168,7 +168,7 @@ public sealed class MappingCatalogTests : IDisposable
     public void A_deleted_standard_mapping_can_be_restored()
     {
         using var connection = Open();
-        connection.Store.DeleteMapping("CONTACT");
+        connection.Store.Mappings.Delete("CONTACT");
         var catalog = new MappingCatalog(connection);
 
         catalog.Reset(catalog.PlanReset("CONTACT"));

@@ -35,7 +35,7 @@ internal static class CustomerConvergence
     /// <param name="partnersMayBeDeleted">A coupled record may be gone on one side (deleted, and not restored by the policy).</param>
     public static void Assert(SandboxHost host, StateStore store, (HashSet<Guid> Customers, HashSet<Guid> Accounts) before, bool equalFields = true, bool partnersMayBeDeleted = false)
     {
-        var couplings = store.GetCouplings(StandardMappings.Customer);
+        var couplings = store.Couplings.GetAll(StandardMappings.Customer);
         var bcSchema = host.BusinessCentral.Table(host.Sample!.CompanyId, "customers").Schema;
         var customers = Rows(host, "BusinessCentral", "customers");
         var accounts = Rows(host, "Dataverse", "accounts");
@@ -87,7 +87,7 @@ internal static class CustomerConvergence
             }
         }
 
-        Xunit.Assert.Empty(store.GetPendingWrites());
+        Xunit.Assert.Empty(store.PendingWrites.GetAll());
     }
 
     private static string? Text(object? value) => value is string { Length: > 0 } s ? s : null;

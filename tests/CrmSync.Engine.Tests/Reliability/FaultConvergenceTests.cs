@@ -50,7 +50,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
         var dvChanges = 0;
         for (var round = 1; round <= (Long ? 10 : 4); round++)
         {
-            var couplings = sandbox.Connection.Store.GetCouplings(StandardMappings.Customer);
+            var couplings = sandbox.Connection.Store.Couplings.GetAll(StandardMappings.Customer);
             var bcChanged = couplings.Where(_ => random.NextDouble() < 0.03).Select(c => c.BcId).ToList();
             var dvChanged = couplings.Where(c => !bcChanged.Contains(c.BcId) && random.NextDouble() < 0.03).Select(c => c.DataverseId).ToList();
             foreach (var id in bcChanged)
@@ -67,7 +67,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
             CustomerConvergence.Assert(sandbox.Host, sandbox.Connection.Store, before);
             foreach (var id in bcChanged)
             {
-                var account = sandbox.Connection.Store.GetCouplingByBcId(StandardMappings.Customer, id)!.DataverseId;
+                var account = sandbox.Connection.Store.Couplings.GetByBcId(StandardMappings.Customer, id)!.DataverseId;
                 Assert.Equal($"BC round {round}", (string?)Account(sandbox, account)["address1_city"]);
             }
 
@@ -79,7 +79,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
         var requests = sandbox.Connection.RequestsSent(Http.ServiceKind.Dataverse) + sandbox.Connection.RequestsSent(Http.ServiceKind.BusinessCentral);
         output.WriteLine($"{customers:N0} BC customers + {customers / 4:N0} Dataverse accounts; full sync converged in {fullRuns} run(s), " +
                          $"{bcChanges} BC + {dvChanges} Dataverse changes in {incrementalRuns} incremental run(s); {requests:N0} requests sent, " +
-                         $"faults injected: {string.Join(", ", injected.Select(f => $"{f.Key} {f.Value}"))}; {sandbox.Connection.Store.GetCouplings(StandardMappings.Customer).Count:N0} couplings, 0 duplicates.");
+                         $"faults injected: {string.Join(", ", injected.Select(f => $"{f.Key} {f.Value}"))}; {sandbox.Connection.Store.Couplings.GetAll(StandardMappings.Customer).Count:N0} couplings, 0 duplicates.");
         Assert.All(Enum.GetValues<FaultKind>(), kind => Assert.True(injected.GetValueOrDefault(kind) > 0, $"no {kind} was injected"));
     }
 
@@ -124,7 +124,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
             .Where(r => ((string)r.Values[CrmSync.Sandbox.Graph.GraphService.UserSchema.IndexOf("userPrincipalName")]!).StartsWith("sales", StringComparison.Ordinal))
             .Select(r => ((System.Text.Json.Nodes.JsonArray?)r.Values[CrmSync.Sandbox.Graph.GraphService.UserSchema.IndexOf("assignedLicenses")])?.Count ?? 0);
         Assert.All(licensed, count => Assert.Equal(1, count));
-        var couplings = sandbox.Connection.Store.GetCouplings(StandardMappings.Salespeople);
+        var couplings = sandbox.Connection.Store.Couplings.GetAll(StandardMappings.Salespeople);
         Assert.Equal(couplings.Count, couplings.Select(c => c.BcId).Distinct().Count());
         Assert.True(couplings.Count >= people, $"{couplings.Count} salespeople coupled");
         var graphFaults = sandbox.Host.Faults("Graph").Injected;
@@ -147,8 +147,8 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
                 // A full sync that a fault stopped is run again in full, as an admin would: the records it had not reached yet
                 // are uncoupled, and a modified-records run only creates those when "Synch. Only Coupled Records" is off.
                 var (jobs, observer) = await sandbox.SyncAsync(full, false, Mappings);
-                if (jobs.All(j => j.Failed == 0) && observer.Failures.Count == 0 && sandbox.Connection.Store.GetPendingWrites().Count == 0
-                    && sandbox.Connection.Store.GetFailures().Count == 0)
+                if (jobs.All(j => j.Failed == 0) && observer.Failures.Count == 0 && sandbox.Connection.Store.PendingWrites.GetAll().Count == 0
+                    && sandbox.Connection.Store.Failures.GetAll().Count == 0)
                 {
                     output.WriteLine($"{(full ? "full" : "incremental")}: converged in run {run}; earlier runs stopped by: {(stopped.Count == 0 ? "nothing" : string.Join(" | ", stopped))}");
                     return run;
@@ -161,7 +161,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
         }
 
         throw new Xunit.Sdk.XunitException("The syncs did not converge in 20 runs: " + string.Join(" | ", stopped.TakeLast(5)) + " " +
-            string.Join("; ", sandbox.Connection.Store.GetFailures().Take(5).Select(f => f.ToString())));
+            string.Join("; ", sandbox.Connection.Store.Failures.GetAll().Take(5).Select(f => f.ToString())));
     }
 
     private static Dictionary<string, object?> Account(SandboxConnection sandbox, Guid id) => CustomerConvergence.Row(sandbox.Host, "Dataverse", "accounts", id);

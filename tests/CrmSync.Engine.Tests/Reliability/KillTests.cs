@@ -60,7 +60,7 @@ public sealed class KillTests(ITestOutputHelper output)
             await RunToEndAsync(host, state, "modified");
             using var connection = CrmSyncConnection.Open("check", state);
             CustomerConvergence.Assert(host, connection.Store, before);
-            output.WriteLine($"incremental: {rounds} rounds of changes on both sides, {kills} kills; converged with {connection.Store.GetCouplings(StandardMappings.Customer).Count:N0} couplings, 0 duplicates, no lost update.");
+            output.WriteLine($"incremental: {rounds} rounds of changes on both sides, {kills} kills; converged with {connection.Store.Couplings.GetAll(StandardMappings.Customer).Count:N0} couplings, 0 duplicates, no lost update.");
             Assert.True(kills >= Kills, $"only {kills} runs were killed mid-way");
         }
         finally
@@ -108,7 +108,7 @@ public sealed class KillTests(ITestOutputHelper output)
                 .Select(r => ((System.Text.Json.Nodes.JsonArray?)r.Values[GraphSchema("assignedLicenses")])?.Count(l => (Guid?)Guid.Parse((string)l!["skuId"]!) == CrmSync.Sandbox.Seed.SampleData.Dynamics365Plan1SkuId) ?? 0)
                 .ToList();
             Assert.All(licenses, count => Assert.Equal(1, count));
-            var couplings = connection.Store.GetCouplings(StandardMappings.Salespeople);
+            var couplings = connection.Store.Couplings.GetAll(StandardMappings.Salespeople);
             Assert.Equal(couplings.Count, couplings.Select(c => c.BcId).Distinct().Count());
             Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
             Assert.True(couplings.Count >= people, $"{couplings.Count} salespeople coupled, {people} imported");
@@ -144,7 +144,7 @@ public sealed class KillTests(ITestOutputHelper output)
 
             // Work sent again after a kill is bounded by the batches in flight: every created record needed one write, so
             // the extra write requests are at most (batches in flight + the one being formed) per kill.
-            var created = connection.Store.GetCouplings(StandardMappings.Customer).Count;
+            var created = connection.Store.Couplings.GetAll(StandardMappings.Customer).Count;
             var writes = host.Counters.Requests(writtenService, "POST $batch");
             var needed = (int)Math.Ceiling(created / (writtenService == "Dataverse" ? 500.0 : 100.0));
             output.WriteLine($"{mode} to {writtenService}: {kills} kills, {created:N0} couplings, {writes:N0} write requests ({needed:N0} needed without kills), 0 duplicates.");
@@ -199,7 +199,7 @@ public sealed class KillTests(ITestOutputHelper output)
 
     private static void ChangeBoth(SandboxHost host, CrmSync.State.StateStore store, Random random, int round)
     {
-        foreach (var coupling in store.GetCouplings(StandardMappings.Customer).Where(_ => random.NextDouble() < 0.02))
+        foreach (var coupling in store.Couplings.GetAll(StandardMappings.Customer).Where(_ => random.NextDouble() < 0.02))
         {
             var path = $"companies({host.Sample!.CompanyId})/customers({coupling.BcId})";
             // Each record changes on one side only (its id decides which): a record changed on both sides between two runs is

@@ -30,7 +30,7 @@ public sealed class OneWriterTests
             Assert.Contains(state, refused);
 
             using var connection = CrmSyncConnection.Open("check", state);
-            var couplings = connection.Store.GetCouplings(StandardMappings.Customer);
+            var couplings = connection.Store.Couplings.GetAll(StandardMappings.Customer);
             Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
             Assert.Equal(3_000, host.Dataverse.Table("accounts").Rows.Count(r => ((string?)r.Values[host.Dataverse.Table("accounts").Schema.IndexOf("name")])?.StartsWith("Benchmark Customer", StringComparison.Ordinal) == true));
         }

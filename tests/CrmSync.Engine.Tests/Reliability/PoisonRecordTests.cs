@@ -35,7 +35,7 @@ public sealed class PoisonRecordTests
         var job = first.Job(StandardMappings.Customer, SyncDirection.FromIntegrationTable);
         Assert.Equal(1, job.Failed);
         Assert.True(job.Inserted >= 99, $"the other records of the batch were created ({job.Inserted})");
-        var error = Assert.Single(sandbox.Connection.Store.GetJobErrors(job.Id));
+        var error = Assert.Single(sandbox.Connection.Store.Jobs.GetErrors(job.Id));
         Assert.Contains(poison.ToString(), error.SourceId);
         Assert.Contains("100", error.Message);
         Assert.Single(firstObserver.Failures, f => f.SourceKey.Contains("Poison Record", StringComparison.Ordinal) || f.ToString().Contains(poison.ToString(), StringComparison.Ordinal));
@@ -58,9 +58,9 @@ public sealed class PoisonRecordTests
         new CouplingService(sandbox.Connection).Reset(StandardMappings.Customer, poison);
         var (fixedRun, fixedObserver) = await sandbox.SyncAsync(true, false, Mappings);
         Assert.Empty(fixedObserver.Failures);
-        Assert.NotNull(sandbox.Connection.Store.GetCouplingByDataverseId(StandardMappings.Customer, poison));
+        Assert.NotNull(sandbox.Connection.Store.Couplings.GetByDataverseId(StandardMappings.Customer, poison));
         Assert.Single(sandbox.Rows("BusinessCentral", "customers"), r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "displayName") == "Poison Record, fixed");
-        Assert.Null(sandbox.Connection.Store.GetFailure(StandardMappings.Customer, SyncDirection.FromIntegrationTable, poison));
+        Assert.Null(sandbox.Connection.Store.Failures.Get(StandardMappings.Customer, SyncDirection.FromIntegrationTable, poison));
         Assert.Equal(0, fixedRun.Job(StandardMappings.Customer, SyncDirection.FromIntegrationTable).Failed);
     }
 
@@ -71,7 +71,7 @@ public sealed class PoisonRecordTests
         var account = Guid.NewGuid();
         sandbox.Host.Invoke("Dataverse", sandbox.Host.Sample!.Admin, "POST", "accounts", new Dictionary<string, object> { ["accountid"] = account, ["name"] = "Throttled Ltd", ["customertypecode"] = 3 });
         await sandbox.SyncAsync(true, false, Mappings);
-        Assert.NotNull(sandbox.Connection.Store.GetCouplingByDataverseId(StandardMappings.Customer, account));
+        Assert.NotNull(sandbox.Connection.Store.Couplings.GetByDataverseId(StandardMappings.Customer, account));
 
         // The same 500 for this record's update, three runs in a row (BC answers each request of a $batch on its own).
         var faults = sandbox.Host.Faults("BusinessCentral");
@@ -81,17 +81,17 @@ public sealed class PoisonRecordTests
             faults.Enqueue(FaultKind.ServerError, 1, (method, path) => method == "INNER PATCH" && path.Contains("customers(", StringComparison.Ordinal));
             var (jobs, _) = await sandbox.SyncAsync(false, false, Mappings);
             Assert.Equal(1, jobs.Job(StandardMappings.Customer, SyncDirection.FromIntegrationTable).Failed);
-            Assert.False(sandbox.Connection.Store.GetCouplingByDataverseId(StandardMappings.Customer, account)!.Skipped, $"run {run}: a 500 says nothing about the record");
+            Assert.False(sandbox.Connection.Store.Couplings.GetByDataverseId(StandardMappings.Customer, account)!.Skipped, $"run {run}: a 500 says nothing about the record");
         }
 
         var (healthy, observer) = await sandbox.SyncAsync(false, false, Mappings);
         Assert.Empty(observer.Failures);
-        var coupling = sandbox.Connection.Store.GetCouplingByDataverseId(StandardMappings.Customer, account)!;
+        var coupling = sandbox.Connection.Store.Couplings.GetByDataverseId(StandardMappings.Customer, account)!;
         Assert.Equal("+1 555 0103", (string?)sandbox.Rows("BusinessCentral", "customers").Single(r => r.Id() == coupling.BcId).Value(sandbox, "BusinessCentral", "customers", "phoneNumber"));
         _ = healthy;
     }
 
     private static CrmSync.State.UncoupledFailure Failure(SandboxConnection sandbox, Guid source) =>
-        sandbox.Connection.Store.GetFailure(StandardMappings.Customer, SyncDirection.FromIntegrationTable, source)
+        sandbox.Connection.Store.Failures.Get(StandardMappings.Customer, SyncDirection.FromIntegrationTable, source)
         ?? throw new Xunit.Sdk.XunitException($"no failure is recorded for {source}");
 }

@@ -117,11 +117,11 @@ public sealed class TwoWayConvergenceProperty
         Assert.All(third, job => Assert.True(job.Inserted == 0 && job.Modified == 0, $"echo or late write: {job.Message} after {Describe(ops)}"));
 
         var store = sandbox.Connection.Store;
-        var errors = store.GetJobErrors();
+        var errors = store.Jobs.GetErrors();
         for (var i = 0; i < Slots; i++)
         {
             var slot = slots[i];
-            var coupling = slot.BcId is { } bcId ? store.GetCouplingByBcId(StandardMappings.Customer, bcId) : slot.DvId is { } dvId ? store.GetCouplingByDataverseId(StandardMappings.Customer, dvId) : null;
+            var coupling = slot.BcId is { } bcId ? store.Couplings.GetByBcId(StandardMappings.Customer, bcId) : slot.DvId is { } dvId ? store.Couplings.GetByDataverseId(StandardMappings.Customer, dvId) : null;
             if ((slot.BcId is null && slot.DvId is null) || slot.Gone)
             {
                 continue;
@@ -258,10 +258,10 @@ public sealed class TwoWayConvergenceProperty
     }
 
     private static Guid? CoupledBc(SandboxConnection sandbox, SlotState slot) =>
-        slot.DvId is { } dv ? sandbox.Connection.Store.GetCouplingByDataverseId(StandardMappings.Customer, dv)?.BcId : null;
+        slot.DvId is { } dv ? sandbox.Connection.Store.Couplings.GetByDataverseId(StandardMappings.Customer, dv)?.BcId : null;
 
     private static Guid? CoupledDv(SandboxConnection sandbox, SlotState slot) =>
-        slot.BcId is { } bc ? sandbox.Connection.Store.GetCouplingByBcId(StandardMappings.Customer, bc)?.DataverseId : null;
+        slot.BcId is { } bc ? sandbox.Connection.Store.Couplings.GetByBcId(StandardMappings.Customer, bc)?.DataverseId : null;
 
     private static async Task RunAsync(SandboxConnection sandbox, SlotState[] slots, Edit? concurrent)
     {

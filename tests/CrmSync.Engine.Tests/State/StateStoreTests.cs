@@ -15,13 +15,13 @@ public sealed class StateStoreTests : IDisposable
         using var store = StateStore.Open(_temp.File("new.db"));
 
         Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
-        var tables = store.Query("SELECT name FROM sqlite_master WHERE type = 'table'", r => r.GetString(0));
+        var tables = store.Database.Query("SELECT name FROM sqlite_master WHERE type = 'table'", r => r.GetString(0));
         foreach (var table in new[] { "schema_version", "integration_table_mapping", "integration_field_mapping", "watermark", "coupling", "sync_job", "sync_job_error", "pending_write", "setting", "sync_failure" })
         {
             Assert.Contains(table, tables);
         }
 
-        Assert.Equal("wal", store.Query("PRAGMA journal_mode", r => r.GetString(0)).Single());
+        Assert.Equal("wal", store.Database.Query("PRAGMA journal_mode", r => r.GetString(0)).Single());
     }
 
     [Fact]
@@ -56,15 +56,15 @@ public sealed class StateStoreTests : IDisposable
         using (var old = StateStore.Open(path, StateMigrations.All.Where(m => m.Version <= version).ToList()))
         {
             Assert.Equal(version, old.SchemaVersion);
-            old.SaveMapping(StandardMappings.Get("CUSTOMER")!);
+            old.Mappings.Save(StandardMappings.Get("CUSTOMER")!);
             // Written with the columns every version has, as an older CrmSync wrote them.
-            old.Execute("""
+            old.Database.Execute("""
                 INSERT INTO coupling (mapping_name, bc_id, dataverse_id, bc_last_synch_modified_on, dataverse_last_synch_modified_on, last_synch_result,
                     last_synch_job_id, last_synch_crm_result, last_synch_crm_job_id, last_error_message, skipped, coupled_at)
                 VALUES ('CUSTOMER', $bc, $dv, '2026-01-01T10:00:00.4560000Z', '2026-01-01T10:00:01.0000000Z', 2, $job, 1, $crmJob, $error, 1, '2025-12-31T23:59:59.0000000Z')
                 """, ("$bc", coupling.BcId.ToString()), ("$dv", coupling.DataverseId.ToString()), ("$job", coupling.LastSynchJobId.ToString()),
                 ("$crmJob", coupling.LastSynchCrmJobId.ToString()), ("$error", coupling.LastErrorMessage));
-            old.Execute("""
+            old.Database.Execute("""
                 INSERT INTO sync_job (id, mapping_name, direction, type, start_time, finish_time, message, inserted, modified, deleted, unchanged, skipped, failed, coupled, uncoupled)
                 VALUES ($id, $m, $dir, $type, $start, $finish, $msg, $ins, $mod, $del, $unch, $skip, $fail, $coup, $uncoup)
                 """, ("$id", job.Id.ToString()), ("$m", job.MappingName), ("$dir", (int)job.Direction), ("$type", (int)job.Type),
@@ -72,18 +72,18 @@ public sealed class StateStoreTests : IDisposable
                 ("$finish", "2026-01-01T10:00:05.0000000Z"), ("$msg", job.Message),
                 ("$ins", job.Inserted), ("$mod", job.Modified), ("$del", job.Deleted), ("$unch", job.Unchanged), ("$skip", job.Skipped), ("$fail", job.Failed),
                 ("$coup", job.Coupled), ("$uncoup", job.Uncoupled));
-            old.AdvanceWatermark("CUSTOMER", SyncSide.Dataverse, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
+            old.Watermarks.Advance("CUSTOMER", SyncSide.Dataverse, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero));
         }
 
         using var store = StateStore.Open(path);
 
         Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
-        Assert.True(store.GetMapping("CUSTOMER")!.HasSameSettingsAs(StandardMappings.Get("CUSTOMER")!));
-        Assert.Equal(coupling, store.GetCouplingByBcId("CUSTOMER", coupling.BcId));
-        Assert.Equal(job, store.GetJob(job.Id));
-        Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), store.GetWatermark("CUSTOMER", SyncSide.Dataverse));
-        store.SetSetting("integration-user", "x");
-        Assert.Equal("x", store.GetSetting("integration-user"));
+        Assert.True(store.Mappings.Get("CUSTOMER")!.HasSameSettingsAs(StandardMappings.Get("CUSTOMER")!));
+        Assert.Equal(coupling, store.Couplings.GetByBcId("CUSTOMER", coupling.BcId));
+        Assert.Equal(job, store.Jobs.Get(job.Id));
+        Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), store.Watermarks.Get("CUSTOMER", SyncSide.Dataverse));
+        store.Settings.Set("integration-user", "x");
+        Assert.Equal("x", store.Settings.Get("integration-user"));
     }
 
     [Fact]
@@ -92,16 +92,16 @@ public sealed class StateStoreTests : IDisposable
         var path = _temp.File("v7-blank.db");
         using (var old = StateStore.Open(path, StateMigrations.All.Where(m => m.Version <= 7).ToList()))
         {
-            old.SaveMapping(StandardMappings.Get("CUSTOMER")! with { TableFilter = "blocked eq ' ' and city eq 'Oslo'" });
-            old.SaveMapping(StandardMappings.Get("VENDOR")! with { TableFilter = "blocked eq ' '" });
-            old.SaveMapping(StandardMappings.Get("CONTACT")!);
+            old.Mappings.Save(StandardMappings.Get("CUSTOMER")! with { TableFilter = "blocked eq ' ' and city eq 'Oslo'" });
+            old.Mappings.Save(StandardMappings.Get("VENDOR")! with { TableFilter = "blocked eq ' '" });
+            old.Mappings.Save(StandardMappings.Get("CONTACT")!);
         }
 
         using var store = StateStore.Open(path);
 
-        Assert.Equal("blocked eq '_x0020_' and city eq 'Oslo'", store.GetMapping("CUSTOMER")!.TableFilter);
-        Assert.Equal("blocked eq '_x0020_'", store.GetMapping("VENDOR")!.TableFilter);
-        Assert.Equal(StandardMappings.Get("CONTACT")!.TableFilter, store.GetMapping("CONTACT")!.TableFilter);
+        Assert.Equal("blocked eq '_x0020_' and city eq 'Oslo'", store.Mappings.Get("CUSTOMER")!.TableFilter);
+        Assert.Equal("blocked eq '_x0020_'", store.Mappings.Get("VENDOR")!.TableFilter);
+        Assert.Equal(StandardMappings.Get("CONTACT")!.TableFilter, store.Mappings.Get("CONTACT")!.TableFilter);
     }
 
     [Fact]
@@ -110,7 +110,7 @@ public sealed class StateStoreTests : IDisposable
         var path = _temp.File("newer.db");
         using (var store = StateStore.Open(path))
         {
-            store.Execute("INSERT INTO schema_version (version, description, applied_at) VALUES (99, 'future', '2030-01-01')");
+            store.Database.Execute("INSERT INTO schema_version (version, description, applied_at) VALUES (99, 'future', '2030-01-01')");
         }
 
         var ex = Assert.Throws<CrmSyncException>(() => StateStore.Open(path));
@@ -144,7 +144,7 @@ public sealed class StateStoreTests : IDisposable
 
         using var store = StateStore.Open(path);
         Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
-        Assert.Empty(store.Query("SELECT name FROM sqlite_master WHERE name = 'half_done'", r => r.GetString(0)));
+        Assert.Empty(store.Database.Query("SELECT name FROM sqlite_master WHERE name = 'half_done'", r => r.GetString(0)));
     }
 
     [Fact]
@@ -165,43 +165,43 @@ public sealed class StateStoreTests : IDisposable
         {
             foreach (var mapping in StandardMappings.All())
             {
-                store.SaveMapping(mapping with { TableFilter = mapping.Name + " eq 'x'", UpdateConflictResolution = UpdateConflictResolution.GetUpdateFromIntegration });
+                store.Mappings.Save(mapping with { TableFilter = mapping.Name + " eq 'x'", UpdateConflictResolution = UpdateConflictResolution.GetUpdateFromIntegration });
             }
 
-            store.AdvanceWatermark("CUSTOMER", SyncSide.BusinessCentral, new DateTimeOffset(2026, 3, 1, 0, 0, 0, 123, TimeSpan.FromHours(2)));
-            store.SaveCoupling(coupling);
-            store.SaveJob(job);
-            errorId = store.AddJobError(error);
-            pendingId = store.AddPendingWrite(pending);
-            store.SetSetting("k", "v");
-            store.SaveFailure(failure);
+            store.Watermarks.Advance("CUSTOMER", SyncSide.BusinessCentral, new DateTimeOffset(2026, 3, 1, 0, 0, 0, 123, TimeSpan.FromHours(2)));
+            store.Couplings.Save(coupling);
+            store.Jobs.Save(job);
+            errorId = store.Jobs.AddError(error);
+            pendingId = store.PendingWrites.Add(pending);
+            store.Settings.Set("k", "v");
+            store.Failures.Save(failure);
         }
 
         using (var store = StateStore.Open(path))
         {
             foreach (var expected in StandardMappings.All())
             {
-                var actual = store.GetMapping(expected.Name)!;
+                var actual = store.Mappings.Get(expected.Name)!;
                 Assert.True(actual.HasSameSettingsAs(expected with { TableFilter = expected.Name + " eq 'x'", UpdateConflictResolution = UpdateConflictResolution.GetUpdateFromIntegration }), expected.Name);
                 Assert.Equal(expected.FieldMappings, actual.FieldMappings);
             }
 
-            Assert.Equal(new DateTimeOffset(2026, 2, 28, 22, 0, 0, 123, TimeSpan.Zero), store.GetMapping("CUSTOMER")!.BcWatermark);
-            Assert.Null(store.GetMapping("CUSTOMER")!.DataverseWatermark);
-            Assert.Equal(coupling, store.GetCouplingByBcId("CUSTOMER", coupling.BcId));
-            Assert.Equal(coupling, store.GetCouplingByDataverseId("CUSTOMER", coupling.DataverseId));
-            Assert.Equal(failure, store.GetFailure("CUSTOMER", SyncDirection.ToIntegrationTable, failure.SourceId));
-            Assert.Equal(job, store.GetJob(job.Id));
-            Assert.Equal(error with { Id = errorId }, store.GetJobErrors(job.Id).Single());
-            Assert.Equal(pending with { Id = pendingId }, store.GetPendingWrites().Single());
-            Assert.Equal("v", store.GetSetting("k"));
+            Assert.Equal(new DateTimeOffset(2026, 2, 28, 22, 0, 0, 123, TimeSpan.Zero), store.Mappings.Get("CUSTOMER")!.BcWatermark);
+            Assert.Null(store.Mappings.Get("CUSTOMER")!.DataverseWatermark);
+            Assert.Equal(coupling, store.Couplings.GetByBcId("CUSTOMER", coupling.BcId));
+            Assert.Equal(coupling, store.Couplings.GetByDataverseId("CUSTOMER", coupling.DataverseId));
+            Assert.Equal(failure, store.Failures.Get("CUSTOMER", SyncDirection.ToIntegrationTable, failure.SourceId));
+            Assert.Equal(job, store.Jobs.Get(job.Id));
+            Assert.Equal(error with { Id = errorId }, store.Jobs.GetErrors(job.Id).Single());
+            Assert.Equal(pending with { Id = pendingId }, store.PendingWrites.GetAll().Single());
+            Assert.Equal("v", store.Settings.Get("k"));
 
-            Assert.True(store.RemovePendingWrite(pendingId));
-            Assert.True(store.RemoveCoupling("CUSTOMER", coupling.BcId));
-            Assert.True(store.DeleteMapping("CONTACT"));
-            Assert.Empty(store.GetPendingWrites());
-            Assert.Empty(store.GetCouplings("CUSTOMER"));
-            Assert.Null(store.GetMapping("CONTACT"));
+            Assert.True(store.PendingWrites.Remove(pendingId));
+            Assert.True(store.Couplings.Remove("CUSTOMER", coupling.BcId));
+            Assert.True(store.Mappings.Delete("CONTACT"));
+            Assert.Empty(store.PendingWrites.GetAll());
+            Assert.Empty(store.Couplings.GetAll("CUSTOMER"));
+            Assert.Null(store.Mappings.Get("CONTACT"));
         }
     }
 
@@ -210,20 +210,20 @@ public sealed class StateStoreTests : IDisposable
     {
         using var store = StateStore.Open(_temp.File("tx.db"));
         var customer = StandardMappings.Get("CUSTOMER")!;
-        store.SaveMapping(customer);
+        store.Mappings.Save(customer);
         var coupling = SampleCoupling();
 
         Assert.Throws<InvalidOperationException>(() => store.InTransaction(() =>
         {
-            store.SaveMapping(customer with { TableFilter = "changed eq 1", FieldMappings = customer.FieldMappings.Take(2).ToList() });
-            store.SaveCoupling(coupling);
-            store.AdvanceWatermark("CUSTOMER", SyncSide.Dataverse, DateTimeOffset.UtcNow);
+            store.Mappings.Save(customer with { TableFilter = "changed eq 1", FieldMappings = customer.FieldMappings.Take(2).ToList() });
+            store.Couplings.Save(coupling);
+            store.Watermarks.Advance("CUSTOMER", SyncSide.Dataverse, DateTimeOffset.UtcNow);
             throw new InvalidOperationException("killed midway");
         }));
 
-        var after = store.GetMapping("CUSTOMER")!;
+        var after = store.Mappings.Get("CUSTOMER")!;
         Assert.True(after.HasSameSettingsAs(customer));
-        Assert.Null(store.GetCouplingByBcId("CUSTOMER", coupling.BcId));
+        Assert.Null(store.Couplings.GetByBcId("CUSTOMER", coupling.BcId));
         Assert.Null(after.DataverseWatermark);
     }
 
@@ -238,7 +238,7 @@ public sealed class StateStoreTests : IDisposable
         var path = _temp.File("private.db");
         using (var store = StateStore.Open(path))
         {
-            store.SetSetting("integration-user", "x");
+            store.Settings.Set("integration-user", "x");
             foreach (var file in new[] { path, path + "-wal", path + "-shm", path + ".lock", path + ".owner" })
             {
                 Assert.True(File.Exists(file), file);
@@ -277,13 +277,13 @@ public sealed class StateStoreTests : IDisposable
     public void Watermarks_only_move_forward()
     {
         using var store = StateStore.Open(_temp.File("wm.db"));
-        store.SaveMapping(StandardMappings.Get("CURRENCY")!);
+        store.Mappings.Save(StandardMappings.Get("CURRENCY")!);
         var later = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
 
-        Assert.Equal(later, store.AdvanceWatermark("CURRENCY", SyncSide.BusinessCentral, later));
-        Assert.Equal(later, store.AdvanceWatermark("CURRENCY", SyncSide.BusinessCentral, later.AddHours(-1)));
-        Assert.Equal(later, store.GetWatermark("CURRENCY", SyncSide.BusinessCentral));
-        Assert.Equal(later.AddSeconds(1), store.AdvanceWatermark("CURRENCY", SyncSide.BusinessCentral, later.AddSeconds(1)));
+        Assert.Equal(later, store.Watermarks.Advance("CURRENCY", SyncSide.BusinessCentral, later));
+        Assert.Equal(later, store.Watermarks.Advance("CURRENCY", SyncSide.BusinessCentral, later.AddHours(-1)));
+        Assert.Equal(later, store.Watermarks.Get("CURRENCY", SyncSide.BusinessCentral));
+        Assert.Equal(later.AddSeconds(1), store.Watermarks.Advance("CURRENCY", SyncSide.BusinessCentral, later.AddSeconds(1)));
     }
 
     [Fact]
@@ -291,11 +291,11 @@ public sealed class StateStoreTests : IDisposable
     {
         using var store = StateStore.Open(_temp.File("unique.db"));
         var coupling = SampleCoupling();
-        store.SaveCoupling(coupling);
+        store.Couplings.Save(coupling);
 
-        Assert.ThrowsAny<Exception>(() => store.SaveCoupling(coupling with { BcId = Guid.NewGuid() }));
-        store.SaveCoupling(coupling with { MappingName = "VENDOR", BcId = Guid.NewGuid() });
-        Assert.Single(store.GetCouplings("CUSTOMER"));
+        Assert.ThrowsAny<Exception>(() => store.Couplings.Save(coupling with { BcId = Guid.NewGuid() }));
+        store.Couplings.Save(coupling with { MappingName = "VENDOR", BcId = Guid.NewGuid() });
+        Assert.Single(store.Couplings.GetAll("CUSTOMER"));
     }
 
     [Fact]
@@ -303,14 +303,14 @@ public sealed class StateStoreTests : IDisposable
     {
         using var store = StateStore.Open(_temp.File("jobs.db"));
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        store.SaveJob(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CURRENCY", StartTime = start, Failed = 0 });
-        store.SaveJob(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CUSTOMER", StartTime = start.AddMinutes(1), Failed = 2 });
-        store.SaveJob(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CUSTOMER", StartTime = start.AddMinutes(2), Failed = 0 });
+        store.Jobs.Save(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CURRENCY", StartTime = start, Failed = 0 });
+        store.Jobs.Save(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CUSTOMER", StartTime = start.AddMinutes(1), Failed = 2 });
+        store.Jobs.Save(SampleJob() with { Id = Guid.NewGuid(), MappingName = "CUSTOMER", StartTime = start.AddMinutes(2), Failed = 0 });
 
-        Assert.Equal(new[] { start.AddMinutes(2), start.AddMinutes(1), start }, store.GetJobs().Select(j => j.StartTime));
-        Assert.Equal(2, store.GetJobs("customer").Count);
-        Assert.Equal(start.AddMinutes(1), store.GetJobs(failedOnly: true).Single().StartTime);
-        Assert.Equal(2, store.GetJobs(since: start.AddMinutes(1)).Count);
+        Assert.Equal(new[] { start.AddMinutes(2), start.AddMinutes(1), start }, store.Jobs.GetAll().Select(j => j.StartTime));
+        Assert.Equal(2, store.Jobs.GetAll("customer").Count);
+        Assert.Equal(start.AddMinutes(1), store.Jobs.GetAll(failedOnly: true).Single().StartTime);
+        Assert.Equal(2, store.Jobs.GetAll(since: start.AddMinutes(1)).Count);
     }
 
     [Fact]
@@ -323,13 +323,13 @@ public sealed class StateStoreTests : IDisposable
         var intoBc = Coupling(SyncResult.Failure, SyncResult.Success);
         foreach (var coupling in new[] { intoDataverse, intoBc, Coupling(SyncResult.Failure, SyncResult.Failure, skipped: true), Coupling(SyncResult.Success, SyncResult.Success) })
         {
-            store.SaveCoupling(coupling);
+            store.Couplings.Save(coupling);
         }
 
-        Assert.Equal(new[] { intoDataverse.BcId }, store.GetFailedCouplings("CUSTOMER", intoDataverse: true).Select(c => c.BcId));
-        Assert.Equal(new[] { intoBc.BcId }, store.GetFailedCouplings("CUSTOMER", intoDataverse: false).Select(c => c.BcId));
-        Assert.True(store.HasCouplings("CUSTOMER"));
-        Assert.False(store.HasCouplings("VENDOR"));
+        Assert.Equal(new[] { intoDataverse.BcId }, store.Couplings.GetFailed("CUSTOMER", intoDataverse: true).Select(c => c.BcId));
+        Assert.Equal(new[] { intoBc.BcId }, store.Couplings.GetFailed("CUSTOMER", intoDataverse: false).Select(c => c.BcId));
+        Assert.True(store.Couplings.Any("CUSTOMER"));
+        Assert.False(store.Couplings.Any("VENDOR"));
     }
 
     private static IntegrationCoupling SampleCoupling() => new()

@@ -20,29 +20,29 @@ public sealed class FullSyncTests
         // CURRENCY (to Dataverse): EUR matched by ISO code, the other four created.
         Assert.Equal(1, jobs.Job("CURRENCY", SyncDirection.ToIntegrationTable).Coupled);
         Assert.Equal(4, jobs.Job("CURRENCY", SyncDirection.ToIntegrationTable).Inserted);
-        Assert.Equal(5, store.GetCouplings("CURRENCY").Count);
+        Assert.Equal(5, store.Couplings.GetAll("CURRENCY").Count);
         // SALESPEOPLE (from Dataverse): licensed users; AH, JO, LT matched by e-mail; the admin and Olivia created as SP NO. codes.
-        var salespeople = store.GetCouplings("SALESPEOPLE");
+        var salespeople = store.Couplings.GetAll("SALESPEOPLE");
         Assert.Equal(5, salespeople.Count);
         Assert.Contains(sandbox.Rows("BusinessCentral", BcSchemas.Salespeople), r => (string?)r.Value(sandbox, "BusinessCentral", BcSchemas.Salespeople, "code") == "SP NO. 00001");
         // CUSTOMER: 8 unblocked BC customers to Dataverse; Dataverse customer accounts to BC.
         var customerTo = jobs.Job("CUSTOMER", SyncDirection.ToIntegrationTable);
         Assert.Equal(8, customerTo.Inserted);
         var adatum = sandbox.Bc(BcSchemas.Customers, "number", "C10000");
-        var account = store.GetCouplingByBcId("CUSTOMER", adatum.Id())!;
+        var account = store.Couplings.GetByBcId("CUSTOMER", adatum.Id())!;
         var dvAccount = sandbox.Rows("Dataverse", DataverseSchemas.Accounts).Single(r => r.Id() == account.DataverseId);
         Assert.Equal("Adatum Corporation", dvAccount.Value(sandbox, "Dataverse", "accounts", "name"));
         Assert.Equal(3L, dvAccount.Value(sandbox, "Dataverse", "accounts", "customertypecode"));
         Assert.Equal("c0000000-0000-4000-8000-000000000011", ((CrmSync.Sandbox.Core.LookupValue)dvAccount.Value(sandbox, "Dataverse", "accounts", "ownerid")!).Id.ToString());
         // Blocked customers stay out.
-        Assert.Null(store.GetCouplingByBcId("CUSTOMER", sandbox.Bc(BcSchemas.Customers, "number", "C10050").Id()));
+        Assert.Null(store.Couplings.GetByBcId("CUSTOMER", sandbox.Bc(BcSchemas.Customers, "number", "C10050").Id()));
         // Dataverse-only customer accounts become BC customers; vendors stay vendors.
         Assert.Contains(sandbox.Rows("BusinessCentral", BcSchemas.Customers), r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "displayName") == "Blue Yonder Airlines");
         Assert.Contains(sandbox.Rows("BusinessCentral", BcSchemas.Vendors), r => (string?)r.Value(sandbox, "BusinessCentral", "vendors", "displayName") == "Tailspin Toys");
         Assert.DoesNotContain(sandbox.Rows("BusinessCentral", BcSchemas.Customers), r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "displayName") == "Tailspin Toys");
         // CONTACT: persons of a company only.
-        Assert.Null(store.GetCouplingByBcId("CONTACT", sandbox.Bc(BcSchemas.Contacts, "displayName", "Kim Abercrombie").Id()));
-        Assert.NotNull(store.GetCouplingByBcId("CONTACT", sandbox.Bc(BcSchemas.Contacts, "displayName", "Helen Ray").Id()));
+        Assert.Null(store.Couplings.GetByBcId("CONTACT", sandbox.Bc(BcSchemas.Contacts, "displayName", "Kim Abercrombie").Id()));
+        Assert.NotNull(store.Couplings.GetByBcId("CONTACT", sandbox.Bc(BcSchemas.Contacts, "displayName", "Helen Ray").Id()));
         Assert.All(jobs, j => Assert.Equal(0, j.Failed));
     }
 

@@ -55,7 +55,7 @@ public sealed class ModifiedSyncTests
         var (jobs, _) = await sandbox.SyncAsync(names: "CUSTOMER");
 
         Assert.Equal(1, jobs.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Modified);
-        var account = sandbox.Connection.Store.GetCouplingByBcId("CUSTOMER", customer.Id())!.DataverseId;
+        var account = sandbox.Connection.Store.Couplings.GetByBcId("CUSTOMER", customer.Id())!.DataverseId;
         Assert.Equal("+1 555 0199", sandbox.Rows("Dataverse", "accounts").Single(r => r.Id() == account).Value(sandbox, "Dataverse", "accounts", "telephone1"));
         var patch = Assert.Single(recorder.Batches);
         Assert.Contains("\"telephone1\"", patch);
@@ -72,8 +72,8 @@ public sealed class ModifiedSyncTests
         var alpine = sandbox.Bc(BcSchemas.Customers, "number", "C10030");
         var store = sandbox.Connection.Store;
 
-        sandbox.ChangeDv(sandbox.Host.Sample!.OrdinaryUser, "accounts", store.GetCouplingByBcId("CUSTOMER", trey.Id())!.DataverseId, new { websiteurl = "www.trey.example/new" });
-        sandbox.ChangeDv(sandbox.Host.Sample.SetupApp, "accounts", store.GetCouplingByBcId("CUSTOMER", alpine.Id())!.DataverseId, new { websiteurl = "www.alpine.example/integration" });
+        sandbox.ChangeDv(sandbox.Host.Sample!.OrdinaryUser, "accounts", store.Couplings.GetByBcId("CUSTOMER", trey.Id())!.DataverseId, new { websiteurl = "www.trey.example/new" });
+        sandbox.ChangeDv(sandbox.Host.Sample.SetupApp, "accounts", store.Couplings.GetByBcId("CUSTOMER", alpine.Id())!.DataverseId, new { websiteurl = "www.alpine.example/integration" });
         var (jobs, observer) = await sandbox.SyncAsync(names: "CUSTOMER");
 
         Assert.Empty(observer.Failures);
@@ -92,7 +92,7 @@ public sealed class ModifiedSyncTests
         var catalog = new MappingCatalog(sandbox.Connection);
         catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { UpdateConflictResolution = policy }));
         var customer = sandbox.Bc(BcSchemas.Customers, "number", "C10040");
-        var account = sandbox.Connection.Store.GetCouplingByBcId("CUSTOMER", customer.Id())!.DataverseId;
+        var account = sandbox.Connection.Store.Couplings.GetByBcId("CUSTOMER", customer.Id())!.DataverseId;
 
         sandbox.ChangeBc(BcSchemas.Customers, customer.Id(), new { phoneNumber = "+1 BC WINS" });
         sandbox.ChangeDv(sandbox.Host.Sample!.OrdinaryUser, "accounts", account, new { telephone1 = "+1 DATAVERSE WINS" });
@@ -106,7 +106,7 @@ public sealed class ModifiedSyncTests
             Assert.Contains("is bi-directional, and one or both values have changed since the last synchronization", conflict.Message);
             Assert.Equal(1, jobs.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Failed);
             Assert.Equal(("+1 BC WINS", "+1 DATAVERSE WINS"), (bcPhone, dvPhone));
-            Assert.NotEmpty(sandbox.Connection.Store.GetJobErrors(jobs.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Id));
+            Assert.NotEmpty(sandbox.Connection.Store.Jobs.GetErrors(jobs.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Id));
         }
         else
         {
@@ -133,7 +133,7 @@ public sealed class ModifiedSyncTests
 
         Assert.DoesNotContain(secondObserver.Failures, f => f.MappingName == "CUSTOMER" && f.Direction == SyncDirection.ToIntegrationTable);
         Assert.Equal(5, second.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Inserted);
-        Assert.NotNull(sandbox.Connection.Store.GetCouplingByBcId("CUSTOMER", sandbox.Bc(BcSchemas.Customers, "number", "C10020").Id()));
+        Assert.NotNull(sandbox.Connection.Store.Couplings.GetByBcId("CUSTOMER", sandbox.Bc(BcSchemas.Customers, "number", "C10020").Id()));
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class ModifiedSyncTests
         await sandbox.SyncAsync(names: "CUSTOMER");
         var (third, thirdObserver) = await sandbox.SyncAsync(names: "CUSTOMER");
 
-        var failure = sandbox.Connection.Store.GetFailure("CUSTOMER", SyncDirection.ToIntegrationTable, school)!;
+        var failure = sandbox.Connection.Store.Failures.Get("CUSTOMER", SyncDirection.ToIntegrationTable, school)!;
         Assert.True(failure.Skipped);
         Assert.Equal(5, third.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Skipped);
         Assert.Empty(thirdObserver.Failures);
@@ -164,7 +164,7 @@ public sealed class ModifiedSyncTests
     {
         await using var sandbox = await SyncedAsync();
         var customer = sandbox.Bc(BcSchemas.Customers, "number", "C10030").Id();
-        var account = sandbox.Connection.Store.GetCouplingByBcId("CUSTOMER", customer)!.DataverseId;
+        var account = sandbox.Connection.Store.Couplings.GetByBcId("CUSTOMER", customer)!.DataverseId;
         // The account disappears: a deletion conflict, which fails under the default policy.
         Assert.Equal(204, sandbox.Host.Invoke("Dataverse", sandbox.Host.Sample!.Admin, "DELETE", $"accounts({account})").Status);
 
@@ -175,7 +175,7 @@ public sealed class ModifiedSyncTests
 
         Assert.Contains("coupled to a deleted", Assert.Single(firstObserver.Failures).Message);
         Assert.Equal(1, second.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Failed);
-        Assert.True(sandbox.Connection.Store.GetCouplingByBcId("CUSTOMER", customer)!.Skipped);
+        Assert.True(sandbox.Connection.Store.Couplings.GetByBcId("CUSTOMER", customer)!.Skipped);
         Assert.Equal((0, 1), (third.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Failed, third.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Skipped));
     }
 
@@ -186,7 +186,7 @@ public sealed class ModifiedSyncTests
         var catalog = new MappingCatalog(sandbox.Connection);
         var store = sandbox.Connection.Store;
         var restore = sandbox.Bc(BcSchemas.Customers, "number", "C10030").Id();
-        var account = store.GetCouplingByBcId("CUSTOMER", restore)!.DataverseId;
+        var account = store.Couplings.GetByBcId("CUSTOMER", restore)!.DataverseId;
         sandbox.Host.Invoke("Dataverse", sandbox.Host.Sample!.Admin, "DELETE", $"accounts({account})");
         sandbox.ChangeBc(BcSchemas.Customers, restore, new { phoneNumber = "2" });
 
@@ -194,7 +194,7 @@ public sealed class ModifiedSyncTests
         var (restored, _) = await sandbox.SyncAsync(names: "CUSTOMER");
 
         Assert.Equal(1, restored.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Inserted);
-        var newAccount = store.GetCouplingByBcId("CUSTOMER", restore)!.DataverseId;
+        var newAccount = store.Couplings.GetByBcId("CUSTOMER", restore)!.DataverseId;
         Assert.Contains(sandbox.Rows("Dataverse", "accounts"), r => r.Id() == newAccount);
 
         sandbox.Host.Invoke("Dataverse", sandbox.Host.Sample.Admin, "DELETE", $"accounts({newAccount})");
@@ -203,7 +203,7 @@ public sealed class ModifiedSyncTests
         var (uncoupled, _) = await sandbox.SyncAsync(names: "CUSTOMER");
 
         Assert.Equal(1, uncoupled.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Uncoupled);
-        Assert.Null(store.GetCouplingByBcId("CUSTOMER", restore));
+        Assert.Null(store.Couplings.GetByBcId("CUSTOMER", restore));
     }
 
     [Fact]
@@ -211,19 +211,19 @@ public sealed class ModifiedSyncTests
     {
         await using var sandbox = await SyncedAsync();
         var store = sandbox.Connection.Store;
-        var accounts = store.GetCouplings("CUSTOMER").Take(2).Select(c => c.DataverseId).ToList();
-        var watermark = store.GetWatermark("CUSTOMER", SyncSide.Dataverse)!.Value;
+        var accounts = store.Couplings.GetAll("CUSTOMER").Take(2).Select(c => c.DataverseId).ToList();
+        var watermark = store.Watermarks.Get("CUSTOMER", SyncSide.Dataverse)!.Value;
 
         // A change whose modifiedon (second precision) falls in the watermark's own second.
         sandbox.ChangeDv(sandbox.Host.Sample!.OrdinaryUser, "accounts", accounts[0], new { websiteurl = "www.same-second.example" });
         var row = sandbox.Rows("Dataverse", "accounts").Single(r => r.Id() == accounts[0]);
         var modifiedOn = (DateTimeOffset)row.Value(sandbox, "Dataverse", "accounts", "modifiedon")!;
-        store.SetWatermark("CUSTOMER", SyncSide.Dataverse, modifiedOn.AddMilliseconds(900));
+        store.Watermarks.Set("CUSTOMER", SyncSide.Dataverse, modifiedOn.AddMilliseconds(900));
         var (jobs, _) = await sandbox.SyncAsync(names: "CUSTOMER");
 
         Assert.True(modifiedOn < modifiedOn.AddMilliseconds(900));
         Assert.Equal(1, jobs.Job("CUSTOMER", SyncDirection.FromIntegrationTable).Modified);
-        Assert.True(store.GetWatermark("CUSTOMER", SyncSide.Dataverse) >= watermark);
+        Assert.True(store.Watermarks.Get("CUSTOMER", SyncSide.Dataverse) >= watermark);
     }
 
     [Fact]
@@ -254,8 +254,8 @@ public sealed class ModifiedSyncTests
         Assert.Contains(observer.Asked, a => a.Target.Contains("C10000 Adatum Corporation", StringComparison.Ordinal) && a.Action.StartsWith("Create account", StringComparison.Ordinal));
         Assert.Contains(observer.Asked, a => a.Target.StartsWith("CURRENCY", StringComparison.Ordinal) && a.Action.StartsWith("Couple", StringComparison.Ordinal));
         Assert.Equal(accountsBefore, sandbox.Rows("Dataverse", "accounts").Count);
-        Assert.Empty(sandbox.Connection.Store.GetCouplings());
-        Assert.Empty(sandbox.Connection.Store.GetJobs());
+        Assert.Empty(sandbox.Connection.Store.Couplings.GetAll());
+        Assert.Empty(sandbox.Connection.Store.Jobs.GetAll());
         Assert.Empty(observer.Jobs);
     }
 

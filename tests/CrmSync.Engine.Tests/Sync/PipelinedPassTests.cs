@@ -52,15 +52,15 @@ public sealed class PipelinedPassTests
         failing.Arm(10);
         await Assert.ThrowsAnyAsync<CrmSyncException>(() => sandbox.SyncAsync(full: true, names: StandardMappings.Customer));
         var store = sandbox.Connection.Store;
-        Assert.NotNull(store.GetWatermark(StandardMappings.Customer, SyncSide.BusinessCentral));
-        Assert.InRange(store.GetCouplings(StandardMappings.Customer).Count, 1, 8999);
+        Assert.NotNull(store.Watermarks.Get(StandardMappings.Customer, SyncSide.BusinessCentral));
+        Assert.InRange(store.Couplings.GetAll(StandardMappings.Customer).Count, 1, 8999);
 
         // A modified-records run (not a full one, and creating records, as BC does with "Synch. Only Coupled Records" off)
         // starts from the watermark: it must still find everything not committed.
-        store.SaveMapping(new MappingCatalog(sandbox.Connection).Get(StandardMappings.Customer) with { SynchOnlyCoupledRecords = false });
+        store.Mappings.Save(new MappingCatalog(sandbox.Connection).Get(StandardMappings.Customer) with { SynchOnlyCoupledRecords = false });
         var (_, observer) = await sandbox.SyncAsync(full: false, names: StandardMappings.Customer);
         Assert.Empty(observer.Failures);
-        var couplings = store.GetCouplings(StandardMappings.Customer);
+        var couplings = store.Couplings.GetAll(StandardMappings.Customer);
         var customers = sandbox.Rows("BusinessCentral", "customers");
         Assert.Equal(customers.Count(r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "blocked") == "_x0020_"), couplings.Count);
         Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());

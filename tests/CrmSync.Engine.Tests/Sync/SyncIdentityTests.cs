@@ -47,7 +47,7 @@ public sealed class SyncIdentityTests
         Assert.Empty(observer.Failures);
         var writer = sandbox.Connection.SyncDataverseUserId!.Value;
         Assert.NotEqual(sandbox.Connection.DataverseUserId, writer);
-        var created = sandbox.Connection.Store.GetCouplings(StandardMappings.Customer).Select(c => c.DataverseId).ToHashSet();
+        var created = sandbox.Connection.Store.Couplings.GetAll(StandardMappings.Customer).Select(c => c.DataverseId).ToHashSet();
         var accounts = sandbox.Rows("Dataverse", "accounts").Where(r => created.Contains(r.Id())).ToList();
         Assert.NotEmpty(accounts);
         // Rows CrmSync wrote carry the integration identity, never the administrator.
@@ -81,7 +81,7 @@ public sealed class SyncIdentityTests
         await CreateIntegrationUserAsync(sandbox);
         var (_, first) = await sandbox.SyncAsync(full: true);
         Assert.Empty(first.Failures);
-        var coupling = sandbox.Connection.Store.GetCouplings(mapping).First();
+        var coupling = sandbox.Connection.Store.Couplings.GetAll(mapping).First();
 
         sandbox.ChangeDv(sandbox.Host.Sample!.IntegrationApp, entitySet, coupling.DataverseId, new Dictionary<string, object> { [column] = "+1 INTEGRATION ECHO" });
         var (jobs, observer) = await sandbox.SyncAsync(full: fullSync, names: mapping);
@@ -138,7 +138,7 @@ public sealed class JobCostTests
         Assert.All(jobs, j => Assert.True(j.DataverseRequests + j.BusinessCentralRequests > 0, $"{j.MappingName} {j.Direction} sent nothing"));
         Assert.Equal(sandbox.Host.Counters.Requests(DataverseService.ServiceName), jobs.Sum(j => j.DataverseRequests));
         Assert.Equal(sandbox.Host.Counters.Requests(CrmSync.Sandbox.BusinessCentral.BcService.ServiceName), jobs.Sum(j => j.BusinessCentralRequests));
-        var stored = sandbox.Connection.Store.GetJob(jobs[0].Id)!;
+        var stored = sandbox.Connection.Store.Jobs.Get(jobs[0].Id)!;
         Assert.Equal((jobs[0].DataverseRequests, jobs[0].BusinessCentralRequests), (stored.DataverseRequests, stored.BusinessCentralRequests));
     }
 }

@@ -36,19 +36,19 @@ internal sealed class PassCommitter(PassContext pass)
             if (!pass.ToDataverse)
             {
                 var committed = decisions.Select(d => d.Source.Id.ToString()).ToHashSet(StringComparer.Ordinal);
-                foreach (var pending in store.GetPendingWrites(pass.Mapping.Name).Where(p => committed.Contains(p.SourceId)))
+                foreach (var pending in store.PendingWrites.GetAll(pass.Mapping.Name).Where(p => committed.Contains(p.SourceId)))
                 {
-                    store.RemovePendingWrite(pending.Id);
+                    store.PendingWrites.Remove(pending.Id);
                 }
             }
 
             // Never past the job's start: rows changed while it runs are read again next time.
             if (advanceWatermarkTo is { } seen)
             {
-                store.AdvanceWatermark(pass.Mapping.Name, pass.Source.Side, seen < jobStart ? seen : jobStart);
+                store.Watermarks.Advance(pass.Mapping.Name, pass.Source.Side, seen < jobStart ? seen : jobStart);
             }
 
-            store.SaveJob(pass.Job.Current);
+            store.Jobs.Save(pass.Job.Current);
         });
     }
 
@@ -65,24 +65,24 @@ internal sealed class PassCommitter(PassContext pass)
                 }
 
                 var coupling = d.Coupling ?? pass.NewCoupling(d.Source.Id, destinationId);
-                store.SaveCoupling(coupling.Succeeded(pass.JobId, d.Source.ModifiedOn, d.Source.ETag, d.DestinationModifiedOn, d.DestinationVersion));
-                store.RemoveFailure(mapping, pass.Pass, d.Source.Id);
+                store.Couplings.Save(coupling.Succeeded(pass.JobId, d.Source.ModifiedOn, d.Source.ETag, d.DestinationModifiedOn, d.DestinationVersion));
+                store.Failures.Remove(mapping, pass.Pass, d.Source.Id);
                 break;
             case SyncAction.Unchanged when d.Coupling is { } unchanged:
                 var refreshed = unchanged.SourceSeen(d.Source.ModifiedOn, d.Source.ETag);
                 if (refreshed != unchanged.Coupling)
                 {
-                    store.SaveCoupling(refreshed);
+                    store.Couplings.Save(refreshed);
                 }
 
                 break;
             case SyncAction.Uncouple when d.Coupling is { } removed:
-                store.RemoveCoupling(mapping, removed.Coupling.BcId);
+                store.Couplings.Remove(mapping, removed.Coupling.BcId);
                 break;
             case SyncAction.Fail:
                 var now = DateTimeOffset.UtcNow;
                 var message = d.Message ?? "Failed.";
-                store.AddJobError(new IntegrationSyncError
+                store.Jobs.AddError(new IntegrationSyncError
                 {
                     JobId = pass.JobId, MappingName = mapping, Direction = pass.Pass, SourceId = $"{d.Source.Id} ({pass.Key(d.Source)})",
                     DestinationId = d.DestinationId?.ToString(), Message = message, Time = now,
@@ -107,13 +107,13 @@ internal sealed class PassCommitter(PassContext pass)
         if (d.Coupling is { } coupling && !d.Coupled)
         {
             var skipped = coupling.Skipped || (!d.Transient && coupling.LastResult == SyncResult.Failure && SameError(coupling.LastError, message));
-            pass.Store.SaveCoupling(coupling.Failed(pass.JobId, message, skipped));
+            pass.Store.Couplings.Save(coupling.Failed(pass.JobId, message, skipped));
             return;
         }
 
-        var failure = pass.Store.GetFailure(pass.Mapping.Name, pass.Pass, d.Source.Id);
+        var failure = pass.Store.Failures.Get(pass.Mapping.Name, pass.Pass, d.Source.Id);
         var same = !d.Transient && failure is not null && SameError(failure.Message, message);
-        pass.Store.SaveFailure(new UncoupledFailure
+        pass.Store.Failures.Save(new UncoupledFailure
         {
             MappingName = pass.Mapping.Name, Direction = pass.Pass, SourceId = d.Source.Id, Message = message,
             FailureCount = (failure?.FailureCount ?? 0) + 1, Skipped = same, LastJobId = pass.JobId, FailedAt = now,

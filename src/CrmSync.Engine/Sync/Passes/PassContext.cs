@@ -43,12 +43,12 @@ internal sealed class PassContext
     public bool ToDataverse => Pass == SyncDirection.ToIntegrationTable;
 
     /// <summary>The coupling of a source record, seen from this pass.</summary>
-    public CouplingView? CouplingOfSource(Guid sourceId) => View(ToDataverse ? Store.GetCouplingByBcId(Mapping.Name, sourceId) : Store.GetCouplingByDataverseId(Mapping.Name, sourceId));
+    public CouplingView? CouplingOfSource(Guid sourceId) => View(ToDataverse ? Store.Couplings.GetByBcId(Mapping.Name, sourceId) : Store.Couplings.GetByDataverseId(Mapping.Name, sourceId));
 
     /// <summary>Whether a destination record is already coupled (to some source record), or claimed by a batch not yet committed.</summary>
     public bool IsDestinationCoupled(Guid destinationId) =>
         _claimed.Contains(destinationId) ||
-        (ToDataverse ? Store.GetCouplingByDataverseId(Mapping.Name, destinationId) : Store.GetCouplingByBcId(Mapping.Name, destinationId)) is not null;
+        (ToDataverse ? Store.Couplings.GetByDataverseId(Mapping.Name, destinationId) : Store.Couplings.GetByBcId(Mapping.Name, destinationId)) is not null;
 
     /// <summary>A destination record a planned batch couples by matching fields: no later batch may couple it too, committed or not.</summary>
     public void ClaimDestination(Guid destinationId) => _claimed.Add(destinationId);

@@ -50,7 +50,7 @@ internal sealed class PassPlanner(PassContext pass, FieldTransfer transfer, IRea
 
     private async Task DecideAsync(RecordDecision d, Dictionary<Guid, SideRow> destinations, CancellationToken cancellationToken)
     {
-        var failure = pass.Store.GetFailure(Mapping.Name, pass.Pass, d.Source.Id);
+        var failure = pass.Store.Failures.Get(Mapping.Name, pass.Pass, d.Source.Id);
         if (d.Coupling?.Skipped == true || failure?.Skipped == true)
         {
             d.Action = SyncAction.Skip;

@@ -91,7 +91,7 @@ internal sealed class PassWriter(PassContext pass)
         {
             foreach (var (decision, write) in creates)
             {
-                pass.Store.AddPendingWrite(new PendingWrite
+                pass.Store.PendingWrites.Add(new PendingWrite
                 {
                     MappingName = pass.Mapping.Name, Side = SyncSide.BusinessCentral, SourceId = decision.Source.Id.ToString(), Operation = "Create",
                     Marker = write.Values.ToJsonString(), CreatedAt = DateTimeOffset.UtcNow,

@@ -14,16 +14,16 @@ internal sealed class PendingCreateRecovery(IntegrationTableMapping mapping, Sta
 {
     public async Task ReconcileAsync(CancellationToken cancellationToken)
     {
-        foreach (var pending in store.GetPendingWrites(mapping.Name).Where(p => p.Side == SyncSide.BusinessCentral && p.Operation == "Create"))
+        foreach (var pending in store.PendingWrites.GetAll(mapping.Name).Where(p => p.Side == SyncSide.BusinessCentral && p.Operation == "Create"))
         {
             var dataverseId = Guid.Parse(pending.SourceId);
-            if (store.GetCouplingByDataverseId(mapping.Name, dataverseId) is null && pending.Marker is not null && JsonNode.Parse(pending.Marker) is JsonObject values)
+            if (store.Couplings.GetByDataverseId(mapping.Name, dataverseId) is null && pending.Marker is not null && JsonNode.Parse(pending.Marker) is JsonObject values)
             {
                 var match = await FindCreatedAsync(pending, values, cancellationToken).ConfigureAwait(false);
                 if (match is not null && !options.WhatIf)
                 {
                     // Coupled as of the BC record's version: the next Dataverse → BC pass compares the source with it as usual.
-                    store.SaveCoupling(CouplingView.New(mapping.Name, toDataverse: false, dataverseId, match.Id) with
+                    store.Couplings.Save(CouplingView.New(mapping.Name, toDataverse: false, dataverseId, match.Id) with
                     {
                         BcLastSynchModifiedOn = match.ModifiedOn, BcVersion = match.ETag, LastSynchResult = SyncResult.Success,
                     });
@@ -33,7 +33,7 @@ internal sealed class PendingCreateRecovery(IntegrationTableMapping mapping, Sta
 
             if (!options.WhatIf)
             {
-                store.RemovePendingWrite(pending.Id);
+                store.PendingWrites.Remove(pending.Id);
             }
         }
     }
@@ -50,7 +50,7 @@ internal sealed class PendingCreateRecovery(IntegrationTableMapping mapping, Sta
 
         var since = pending.CreatedAt - TimeSpan.FromSeconds(5);
         var candidates = await businessCentral.FindAsync($"{keyField} eq {SyncSideAccess.Literal(values[keyField])} and lastModifiedDateTime ge {since.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}", cancellationToken).ConfigureAwait(false);
-        return candidates.FirstOrDefault(c => store.GetCouplingByBcId(mapping.Name, c.Id) is null &&
+        return candidates.FirstOrDefault(c => store.Couplings.GetByBcId(mapping.Name, c.Id) is null &&
             values.Where(kv => kv.Value is JsonValue).All(kv => !c.Data.ContainsKey(kv.Key) || FieldTransfer.SameValue(kv.Value, c.Data[kv.Key])));
     }
 }

@@ -53,7 +53,7 @@ internal sealed class SyncPass
 
     public async Task<IntegrationSyncJob> RunAsync(CancellationToken cancellationToken)
     {
-        _pass.Save(() => _pass.Store.SaveJob(Job.Current));
+        _pass.Save(() => _pass.Store.Jobs.Save(Job.Current));
         _pass.Observer.Progress(Mapping.Name, _pass.Pass, 0, "Starting");
         try
         {
@@ -136,8 +136,8 @@ internal sealed class SyncPass
     private async IAsyncEnumerable<(List<SideRow> Rows, DateTimeOffset? AdvanceWatermarkTo)> BatchesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var store = _pass.Store;
-        var retry = store.GetFailedCouplings(Mapping.Name, intoDataverse: _pass.ToDataverse).Select(c => new CouplingView(c, _pass.ToDataverse).SourceId)
-            .Concat(store.GetFailures(Mapping.Name).Where(f => f.Direction == _pass.Pass && !f.Skipped).Select(f => f.SourceId))
+        var retry = store.Couplings.GetFailed(Mapping.Name, intoDataverse: _pass.ToDataverse).Select(c => new CouplingView(c, _pass.ToDataverse).SourceId)
+            .Concat(store.Failures.GetAll(Mapping.Name).Where(f => f.Direction == _pass.Pass && !f.Skipped).Select(f => f.SourceId))
             .Distinct().ToList();
         if (retry.Count > 0)
         {
@@ -148,7 +148,7 @@ internal sealed class SyncPass
             }
         }
 
-        var watermark = _pass.Options.FullSync ? null : store.GetWatermark(Mapping.Name, _pass.Source.Side);
+        var watermark = _pass.Options.FullSync ? null : store.Watermarks.Get(Mapping.Name, _pass.Source.Side);
         var progress = new ReadProgress();
         var batch = new List<SideRow>(BatchSize);
         var read = new List<SourceItem>();
@@ -181,7 +181,7 @@ internal sealed class SyncPass
         Job.Finish(message,
             _connection.RequestsSent(ServiceKind.Dataverse) - _requestsAtStart.Dataverse,
             _connection.RequestsSent(ServiceKind.BusinessCentral) - _requestsAtStart.BusinessCentral);
-        _pass.Save(() => _pass.Store.SaveJob(Job.Current));
+        _pass.Save(() => _pass.Store.Jobs.Save(Job.Current));
         _pass.Observer.Progress(Mapping.Name, _pass.Pass, Job.Processed, "Completed");
         if (!_pass.Options.WhatIf)
         {
