@@ -160,7 +160,7 @@ public static class SyncBenchmark
         using var sampler = new Timer(_ => peakManaged = Math.Max(peakManaged, GC.GetTotalMemory(false)), null, 0, 50);
         var badRows = 0;
         var clock = Stopwatch.StartNew();
-        var results = await new AccountSetup(connection, new Yes()).ImportSalespeopleAsync(parsed, new SalespersonImportOptions { PollInterval = TimeSpan.FromSeconds(1) }, _ => badRows++, CancellationToken.None);
+        var results = await SalespersonImport.For(connection, new Yes()).ImportAsync(parsed, new SalespersonImportOptions { PollInterval = TimeSpan.FromSeconds(1) }, _ => badRows++, CancellationToken.None);
         clock.Stop();
         var counts = await sandbox.CountsAsync();
         var imported = results.Count(r => r.Steps.All(s => s.Outcome is StepOutcome.Done or StepOutcome.AlreadyDone));
@@ -290,7 +290,7 @@ public static class SyncBenchmark
     private static async Task<CrmSyncConnection> ConnectForSyncAsync(SandboxInstance instance, string statePath)
     {
         var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", statePath) with { IntegrationCredential = instance.IntegrationCredential() });
-        await new AccountSetup(connection, new Yes()).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
+        await IntegrationUserSetup.For(connection, new Yes()).EnsureAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
         await connection.EnsureSyncIdentityAsync(CancellationToken.None);
         return connection;
     }

@@ -17,7 +17,7 @@ using var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectio
 if (args[2] == "import")
 {
     var rows = SalespersonCsv.Read(args[3]);
-    var results = await new AccountSetup(connection, new Yes()).ImportSalespeopleAsync(rows,
+    var results = await SalespersonImport.For(connection, new Yes()).ImportAsync(rows,
         new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(200), Timeout = TimeSpan.FromMinutes(2) }, bad => Console.Error.WriteLine(bad.Message), CancellationToken.None);
     Console.WriteLine($"{results.Count(r => r.Succeeded)} of {rows.Count} rows imported");
     return results.All(r => r.Succeeded) && results.Count == rows.Count ? 0 : 1;

@@ -1,3 +1,4 @@
+using CrmSync.Connections;
 using CrmSync.Dataverse;
 using CrmSync.Http;
 using CrmSync.Mapping;
@@ -5,15 +6,24 @@ using CrmSync.Sync;
 
 namespace CrmSync.Accounts;
 
-public sealed partial class AccountSetup
+/// <summary>
+/// Test-IntegrationSetup: every prerequisite of the integration as pass / warning / fail with the exact fix — the
+/// connection, the admin's roles, the integration user and identity, Business Central access, each salesperson's user.
+/// Reads only; it inspects the connection itself (its services, identities and state), so it takes the connection.
+/// </summary>
+public sealed class ReadinessCheck(CrmSyncConnection connection)
 {
+    private readonly CrmSyncConnection _connection = connection;
+
+    private DataverseClient Dataverse => _connection.Dataverse;
+
     private delegate void CheckSink(string area, string check, string target, CheckStatus status, string detail, string? fix = null);
 
     /// <summary>
     /// Every prerequisite of the integration, as pass / warning / fail with the exact fix (Test-IntegrationSetup):
     /// the connection, the admin's roles, the integration user, and each BC salesperson's user.
     /// </summary>
-    public async Task<IReadOnlyList<SetupCheck>> TestAsync(string? adminUserPrincipalName, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SetupCheck>> RunAsync(string? adminUserPrincipalName, CancellationToken cancellationToken)
     {
         var checks = new List<SetupCheck>();
         void Add(string area, string check, string target, CheckStatus status, string detail, string? fix = null) =>
@@ -33,7 +43,7 @@ public sealed partial class AccountSetup
         }
 
         // The admin user: administrator, System Customizer, and a non-admin role (article 1).
-        var admin = await FindAdminAsync(adminUserPrincipalName, cancellationToken).ConfigureAwait(false);
+        var admin = await AdminRoleSetup.FindAdminAsync(Dataverse, adminUserPrincipalName, _connection.DataverseUserId, cancellationToken).ConfigureAwait(false);
         var adminName = adminUserPrincipalName ?? admin?.DomainName ?? admin?.FullName ?? "the connected user";
         if (admin is null)
         {
@@ -44,9 +54,9 @@ public sealed partial class AccountSetup
             // Each of the article's three conditions is its own check, so the checklist says exactly which is missing.
             var roles = await Dataverse.GetUserRoleNamesAsync(admin.SystemUserId, cancellationToken).ConfigureAwait(false);
             var grant = adminUserPrincipalName is null ? "Grant-IntegrationAdminRole" : $"Grant-IntegrationAdminRole -UserPrincipalName {adminUserPrincipalName}";
-            Add("Admin", "Is administrator (System Administrator)", adminName, Holds(roles, SystemAdministrator) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
-            Add("Admin", "Holds System Customizer", adminName, Holds(roles, SystemCustomizer) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
-            Add("Admin", "Holds a non-admin role (e.g. Sales Manager)", adminName, roles.All(IsAdminRole) ? CheckStatus.Fail : CheckStatus.Pass, $"Roles: {Join(roles)}.", grant);
+            Add("Admin", "Is administrator (System Administrator)", adminName, SecurityRoles.Holds(roles, SecurityRoles.SystemAdministrator) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
+            Add("Admin", "Holds System Customizer", adminName, SecurityRoles.Holds(roles, SecurityRoles.SystemCustomizer) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", grant);
+            Add("Admin", "Holds a non-admin role (e.g. Sales Manager)", adminName, roles.All(SecurityRoles.IsAdminRole) ? CheckStatus.Fail : CheckStatus.Pass, $"Roles: {Join(roles)}.", grant);
         }
 
         await CheckIntegrationUserAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);
@@ -92,9 +102,9 @@ public sealed partial class AccountSetup
         add(area, "Is non-interactive", name, user.AccessMode == DataverseUser.NonInteractive ? CheckStatus.Pass : CheckStatus.Fail, $"accessmode {user.AccessMode}.", rerun);
         add(area, "Is enabled", name, user.IsDisabled ? CheckStatus.Fail : CheckStatus.Pass, user.IsDisabled ? "Disabled." : "Enabled.", "Enable the user in the Power Platform admin center.");
         var roles = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
-        add(area, "Is not an administrator", name, roles.Contains(SystemAdministrator, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Fail : CheckStatus.Pass, $"Roles: {Join(roles)}.",
+        add(area, "Is not an administrator", name, roles.Contains(SecurityRoles.SystemAdministrator, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Fail : CheckStatus.Pass, $"Roles: {Join(roles)}.",
             "Remove the System Administrator role from the integration user (changes it makes are never synchronized), or use a dedicated account.");
-        add(area, $"Holds {IntegrationRole}", name, roles.Contains(IntegrationRole, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", rerun);
+        add(area, $"Holds {SecurityRoles.IntegrationRole}", name, roles.Contains(SecurityRoles.IntegrationRole, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", rerun);
     }
 
     // The Business Central side of the integration identity: every table the mappings use, read as that identity.
@@ -119,7 +129,7 @@ public sealed partial class AccountSetup
     {
         const string area = "Salespeople";
         var store = _connection.Store;
-        foreach (var (id, salespersonCode, _) in await LoadSalespeopleAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var (id, salespersonCode, _) in await SalespersonImport.LoadSalespeopleAsync(_connection.BusinessCentral, cancellationToken).ConfigureAwait(false))
         {
             var code = string.IsNullOrEmpty(salespersonCode) ? id.ToString() : salespersonCode;
             var coupling = store.Couplings.GetByBcId(StandardMappings.Salespeople, id);
@@ -141,7 +151,7 @@ public sealed partial class AccountSetup
             add(area, "Is coupled to a Dataverse user", name, CheckStatus.Pass, $"systemuser {user.SystemUserId}.");
             add(area, "Is licensed", name, user.IsLicensed ? CheckStatus.Pass : CheckStatus.Fail, user.IsLicensed ? "Licensed." : "Not licensed.", "Import-Salesperson (assigns the license) or assign it in the Microsoft 365 admin center.");
             var roles = await Dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
-            add(area, $"Holds {SalespersonRole}", name, roles.Contains(SalespersonRole, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", "Import-Salesperson (gives the role in the user's business unit).");
+            add(area, $"Holds {SecurityRoles.SalespersonRole}", name, roles.Contains(SecurityRoles.SalespersonRole, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", "Import-Salesperson (gives the role in the user's business unit).");
         }
     }
 

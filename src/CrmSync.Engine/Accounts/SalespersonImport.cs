@@ -1,5 +1,6 @@
 using CrmSync.Auth;
 using CrmSync.BusinessCentral;
+using CrmSync.Connections;
 using CrmSync.Dataverse;
 using CrmSync.Entra;
 using CrmSync.Mapping;
@@ -45,17 +46,40 @@ public sealed record SalespersonImportResult
     public bool Succeeded => Steps.All(s => s.Outcome is StepOutcome.Done or StepOutcome.AlreadyDone or StepOutcome.WouldDo);
 }
 
-public sealed partial class AccountSetup
+/// <summary>
+/// Import-Salesperson: salespeople from the Microsoft 365 "Import multiple users" CSV — created in Entra (Graph $batch),
+/// licensed, waited for in Dataverse, given the Salesperson role and coupled to BC salespeople (reference/domain.md §F).
+/// </summary>
+public sealed class SalespersonImport
 {
+    private readonly DirectoryClient _directory;
+    private readonly BusinessCentralClient _businessCentral;
+    private readonly CouplingStore _couplings;
+    private readonly UserProvisioning _provisioning;
+    private readonly ISetupObserver _observer;
+
+    internal SalespersonImport(DataverseClient dataverse, DirectoryClient directory, BusinessCentralClient businessCentral, CouplingStore couplings, ISetupObserver observer)
+    {
+        _directory = directory;
+        _businessCentral = businessCentral;
+        _couplings = couplings;
+        _provisioning = new UserProvisioning(dataverse, directory, observer);
+        _observer = observer;
+    }
+
+    /// <summary>The import into a connection's services, coupling in its state file.</summary>
+    public static SalespersonImport For(CrmSyncConnection connection, ISetupObserver observer) =>
+        new(connection.Dataverse, connection.Directory, connection.BusinessCentral, connection.Store.Couplings, observer);
+
     /// <summary>
     /// Imports salespeople from the Microsoft 365 CSV rows: validates every row first, checks free seats,
     /// creates missing users (Graph $batch), licenses them, waits for them in Dataverse, gives them the
     /// Salesperson role in their business unit and couples them to BC salespeople. Bad rows are reported
     /// through <paramref name="rowError"/> and left out; re-running does nothing new.
     /// </summary>
-    public async Task<IReadOnlyList<SalespersonImportResult>> ImportSalespeopleAsync(IReadOnlyList<SalespersonRow> rows, SalespersonImportOptions options, Action<SalespersonRowException> rowError, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SalespersonImportResult>> ImportAsync(IReadOnlyList<SalespersonRow> rows, SalespersonImportOptions options, Action<SalespersonRowException> rowError, CancellationToken cancellationToken)
     {
-        var domains = await Directory.GetDomainsAsync(cancellationToken).ConfigureAwait(false);
+        var domains = await _directory.GetDomainsAsync(cancellationToken).ConfigureAwait(false);
         var valid = Validate(rows, domains, options, rowError);
         if (valid.Count == 0)
         {
@@ -65,11 +89,11 @@ public sealed partial class AccountSetup
         // Rows are independent: their requests go out together, and each service's handler keeps to its concurrency limit.
         _observer.Progress("Importing salespeople", $"Looking up {valid.Count} users", 0);
         var work = (await Task.WhenAll(valid.Select(async v =>
-                new ImportItem(v.Row, v.UsageLocation, await Directory.FindUserAsync(v.Row[SalespersonCsv.UserName]!, cancellationToken).ConfigureAwait(false))))
+                new ImportItem(v.Row, v.UsageLocation, await _directory.FindUserAsync(v.Row[SalespersonCsv.UserName]!, cancellationToken).ConfigureAwait(false))))
             .ConfigureAwait(false)).ToList();
 
         // Seats first: never a silent partial result (reference/domain.md §F.2).
-        var sku = await FindSkuAsync(options.SkuPartNumber, cancellationToken).ConfigureAwait(false);
+        var sku = await _provisioning.FindSkuAsync(options.SkuPartNumber, cancellationToken).ConfigureAwait(false);
         var needing = work.Count(w => w.User is null || !w.User.LicenseSkuIds.Contains(sku.SkuId));
         if (needing > sku.Available)
         {
@@ -80,7 +104,7 @@ public sealed partial class AccountSetup
         await CreateUsersAsync(work, cancellationToken).ConfigureAwait(false);
         _observer.Progress("Importing salespeople", "Assigning licenses", 30);
         var licensed = work.Where(w => w.User is not null).ToList();
-        var licenses = await Task.WhenAll(licensed.Select(item => EnsureLicenseAsync(item.User!, sku, item.UsageLocation, cancellationToken))).ConfigureAwait(false);
+        var licenses = await Task.WhenAll(licensed.Select(item => _provisioning.EnsureLicenseAsync(item.User!, sku, item.UsageLocation, cancellationToken))).ConfigureAwait(false);
         foreach (var (item, license) in licensed.Zip(licenses))
         {
             item.Steps.Add(license);
@@ -91,11 +115,11 @@ public sealed partial class AccountSetup
             }
         }
 
-        await WaitForDataverseUsersAsync(work, options, cancellationToken).ConfigureAwait(false);
-        var salespeople = await LoadSalespeopleAsync(cancellationToken).ConfigureAwait(false);
+        await WaitInDataverseAsync(work, options, cancellationToken).ConfigureAwait(false);
+        var salespeople = await LoadSalespeopleAsync(_businessCentral, cancellationToken).ConfigureAwait(false);
         _observer.Progress("Importing salespeople", "Assigning the Salesperson role", 80);
         var roles = await Task.WhenAll(work.Select(item => item.SystemUser is { } user
-            ? EnsureRolesAsync(user, item.Upn, new[] { SalespersonRole }, "Assign the Salesperson role", cancellationToken)
+            ? _provisioning.EnsureRolesAsync(user, item.Upn, new[] { SecurityRoles.SalespersonRole }, "Assign the Salesperson role", cancellationToken)
             : Task.FromResult<SetupStep>(null!))).ConfigureAwait(false);
         for (var i = 0; i < work.Count; i++)
         {
@@ -223,7 +247,7 @@ public sealed partial class AccountSetup
             }
 
             var row = item.Row;
-            item.Password = GeneratePassword();
+            item.Password = UserProvisioning.GeneratePassword();
             toCreate.Add((item, new NewDirectoryUser
             {
                 UserPrincipalName = item.Upn, DisplayName = row[SalespersonCsv.DisplayName]!, GivenName = row[SalespersonCsv.FirstName], Surname = row[SalespersonCsv.LastName],
@@ -241,7 +265,7 @@ public sealed partial class AccountSetup
         }
 
         _observer.Progress("Importing salespeople", $"Creating {toCreate.Count} users", 10);
-        var created = await Directory.CreateUsersAsync(toCreate.Select(t => t.User).ToList(), cancellationToken).ConfigureAwait(false);
+        var created = await _directory.CreateUsersAsync(toCreate.Select(t => t.User).ToList(), cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < created.Count; i++)
         {
             var item = toCreate[i].Item;
@@ -257,10 +281,10 @@ public sealed partial class AccountSetup
         }
     }
 
-    private async Task WaitForDataverseUsersAsync(List<ImportItem> work, SalespersonImportOptions options, CancellationToken cancellationToken)
+    private async Task WaitInDataverseAsync(List<ImportItem> work, SalespersonImportOptions options, CancellationToken cancellationToken)
     {
         var pending = work.Where(w => w.User is not null && !w.WhatIf && w.Steps.Last().Outcome is StepOutcome.Done or StepOutcome.AlreadyDone).ToList();
-        var appeared = await WaitForDataverseUsersAsync(pending.Select(p => p.User!.Id).ToList(), options.Timeout, options.PollInterval, (waiting, waited) =>
+        var appeared = await _provisioning.WaitForDataverseUsersAsync(pending.Select(p => p.User!.Id).ToList(), options.Timeout, options.PollInterval, (waiting, waited) =>
             _observer.Progress("Importing salespeople", $"Waiting for {waiting} users in Dataverse ({waited.TotalSeconds:0} of {options.Timeout.TotalSeconds:0} s)", 40 + (int)(40 * waited.TotalSeconds / options.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
         foreach (var item in pending)
         {
@@ -277,10 +301,11 @@ public sealed partial class AccountSetup
         }
     }
 
-    private async Task<List<(Guid Id, string Code, string Email)>> LoadSalespeopleAsync(CancellationToken cancellationToken)
+    /// <summary>Every BC salesperson's id, code and e-mail (what coupling by code or e-mail needs).</summary>
+    internal static async Task<List<(Guid Id, string Code, string Email)>> LoadSalespeopleAsync(BusinessCentralClient businessCentral, CancellationToken cancellationToken)
     {
         var salespeople = new List<(Guid, string, string)>();
-        await foreach (var row in _connection.BusinessCentral.ListAsync("salespeoplePurchasers", new BcQuery { Select = new[] { "id", "code", "email" } }, cancellationToken).ConfigureAwait(false))
+        await foreach (var row in businessCentral.ListAsync("salespeoplePurchasers", new BcQuery { Select = new[] { "id", "code", "email" } }, cancellationToken).ConfigureAwait(false))
         {
             salespeople.Add((Guid.Parse(row["id"]!.GetValue<string>()), row["code"]?.GetValue<string>() ?? string.Empty, row["email"]?.GetValue<string>() ?? string.Empty));
         }
@@ -308,9 +333,8 @@ public sealed partial class AccountSetup
 
         var salesperson = matches[0];
         item.SalespersonCode = salesperson.Code;
-        var store = _connection.Store;
-        var byUser = store.Couplings.GetByDataverseId(StandardMappings.Salespeople, systemUser.SystemUserId);
-        var bySalesperson = store.Couplings.GetByBcId(StandardMappings.Salespeople, salesperson.Id);
+        var byUser = _couplings.GetByDataverseId(StandardMappings.Salespeople, systemUser.SystemUserId);
+        var bySalesperson = _couplings.GetByBcId(StandardMappings.Salespeople, salesperson.Id);
         if (byUser is not null && byUser.BcId == salesperson.Id)
         {
             return new SetupStep(name, StepOutcome.AlreadyDone, $"Coupled to {salesperson.Code}.");
@@ -329,7 +353,7 @@ public sealed partial class AccountSetup
         }
 
         // Dataverse's side is left "changed" so the next SALESPEOPLE synchronization brings name, e-mail and phone to BC.
-        store.Couplings.Save(new IntegrationCoupling { MappingName = StandardMappings.Salespeople, BcId = salesperson.Id, DataverseId = systemUser.SystemUserId, CoupledAt = DateTimeOffset.UtcNow });
+        _couplings.Save(new IntegrationCoupling { MappingName = StandardMappings.Salespeople, BcId = salesperson.Id, DataverseId = systemUser.SystemUserId, CoupledAt = DateTimeOffset.UtcNow });
         return new SetupStep(name, StepOutcome.Done, $"Coupled to {salesperson.Code}.");
     }
 }

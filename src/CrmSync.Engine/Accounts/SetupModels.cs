@@ -83,3 +83,10 @@ public sealed record AdminLicenseOptions
 
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
 }
+
+/// <summary>Who the setup runs as: that account is never made the integration user.</summary>
+internal sealed record ConnectedAccount(Guid? DataverseUserId, Guid? BusinessUnitId, string? Identity)
+{
+    public static ConnectedAccount Of(Connections.CrmSyncConnection connection) =>
+        new(connection.DataverseUserId, connection.DataverseBusinessUnitId, connection.Identity);
+}

@@ -118,7 +118,7 @@ public sealed partial class CrmSyncConnection
         }
 
         var roles = await Services.Dataverse.GetUserRoleNamesAsync(SyncDataverseUserId!.Value, cancellationToken).ConfigureAwait(false);
-        if (roles.Contains(Accounts.AccountSetup.SystemAdministrator, StringComparer.OrdinalIgnoreCase))
+        if (roles.Contains(Accounts.SecurityRoles.SystemAdministrator, StringComparer.OrdinalIgnoreCase))
         {
             return new SyncIdentityStatus(false, "SyncIdentityIsAdministrator", SyncIdentity,
                 $"The integration identity {SyncIdentity} holds System Administrator in Dataverse; the Business Central article says not to synchronize with an administrator account.",

@@ -3,16 +3,16 @@ using CrmSync.Accounts;
 
 namespace CrmSync.PowerShell.Infrastructure;
 
-/// <summary>What the account setup cmdlets share: running AccountSetup with ShouldProcess, progress and messages on the pipeline thread.</summary>
+/// <summary>What the account setup cmdlets share: running a setup with ShouldProcess, progress and messages on the pipeline thread.</summary>
 public abstract class SetupCmdlet : ConnectedCmdlet
 {
     private const int SetupActivity = 1;
 
     /// <summary>Runs account setup work; engine errors end the command with their ErrorRecord; null when stopped with Ctrl+C.</summary>
-    internal T? RunSetup<T>(Func<AccountSetup, PipelineBridge, CancellationToken, Task<T>> work)
+    internal T? RunSetup<T>(Func<ISetupObserver, PipelineBridge, CancellationToken, Task<T>> work)
         where T : class =>
         RunConnected(SetupActivity, "Account setup", "Stopped. Steps already done stay done; running the command again finishes the rest.",
-            (bridge, log, cancel) => work(new AccountSetup(ResolvedConnection, new Observer(this, bridge)), bridge, cancel));
+            (bridge, log, cancel) => work(new Observer(this, bridge), bridge, cancel));
 
     /// <summary>One non-terminating error per failed step, so a partial result is never silent; the result is the target.</summary>
     protected void WriteFailedSteps(IEnumerable<SetupStep> steps, string errorId, string subject, string? hint, object result)

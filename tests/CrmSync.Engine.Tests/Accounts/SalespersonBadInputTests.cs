@@ -32,7 +32,7 @@ public sealed class SalespersonBadInputTests
         values[column] = value;
         var errors = new List<SalespersonRowException>();
 
-        var results = await new AccountSetup(sandbox.Connection, new AcceptAllSetupObserver()).ImportSalespeopleAsync(new[] { new SalespersonRow(2, values) },
+        var results = await SalespersonImport.For(sandbox.Connection, new AcceptAllSetupObserver()).ImportAsync(new[] { new SalespersonRow(2, values) },
             new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(10) }, errors.Add, CancellationToken.None);
 
         Assert.Empty(results);
@@ -54,7 +54,7 @@ public sealed class SalespersonBadInputTests
         values[SalespersonCsv.OfficePhone] = "+47 22 00 00 00";
         var errors = new List<SalespersonRowException>();
 
-        var results = await new AccountSetup(sandbox.Connection, new AcceptAllSetupObserver()).ImportSalespeopleAsync(new[] { new SalespersonRow(2, values) },
+        var results = await SalespersonImport.For(sandbox.Connection, new AcceptAllSetupObserver()).ImportAsync(new[] { new SalespersonRow(2, values) },
             new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(10) }, errors.Add, CancellationToken.None);
 
         Assert.Empty(errors);

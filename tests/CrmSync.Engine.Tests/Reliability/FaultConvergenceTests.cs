@@ -106,7 +106,7 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
         {
             try
             {
-                var results = await new CrmSync.Accounts.AccountSetup(sandbox.Connection, new Accounts.AcceptAllSetupObserver()).ImportSalespeopleAsync(rows, options, _ => { }, CancellationToken.None);
+                var results = await CrmSync.Accounts.SalespersonImport.For(sandbox.Connection, new Accounts.AcceptAllSetupObserver()).ImportAsync(rows, options, _ => { }, CancellationToken.None);
                 done = results.Count == people && results.All(r => r.Succeeded);
             }
             catch (CrmSyncException ex)

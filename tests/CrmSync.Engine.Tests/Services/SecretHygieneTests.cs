@@ -55,10 +55,10 @@ public sealed class SecretHygieneTests
         await using var sandbox = await SandboxConnection.StartAsync();
         CrmSync.Accounts.SalespersonRow Row(string upn) => Accounts.SalespersonTestRows.Row(2, upn, "Secret Keeper");
         var options = new CrmSync.Accounts.SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(10) };
-        var setup = new CrmSync.Accounts.AccountSetup(sandbox.Connection, new Accounts.AcceptAllSetupObserver());
+        var setup = CrmSync.Accounts.SalespersonImport.For(sandbox.Connection, new Accounts.AcceptAllSetupObserver());
 
-        var hidden = await setup.ImportSalespeopleAsync(new[] { Row("keeper1@contoso.com") }, options, _ => { }, CancellationToken.None);
-        var shown = await setup.ImportSalespeopleAsync(new[] { Row("keeper2@contoso.com") }, options with { ReturnPasswords = true }, _ => { }, CancellationToken.None);
+        var hidden = await setup.ImportAsync(new[] { Row("keeper1@contoso.com") }, options, _ => { }, CancellationToken.None);
+        var shown = await setup.ImportAsync(new[] { Row("keeper2@contoso.com") }, options with { ReturnPasswords = true }, _ => { }, CancellationToken.None);
 
         Assert.Null(Assert.Single(hidden).Password);
         var password = Assert.Single(shown).Password;

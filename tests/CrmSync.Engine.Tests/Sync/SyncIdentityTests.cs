@@ -12,7 +12,7 @@ namespace CrmSync.Engine.Tests.Sync;
 public sealed class SyncIdentityTests
 {
     private static Task<IntegrationUserResult> CreateIntegrationUserAsync(SandboxConnection sandbox) =>
-        new AccountSetup(sandbox.Connection, new CrmSync.Engine.Tests.Accounts.AcceptAllSetupObserver()).EnsureIntegrationUserAsync(
+        IntegrationUserSetup.For(sandbox.Connection, new CrmSync.Engine.Tests.Accounts.AcceptAllSetupObserver()).EnsureAsync(
             new IntegrationUserRequest { ApplicationId = sandbox.Instance.IntegrationAppClientId!.Value }, CancellationToken.None);
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class SyncIdentityTests
     {
         await using var sandbox = await SandboxConnection.StartAsync(integrationIdentity: true);
         var user = await CreateIntegrationUserAsync(sandbox);
-        var admin = sandbox.Host.Dataverse.Table("roles").Rows.First(r => (string?)r.Values[1] == AccountSetup.SystemAdministrator);
+        var admin = sandbox.Host.Dataverse.Table("roles").Rows.First(r => (string?)r.Values[1] == SecurityRoles.SystemAdministrator);
         sandbox.Host.Dataverse.AssignRole(user.SystemUserId!.Value, (Guid)admin.Values[0]!);
 
         var error = await Assert.ThrowsAsync<CrmSyncException>(() => sandbox.Connection.EnsureSyncIdentityAsync(CancellationToken.None));
@@ -109,7 +109,7 @@ public sealed class SyncIdentityTests
     public async Task An_integration_identity_Business_Central_does_not_know_is_not_ready_and_the_fix_names_the_page()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
-        var app = sandbox.AddApplication("No BC access", "no-bc-secret", dataverseRole: AccountSetup.IntegrationRole, businessCentral: false);
+        var app = sandbox.AddApplication("No BC access", "no-bc-secret", dataverseRole: SecurityRoles.IntegrationRole, businessCentral: false);
         using var connection = await CrmSyncConnection.ConnectAsync(sandbox.Settings() with
         {
             StatePath = sandbox.StatePath + ".nobc",

@@ -54,7 +54,7 @@ public sealed class GrantIntegrationAdminRoleCommand : SetupCmdlet
         var license = AssignLicense
             ? new AdminLicenseOptions { SkuPartNumber = SkuPartNumber, UsageLocation = UsageLocation?.ToUpperInvariant(), Timeout = TimeSpan.FromSeconds(TimeoutSeconds), PollInterval = TimeSpan.FromSeconds(Math.Clamp(TimeoutSeconds / 60, 1, 5)) }
             : null;
-        var result = RunSetup((setup, bridge, cancel) => setup.EnsureAdminRolesAsync(UserPrincipalName, AdditionalRole, license, cancel));
+        var result = RunSetup((observer, bridge, cancel) => AdminRoleSetup.For(ResolvedConnection, observer).EnsureAsync(UserPrincipalName, AdditionalRole, license, cancel));
         if (result is not null)
         {
             WriteObject(result);

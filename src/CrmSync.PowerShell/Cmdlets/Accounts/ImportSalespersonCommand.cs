@@ -91,8 +91,8 @@ public sealed class ImportSalespersonCommand : SetupCmdlet
             Timeout = TimeSpan.FromSeconds(TimeoutSeconds),
             ReturnPasswords = ShowPassword,
         };
-        var results = RunSetup((setup, bridge, cancel) =>
-            setup.ImportSalespeopleAsync(rows, options, bad => bridge.Post(() => WriteError(RowError(bad))), cancel));
+        var results = RunSetup((observer, bridge, cancel) =>
+            SalespersonImport.For(ResolvedConnection, observer).ImportAsync(rows, options, bad => bridge.Post(() => WriteError(RowError(bad))), cancel));
         foreach (var result in results ?? Array.Empty<SalespersonImportResult>())
         {
             WriteObject(result);

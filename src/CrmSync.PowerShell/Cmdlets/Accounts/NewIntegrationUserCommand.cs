@@ -52,7 +52,7 @@ public sealed class NewIntegrationUserCommand : SetupCmdlet
     /// <summary>Security roles to give the integration user; default: Business Central Dataverse Integration.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
-    public string[] Role { get; set; } = { AccountSetup.IntegrationRole };
+    public string[] Role { get; set; } = { SecurityRoles.IntegrationRole };
 
     /// <summary>How long to wait for a new user to appear in Dataverse.</summary>
     [Parameter]
@@ -73,7 +73,7 @@ public sealed class NewIntegrationUserCommand : SetupCmdlet
             Timeout = TimeSpan.FromSeconds(TimeoutSeconds),
             ReturnPassword = ShowPassword,
         };
-        var result = RunSetup((setup, bridge, cancel) => setup.EnsureIntegrationUserAsync(request, cancel));
+        var result = RunSetup((observer, bridge, cancel) => IntegrationUserSetup.For(ResolvedConnection, observer).EnsureAsync(request, cancel));
         if (result is null)
         {
             return;

@@ -17,7 +17,7 @@ public sealed class TestIntegrationSetupCommand : SetupCmdlet
 
     protected override void EndProcessing()
     {
-        var checks = RunSetup((setup, bridge, cancel) => setup.TestAsync(AdminUserPrincipalName, cancel));
+        var checks = RunSetup((observer, bridge, cancel) => new ReadinessCheck(ResolvedConnection).RunAsync(AdminUserPrincipalName, cancel));
         if (checks is null)
         {
             return;

@@ -11,7 +11,7 @@ using CrmSync.Sync;
 
 namespace CrmSync.Engine.Tests.Accounts;
 
-public sealed class AccountSetupTests
+public sealed class AccountSetupScenarioTests
 {
     private sealed class Observer(bool answer = true) : ISetupObserver
     {
@@ -28,7 +28,9 @@ public sealed class AccountSetupTests
         }
     }
 
-    private static AccountSetup Setup(SandboxConnection sandbox, bool answer = true) => new(sandbox.Connection, new Observer(answer));
+    private static IntegrationUserSetup IntegrationUser(SandboxConnection sandbox, bool answer = true) => IntegrationUserSetup.For(sandbox.Connection, new Observer(answer));
+
+    private static SalespersonImport Salespeople(SandboxConnection sandbox, bool answer = true) => SalespersonImport.For(sandbox.Connection, new Observer(answer));
 
     [Fact]
     public void The_template_has_exactly_the_Microsoft_365_headers_in_order()
@@ -123,7 +125,7 @@ public sealed class AccountSetupTests
     {
         await using var sandbox = await SandboxConnection.StartAsync();
 
-        var result = await Setup(sandbox).EnsureIntegrationUserAsync(new IntegrationUserRequest { UserPrincipalName = "bcsync@contoso.com", PollInterval = TimeSpan.FromMilliseconds(50) }, CancellationToken.None);
+        var result = await IntegrationUser(sandbox).EnsureAsync(new IntegrationUserRequest { UserPrincipalName = "bcsync@contoso.com", PollInterval = TimeSpan.FromMilliseconds(50) }, CancellationToken.None);
 
         Assert.Equal(StepOutcome.Done, result.Steps.Single(s => s.Name == "Assign the license").Outcome);
         Assert.True(result.Succeeded, string.Join("; ", result.Steps));
@@ -152,7 +154,7 @@ public sealed class AccountSetupTests
         var errors = new List<SalespersonRowException>();
         var options = new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) };
 
-        var results = await Setup(sandbox).ImportSalespeopleAsync(SalespersonCsv.Read(path), options, errors.Add, CancellationToken.None);
+        var results = await Salespeople(sandbox).ImportAsync(SalespersonCsv.Read(path), options, errors.Add, CancellationToken.None);
 
         Assert.Equal(22, results.Count);
         Assert.All(results, r => Assert.True(r.Succeeded, string.Join("; ", r.Steps)));
@@ -171,7 +173,7 @@ public sealed class AccountSetupTests
             Assert.Equal(result.SalespersonCode, $"R{result.UserPrincipalName[3..5]}");
         }
 
-        var again = await Setup(sandbox).ImportSalespeopleAsync(SalespersonCsv.Read(path), options, _ => { }, CancellationToken.None);
+        var again = await Salespeople(sandbox).ImportAsync(SalespersonCsv.Read(path), options, _ => { }, CancellationToken.None);
         Assert.All(again, r => Assert.All(r.Steps, s => Assert.Equal(StepOutcome.AlreadyDone, s.Outcome)));
     }
 
@@ -183,7 +185,7 @@ public sealed class AccountSetupTests
         var options = new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) };
         var errors = new List<SalespersonRowException>();
 
-        var results = await Setup(sandbox).ImportSalespeopleAsync(SalespersonCsv.Read(path), options, errors.Add, CancellationToken.None);
+        var results = await Salespeople(sandbox).ImportAsync(SalespersonCsv.Read(path), options, errors.Add, CancellationToken.None);
 
         Assert.Equal(SalespersonCsv.Parse(SalespersonCsv.Template(includeExample: false))[0], SalespersonCsv.Parse(File.ReadAllText(path))[0]);
         Assert.Empty(errors);
@@ -200,7 +202,7 @@ public sealed class AccountSetupTests
         var usersBefore = sandbox.Rows("Graph", "users").Count;
         var options = new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) };
 
-        var results = await Setup(sandbox, answer: false).ImportSalespeopleAsync(rows, options, _ => { }, CancellationToken.None);
+        var results = await Salespeople(sandbox, answer: false).ImportAsync(rows, options, _ => { }, CancellationToken.None);
 
         Assert.Equal(new[] { 2, 3, 4, 5, 6, 7 }, results.Select(r => r.RowNumber));
         var debra = results.Single(r => r.UserPrincipalName == "debra.core@contoso.com");
@@ -223,7 +225,7 @@ public sealed class AccountSetupTests
             Row(2, "one@contoso.com", "One"), Row(3, "two@contoso.com", "Two"),
         };
 
-        var error = await Assert.ThrowsAsync<CrmSyncException>(() => Setup(sandbox).ImportSalespeopleAsync(rows, new SalespersonImportOptions(), _ => { }, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<CrmSyncException>(() => Salespeople(sandbox).ImportAsync(rows, new SalespersonImportOptions(), _ => { }, CancellationToken.None));
 
         Assert.Equal("NotEnoughLicenses", error.ErrorId);
         Assert.Contains("2 users need a DYN365_ENTERPRISE_PLAN1 license, but only 1", error.Message);
@@ -238,8 +240,8 @@ public sealed class AccountSetupTests
     {
         await using var sandbox = await SandboxConnection.StartAsync();
 
-        var byUpn = await Assert.ThrowsAsync<CrmSyncException>(() => Setup(sandbox).EnsureIntegrationUserAsync(new IntegrationUserRequest { UserPrincipalName = "admin@contoso.onmicrosoft.com" }, CancellationToken.None));
-        var byApp = await Assert.ThrowsAsync<CrmSyncException>(() => Setup(sandbox).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.SetupApp.ClientId }, CancellationToken.None));
+        var byUpn = await Assert.ThrowsAsync<CrmSyncException>(() => IntegrationUser(sandbox).EnsureAsync(new IntegrationUserRequest { UserPrincipalName = "admin@contoso.onmicrosoft.com" }, CancellationToken.None));
+        var byApp = await Assert.ThrowsAsync<CrmSyncException>(() => IntegrationUser(sandbox).EnsureAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.SetupApp.ClientId }, CancellationToken.None));
 
         Assert.Equal("IntegrationUserIsAdministrator", byUpn.ErrorId);
         Assert.Contains("System Administrator", byUpn.Message);
@@ -257,19 +259,19 @@ public sealed class AccountSetupTests
             Timeout = TimeSpan.FromMilliseconds(200), PollInterval = TimeSpan.FromMilliseconds(50),
         };
 
-        var first = await Setup(sandbox).EnsureIntegrationUserAsync(request, CancellationToken.None);
+        var first = await IntegrationUser(sandbox).EnsureAsync(request, CancellationToken.None);
         Assert.False(first.Succeeded);
         Assert.Equal(StepOutcome.Failed, first.Steps.Single(s => s.Name == "Wait for the user in Dataverse").Outcome);
         await Task.Delay(2500);
-        var second = await Setup(sandbox).EnsureIntegrationUserAsync(request with { Timeout = TimeSpan.FromSeconds(10) }, CancellationToken.None);
+        var second = await IntegrationUser(sandbox).EnsureAsync(request with { Timeout = TimeSpan.FromSeconds(10) }, CancellationToken.None);
 
         Assert.True(second.Succeeded, string.Join("; ", second.Steps));
         Assert.Equal(StepOutcome.AlreadyDone, second.Steps.Single(s => s.Name == "Create the Entra user").Outcome);
         Assert.Equal(StepOutcome.AlreadyDone, second.Steps.Single(s => s.Name == "Assign the license").Outcome);
         var user = await sandbox.Connection.Dataverse.FindUserAsync($"systemuserid eq {second.SystemUserId}");
         Assert.Equal(4, user!.AccessMode);
-        Assert.Contains(AccountSetup.IntegrationRole, await sandbox.Connection.Dataverse.GetUserRoleNamesAsync(user.SystemUserId));
-        var third = await Setup(sandbox).EnsureIntegrationUserAsync(request, CancellationToken.None);
+        Assert.Contains(SecurityRoles.IntegrationRole, await sandbox.Connection.Dataverse.GetUserRoleNamesAsync(user.SystemUserId));
+        var third = await IntegrationUser(sandbox).EnsureAsync(request, CancellationToken.None);
         Assert.All(third.Steps.Skip(1), s => Assert.Equal(StepOutcome.AlreadyDone, s.Outcome));
 
         // Changes made by the integration user are not synchronized back.
@@ -290,7 +292,7 @@ public sealed class AccountSetupTests
         await using var sandbox = await SandboxConnection.StartAsync();
         var app = sandbox.Host.Sample!.IntegrationApp.ClientId!.Value;
 
-        var result = await Setup(sandbox).EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = app }, CancellationToken.None);
+        var result = await IntegrationUser(sandbox).EnsureAsync(new IntegrationUserRequest { ApplicationId = app }, CancellationToken.None);
 
         Assert.True(result.Succeeded, string.Join("; ", result.Steps));
         var user = await sandbox.Connection.Dataverse.FindUserAsync($"applicationid eq {app}");
@@ -307,7 +309,7 @@ public sealed class AccountSetupTests
     {
         await using var sandbox = await SandboxConnection.StartAsync();
 
-        var result = await Setup(sandbox, answer: false).EnsureIntegrationUserAsync(new IntegrationUserRequest { UserPrincipalName = "planned@contoso.com", UsageLocation = "US" }, CancellationToken.None);
+        var result = await IntegrationUser(sandbox, answer: false).EnsureAsync(new IntegrationUserRequest { UserPrincipalName = "planned@contoso.com", UsageLocation = "US" }, CancellationToken.None);
 
         Assert.All(result.Steps.Skip(1), s => Assert.Equal(StepOutcome.WouldDo, s.Outcome));
         Assert.Null(await sandbox.Connection.Directory.FindUserAsync("planned@contoso.com"));
@@ -317,9 +319,8 @@ public sealed class AccountSetupTests
     public async Task The_readiness_check_fails_on_a_fresh_org_with_the_fixes_and_passes_after_running_them()
     {
         await using var sandbox = await SandboxConnection.StartAsync(integrationIdentity: true);
-        var setup = Setup(sandbox);
 
-        var before = await setup.TestAsync(null, CancellationToken.None);
+        var before = await new ReadinessCheck(sandbox.Connection).RunAsync(null, CancellationToken.None);
         var failed = before.Where(c => c.Status == CheckStatus.Fail).ToList();
         Assert.Contains(failed, c => c.Area == "Admin" && c.Fix == "Grant-IntegrationAdminRole");
         Assert.Contains(failed, c => c.Area == "Integration user" && c.Fix!.StartsWith("New-IntegrationUser", StringComparison.Ordinal));
@@ -328,10 +329,10 @@ public sealed class AccountSetupTests
         Assert.Contains(before, c => c.Area == "Salespeople" && c.Status == CheckStatus.Warning);
         Assert.All(before.Where(c => c.Area == "Connection"), c => Assert.Equal(CheckStatus.Pass, c.Status));
 
-        var admin = await setup.EnsureAdminRolesAsync(null, "Sales Manager", null, CancellationToken.None);
-        await setup.EnsureIntegrationUserAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.IntegrationApp.ClientId }, CancellationToken.None);
+        var admin = await AdminRoleSetup.For(sandbox.Connection, new Observer(true)).EnsureAsync(null, "Sales Manager", null, CancellationToken.None);
+        await IntegrationUser(sandbox).EnsureAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.IntegrationApp.ClientId }, CancellationToken.None);
         await new CouplingService(sandbox.Connection).CoupleByMatchAsync("SALESPEOPLE", null, (_, _) => true, CancellationToken.None);
-        var after = await setup.TestAsync(null, CancellationToken.None);
+        var after = await new ReadinessCheck(sandbox.Connection).RunAsync(null, CancellationToken.None);
 
         Assert.Contains("Sales Manager", admin.Roles);
         Assert.DoesNotContain(after, c => c.Status == CheckStatus.Fail);
@@ -344,7 +345,7 @@ public sealed class AccountSetupTests
         await using var sandbox = await SandboxConnection.StartAsync();
         sandbox.Host.Faults(GraphService.ServiceName).Enqueue(FaultKind.ServerError, count: 50, match: (method, path) => method == "GET" && path.Contains("organization", StringComparison.Ordinal));
 
-        var checks = await Setup(sandbox).TestAsync(null, CancellationToken.None);
+        var checks = await new ReadinessCheck(sandbox.Connection).RunAsync(null, CancellationToken.None);
 
         var graph = Assert.Single(checks, c => c.Area == "Connection" && c.Check.StartsWith("Graph", StringComparison.Ordinal));
         Assert.Equal(CheckStatus.Fail, graph.Status);

@@ -1,0 +1,112 @@
+using CrmSync.Connections;
+using CrmSync.Dataverse;
+using CrmSync.Entra;
+
+namespace CrmSync.Accounts;
+
+/// <summary>
+/// Grant-IntegrationAdminRole: the admin user holds what article 1 asks of the admin account — System Administrator,
+/// System Customizer and a non-admin role — licensed first through Graph when it is not in Dataverse yet.
+/// </summary>
+public sealed class AdminRoleSetup
+{
+    private readonly DataverseClient _dataverse;
+    private readonly DirectoryClient _directory;
+    private readonly UserProvisioning _provisioning;
+    private readonly ISetupObserver _observer;
+    private readonly Guid? _connectedUserId;
+
+    internal AdminRoleSetup(DataverseClient dataverse, DirectoryClient directory, ISetupObserver observer, Guid? connectedUserId)
+    {
+        _dataverse = dataverse;
+        _directory = directory;
+        _provisioning = new UserProvisioning(dataverse, directory, observer);
+        _observer = observer;
+        _connectedUserId = connectedUserId;
+    }
+
+    /// <summary>The setup for a connection's services, as its setup account.</summary>
+    public static AdminRoleSetup For(CrmSyncConnection connection, ISetupObserver observer) =>
+        new(connection.Dataverse, connection.Directory, observer, connection.DataverseUserId);
+
+    /// <summary>The admin user by sign-in name; by default the user the connection signed in as.</summary>
+    internal static Task<DataverseUser?> FindAdminAsync(DataverseClient dataverse, string? userPrincipalName, Guid? connectedUserId, CancellationToken cancellationToken) =>
+        dataverse.FindUserAsync(userPrincipalName is null ? $"systemuserid eq {connectedUserId}" : $"domainname eq {UserProvisioning.Quote(userPrincipalName)}", cancellationToken);
+
+    /// <summary>
+    /// Makes the admin user hold what article 1 asks of the admin account: promoted to administrator (System
+    /// Administrator), the System Customizer role, and at least one non-admin role such as Sales Manager
+    /// (reference/domain.md §H.1). Grants only what is missing. Default user: the one connected.
+    /// </summary>
+    /// <param name="license">
+    /// When the user is not in Dataverse yet: license it through Graph first (the environment's user sync then adds it),
+    /// as the article's "promoted to administrator in Sales" presumes a Sales user. Null: stop with the fix instead.
+    /// </param>
+    public async Task<AdminRoleResult> EnsureAsync(string? userPrincipalName, string additionalRole, AdminLicenseOptions? license, CancellationToken cancellationToken)
+    {
+        var steps = new List<SetupStep>();
+        var user = await FindAdminAsync(_dataverse, userPrincipalName, _connectedUserId, cancellationToken).ConfigureAwait(false);
+        if (user is null && userPrincipalName is not null && license is not null)
+        {
+            var licensing = await LicenseAdminAsync(userPrincipalName, license, steps, cancellationToken).ConfigureAwait(false);
+            if (licensing is null)
+            {
+                return new AdminRoleResult { User = userPrincipalName, Steps = steps };
+            }
+
+            user = licensing;
+        }
+
+        if (user is null)
+        {
+            throw new CrmSyncException("UserNotFound", CrmSyncErrorKind.ObjectNotFound,
+                $"There is no Dataverse user '{userPrincipalName}'. The environment adds users once they hold a Sales license: add -AssignLicense to license it now (Graph), or license it in the Microsoft 365 admin center.", userPrincipalName);
+        }
+
+        var target = user.DomainName ?? user.FullName ?? user.SystemUserId.ToString();
+        var held = await _dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
+        var wanted = SecurityRoles.MissingAdminRoles(held, additionalRole);
+        var step = wanted.Count == 0
+            ? new SetupStep("Admin roles", StepOutcome.AlreadyDone, $"Holds {string.Join(", ", held)}.")
+            : await _provisioning.EnsureRolesAsync(user, target, wanted, "Admin roles", cancellationToken).ConfigureAwait(false);
+        var roles = step.Outcome == StepOutcome.Done
+            ? await _dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false)
+            : held;
+        steps.Add(step);
+        return new AdminRoleResult { User = target, SystemUserId = user.SystemUserId, Roles = roles, Steps = steps };
+    }
+
+    // The admin's Entra user gets the Sales license, then Dataverse's user sync adds it; null when it cannot go on
+    // (the steps say why, or what -WhatIf would do).
+    private async Task<DataverseUser?> LicenseAdminAsync(string userPrincipalName, AdminLicenseOptions license, List<SetupStep> steps, CancellationToken cancellationToken)
+    {
+        var entra = await _directory.FindUserAsync(userPrincipalName, cancellationToken).ConfigureAwait(false)
+            ?? throw new CrmSyncException("UserNotFound", CrmSyncErrorKind.ObjectNotFound,
+                $"There is no Entra user '{userPrincipalName}'. Create it first (Microsoft 365 admin center), then run Grant-IntegrationAdminRole -AssignLicense again.", userPrincipalName);
+        var licensed = await _provisioning.EnsureLicenseAsync(entra, license.SkuPartNumber, license.UsageLocation, cancellationToken).ConfigureAwait(false);
+        steps.Add(licensed);
+        if (licensed.Outcome == StepOutcome.Failed)
+        {
+            return null;
+        }
+
+        if (licensed.Outcome == StepOutcome.WouldDo)
+        {
+            steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.WouldDo, "What if: not done."));
+            steps.Add(new SetupStep("Admin roles", StepOutcome.WouldDo, $"Would grant {SecurityRoles.SystemAdministrator}, {SecurityRoles.SystemCustomizer} and a non-admin role."));
+            return null;
+        }
+
+        var appeared = await _provisioning.WaitForDataverseUsersAsync(new[] { entra.Id }, license.Timeout, license.PollInterval, (_, waited) =>
+            _observer.Progress("Waiting for Dataverse's user sync", $"{userPrincipalName}: {waited.TotalSeconds:0} of {license.Timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / license.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
+        if (appeared.GetValueOrDefault(entra.Id) is not { } user)
+        {
+            steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.Failed,
+                $"{userPrincipalName} did not appear in Dataverse within {license.Timeout.TotalSeconds:0} s. Run Grant-IntegrationAdminRole again later — it continues where it stopped."));
+            return null;
+        }
+
+        steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.Done, $"systemuser {user.SystemUserId}."));
+        return user;
+    }
+}
