@@ -34,6 +34,7 @@ public static class SyncBenchmark
         public int Failures;
 
         public bool ShouldProcess(string target, string action) => true;
+        public bool? ShouldContinue(string caption, string question, string yesMeans, string noMeans) => null;
 
         public void Progress(string mappingName, SyncDirection direction, int processed, string status)
         {
@@ -57,6 +58,13 @@ public static class SyncBenchmark
     private sealed class Yes : ISetupObserver
     {
         public bool ShouldProcess(string target, string action) => true;
+        public void Verbose(string message)
+        {
+        }
+
+        public void Warning(string message)
+        {
+        }
 
         public void Progress(string activity, string status, int percent)
         {

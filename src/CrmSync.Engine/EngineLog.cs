@@ -11,18 +11,41 @@ public interface IEngineLog
     void Warning(string message);
 }
 
-/// <summary>Forwards to whichever sink is current (the cmdlet running now), or drops messages.</summary>
-public sealed class EngineLogRelay : IEngineLog
+/// <summary>
+/// The log of the engine call running now, for code that serves every call (the HTTP handler's retries, a
+/// device-code prompt). The caller that starts an engine call installs its observer with <see cref="Use"/>; the value
+/// flows with that call's async work only, so two calls on one connection — two runspaces — never hear each other.
+/// </summary>
+public static class CallLog
 {
-    private volatile IEngineLog? _target;
+    private static readonly AsyncLocal<IEngineLog?> Installed = new();
 
-    public IEngineLog? Target
+    /// <summary>The current call's log; outside any call, one that drops messages.</summary>
+    public static IEngineLog Current => Installed.Value ?? Silent.Instance;
+
+    /// <summary>Makes <paramref name="log"/> the log of the work that follows, until disposed.</summary>
+    public static IDisposable Use(IEngineLog log)
     {
-        get => _target;
-        set => _target = value;
+        var previous = Installed.Value;
+        Installed.Value = log;
+        return new Restore(previous);
     }
 
-    public void Verbose(string message) => _target?.Verbose(message);
+    private sealed class Restore(IEngineLog? previous) : IDisposable
+    {
+        public void Dispose() => Installed.Value = previous;
+    }
 
-    public void Warning(string message) => _target?.Warning(message);
+    private sealed class Silent : IEngineLog
+    {
+        public static readonly Silent Instance = new();
+
+        public void Verbose(string message)
+        {
+        }
+
+        public void Warning(string message)
+        {
+        }
+    }
 }

@@ -44,7 +44,7 @@ public sealed class LoadContextIsolationTests
         Init(settings, "Retry", Init(New("CrmSync.Http.RetrySettings"), "MaxRetries", 0));
         var connect = engine.GetType("CrmSync.Connections.CrmSyncConnection")!.GetMethod("ConnectAsync")!;
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => (Task)connect.Invoke(null, new object?[] { settings, null, CancellationToken.None })!);
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => (Task)connect.Invoke(null, new object?[] { settings, CancellationToken.None })!);
 
         Assert.Equal("CrmSync.Connections.ConnectionCheckFailedException", error.GetType().FullName);
         Assert.Same(context, AssemblyLoadContext.GetLoadContext(error.GetType().Assembly));

@@ -36,6 +36,13 @@ return jobs.Any(j => j.Failed > 0) ? 1 : 0;
 internal sealed class Yes : ISetupObserver
 {
     public bool ShouldProcess(string target, string action) => true;
+    public void Verbose(string message)
+    {
+    }
+
+    public void Warning(string message)
+    {
+    }
 
     public void Progress(string activity, string status, int percent)
     {
@@ -45,6 +52,7 @@ internal sealed class Yes : ISetupObserver
 internal sealed class ConsoleObserver : ISyncObserver
 {
     public bool ShouldProcess(string target, string action) => true;
+    public bool? ShouldContinue(string caption, string question, string yesMeans, string noMeans) => null;
 
     public void Progress(string mappingName, SyncDirection direction, int processed, string status)
     {

@@ -19,8 +19,8 @@ public sealed record SetupStep(string Name, StepOutcome Outcome, string Detail)
     public override string ToString() => $"{Name}: {Outcome} — {Detail}";
 }
 
-/// <summary>How account setup reports back (the cmdlet asks ShouldProcess and writes progress on the pipeline thread).</summary>
-public interface ISetupObserver
+/// <summary>How account setup reports back to its caller, one observer per call (the cmdlet asks ShouldProcess and writes progress, verbose messages and warnings on the pipeline thread).</summary>
+public interface ISetupObserver : IEngineLog
 {
     bool ShouldProcess(string target, string action);
 

@@ -9,7 +9,7 @@ internal static class CredentialFactory
 {
     // The well-known public client id of Azure PowerShell/CLI-style first-party tools is not ours to use;
     // device code and interactive flows need the admin's own public client registration.
-    public static TokenCredential Create(CredentialSpec spec, HttpClient sandboxHttp, IEngineLog log, Http.RetrySettings retry) => spec switch
+    public static TokenCredential Create(CredentialSpec spec, HttpClient sandboxHttp, Http.RetrySettings retry) => spec switch
     {
         SandboxCredentialSpec sandbox => new SandboxCredential(sandbox.TokenUrl, Require(spec.ClientId, "ClientId"), sandbox.Secret, sandboxHttp),
         ClientSecretCredentialSpec secret => new ClientSecretCredential(Require(spec.TenantId, "TenantId"), Require(spec.ClientId, "ClientId"), secret.Secret.Reveal(), Options(new ClientSecretCredentialOptions(), spec, retry)),
@@ -23,7 +23,7 @@ internal static class CredentialFactory
             ClientId = Require(spec.ClientId, "ClientId"),
             DeviceCodeCallback = (code, _) =>
             {
-                (device.Prompt ?? log.Warning)(code.Message);
+                (device.Prompt ?? CallLog.Current.Warning)(code.Message);
                 return Task.CompletedTask;
             },
         }, spec, retry)),

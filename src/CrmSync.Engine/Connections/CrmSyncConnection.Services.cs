@@ -10,9 +10,6 @@ namespace CrmSync.Connections;
 /// <summary>The service side of a connection: endpoints, identity, clients and the connect-time checks.</summary>
 public sealed partial class CrmSyncConnection
 {
-    /// <summary>Where engine messages go; the cmdlet running now points it at its own streams.</summary>
-    internal EngineLogRelay Log { get; } = new();
-
     public bool IsConnectedToServices => _services is not null;
 
     public bool IsSandbox => _services?.Settings.IsSandbox ?? false;
@@ -62,8 +59,8 @@ public sealed partial class CrmSyncConnection
     private ServiceClients Services => _services ?? throw new CrmSyncException("NotConnectedToServices", CrmSyncErrorKind.InvalidOperation,
         $"The connection '{Name}' is local (state only). Connect-CrmSync with service endpoints and a credential, or -Sandbox.", this);
 
-    /// <summary>Opens the state file and, with endpoints, connects to the three services and checks each one.</summary>
-    public static async Task<CrmSyncConnection> ConnectAsync(ConnectionSettings settings, IEngineLog? log = null, CancellationToken cancellationToken = default)
+    /// <summary>Opens the state file and, with endpoints, connects to the three services and checks each one; what it finds goes to <see cref="CallLog.Current"/>.</summary>
+    public static async Task<CrmSyncConnection> ConnectAsync(ConnectionSettings settings, CancellationToken cancellationToken = default)
     {
         var connection = Open(settings.Name, settings.StatePath);
         if (settings.Endpoints is null)
@@ -73,16 +70,15 @@ public sealed partial class CrmSyncConnection
 
         try
         {
-            connection.Log.Target = log;
             if (settings.Credential is null)
             {
                 throw new CrmSyncException("CredentialMissing", CrmSyncErrorKind.InvalidArgument, "Connecting to services needs a credential (a sign-in method).");
             }
 
-            connection._services = ServiceClients.Create(settings, settings.Credential, connection.Log);
+            connection._services = ServiceClients.Create(settings, settings.Credential);
             if (settings.IntegrationCredential is { } integration)
             {
-                connection._syncServices = ServiceClients.Create(settings, integration, connection.Log);
+                connection._syncServices = ServiceClients.Create(settings, integration);
             }
 
             await connection.CheckServicesAsync(cancellationToken).ConfigureAwait(false);
@@ -120,7 +116,7 @@ public sealed partial class CrmSyncConnection
             {
                 var detail = await probe().ConfigureAwait(false);
                 checks.Add(new ServiceCheck(service, endpoint, true, detail));
-                Log.Verbose($"{service.Display()} ({endpoint}): {detail}");
+                CallLog.Current.Verbose($"{service.Display()} ({endpoint}): {detail}");
             }
             catch (CrmSyncException ex)
             {
@@ -191,16 +187,16 @@ public sealed partial class CrmSyncConnection
         internal DirectoryClient Directory { get; private set; } = null!;
 
         /// <summary>Clients for one identity: limits are counted per identity, so each has its own HTTP clients and gates.</summary>
-        public static ServiceClients Create(ConnectionSettings settings, CredentialSpec spec, IEngineLog log)
+        public static ServiceClients Create(ConnectionSettings settings, CredentialSpec spec)
         {
             var endpoints = settings.Endpoints!;
             var tokenHttp = new HttpClient(settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
-            var credential = CredentialFactory.Create(spec, tokenHttp, log, settings.Retry);
+            var credential = CredentialFactory.Create(spec, tokenHttp, settings.Retry);
             var clients = new ServiceClients { Settings = settings, Tokens = new TokenCache(credential, spec.IdentityDisplay) };
             clients._http.Add(tokenHttp);
             HttpClient Client(ServiceKind service, string scope, int maxConcurrency)
             {
-                var handler = new ServiceHandler(service, clients.Tokens, scope, maxConcurrency, settings.Retry, log, settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
+                var handler = new ServiceHandler(service, clients.Tokens, scope, maxConcurrency, settings.Retry, settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
                 clients._handlers.Add(handler);
                 var http = new HttpClient(handler)
                 {

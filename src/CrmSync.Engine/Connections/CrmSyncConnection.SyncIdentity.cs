@@ -81,7 +81,7 @@ public sealed partial class CrmSyncConnection
 
         foreach (var failed in SyncChecks.Where(c => !c.Succeeded))
         {
-            Log.Warning(failed.Service == ServiceKind.Dataverse
+            CallLog.Current.Warning(failed.Service == ServiceKind.Dataverse
                 ? $"The integration identity {sync.Tokens.Identity} cannot use Dataverse yet ({failed.Detail}). Synchronization writes as this identity: create its user with New-IntegrationUser {NewIntegrationUserArguments(sync)}."
                 : $"The integration identity {sync.Tokens.Identity} cannot use Business Central ({failed.Detail}). Add the app on Business Central's Microsoft Entra Applications page with the integration's permission sets.");
         }

@@ -43,11 +43,10 @@ public sealed class ServiceHandler : DelegatingHandler
     private readonly ThrottleGate _gate = new();
     private readonly ConcurrencyGate _concurrency;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
-    private readonly IEngineLog _log;
     private readonly int _maxConcurrency;
     private readonly TimeSpan _attemptTimeout;
 
-    public ServiceHandler(ServiceKind service, TokenCache tokens, string scope, int maxConcurrency, RetrySettings retry, IEngineLog log, HttpMessageHandler inner)
+    public ServiceHandler(ServiceKind service, TokenCache tokens, string scope, int maxConcurrency, RetrySettings retry, HttpMessageHandler inner)
         : base(inner)
     {
         Service = service;
@@ -56,7 +55,6 @@ public sealed class ServiceHandler : DelegatingHandler
         _maxConcurrency = maxConcurrency;
         _attemptTimeout = retry.AttemptTimeout;
         _concurrency = new ConcurrencyGate(maxConcurrency);
-        _log = log;
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
         if (retry.MaxRetries <= 0)
         {
@@ -79,7 +77,7 @@ public sealed class ServiceHandler : DelegatingHandler
                     // Everyone waits, not just this request: nothing is sent before Retry-After expires.
                     _gate.Block(args.RetryDelay);
                     var what = args.Outcome.Result is { } result ? $"answered {(int)result.StatusCode}" : $"failed ({args.Outcome.Exception?.GetType().Name}: {args.Outcome.Exception?.Message})";
-                    _log.Verbose($"{Service.Display()} {what} for {args.Context.Properties.GetValue(RequestKey, "a request")}; retry {args.AttemptNumber + 1} of {retry.MaxRetries} in {args.RetryDelay.TotalSeconds:0.#} s.");
+                    CallLog.Current.Verbose($"{Service.Display()} {what} for {args.Context.Properties.GetValue(RequestKey, "a request")}; retry {args.AttemptNumber + 1} of {retry.MaxRetries} in {args.RetryDelay.TotalSeconds:0.#} s.");
                     args.Outcome.Result?.Dispose();
                     return ValueTask.CompletedTask;
                 },

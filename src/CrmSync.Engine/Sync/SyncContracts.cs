@@ -57,19 +57,37 @@ public sealed record SyncOptions
     public int BatchSize { get; init; } = 100;
 }
 
-/// <summary>How the engine reports back to the cmdlet (which writes it all on the pipeline thread).</summary>
-public interface ISyncObserver
+/// <summary>What a full synchronization decides at its end, as Business Central asks it.</summary>
+public sealed record FullSyncOptions
+{
+    /// <summary>Plan only: nothing is written to the services or the state store.</summary>
+    public bool WhatIf { get; init; }
+
+    /// <summary>
+    /// After the run: true clears "Synch. Only Coupled Records" so scheduled synchronization keeps creating records for
+    /// uncoupled rows; false keeps each mapping's previous setting; null asks (<see cref="AskAtEnd"/>).
+    /// </summary>
+    public bool? KeepCreatingNewRecords { get; init; }
+
+    /// <summary>Ask the closing question when <see cref="KeepCreatingNewRecords"/> is null; false keeps the setting without asking (-Force).</summary>
+    public bool AskAtEnd { get; init; } = true;
+}
+
+/// <summary>How the engine reports back to its caller, one observer per call (the cmdlet writes it all on the pipeline thread).</summary>
+public interface ISyncObserver : IEngineLog
 {
     /// <summary>Asked before every write; false means "do not write" (-WhatIf, or -Confirm answered No).</summary>
     bool ShouldProcess(string target, string action);
+
+    /// <summary>
+    /// A yes/no question beyond ShouldProcess, asked once (Business Central's closing question of a full synchronization).
+    /// The answer defaults to No; null when nobody can answer (no interactive host, a runbook).
+    /// </summary>
+    bool? ShouldContinue(string caption, string question, string yesMeans, string noMeans);
 
     void Progress(string mappingName, SyncDirection direction, int processed, string status);
 
     void RecordFailed(SyncRecordResult result);
 
     void JobCompleted(CrmSync.State.IntegrationSyncJob job);
-
-    void Warning(string message);
-
-    void Verbose(string message);
 }

@@ -51,6 +51,65 @@ public sealed class SyncEngine
         return jobs;
     }
 
+    /// <summary>
+    /// Full synchronization as Business Central runs it: warns where it would duplicate records, synchronizes every
+    /// record (uncoupled ones created and coupled whatever "Synch. Only Coupled Records" says), then settles BC's
+    /// closing question — should scheduled synchronization keep creating records for uncoupled rows? — default No.
+    /// </summary>
+    public async Task<IReadOnlyList<IntegrationSyncJob>> RunFullSyncAsync(IReadOnlyList<IntegrationTableMapping> mappings, FullSyncOptions options, ISyncObserver observer, CancellationToken cancellationToken)
+    {
+        foreach (var risk in await DuplicateRisksAsync(mappings, cancellationToken).ConfigureAwait(false))
+        {
+            observer.Warning(risk);
+        }
+
+        var onlyCoupledBefore = mappings.Where(m => (_store.Mappings.Get(m.Name) ?? m).SynchOnlyCoupledRecords).Select(m => m.Name).ToList();
+        var jobs = await RunAsync(mappings, new SyncOptions { FullSync = true, WhatIf = options.WhatIf }, observer, cancellationToken).ConfigureAwait(false);
+        if (!options.WhatIf && jobs.Count > 0 && onlyCoupledBefore.Count > 0 && KeepCreatingNewRecords(onlyCoupledBefore, options, observer))
+        {
+            var catalog = new MappingCatalog(_connection);
+            foreach (var name in onlyCoupledBefore)
+            {
+                var plan = catalog.Plan(name, new MappingSettingsChange { SynchOnlyCoupledRecords = false });
+                if (plan.HasChanges)
+                {
+                    catalog.Apply(plan);
+                    observer.Verbose($"{name}: SynchOnlyCoupledRecords is now False.");
+                }
+            }
+        }
+
+        return jobs;
+    }
+
+    // The answer to BC's closing question for the mappings that synchronized only coupled records before the run.
+    private static bool KeepCreatingNewRecords(IReadOnlyList<string> onlyCoupled, FullSyncOptions options, ISyncObserver observer)
+    {
+        if (options.KeepCreatingNewRecords is { } decided)
+        {
+            return decided;
+        }
+
+        var names = string.Join(", ", onlyCoupled);
+        if (!options.AskAtEnd)
+        {
+            observer.Verbose($"{names} keep 'Synch. Only Coupled Records' (-Force without -KeepCreatingNewRecords).");
+            return false;
+        }
+
+        var answer = observer.ShouldContinue("Keep creating new records?",
+            $"Scheduled synchronization of {names} now synchronizes only coupled records. Should it also create and couple new records for uncoupled rows from now on?",
+            "Clear 'Synch. Only Coupled Records': scheduled synchronization also creates and couples records for uncoupled rows.",
+            "Keep 'Synch. Only Coupled Records': scheduled synchronization updates coupled records only.");
+        if (answer is null)
+        {
+            observer.Warning($"No one could be asked whether scheduled synchronization should create new records: {names} keep " +
+                "'Synch. Only Coupled Records' (only coupled records are synchronized). Add -KeepCreatingNewRecords $true to choose otherwise.");
+        }
+
+        return answer ?? false;
+    }
+
     /// <summary>Mappings where both sides already hold records and nothing is coupled yet: a full sync would copy each side to the other (duplicates).</summary>
     public async Task<IReadOnlyList<string>> DuplicateRisksAsync(IReadOnlyList<IntegrationTableMapping> mappings, CancellationToken cancellationToken)
     {

@@ -19,12 +19,20 @@ public abstract class CrmSyncCmdlet : PSCmdlet
     protected T RunEngine<T>(Func<IEngineLog, CancellationToken, Task<T>> work) =>
         RunEngine((bridge, log, cancel) => work(log, cancel));
 
-    /// <summary>Runs engine work with the bridge, so it can also ask ShouldProcess and stream objects and errors.</summary>
+    /// <summary>
+    /// Runs engine work with the bridge, so it can also ask ShouldProcess and stream objects and errors. The call's log
+    /// is this cmdlet's streams: passed to the work, and installed as <see cref="CallLog.Current"/> for what serves every
+    /// call (HTTP retries, sign-in prompts) — for this call only, whatever else runs on the same connection.
+    /// </summary>
     internal T RunEngine<T>(Func<PipelineBridge, IEngineLog, CancellationToken, Task<T>> work)
     {
         using var bridge = new PipelineBridge();
         var log = new BridgeLog(bridge, WriteVerbose, WriteWarning);
-        return bridge.Run(cancel => work(bridge, log, cancel), Cancellation);
+        return bridge.Run(async cancel =>
+        {
+            using var installed = CallLog.Use(log);
+            return await work(bridge, log, cancel).ConfigureAwait(false);
+        }, Cancellation);
     }
 
     /// <summary>
@@ -116,21 +124,17 @@ public abstract class ConnectedCmdlet : CrmSyncCmdlet
     }
 
     /// <summary>
-    /// Runs engine work on the connection with the connection's log on this pipeline. Ctrl+C ends it with
+    /// Runs engine work on the connection, its messages on this pipeline. Ctrl+C ends it with
     /// <paramref name="stoppedWarning"/> (null result); an engine error ends the command; the progress bar
     /// <paramref name="activityId"/> is closed either way.
     /// </summary>
     internal T? RunConnected<T>(int activityId, string activity, string stoppedWarning, Func<PipelineBridge, IEngineLog, CancellationToken, Task<T>> work)
         where T : class
     {
-        var connection = ResolvedConnection;
+        _ = ResolvedConnection; // resolved here, so a missing connection ends the command before any work starts
         try
         {
-            return RunEngine((bridge, log, cancel) =>
-            {
-                connection.Log.Target = log;
-                return work(bridge, log, cancel);
-            });
+            return RunEngine(work);
         }
         catch (OperationCanceledException)
         {
@@ -144,7 +148,6 @@ public abstract class ConnectedCmdlet : CrmSyncCmdlet
         }
         finally
         {
-            connection.Log.Target = null;
             try
             {
                 WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });

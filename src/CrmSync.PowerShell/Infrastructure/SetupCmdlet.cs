@@ -12,7 +12,7 @@ public abstract class SetupCmdlet : ConnectedCmdlet
     internal T? RunSetup<T>(Func<ISetupObserver, PipelineBridge, CancellationToken, Task<T>> work)
         where T : class =>
         RunConnected(SetupActivity, "Account setup", "Stopped. Steps already done stay done; running the command again finishes the rest.",
-            (bridge, log, cancel) => work(new Observer(this, bridge), bridge, cancel));
+            (bridge, log, cancel) => work(new Observer(this, bridge, log), bridge, cancel));
 
     /// <summary>One non-terminating error per failed step, so a partial result is never silent; the result is the target.</summary>
     protected void WriteFailedSteps(IEnumerable<SetupStep> steps, string errorId, string subject, string? hint, object result)
@@ -23,8 +23,12 @@ public abstract class SetupCmdlet : ConnectedCmdlet
         }
     }
 
-    private sealed class Observer(SetupCmdlet cmdlet, PipelineBridge bridge) : ISetupObserver
+    private sealed class Observer(SetupCmdlet cmdlet, PipelineBridge bridge, IEngineLog log) : ISetupObserver
     {
+        public void Verbose(string message) => log.Verbose(message);
+
+        public void Warning(string message) => log.Warning(message);
+
         public bool ShouldProcess(string target, string action) => bridge.Invoke(() => cmdlet.ShouldProcess(target, action));
 
         public void Progress(string activity, string status, int percent) => bridge.Post(() =>

@@ -1,4 +1,6 @@
+using System.Collections.ObjectModel;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using CrmSync.Mapping;
 using CrmSync.State;
 using CrmSync.Sync;
@@ -18,19 +20,23 @@ public abstract class SyncCmdlet : MappingCmdlet
     /// <paramref name="askPerRecord"/> passes each write to ShouldProcess (-Confirm asks per record); otherwise the
     /// consent already given for the run covers every record.
     /// </summary>
-    internal IReadOnlyList<IntegrationSyncJob> Synchronize(IReadOnlyList<IntegrationTableMapping> mappings, bool fullSync, Consent consent, bool askPerRecord, Action<IEngineLog, SyncEngine>? before = null)
+    internal IReadOnlyList<IntegrationSyncJob> Synchronize(IReadOnlyList<IntegrationTableMapping> mappings, Consent consent, bool askPerRecord) =>
+        Run(mappings, ask: consent == Consent.WhatIf || askPerRecord, (engine, observer, cancel) =>
+            engine.RunAsync(mappings, new SyncOptions { WhatIf = consent == Consent.WhatIf }, observer, cancel));
+
+    /// <summary>Full synchronization (<see cref="SyncEngine.RunFullSyncAsync"/>): the engine warns, runs, and asks its closing question through the observer.</summary>
+    internal IReadOnlyList<IntegrationSyncJob> SynchronizeFully(IReadOnlyList<IntegrationTableMapping> mappings, FullSyncOptions options) =>
+        Run(mappings, ask: options.WhatIf, (engine, observer, cancel) => engine.RunFullSyncAsync(mappings, options, observer, cancel));
+
+    private IReadOnlyList<IntegrationSyncJob> Run(IReadOnlyList<IntegrationTableMapping> mappings, bool ask, Func<SyncEngine, ISyncObserver, CancellationToken, Task<IReadOnlyList<IntegrationSyncJob>>> work)
     {
         var connection = ResolvedConnection;
         var order = mappings.Select(m => m.Name).ToList();
-        var whatIf = consent == Consent.WhatIf;
         return RunConnected(MappingActivity, "Synchronizing", "Synchronization stopped. What was processed is saved; the next run continues from there.", async (bridge, log, cancel) =>
         {
             // The article: never synchronize as the administrator. Stops with the fix unless the integration identity is ready.
             await connection.EnsureSyncIdentityAsync(cancel).ConfigureAwait(false);
-            var engine = new SyncEngine(connection);
-            before?.Invoke(log, engine);
-            var observer = new Observer(this, bridge, log, order, ask: whatIf || askPerRecord);
-            return await engine.RunAsync(mappings, new SyncOptions { FullSync = fullSync, WhatIf = whatIf }, observer, cancel).ConfigureAwait(false);
+            return await work(new SyncEngine(connection), new Observer(this, bridge, log, order, ask), cancel).ConfigureAwait(false);
         }) ?? Array.Empty<IntegrationSyncJob>();
     }
 
@@ -38,6 +44,20 @@ public abstract class SyncCmdlet : MappingCmdlet
     private sealed class Observer(SyncCmdlet cmdlet, PipelineBridge bridge, IEngineLog log, IReadOnlyList<string> order, bool ask) : ISyncObserver
     {
         public bool ShouldProcess(string target, string action) => !ask || bridge.Invoke(() => cmdlet.ShouldProcess(target, action));
+
+        // A choice rather than ShouldContinue, whose default is Yes: Business Central's closing question defaults to No.
+        public bool? ShouldContinue(string caption, string question, string yesMeans, string noMeans) => bridge.Invoke(() =>
+        {
+            var choices = new Collection<ChoiceDescription> { new("&Yes", yesMeans), new("&No", noMeans) };
+            try
+            {
+                return cmdlet.Host?.UI?.PromptForChoice(caption, question, choices, defaultChoice: 1) is { } choice ? choice == 0 : (bool?)null;
+            }
+            catch (Exception ex) when (ex is PSInvalidOperationException or HostException or NotImplementedException)
+            {
+                return null;
+            }
+        });
 
         public void Progress(string mappingName, SyncDirection direction, int processed, string status) => bridge.Post(() =>
         {

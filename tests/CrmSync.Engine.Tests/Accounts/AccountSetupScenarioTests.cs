@@ -26,6 +26,14 @@ public sealed class AccountSetupScenarioTests
         public void Progress(string activity, string status, int percent)
         {
         }
+
+        public void Verbose(string message)
+        {
+        }
+
+        public void Warning(string message)
+        {
+        }
     }
 
     private static IntegrationUserSetup IntegrationUser(SandboxConnection sandbox, bool answer = true) => IntegrationUserSetup.For(sandbox.Connection, new Observer(answer));

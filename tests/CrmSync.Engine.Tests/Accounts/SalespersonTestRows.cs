@@ -6,6 +6,13 @@ namespace CrmSync.Engine.Tests.Accounts;
 internal sealed class AcceptAllSetupObserver : ISetupObserver
 {
     public bool ShouldProcess(string target, string action) => true;
+    public void Verbose(string message)
+    {
+    }
+
+    public void Warning(string message)
+    {
+    }
 
     public void Progress(string activity, string status, int percent)
     {

@@ -309,6 +309,7 @@ public sealed class TwoWayConvergenceProperty
         private bool _done;
 
         public bool ShouldProcess(string target, string action) => true;
+        public bool? ShouldContinue(string caption, string question, string yesMeans, string noMeans) => null;
 
         public void Progress(string mappingName, SyncDirection direction, int processed, string status)
         {

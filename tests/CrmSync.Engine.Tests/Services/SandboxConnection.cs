@@ -41,7 +41,8 @@ public sealed class SandboxConnection : IAsyncDisposable
                 settings = settings with { IntegrationCredential = instance.IntegrationCredential() };
             }
 
-            sandbox.Connection = await CrmSyncConnection.ConnectAsync(settings, new ListLog(sandbox.Messages));
+            using var listening = sandbox.Listen();
+            sandbox.Connection = await CrmSyncConnection.ConnectAsync(settings);
         }
 
         return sandbox;
@@ -81,9 +82,18 @@ public sealed class SandboxConnection : IAsyncDisposable
         return identity;
     }
 
-    public Task<CrmSyncConnection> ConnectAsAsync(SandboxIdentity identity, string secret, List<string>? log = null) =>
-        CrmSyncConnection.ConnectAsync(Instance.ToConnectionSettings("as-" + identity.DisplayName, _temp.File(Guid.NewGuid().ToString("N") + ".db"), identity.ClientId, secret)
-            with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(50), MaxRetries = 2 } }, log is null ? null : new ListLog(log));
+    public async Task<CrmSyncConnection> ConnectAsAsync(SandboxIdentity identity, string secret, List<string>? log = null)
+    {
+        using var listening = CallLog.Use(new ListLog(log ?? new List<string>()));
+        return await CrmSyncConnection.ConnectAsync(Instance.ToConnectionSettings("as-" + identity.DisplayName, _temp.File(Guid.NewGuid().ToString("N") + ".db"), identity.ClientId, secret)
+            with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(50), MaxRetries = 2 } });
+    }
+
+    /// <summary>
+    /// Collects the engine's messages into <see cref="Messages"/> for the calls that follow in the calling method, as a
+    /// cmdlet's call does for its own streams (<see cref="CallLog"/> flows with the caller's async work only).
+    /// </summary>
+    public IDisposable Listen() => CallLog.Use(new ListLog(Messages));
 
     public async ValueTask DisposeAsync()
     {

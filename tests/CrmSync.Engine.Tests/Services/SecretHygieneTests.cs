@@ -53,6 +53,7 @@ public sealed class SecretHygieneTests
     public async Task Passwords_the_import_generates_are_shown_only_when_asked_and_never_stored()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
+        using var listening = sandbox.Listen();
         CrmSync.Accounts.SalespersonRow Row(string upn) => Accounts.SalespersonTestRows.Row(2, upn, "Secret Keeper");
         var options = new CrmSync.Accounts.SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(10) };
         var setup = CrmSync.Accounts.SalespersonImport.For(sandbox.Connection, new Accounts.AcceptAllSetupObserver());

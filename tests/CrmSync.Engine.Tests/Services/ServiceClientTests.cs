@@ -121,6 +121,7 @@ public sealed class ServiceClientTests
     public async Task A_throttled_identity_waits_out_Retry_After_and_recovers()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
+        using var listening = sandbox.Listen();
         sandbox.Host.SetLimits(DataverseService.ServiceName, new ServiceLimits { RequestsPerWindow = 3, Window = TimeSpan.FromSeconds(2) });
         sandbox.Host.Counters.Reset();
 

@@ -62,3 +62,64 @@ public sealed class FullSyncTests
         Assert.InRange(requests, 1, 2 * modified.Count);
     }
 }
+
+// Business Central's closing question of a full synchronization, decided by the engine and asked through the observer.
+public sealed class FullSyncClosingQuestionTests
+{
+    private static async Task<(RecordingObserver Observer, bool OnlyCoupledAfter)> RunAsync(SandboxConnection sandbox, CrmSync.Sync.FullSyncOptions options, bool? answer)
+    {
+        var catalog = new MappingCatalog(sandbox.Connection);
+        catalog.Apply(catalog.Plan("CURRENCY", new MappingSettingsChange { SynchOnlyCoupledRecords = true }));
+        var observer = new RecordingObserver { ContinueAnswer = answer };
+        await new CrmSync.Sync.SyncEngine(sandbox.Connection).RunFullSyncAsync(new[] { catalog.Get("CURRENCY") }, options, observer, CancellationToken.None);
+        return (observer, catalog.Get("CURRENCY").SynchOnlyCoupledRecords);
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task The_answer_decides_whether_scheduled_synchronization_keeps_creating_records(bool answer, bool onlyCoupledAfter)
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+
+        var (observer, after) = await RunAsync(sandbox, new CrmSync.Sync.FullSyncOptions(), answer);
+
+        Assert.Equal(new[] { "Keep creating new records?" }, observer.Questions);
+        Assert.Equal(onlyCoupledAfter, after);
+    }
+
+    [Fact]
+    public async Task With_nobody_to_answer_the_setting_stays_and_a_warning_names_the_parameter()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+
+        var (observer, after) = await RunAsync(sandbox, new CrmSync.Sync.FullSyncOptions(), answer: null);
+
+        Assert.True(after);
+        Assert.Contains(observer.Warnings, w => w.Contains("-KeepCreatingNewRecords $true", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task A_decision_given_up_front_is_not_asked(bool keepCreating, bool onlyCoupledAfter)
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+
+        var (observer, after) = await RunAsync(sandbox, new CrmSync.Sync.FullSyncOptions { KeepCreatingNewRecords = keepCreating }, answer: !keepCreating);
+
+        Assert.Empty(observer.Questions);
+        Assert.Equal(onlyCoupledAfter, after);
+    }
+
+    [Fact]
+    public async Task A_rehearsal_neither_asks_nor_changes_the_setting()
+    {
+        await using var sandbox = await SandboxConnection.StartAsync();
+
+        var (observer, after) = await RunAsync(sandbox, new CrmSync.Sync.FullSyncOptions { WhatIf = true }, answer: true);
+
+        Assert.Empty(observer.Questions);
+        Assert.True(after);
+    }
+}

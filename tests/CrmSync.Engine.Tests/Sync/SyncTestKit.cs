@@ -20,6 +20,17 @@ internal sealed class RecordingObserver : ISyncObserver
 
     public bool Answer { get; set; } = true;
 
+    /// <summary>The answer to a ShouldContinue question; null: nobody could answer.</summary>
+    public bool? ContinueAnswer { get; set; }
+
+    public List<string> Questions { get; } = new();
+
+    public bool? ShouldContinue(string caption, string question, string yesMeans, string noMeans)
+    {
+        Questions.Add(caption);
+        return ContinueAnswer;
+    }
+
     public bool ShouldProcess(string target, string action)
     {
         lock (Asked)

@@ -184,7 +184,7 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
                 DefaultConnection.CloseCurrent();
             }
 
-            connection = RunEngine((log, cancel) => CrmSyncConnection.ConnectAsync(settings, log, cancel));
+            connection = RunEngine((log, cancel) => CrmSyncConnection.ConnectAsync(settings, cancel));
         }
         catch (CrmSyncException ex)
         {

@@ -1,10 +1,8 @@
-using System.Collections.ObjectModel;
 using System.Management.Automation;
-using System.Management.Automation.Host;
-using CrmSync.Mapping;
 using CrmSync.PowerShell.Completers;
 using CrmSync.PowerShell.Infrastructure;
 using CrmSync.State;
+using CrmSync.Sync;
 
 namespace CrmSync.PowerShell.Cmdlets.Sync;
 
@@ -55,86 +53,11 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
             return;
         }
 
-        var previous = mappings.ToDictionary(m => m.Name, m => m.SynchOnlyCoupledRecords);
-        var jobs = Synchronize(mappings, fullSync: true, consent, askPerRecord: false, before: (log, engine) =>
+        SynchronizeFully(mappings, new FullSyncOptions
         {
-            foreach (var risk in engine.DuplicateRisksAsync(mappings, Cancellation).GetAwaiter().GetResult())
-            {
-                log.Warning(risk);
-            }
+            WhatIf = consent == Consent.WhatIf,
+            KeepCreatingNewRecords = MyInvocation.BoundParameters.ContainsKey(nameof(KeepCreatingNewRecords)) ? KeepCreatingNewRecords : null,
+            AskAtEnd = !Force,
         });
-        if (consent == Consent.WhatIf || jobs.Count == 0)
-        {
-            return;
-        }
-
-        DecideCreatingNewRecords(mappings, previous);
-    }
-
-    // BC asks at the end of a full sync whether scheduled jobs should keep creating records for uncoupled rows.
-    // The safer answer, No (keep "Synch. Only Coupled Records"), is the default.
-    private void DecideCreatingNewRecords(IReadOnlyList<IntegrationTableMapping> mappings, IReadOnlyDictionary<string, bool> previous)
-    {
-        bool keepCreating;
-        if (MyInvocation.BoundParameters.ContainsKey(nameof(KeepCreatingNewRecords)))
-        {
-            keepCreating = KeepCreatingNewRecords;
-        }
-        else
-        {
-            var onlyCoupled = mappings.Where(m => previous[m.Name]).Select(m => m.Name).ToList();
-            if (onlyCoupled.Count == 0)
-            {
-                return;
-            }
-
-            var names = string.Join(", ", onlyCoupled);
-            if (Force)
-            {
-                WriteVerbose($"{names} keep 'Synch. Only Coupled Records' (-Force without -KeepCreatingNewRecords).");
-                return;
-            }
-
-            if (AskKeepCreating(names) is not { } answer)
-            {
-                WriteWarning($"No one could be asked whether scheduled synchronization should create new records: {names} keep " +
-                    "'Synch. Only Coupled Records' (only coupled records are synchronized). Add -KeepCreatingNewRecords $true to choose otherwise.");
-                return;
-            }
-
-            keepCreating = answer;
-        }
-
-        var catalog = new MappingCatalog(ResolvedConnection);
-        foreach (var mapping in mappings)
-        {
-            var target = keepCreating ? false : previous[mapping.Name];
-            var plan = catalog.Plan(mapping.Name, new MappingSettingsChange { SynchOnlyCoupledRecords = target });
-            if (plan.HasChanges)
-            {
-                catalog.Apply(plan);
-                WriteVerbose($"{mapping.Name}: SynchOnlyCoupledRecords is now {target}.");
-            }
-        }
-    }
-
-    /// <summary>The closing question, default No; null when there is no host that can ask (-NonInteractive, a runbook).</summary>
-    private bool? AskKeepCreating(string names)
-    {
-        var choices = new Collection<ChoiceDescription>
-        {
-            new("&Yes", "Clear 'Synch. Only Coupled Records': scheduled synchronization also creates and couples records for uncoupled rows."),
-            new("&No", "Keep 'Synch. Only Coupled Records': scheduled synchronization updates coupled records only."),
-        };
-        try
-        {
-            return Host?.UI?.PromptForChoice("Keep creating new records?",
-                $"Scheduled synchronization of {names} now synchronizes only coupled records. Should it also create and couple new records for uncoupled rows from now on?",
-                choices, defaultChoice: 1) is { } choice ? choice == 0 : null;
-        }
-        catch (Exception ex) when (ex is PSInvalidOperationException or HostException or NotImplementedException)
-        {
-            return null;
-        }
     }
 }

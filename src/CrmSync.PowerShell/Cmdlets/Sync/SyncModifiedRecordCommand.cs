@@ -43,7 +43,7 @@ public sealed class SyncModifiedRecordCommand : SyncCmdlet
         var consent = AskConsent(string.Join(", ", mappings.Select(m => m.Name)), "Synchronize modified records");
         if (consent != Consent.Declined)
         {
-            Synchronize(mappings, fullSync: false, consent, askPerRecord: true);
+            Synchronize(mappings, consent, askPerRecord: true);
         }
     }
 }
