@@ -85,8 +85,8 @@ public static class SyncBenchmark
         var instance = sandbox.Instance;
         var state = NewStatePath();
         using var connection = await ConnectForSyncAsync(instance, state);
-        var catalog = new MappingCatalog(connection);
-        var engine = new SyncEngine(connection);
+        var catalog = new MappingCatalog(connection.Store);
+        var engine = SyncEngine.For(connection);
         var observer = new QuietObserver();
         await engine.RunAsync(new[] { catalog.Get(StandardMappings.Currency), catalog.Get(StandardMappings.Salespeople), catalog.Get(StandardMappings.Customer) }, new SyncOptions { FullSync = true }, observer, CancellationToken.None);
         var store = connection.Store;
@@ -235,8 +235,8 @@ public static class SyncBenchmark
         var instance = sandbox.Instance;
         var state = NewStatePath();
         using var connection = await ConnectForSyncAsync(instance, state);
-        var catalog = new MappingCatalog(connection);
-        var engine = new SyncEngine(connection);
+        var catalog = new MappingCatalog(connection.Store);
+        var engine = SyncEngine.For(connection);
         var observer = new QuietObserver();
 
         // Dependencies first, not measured: currencies and salespeople the customers look up.
@@ -306,7 +306,7 @@ public static class SyncBenchmark
     // Changes made by someone other than the integration identity (the setup application), so the next run must carry them.
     private static async Task ChangeRecordsAsync(SandboxService sandbox, CrmSyncConnection connection, int count, bool bothSides)
     {
-        var couplings = new CouplingService(connection).Get(StandardMappings.Customer).Take(count).ToList();
+        var couplings = CouplingService.For(connection).Get(StandardMappings.Customer).Take(count).ToList();
         foreach (var (coupling, i) in couplings.Select((c, i) => (c, i)))
         {
             // Not a value any generated record has (+1 555 dddd), so every change is a change.

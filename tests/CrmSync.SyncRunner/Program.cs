@@ -23,9 +23,9 @@ if (args[2] == "import")
     return results.All(r => r.Succeeded) && results.Count == rows.Count ? 0 : 1;
 }
 
-var catalog = new MappingCatalog(connection);
+var catalog = new MappingCatalog(connection.Store);
 var mappings = args[3].Split(',').Select(catalog.Get).ToList();
-var jobs = await new SyncEngine(connection).RunAsync(mappings, new SyncOptions { FullSync = args[2] == "full" }, new ConsoleObserver(), CancellationToken.None);
+var jobs = await SyncEngine.For(connection).RunAsync(mappings, new SyncOptions { FullSync = args[2] == "full" }, new ConsoleObserver(), CancellationToken.None);
 foreach (var job in jobs)
 {
     Console.WriteLine($"{job.MappingName} {job.Direction}: {job.Message}");

@@ -118,7 +118,7 @@ public sealed class ReadinessCheck(CrmSyncConnection connection)
         var page = $"In Business Central, search for Microsoft Entra Applications, open the entry with Client ID {_connection.SyncClientId ?? identity} " +
             "(New if there is none; State: Enabled; Grant Consent), and add permission sets that read and write customers, vendors, contacts, currencies and salespeople " +
             $"for company '{_connection.CompanyName}' (for example D365 BUS FULL ACCESS; never SUPER).";
-        var entitySets = new MappingCatalog(_connection).GetAll().Select(m => m.BcEntitySet);
+        var entitySets = new MappingCatalog(_connection.Store).GetAll().Select(m => m.BcEntitySet);
         foreach (var access in await _connection.CheckBusinessCentralAccessAsync(entitySets, cancellationToken).ConfigureAwait(false))
         {
             add("Business Central", "Integration identity can use", access.EntitySet, access.Succeeded ? CheckStatus.Pass : CheckStatus.Fail, access.Detail, access.Succeeded ? null : page);

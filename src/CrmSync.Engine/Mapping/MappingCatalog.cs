@@ -1,4 +1,3 @@
-using CrmSync.Connections;
 using CrmSync.OData;
 using CrmSync.State;
 
@@ -39,10 +38,10 @@ public sealed class MappingCatalog
 {
     private readonly StateStore _store;
 
-    public MappingCatalog(CrmSyncConnection connection)
+    public MappingCatalog(StateStore store)
     {
-        ArgumentNullException.ThrowIfNull(connection);
-        _store = connection.Store;
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
     }
 
     /// <summary>All mappings in dependency order (CURRENCY, SALESPEOPLE, VENDOR, CUSTOMER, CONTACT for the standard set).</summary>

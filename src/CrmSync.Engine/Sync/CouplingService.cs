@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using CrmSync.BusinessCentral;
 using CrmSync.Connections;
+using CrmSync.Dataverse;
 using CrmSync.Mapping;
 using CrmSync.State;
 
@@ -52,14 +54,19 @@ public sealed record CouplingView
 /// <summary>Lists, creates, removes and resets couplings; match-based coupling (reference/domain.md §A.3, §C.9).</summary>
 public sealed class CouplingService
 {
-    private readonly CrmSyncConnection _connection;
     private readonly StateStore _store;
+    private readonly DataverseClient _dataverse;
+    private readonly BusinessCentralClient _businessCentral;
 
-    public CouplingService(CrmSyncConnection connection)
+    internal CouplingService(StateStore store, DataverseClient dataverse, BusinessCentralClient businessCentral)
     {
-        _connection = connection;
-        _store = connection.Store;
+        _store = store;
+        _dataverse = dataverse;
+        _businessCentral = businessCentral;
     }
+
+    /// <summary>Couplings in a connection's state, records read as the connection's own identity.</summary>
+    public static CouplingService For(CrmSyncConnection connection) => new(connection.Store, connection.Dataverse, connection.BusinessCentral);
 
     /// <summary>Couplings (and records that failed before being coupled) of a mapping, or of all.</summary>
     public IReadOnlyList<CouplingView> Get(string? mappingName = null, bool failedOrSkippedOnly = false)
@@ -76,7 +83,7 @@ public sealed class CouplingService
     /// </summary>
     public async Task<CouplingView> CoupleAsync(string mappingName, Guid bcId, Guid dataverseId, CancellationToken cancellationToken)
     {
-        var mapping = new MappingCatalog(_connection).Get(mappingName);
+        var mapping = new MappingCatalog(_store).Get(mappingName);
         if (_store.Couplings.GetByBcId(mapping.Name, bcId) is { } existing)
         {
             throw new CrmSyncException("CouplingExists", CrmSyncErrorKind.InvalidOperation,
@@ -89,9 +96,9 @@ public sealed class CouplingService
                 $"The {mapping.DataverseTable} {dataverseId} is already coupled to {mapping.BcTable} {other.BcId} in {mapping.Name}. Remove-IntegrationCoupling first.", dataverseId);
         }
 
-        var bc = (await new BusinessCentralSideAccess(mapping, _connection.BusinessCentral).GetByIdsAsync(new[] { bcId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
+        var bc = (await new BusinessCentralSideAccess(mapping, _businessCentral).GetByIdsAsync(new[] { bcId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
             ?? throw new CrmSyncException("RecordNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no {mapping.BcTable} with id {bcId} in Business Central.", bcId);
-        var dv = (await new DataverseSideAccess(mapping, _connection.Dataverse).GetByIdsAsync(new[] { dataverseId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
+        var dv = (await new DataverseSideAccess(mapping, _dataverse).GetByIdsAsync(new[] { dataverseId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
             ?? throw new CrmSyncException("RecordNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no {mapping.DataverseTable} with id {dataverseId} in Dataverse.", dataverseId);
         var coupling = Coupled(mapping, bc, dv);
         _store.InTransaction(() =>
@@ -122,10 +129,10 @@ public sealed class CouplingService
     /// </summary>
     public async Task<IReadOnlyList<MatchResult>> CoupleByMatchAsync(string mappingName, IReadOnlyList<string>? matchOn, Func<string, string, bool> shouldProcess, CancellationToken cancellationToken)
     {
-        var mapping = new MappingCatalog(_connection).Get(mappingName);
+        var mapping = new MappingCatalog(_store).Get(mappingName);
         var fields = MatchFields(mapping, matchOn);
-        var bcSide = new BusinessCentralSideAccess(mapping, _connection.BusinessCentral);
-        var dvSide = new DataverseSideAccess(mapping, _connection.Dataverse);
+        var bcSide = new BusinessCentralSideAccess(mapping, _businessCentral);
+        var dvSide = new DataverseSideAccess(mapping, _dataverse);
         var results = new List<MatchResult>();
         await foreach (var bc in bcSide.ReadAsync(null, null, bcSide.ReadPageSize, cancellationToken).ConfigureAwait(false))
         {

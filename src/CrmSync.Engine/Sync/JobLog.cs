@@ -1,4 +1,3 @@
-using CrmSync.Connections;
 using CrmSync.State;
 
 namespace CrmSync.Sync;
@@ -8,7 +7,7 @@ public sealed class JobLog
 {
     private readonly StateStore _store;
 
-    public JobLog(CrmSyncConnection connection) => _store = connection.Store;
+    public JobLog(StateStore store) => _store = store;
 
     public IReadOnlyList<IntegrationSyncJob> GetJobs(DateTimeOffset? since = null, bool failedOnly = false) => _store.Jobs.GetAll(since: since, failedOnly: failedOnly);
 

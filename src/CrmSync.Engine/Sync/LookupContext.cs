@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using CrmSync.BusinessCentral;
-using CrmSync.Connections;
 using CrmSync.Dataverse;
 using CrmSync.Mapping;
 using CrmSync.State;
@@ -13,7 +12,7 @@ namespace CrmSync.Sync;
 /// </summary>
 internal sealed class LookupContext
 {
-    private readonly CrmSyncConnection _connection;
+    private readonly SyncServices _services;
     private readonly StateStore _store;
     private Dictionary<Guid, string>? _bcCurrencyCodes;
     private Dictionary<string, Guid>? _bcSalespeople;
@@ -29,13 +28,13 @@ internal sealed class LookupContext
     private readonly Dictionary<(string Mapping, Guid DataverseId), Guid> _rehearsedByDataverseId = new();
     private readonly HashSet<Guid> _rehearsedNewBcIds = new();
 
-    public LookupContext(CrmSyncConnection connection)
+    public LookupContext(SyncServices services)
     {
-        _connection = connection;
-        _store = connection.Store;
+        _services = services;
+        _store = services.Store;
     }
 
-    private BusinessCentralClient Bc => _connection.SyncBusinessCentral;
+    private BusinessCentralClient Bc => _services.BusinessCentral;
 
     public StateStore Store => _store;
 
@@ -66,7 +65,7 @@ internal sealed class LookupContext
     {
         if (_baseCurrency is null)
         {
-            await foreach (var org in _connection.SyncDataverse.QueryAsync("organizations", new DataverseQuery(new[] { "organizationid", "_basecurrencyid_value" }), cancellationToken).ConfigureAwait(false))
+            await foreach (var org in _services.Dataverse.QueryAsync("organizations", new DataverseQuery(new[] { "organizationid", "_basecurrencyid_value" }), cancellationToken).ConfigureAwait(false))
             {
                 _baseCurrency = Guid.TryParse(org["_basecurrencyid_value"]?.GetValue<string>(), out var id) ? id : Guid.Empty;
                 break;

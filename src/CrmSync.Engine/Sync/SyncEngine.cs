@@ -17,33 +17,37 @@ public sealed class SyncEngine
     /// <summary>Rows modified this long before the watermark are read again (second-precision modifiedon, late commits).</summary>
     public static readonly TimeSpan Overlap = TimeSpan.FromSeconds(1);
 
-    private readonly CrmSyncConnection _connection;
+    private readonly SyncServices _services;
     private readonly StateStore _store;
 
-    public SyncEngine(CrmSyncConnection connection)
+    internal SyncEngine(SyncServices services)
     {
-        _connection = connection;
-        _store = connection.Store;
+        _services = services;
+        _store = services.Store;
     }
+
+    /// <summary>The engine for a connection: its state, written as its integration identity when it has one.</summary>
+    public static SyncEngine For(CrmSyncConnection connection) => new(SyncServices.Of(connection));
 
     /// <summary>Synchronizes the mappings (in dependency order) and returns one job per mapping and direction.</summary>
     public async Task<IReadOnlyList<IntegrationSyncJob>> RunAsync(IReadOnlyList<IntegrationTableMapping> mappings, SyncOptions options, ISyncObserver observer, CancellationToken cancellationToken)
     {
         var ordered = MappingOrder.SortSubset(mappings.Select(m => _store.Mappings.Get(m.Name) ?? m), _store.Mappings.GetAll());
-        var lookups = new LookupContext(_connection);
+        var lookups = new LookupContext(_services);
         var jobs = new List<IntegrationSyncJob>();
+        var integrationUserIds = _services.IntegrationUserIds;
         foreach (var mapping in ordered)
         {
             if (mapping.Direction != SyncDirection.ToIntegrationTable)
             {
                 // What an interrupted run created in BC is found before either pass reads BC (PendingCreateRecovery).
-                var bc = new BusinessCentralSideAccess(mapping, _connection.SyncBusinessCentral);
+                var bc = new BusinessCentralSideAccess(mapping, _services.BusinessCentral);
                 await new PendingCreateRecovery(mapping, _store, bc, options, observer).ReconcileAsync(cancellationToken).ConfigureAwait(false);
             }
 
             foreach (var pass in Passes(mapping.Direction))
             {
-                var run = new SyncPass(_connection, mapping, pass, options, observer, lookups, IntegrationUserIds);
+                var run = new SyncPass(_services, mapping, pass, options, observer, lookups, integrationUserIds);
                 jobs.Add(await run.RunAsync(cancellationToken).ConfigureAwait(false));
             }
         }
@@ -67,7 +71,7 @@ public sealed class SyncEngine
         var jobs = await RunAsync(mappings, new SyncOptions { FullSync = true, WhatIf = options.WhatIf }, observer, cancellationToken).ConfigureAwait(false);
         if (!options.WhatIf && jobs.Count > 0 && onlyCoupledBefore.Count > 0 && KeepCreatingNewRecords(onlyCoupledBefore, options, observer))
         {
-            var catalog = new MappingCatalog(_connection);
+            var catalog = new MappingCatalog(_store);
             foreach (var name in onlyCoupledBefore)
             {
                 var plan = catalog.Plan(name, new MappingSettingsChange { SynchOnlyCoupledRecords = false });
@@ -121,8 +125,8 @@ public sealed class SyncEngine
                 continue;
             }
 
-            var bc = new BusinessCentralSideAccess(mapping, _connection.SyncBusinessCentral);
-            var dv = new DataverseSideAccess(mapping, _connection.SyncDataverse);
+            var bc = new BusinessCentralSideAccess(mapping, _services.BusinessCentral);
+            var dv = new DataverseSideAccess(mapping, _services.Dataverse);
             if (await bc.AnyAsync(cancellationToken).ConfigureAwait(false) && await dv.AnyAsync(cancellationToken).ConfigureAwait(false))
             {
                 risks.Add($"Both Business Central ({mapping.BcTable}) and Dataverse ({mapping.DataverseTable}) already hold records for {mapping.Name} and none are coupled: " +
@@ -138,12 +142,4 @@ public sealed class SyncEngine
         SyncDirection.Bidirectional => new[] { SyncDirection.ToIntegrationTable, SyncDirection.FromIntegrationTable },
         _ => new[] { direction },
     };
-
-    /// <summary>
-    /// The Dataverse users whose changes are never synchronized back: the integration user recorded by New-IntegrationUser
-    /// and the identity synchronization writes as (the integration identity, else the connection's own user).
-    /// </summary>
-    internal IReadOnlyList<Guid> IntegrationUserIds =>
-        new[] { Guid.TryParse(_store.Settings.Get(SettingKeys.IntegrationUserId), out var configured) ? configured : (Guid?)null, _connection.SyncDataverseUserId ?? _connection.DataverseUserId }
-            .OfType<Guid>().Distinct().ToList();
 }

@@ -23,7 +23,7 @@ public sealed class MappingNameCompleter : IArgumentCompleter
         IEnumerable<IntegrationTableMapping> mappings;
         try
         {
-            mappings = connection is { IsOpen: true } ? new MappingCatalog(connection).GetAll() : StandardMappings.All();
+            mappings = connection is { IsOpen: true } ? new MappingCatalog(connection.Store).GetAll() : StandardMappings.All();
         }
         catch (CrmSyncException)
         {

@@ -25,7 +25,7 @@ public abstract class MappingCmdlet : ConnectedCmdlet
         IReadOnlyList<IntegrationTableMapping> mappings = Array.Empty<IntegrationTableMapping>();
         try
         {
-            mappings = new MappingCatalog(ResolvedConnection).GetAll();
+            mappings = new MappingCatalog(ResolvedConnection.Store).GetAll();
         }
         catch (CrmSyncException ex)
         {
@@ -52,7 +52,7 @@ public abstract class MappingCmdlet : ConnectedCmdlet
         string action,
         bool passThru)
     {
-        var catalog = new MappingCatalog(ResolvedConnection);
+        var catalog = new MappingCatalog(ResolvedConnection.Store);
         foreach (var name in names)
         {
             MappingChangePlan planned;

@@ -36,7 +36,7 @@ public abstract class SyncCmdlet : MappingCmdlet
         {
             // The article: never synchronize as the administrator. Stops with the fix unless the integration identity is ready.
             await connection.EnsureSyncIdentityAsync(cancel).ConfigureAwait(false);
-            return await work(new SyncEngine(connection), new Observer(this, bridge, log, order, ask), cancel).ConfigureAwait(false);
+            return await work(SyncEngine.For(connection), new Observer(this, bridge, log, order, ask), cancel).ConfigureAwait(false);
         }) ?? Array.Empty<IntegrationSyncJob>();
     }
 

@@ -339,7 +339,7 @@ public sealed class AccountSetupScenarioTests
 
         var admin = await AdminRoleSetup.For(sandbox.Connection, new Observer(true)).EnsureAsync(null, "Sales Manager", null, CancellationToken.None);
         await IntegrationUser(sandbox).EnsureAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.IntegrationApp.ClientId }, CancellationToken.None);
-        await new CouplingService(sandbox.Connection).CoupleByMatchAsync("SALESPEOPLE", null, (_, _) => true, CancellationToken.None);
+        await CouplingService.For(sandbox.Connection).CoupleByMatchAsync("SALESPEOPLE", null, (_, _) => true, CancellationToken.None);
         var after = await new ReadinessCheck(sandbox.Connection).RunAsync(null, CancellationToken.None);
 
         Assert.Contains("Sales Manager", admin.Roles);

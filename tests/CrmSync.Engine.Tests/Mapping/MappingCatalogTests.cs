@@ -17,7 +17,7 @@ public sealed class MappingCatalogTests : IDisposable
     {
         using var connection = Open();
 
-        var mappings = new MappingCatalog(connection).GetAll();
+        var mappings = new MappingCatalog(connection.Store).GetAll();
 
         Assert.Equal(new[] { "CURRENCY", "SALESPEOPLE", "VENDOR", "CUSTOMER", "CONTACT" }, mappings.Select(m => m.Name));
         Assert.All(mappings, m => Assert.True(m.HasSameSettingsAs(StandardMappings.Get(m.Name)!)));
@@ -28,7 +28,7 @@ public sealed class MappingCatalogTests : IDisposable
     {
         using (var connection = Open())
         {
-            var catalog = new MappingCatalog(connection);
+            var catalog = new MappingCatalog(connection.Store);
             var plan = catalog.Plan("customer", new MappingSettingsChange { TableFilter = "blocked eq '_x0020_' and city eq 'Oslo'", SynchOnlyCoupledRecords = false });
 
             Assert.Equal(2, plan.Changes.Count);
@@ -40,7 +40,7 @@ public sealed class MappingCatalogTests : IDisposable
         }
 
         using var reopened = Open();
-        var customer = new MappingCatalog(reopened).Get("CUSTOMER");
+        var customer = new MappingCatalog(reopened.Store).Get("CUSTOMER");
         Assert.Equal("blocked eq '_x0020_' and city eq 'Oslo'", customer.TableFilter);
         Assert.False(customer.SynchOnlyCoupledRecords);
     }
@@ -49,7 +49,7 @@ public sealed class MappingCatalogTests : IDisposable
     public void An_empty_filter_clears_it_and_the_same_value_is_no_change()
     {
         using var connection = Open();
-        var catalog = new MappingCatalog(connection);
+        var catalog = new MappingCatalog(connection.Store);
 
         Assert.False(catalog.Plan("CUSTOMER", new MappingSettingsChange { TableFilter = " blocked eq '_x0020_' " }).HasChanges);
         var cleared = catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { TableFilter = "" }));
@@ -61,7 +61,7 @@ public sealed class MappingCatalogTests : IDisposable
     {
         using var connection = Open();
 
-        var ex = Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection).Plan("CUSTOMER", new MappingSettingsChange { IntegrationTableFilter = "name = 'x'" }));
+        var ex = Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection.Store).Plan("CUSTOMER", new MappingSettingsChange { IntegrationTableFilter = "name = 'x'" }));
 
         Assert.Equal("MappingFilterInvalid", ex.ErrorId);
         Assert.Contains("'CUSTOMER'", ex.Message);
@@ -76,7 +76,7 @@ public sealed class MappingCatalogTests : IDisposable
     {
         using var connection = Open();
 
-        var ex = Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection).Plan("SALESPEOPLE", new MappingSettingsChange { Direction = direction }));
+        var ex = Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection.Store).Plan("SALESPEOPLE", new MappingSettingsChange { Direction = direction }));
 
         Assert.Equal("MappingDirectionInvalid", ex.ErrorId);
         Assert.Contains($"cannot be {direction}", ex.Message);
@@ -86,7 +86,7 @@ public sealed class MappingCatalogTests : IDisposable
     public void Customer_can_become_one_way()
     {
         using var connection = Open();
-        var catalog = new MappingCatalog(connection);
+        var catalog = new MappingCatalog(connection.Store);
 
         var saved = catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { Direction = SyncDirection.ToIntegrationTable, UpdateConflictResolution = UpdateConflictResolution.SendUpdateToIntegration }));
 
@@ -98,7 +98,7 @@ public sealed class MappingCatalogTests : IDisposable
     public void Dependencies_must_exist_and_must_not_form_a_cycle()
     {
         using var connection = Open();
-        var catalog = new MappingCatalog(connection);
+        var catalog = new MappingCatalog(connection.Store);
 
         Assert.Equal("MappingDependencyNotFound", Assert.Throws<CrmSyncException>(() => catalog.Plan("CUSTOMER", new MappingSettingsChange { Dependencies = new[] { "ITEM" } })).ErrorId);
         Assert.Equal("MappingDependencyCycle", Assert.Throws<CrmSyncException>(() => catalog.Plan("CUSTOMER", new MappingSettingsChange { Dependencies = new[] { "CUSTOMER" } })).ErrorId);
@@ -115,7 +115,7 @@ public sealed class MappingCatalogTests : IDisposable
     {
         using var connection = Open();
 
-        var plan = new MappingCatalog(connection).Plan("CUSTOMER", new MappingSettingsChange { DeletionConflictResolution = DeletionConflictResolution.RemoveCoupling, SynchOnlyCoupledRecords = false });
+        var plan = new MappingCatalog(connection.Store).Plan("CUSTOMER", new MappingSettingsChange { DeletionConflictResolution = DeletionConflictResolution.RemoveCoupling, SynchOnlyCoupledRecords = false });
 
         Assert.Contains(plan.Warnings, w => w.Contains("may create the record again"));
     }
@@ -124,7 +124,7 @@ public sealed class MappingCatalogTests : IDisposable
     public void A_plan_made_before_a_concurrent_change_is_refused()
     {
         using var connection = Open();
-        var catalog = new MappingCatalog(connection);
+        var catalog = new MappingCatalog(connection.Store);
         var stale = catalog.Plan("CUSTOMER", new MappingSettingsChange { TableFilter = "city eq 'A'" });
         catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { SynchOnlyCoupledRecords = false }));
 
@@ -135,7 +135,7 @@ public sealed class MappingCatalogTests : IDisposable
     public void Reset_restores_defaults_clears_watermarks_and_keeps_couplings()
     {
         using var connection = Open();
-        var catalog = new MappingCatalog(connection);
+        var catalog = new MappingCatalog(connection.Store);
         catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { TableFilter = "city eq 'A'", Direction = SyncDirection.FromIntegrationTable }));
         connection.Store.Watermarks.Advance("CUSTOMER", SyncSide.BusinessCentral, DateTimeOffset.UtcNow);
         var coupling = new IntegrationCoupling { MappingName = "CUSTOMER", BcId = Guid.NewGuid(), DataverseId = Guid.NewGuid(), CoupledAt = DateTimeOffset.UtcNow };
@@ -158,10 +158,10 @@ public sealed class MappingCatalogTests : IDisposable
         using var connection = Open();
         connection.Store.Mappings.Save(StandardMappings.Get("CURRENCY")! with { Name = "ITEM" });
 
-        var ex = Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection).PlanReset("ITEM"));
+        var ex = Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection.Store).PlanReset("ITEM"));
 
         Assert.Equal("MappingHasNoDefault", ex.ErrorId);
-        Assert.Equal("MappingNotFound", Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection).PlanReset("NOPE")).ErrorId);
+        Assert.Equal("MappingNotFound", Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection.Store).PlanReset("NOPE")).ErrorId);
     }
 
     [Fact]
@@ -169,7 +169,7 @@ public sealed class MappingCatalogTests : IDisposable
     {
         using var connection = Open();
         connection.Store.Mappings.Delete("CONTACT");
-        var catalog = new MappingCatalog(connection);
+        var catalog = new MappingCatalog(connection.Store);
 
         catalog.Reset(catalog.PlanReset("CONTACT"));
 
@@ -182,7 +182,7 @@ public sealed class MappingCatalogTests : IDisposable
         var connection = Open();
         connection.Dispose();
 
-        Assert.Equal("ConnectionClosed", Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection)).ErrorId);
+        Assert.Equal("ConnectionClosed", Assert.Throws<CrmSyncException>(() => new MappingCatalog(connection.Store)).ErrorId);
         using var again = Open();
         Assert.True(again.IsOpen);
     }

@@ -55,7 +55,7 @@ public sealed class PoisonRecordTests
 
         // Fixed at the source and reset (Reset-IntegrationCoupling): the next run creates it.
         sandbox.ChangeDv(sandbox.Host.Sample.Admin, "accounts", poison, new { name = "Poison Record, fixed" });
-        new CouplingService(sandbox.Connection).Reset(StandardMappings.Customer, poison);
+        CouplingService.For(sandbox.Connection).Reset(StandardMappings.Customer, poison);
         var (fixedRun, fixedObserver) = await sandbox.SyncAsync(true, false, Mappings);
         Assert.Empty(fixedObserver.Failures);
         Assert.NotNull(sandbox.Connection.Store.Couplings.GetByDataverseId(StandardMappings.Customer, poison));

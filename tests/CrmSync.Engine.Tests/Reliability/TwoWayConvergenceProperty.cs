@@ -84,7 +84,7 @@ public sealed class TwoWayConvergenceProperty
     private static async Task<bool> Check(Op[] ops)
     {
         await using var sandbox = await SandboxConnection.StartAsync();
-        var catalog = new MappingCatalog(sandbox.Connection);
+        var catalog = new MappingCatalog(sandbox.Connection.Store);
         catalog.Apply(catalog.Plan(StandardMappings.Customer, new MappingSettingsChange { SynchOnlyCoupledRecords = false }));
         await sandbox.SyncAsync(true, false, StandardMappings.Currency, StandardMappings.Salespeople, StandardMappings.Customer);
         var before = CustomerConvergence.Ids(sandbox.Host);
@@ -291,8 +291,8 @@ public sealed class TwoWayConvergenceProperty
             slot.EditedDuringRun = false;
         }
 
-        var catalog = new MappingCatalog(sandbox.Connection);
-        await new SyncEngine(sandbox.Connection).RunAsync(new[] { catalog.Get(StandardMappings.Customer) }, new SyncOptions(), observer, CancellationToken.None);
+        var catalog = new MappingCatalog(sandbox.Connection.Store);
+        await SyncEngine.For(sandbox.Connection).RunAsync(new[] { catalog.Get(StandardMappings.Customer) }, new SyncOptions(), observer, CancellationToken.None);
         if (concurrent is not null)
         {
             // Made during the run: this run may or may not have carried it; the next one will.

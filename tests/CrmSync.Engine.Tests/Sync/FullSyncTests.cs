@@ -68,10 +68,10 @@ public sealed class FullSyncClosingQuestionTests
 {
     private static async Task<(RecordingObserver Observer, bool OnlyCoupledAfter)> RunAsync(SandboxConnection sandbox, CrmSync.Sync.FullSyncOptions options, bool? answer)
     {
-        var catalog = new MappingCatalog(sandbox.Connection);
+        var catalog = new MappingCatalog(sandbox.Connection.Store);
         catalog.Apply(catalog.Plan("CURRENCY", new MappingSettingsChange { SynchOnlyCoupledRecords = true }));
         var observer = new RecordingObserver { ContinueAnswer = answer };
-        await new CrmSync.Sync.SyncEngine(sandbox.Connection).RunFullSyncAsync(new[] { catalog.Get("CURRENCY") }, options, observer, CancellationToken.None);
+        await CrmSync.Sync.SyncEngine.For(sandbox.Connection).RunFullSyncAsync(new[] { catalog.Get("CURRENCY") }, options, observer, CancellationToken.None);
         return (observer, catalog.Get("CURRENCY").SynchOnlyCoupledRecords);
     }
 

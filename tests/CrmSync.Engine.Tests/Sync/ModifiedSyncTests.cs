@@ -89,7 +89,7 @@ public sealed class ModifiedSyncTests
     public async Task Both_sides_editing_a_bidirectional_field_is_a_conflict_resolved_by_the_policy(UpdateConflictResolution policy, string? expected)
     {
         await using var sandbox = await SyncedAsync();
-        var catalog = new MappingCatalog(sandbox.Connection);
+        var catalog = new MappingCatalog(sandbox.Connection.Store);
         catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { UpdateConflictResolution = policy }));
         var customer = sandbox.Bc(BcSchemas.Customers, "number", "C10040");
         var account = sandbox.Connection.Store.Couplings.GetByBcId("CUSTOMER", customer.Id())!.DataverseId;
@@ -119,7 +119,7 @@ public sealed class ModifiedSyncTests
     public async Task A_customer_whose_currency_is_not_coupled_fails_naming_it_then_succeeds_after_CURRENCY()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
-        var catalog = new MappingCatalog(sandbox.Connection);
+        var catalog = new MappingCatalog(sandbox.Connection.Store);
         catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { SynchOnlyCoupledRecords = false }));
 
         var (first, firstObserver) = await sandbox.SyncAsync(names: "CUSTOMER");
@@ -140,7 +140,7 @@ public sealed class ModifiedSyncTests
     public async Task The_same_error_twice_skips_the_record_until_it_is_reset()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
-        var catalog = new MappingCatalog(sandbox.Connection);
+        var catalog = new MappingCatalog(sandbox.Connection.Store);
         catalog.Apply(catalog.Plan("CUSTOMER", new MappingSettingsChange { SynchOnlyCoupledRecords = false, Direction = SyncDirection.ToIntegrationTable }));
         var school = sandbox.Bc(BcSchemas.Customers, "number", "C10020").Id();
 
@@ -153,7 +153,7 @@ public sealed class ModifiedSyncTests
         Assert.Equal(5, third.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Skipped);
         Assert.Empty(thirdObserver.Failures);
 
-        Assert.Single(new CouplingService(sandbox.Connection).Reset("CUSTOMER", school));
+        Assert.Single(CouplingService.For(sandbox.Connection).Reset("CUSTOMER", school));
         var (fourth, fourthObserver) = await sandbox.SyncAsync(names: "CUSTOMER");
         Assert.Single(fourthObserver.Failures);
         Assert.Equal(4, fourth.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Skipped);
@@ -183,7 +183,7 @@ public sealed class ModifiedSyncTests
     public async Task Deletion_conflicts_restore_or_uncouple_by_policy()
     {
         await using var sandbox = await SyncedAsync();
-        var catalog = new MappingCatalog(sandbox.Connection);
+        var catalog = new MappingCatalog(sandbox.Connection.Store);
         var store = sandbox.Connection.Store;
         var restore = sandbox.Bc(BcSchemas.Customers, "number", "C10030").Id();
         var account = store.Couplings.GetByBcId("CUSTOMER", restore)!.DataverseId;
@@ -230,7 +230,7 @@ public sealed class ModifiedSyncTests
     public async Task Match_based_coupling_couples_existing_rows_instead_of_creating_duplicates()
     {
         await using var sandbox = await SandboxConnection.StartAsync();
-        var service = new CouplingService(sandbox.Connection);
+        var service = CouplingService.For(sandbox.Connection);
 
         var results = await service.CoupleByMatchAsync("CUSTOMER", new[] { "Name" }, (_, _) => true, CancellationToken.None);
         var (jobs, observer) = await sandbox.SyncAsync(full: true, names: new[] { "CURRENCY", "SALESPEOPLE", "CUSTOMER" });
@@ -264,7 +264,7 @@ public sealed class ModifiedSyncTests
     {
         await using var sandbox = await SandboxConnection.StartAsync();
 
-        var risks = await new SyncEngine(sandbox.Connection).DuplicateRisksAsync(new MappingCatalog(sandbox.Connection).GetAll(), CancellationToken.None);
+        var risks = await SyncEngine.For(sandbox.Connection).DuplicateRisksAsync(new MappingCatalog(sandbox.Connection.Store).GetAll(), CancellationToken.None);
 
         Assert.Contains(risks, r => r.StartsWith("Both Business Central (Customer) and Dataverse (account)", StringComparison.Ordinal));
         Assert.Contains(risks, r => r.Contains("CONTACT", StringComparison.Ordinal));

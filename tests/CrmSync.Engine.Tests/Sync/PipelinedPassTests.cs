@@ -57,7 +57,7 @@ public sealed class PipelinedPassTests
 
         // A modified-records run (not a full one, and creating records, as BC does with "Synch. Only Coupled Records" off)
         // starts from the watermark: it must still find everything not committed.
-        store.Mappings.Save(new MappingCatalog(sandbox.Connection).Get(StandardMappings.Customer) with { SynchOnlyCoupledRecords = false });
+        store.Mappings.Save(new MappingCatalog(sandbox.Connection.Store).Get(StandardMappings.Customer) with { SynchOnlyCoupledRecords = false });
         var (_, observer) = await sandbox.SyncAsync(full: false, names: StandardMappings.Customer);
         Assert.Empty(observer.Failures);
         var couplings = store.Couplings.GetAll(StandardMappings.Customer);

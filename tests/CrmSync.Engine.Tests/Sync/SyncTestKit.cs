@@ -60,10 +60,10 @@ internal static class SyncTestKit
 {
     public static async Task<(IReadOnlyList<IntegrationSyncJob> Jobs, RecordingObserver Observer)> SyncAsync(this SandboxConnection sandbox, bool full = false, bool whatIf = false, params string[] names)
     {
-        var catalog = new MappingCatalog(sandbox.Connection);
+        var catalog = new MappingCatalog(sandbox.Connection.Store);
         var mappings = names.Length == 0 ? catalog.GetAll() : names.Select(catalog.Get).ToList();
         var observer = new RecordingObserver { Answer = !whatIf };
-        var jobs = await new SyncEngine(sandbox.Connection).RunAsync(mappings, new SyncOptions { FullSync = full, WhatIf = whatIf }, observer, CancellationToken.None);
+        var jobs = await SyncEngine.For(sandbox.Connection).RunAsync(mappings, new SyncOptions { FullSync = full, WhatIf = whatIf }, observer, CancellationToken.None);
         return (jobs, observer);
     }
 

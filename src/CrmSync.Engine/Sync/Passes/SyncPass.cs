@@ -1,4 +1,3 @@
-using CrmSync.Connections;
 using CrmSync.Http;
 using CrmSync.Mapping;
 using CrmSync.State;
@@ -15,7 +14,7 @@ internal sealed class SyncPass
     /// <summary>Source rows read ahead while the batches before them are written.</summary>
     private const int ReadAheadRows = 5000;
 
-    private readonly CrmSyncConnection _connection;
+    private readonly Func<ServiceKind, int> _requestsSent;
     private readonly PassContext _pass;
     private readonly PassPlanner _planner;
     private readonly PassWriter _writer;
@@ -28,20 +27,20 @@ internal sealed class SyncPass
     // processed twice, and never sits in two batches.
     private readonly HashSet<Guid> _taken = new();
 
-    public SyncPass(CrmSyncConnection connection, IntegrationTableMapping mapping, SyncDirection direction, SyncOptions options, ISyncObserver observer,
+    public SyncPass(SyncServices services, IntegrationTableMapping mapping, SyncDirection direction, SyncOptions options, ISyncObserver observer,
         LookupContext lookups, IReadOnlyList<Guid> integrationUserIds)
     {
-        _connection = connection;
+        _requestsSent = services.RequestsSent;
         _integrationUserIds = integrationUserIds;
-        var bc = new BusinessCentralSideAccess(mapping, connection.SyncBusinessCentral);
-        var dv = new DataverseSideAccess(mapping, connection.SyncDataverse);
+        var bc = new BusinessCentralSideAccess(mapping, services.BusinessCentral);
+        var dv = new DataverseSideAccess(mapping, services.Dataverse);
         var (source, destination) = direction == SyncDirection.ToIntegrationTable ? ((SyncSideAccess)bc, (SyncSideAccess)dv) : (dv, bc);
         var job = new PassJob(new IntegrationSyncJob { Id = Guid.NewGuid(), MappingName = mapping.Name, Direction = direction, Type = SyncJobType.Synchronization, StartTime = _jobStart });
-        _pass = new PassContext(mapping, direction, options, observer, connection.Store, source, destination, lookups, job);
+        _pass = new PassContext(mapping, direction, options, observer, services.Store, source, destination, lookups, job);
         _planner = new PassPlanner(_pass, new FieldTransfer(mapping, direction, source, destination, lookups), integrationUserIds);
         _writer = new PassWriter(_pass);
         _committer = new PassCommitter(_pass);
-        _requestsAtStart = (connection.RequestsSent(ServiceKind.Dataverse), connection.RequestsSent(ServiceKind.BusinessCentral));
+        _requestsAtStart = (_requestsSent(ServiceKind.Dataverse), _requestsSent(ServiceKind.BusinessCentral));
     }
 
     private IntegrationTableMapping Mapping => _pass.Mapping;
@@ -179,8 +178,8 @@ internal sealed class SyncPass
     {
         // What this job cost against the services' limits (passes run one after another on a connection).
         Job.Finish(message,
-            _connection.RequestsSent(ServiceKind.Dataverse) - _requestsAtStart.Dataverse,
-            _connection.RequestsSent(ServiceKind.BusinessCentral) - _requestsAtStart.BusinessCentral);
+            _requestsSent(ServiceKind.Dataverse) - _requestsAtStart.Dataverse,
+            _requestsSent(ServiceKind.BusinessCentral) - _requestsAtStart.BusinessCentral);
         _pass.Save(() => _pass.Store.Jobs.Save(Job.Current));
         _pass.Observer.Progress(Mapping.Name, _pass.Pass, Job.Processed, "Completed");
         if (!_pass.Options.WhatIf)

@@ -26,7 +26,7 @@ public sealed class GetIntegrationCouplingCommand : MappingCmdlet
 
     protected override void EndProcessing()
     {
-        var service = new CouplingService(ResolvedConnection);
+        var service = CouplingService.For(ResolvedConnection);
         foreach (var mapping in SelectRequestedMappings())
         {
             foreach (var coupling in service.Get(mapping.Name, FailedOnly))

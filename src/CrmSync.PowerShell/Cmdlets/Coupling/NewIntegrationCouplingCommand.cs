@@ -41,7 +41,7 @@ public sealed class NewIntegrationCouplingCommand : MappingCmdlet
 
     protected override void ProcessRecord()
     {
-        var service = new CouplingService(ResolvedConnection);
+        var service = CouplingService.For(ResolvedConnection);
         try
         {
             if (MatchBased)

@@ -37,7 +37,7 @@ public sealed class RemoveIntegrationCouplingCommand : ConnectedCmdlet
             return;
         }
 
-        if (!new CouplingService(ResolvedConnection).Remove(Name, bc, dv))
+        if (!CouplingService.For(ResolvedConnection).Remove(Name, bc, dv))
         {
             WriteEngineError(new CrmSyncException("CouplingNotFound", CrmSyncErrorKind.ObjectNotFound,
                 $"{Name} has no coupling for {(bc is null ? "Dataverse row " + dv : "Business Central record " + bc)}. Get-IntegrationCoupling -Name {Name} lists them."), (object?)bc ?? dv);

@@ -29,7 +29,7 @@ public sealed class ResetIntegrationCouplingCommand : ConnectedCmdlet
             return;
         }
 
-        var reset = new CouplingService(ResolvedConnection).Reset(Name, Id);
+        var reset = CouplingService.For(ResolvedConnection).Reset(Name, Id);
         WriteVerbose($"{reset.Count} record(s) of {Name} will be retried on the next synchronization.");
         foreach (var coupling in reset)
         {

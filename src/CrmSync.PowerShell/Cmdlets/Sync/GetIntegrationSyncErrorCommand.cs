@@ -26,7 +26,7 @@ public sealed class GetIntegrationSyncErrorCommand : ConnectedCmdlet
     protected override void ProcessRecord()
     {
         var patterns = (Name ?? Array.Empty<string>()).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-        var log = new JobLog(ResolvedConnection);
+        var log = new JobLog(ResolvedConnection.Store);
         var errors = JobId is { Length: > 0 } ids ? ids.SelectMany(id => log.GetErrors(id)) : log.GetErrors();
         foreach (var error in errors.Where(e => patterns.Count == 0 || patterns.Any(p => p.IsMatch(e.MappingName))))
         {

@@ -35,7 +35,7 @@ public sealed class GetIntegrationSyncJobCommand : ConnectedCmdlet
     protected override void EndProcessing()
     {
         var patterns = (Name ?? Array.Empty<string>()).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-        var jobs = new JobLog(ResolvedConnection).GetJobs(Since is { } since ? new DateTimeOffset(since.ToUniversalTime()) : null, FailedOnly)
+        var jobs = new JobLog(ResolvedConnection.Store).GetJobs(Since is { } since ? new DateTimeOffset(since.ToUniversalTime()) : null, FailedOnly)
             .Where(j => patterns.Count == 0 || patterns.Any(p => p.IsMatch(j.MappingName)));
         foreach (var job in First is { } first ? jobs.Take(first) : jobs)
         {
