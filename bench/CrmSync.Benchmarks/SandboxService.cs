@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CrmSync.LocalSandbox;
+using CrmSync.SandboxControl;
 
 namespace CrmSync.Benchmarks;
 

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using CrmSync.Accounts;
 using CrmSync.Connections;
-using CrmSync.LocalSandbox;
+using CrmSync.SandboxControl;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Limits;
 using CrmSync.State;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CrmSync.LocalSandbox;
+using CrmSync.SandboxControl;
 
 namespace CrmSync.Engine.Tests;
 

@@ -1,6 +1,6 @@
 using CrmSync.Accounts;
 using CrmSync.Connections;
-using CrmSync.LocalSandbox;
+using CrmSync.SandboxControl;
 using CrmSync.Mapping;
 using CrmSync.Sync;
 

@@ -314,10 +314,10 @@ Describe 'Default views at 80 columns' {
 
     It 'the <_> view reads well at 80 columns' -ForEach @(
         'CrmSync.Mapping.IntegrationTableMapping', 'CrmSync.Mapping.IntegrationFieldMapping', 'CrmSync.Connections.CrmSyncConnection',
-        'CrmSync.LocalSandbox.SandboxInstance', 'CrmSync.State.IntegrationSyncJob', 'CrmSync.State.IntegrationSyncError',
+        'CrmSync.SandboxControl.SandboxInstance', 'CrmSync.State.IntegrationSyncJob', 'CrmSync.State.IntegrationSyncError',
         'CrmSync.Sync.CouplingView', 'CrmSync.Sync.MatchResult', 'CrmSync.Accounts.SetupCheck', 'CrmSync.Accounts.IntegrationUserResult',
         'CrmSync.Accounts.SalespersonImportResult', 'CrmSync.Accounts.AdminRoleResult', 'CrmSync.Accounts.SalespersonTemplate',
-        'CrmSync.LocalSandbox.SandboxStatistic'
+        'CrmSync.SandboxControl.SandboxStatistic'
     ) {
         $objects = @($Samples[$_])
         $objects.Count | Should -BeGreaterThan 0

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using CrmSync.Connections;
-using CrmSync.LocalSandbox;
+using CrmSync.SandboxControl;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Identity;
 

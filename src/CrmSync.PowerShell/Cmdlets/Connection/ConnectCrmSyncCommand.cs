@@ -2,7 +2,7 @@ using System.Management.Automation;
 using System.Security;
 using CrmSync.Auth;
 using CrmSync.Connections;
-using CrmSync.LocalSandbox;
+using CrmSync.SandboxControl;
 using CrmSync.PowerShell.Infrastructure;
 
 namespace CrmSync.PowerShell.Cmdlets.Connection;

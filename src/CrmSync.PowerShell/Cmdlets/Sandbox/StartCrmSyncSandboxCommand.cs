@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using CrmSync.LocalSandbox;
+using CrmSync.SandboxControl;
 using CrmSync.PowerShell.Infrastructure;
 
 namespace CrmSync.PowerShell.Cmdlets.Sandbox;

@@ -1,4 +1,4 @@
-namespace CrmSync.LocalSandbox;
+namespace CrmSync.SandboxControl;
 
 /// <summary>A running sandbox child process and how to reach its three services.</summary>
 public sealed record SandboxInstance

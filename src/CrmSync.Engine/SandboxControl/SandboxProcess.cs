@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace CrmSync.LocalSandbox;
+namespace CrmSync.SandboxControl;
 
 /// <summary>Options for a sandbox started as a child process.</summary>
 public sealed record SandboxStartOptions

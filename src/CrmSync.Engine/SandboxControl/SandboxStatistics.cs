@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace CrmSync.LocalSandbox;
+namespace CrmSync.SandboxControl;
 
 /// <summary>What one identity cost one of the sandbox's services since counting started: requests, throttled answers, peak concurrency.</summary>
 public sealed record SandboxStatistic
