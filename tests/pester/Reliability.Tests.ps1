@@ -153,7 +153,7 @@ Describe 'Bad input to the cmdlets' {
            Command = { Import-Salesperson -Path $BadCsv -UsageLocation 'U$' -Confirm:$false -ErrorAction Stop } }
         @{ Case = 'a folder as the template file'; ErrorId = 'TemplateNotWritten'; Text = 'cannot be written.*a folder you can write to'
            Command = { New-SalespersonImportTemplate -Path $TestDrive -Force -ErrorAction Stop } }
-        @{ Case = 'a quote in the middle of a CSV field'; ErrorId = 'CsvMalformed'; Text = 'Row 2: a quote in the middle'
+        @{ Case = 'a quote in the middle of a CSV field'; ErrorId = 'CsvMalformed'; Text = 'Row 2: a quote inside an unquoted field.*double each quote'
            Command = { $p = Join-Path $TestDrive 'quote.csv'; Set-Content -LiteralPath $p -Value "User Name,Display Name`nab`"c@contoso.com,X"; Import-Salesperson -Path $p -Confirm:$false -ErrorAction Stop } }
         @{ Case = 'a file URL as the sandbox'; ErrorId = 'SandboxUrlInvalid'; Text = 'HTTP on 127\.0\.0\.1 only'
            Command = { Get-CrmSyncSandboxStatistic -SandboxUrl 'file:///etc/passwd' -ErrorAction Stop } }

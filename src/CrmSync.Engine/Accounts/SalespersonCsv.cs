@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using CsvHelper;
 
 namespace CrmSync.Accounts;
 
@@ -24,7 +25,7 @@ public sealed class SalespersonRowException(int rowNumber, string column, string
 
 /// <summary>
 /// The Microsoft 365 admin center "Import multiple users" CSV (reference/domain.md §F.6): the 16 headers in
-/// order, reading (RFC 4180 quoting) and writing the template.
+/// order, reading it and writing the template with CsvHelper.
 /// </summary>
 public static partial class SalespersonCsv
 {
@@ -115,12 +116,13 @@ public static partial class SalespersonCsv
 
     public static string Template(bool includeExample)
     {
-        var text = new StringBuilder(string.Join(',', Headers.Select(Quote))).Append("\r\n");
-        if (includeExample)
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var csv = CsvWriter.Create(text, WriterOptions, leaveOpen: true))
         {
-            foreach (var row in ExampleRows)
+            csv.WriteRecord(Headers.ToArray());
+            foreach (var row in includeExample ? ExampleRows : Array.Empty<string[]>())
             {
-                text.Append(string.Join(',', row.Select(Quote))).Append("\r\n");
+                csv.WriteRecord(row);
             }
         }
 
@@ -200,7 +202,7 @@ public static partial class SalespersonCsv
             var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
             for (var c = 0; c < header.Count; c++)
             {
-                values[header[c]] = c < records[i].Count ? records[i][c] : null;
+                values[header[c]] = c < records[i].Length ? records[i][c] : null;
             }
 
             rows.Add(new SalespersonRow(i + 1, values));
@@ -209,79 +211,62 @@ public static partial class SalespersonCsv
         return rows;
     }
 
-    internal static List<List<string>> Parse(string text)
+    // RFC 4180 with CsvHelper: quoted fields may hold separators, doubled quotes and line breaks; a BOM is skipped. The
+    // separator is detected, because Excel saves "CSV" with the region's list separator (';' in much of Europe).
+    private static readonly CsvReaderOptions ReaderOptions = new()
     {
-        var records = new List<List<string>>();
-        var record = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-            }
-            else if (c == '"' && field.Length == 0)
-            {
-                quoted = true;
-            }
-            else if (c == '"')
-            {
-                // RFC 4180: quotes open a field or are doubled inside a quoted one; a quote mid-field would swallow the rest of the file.
-                throw new CrmSyncException("CsvMalformed", CrmSyncErrorKind.InvalidData,
-                    $"Row {records.Count + 1}: a quote in the middle of the field '{field}\"…'. Put the whole field in quotes and double the quote inside it (\"\"), or remove it.", records.Count + 1);
-            }
-            else if (c == ',')
-            {
-                record.Add(field.ToString());
-                field.Clear();
-            }
-            else if (c is '\r' or '\n')
-            {
-                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
-                {
-                    i++;
-                }
+        Separator = null,
+        HasHeader = false,
+        Mode = CsvMode.Rfc4180,
+        AllowLineBreaksInQuotes = true,
+        SkipEmptyLines = false, // row numbers count blank lines, as the admin sees them in the file
+        MalformedData = CsvMalformedDataHandling.Throw,
+        FieldCountMismatch = CsvFieldCountHandling.Allow,
+    };
 
-                record.Add(field.ToString());
-                field.Clear();
-                records.Add(record);
-                record = new List<string>();
-            }
-            else
+    // What CrmSync writes: CRLF lines as the admin center's sample, quoted where needed, and no cell that starts a
+    // formula (= + - @ get a leading apostrophe, which spreadsheets show as text).
+    private static readonly CsvWriterOptions WriterOptions = new()
+    {
+        Separator = ',',
+        NewLine = "\r\n",
+        Injection = CsvInjection.Escape,
+    };
+
+    /// <summary>Every record of CSV text, as written (row numbers are list positions + 1, blank lines included).</summary>
+    internal static List<string[]> Parse(string text)
+    {
+        var records = new List<string[]>();
+        try
+        {
+            using var csv = CsvReader.FromText(text, ReaderOptions);
+            while (csv.Read())
             {
-                field.Append(c);
+                records.Add(csv.Current.ToArray());
             }
         }
-
-        if (field.Length > 0 || record.Count > 0)
+        catch (CsvFormatException ex)
         {
-            record.Add(field.ToString());
-            records.Add(record);
+            // CsvHelper says what is wrong after "record N: " (a stray quote, a quoted field never closed).
+            var detail = ex.Message[(ex.Message.IndexOf(": ", StringComparison.Ordinal) + 2)..].Split(" (byte offset", 2)[0].TrimEnd('.');
+            throw new CrmSyncException("CsvMalformed", CrmSyncErrorKind.InvalidData,
+                $"Row {ex.RecordNumber}: {detail}. Put a field that holds a quote, a comma or a line break in quotes, and double each quote inside it (\"\"); or remove the quote.",
+                ex.RecordNumber, ex);
         }
 
         return records;
     }
 
-    // A cell CrmSync writes: quoted when it holds a separator, and never starting with = + - @ (a spreadsheet would run it
-    // as a formula): such a value gets a leading apostrophe, which spreadsheets show as text.
-    internal static string Quote(string value)
+    /// <summary>One cell as CrmSync writes it.</summary>
+    internal static string Cell(string value)
     {
-        var text = value.Length > 0 && value[0] is '=' or '+' or '-' or '@' ? "'" + value : value;
-        return text.IndexOfAny(new[] { ',', '"', '\r', '\n' }) >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var csv = CsvWriter.Create(text, WriterOptions, leaveOpen: true))
+        {
+            csv.WriteRecord(new[] { value });
+        }
+
+        return text.ToString()[..^WriterOptions.NewLine.Length];
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")]

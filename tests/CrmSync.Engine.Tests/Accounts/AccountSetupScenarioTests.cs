@@ -52,7 +52,7 @@ public sealed class AccountSetupScenarioTests
             "Alternate email address", "Address", "City", "State or Province", "ZIP or Postal Code", "Country or Region",
         }, Assert.Single(headersOnly));
         Assert.Equal(6, withExample.Count);
-        Assert.All(withExample.Skip(1), row => Assert.Equal(16, row.Count));
+        Assert.All(withExample.Skip(1), row => Assert.Equal(16, row.Length));
         Assert.All(withExample.Skip(1), row => Assert.Equal("United States", row[15]));
     }
 

@@ -65,16 +65,39 @@ public sealed class SalespersonBadInputTests
     }
 
     [Theory]
-    [InlineData("=1+2", "'=1+2")]
-    [InlineData("+47 22 00 00 00", "'+47 22 00 00 00")]
-    [InlineData("-5", "'-5")]
-    [InlineData("@A1", "'@A1")]
+    [InlineData("=1+2", "\"'=1+2\"")]
+    [InlineData("+47 22 00 00 00", "\"'+47 22 00 00 00\"")]
+    [InlineData("-5", "\"'-5\"")]
+    [InlineData("@A1", "\"'@A1\"")]
     [InlineData("=HYPERLINK(\"x\",\"y\")", "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"")]
     [InlineData("Chris Green", "Chris Green")]
     public void A_cell_CrmSync_writes_never_starts_a_formula(string value, string written)
     {
-        Assert.Equal(written, SalespersonCsv.Quote(value));
+        Assert.Equal(written, SalespersonCsv.Cell(value));
         var template = SalespersonCsv.Template(includeExample: true);
-        Assert.DoesNotContain(template.Split("\r\n").SelectMany(line => line.Split(',')), cell => cell.Length > 0 && cell[0] is '=' or '+' or '-' or '@');
+        Assert.DoesNotContain(SalespersonCsv.Parse(template).SelectMany(row => row), cell => cell.Length > 0 && cell[0] is '=' or '+' or '-' or '@');
+    }
+
+    [Theory]
+    [InlineData(",")]
+    [InlineData(";")]
+    public void Excel_files_saved_with_either_list_separator_and_a_BOM_read_the_same(string separator)
+    {
+        using var folder = new TempDirectory();
+        var path = folder.File("people.csv");
+        File.WriteAllText(path, string.Join("\r\n", new[]
+        {
+            string.Join(separator, "User Name", "Display Name", "Office Number"),
+            string.Join(separator, "pat@contoso.com", "\"O'Neil, Pat\"", "\"Building 4\nFloor 2\""),
+            string.Empty,
+            string.Join(separator, "lee@contoso.com", "\"Lee \"\"the closer\"\"\"", string.Empty),
+        }), new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+
+        var rows = SalespersonCsv.Read(path);
+
+        Assert.Equal(new[] { 2, 4 }, rows.Select(r => r.RowNumber));
+        Assert.Equal(new[] { "O'Neil, Pat", "Lee \"the closer\"" }, rows.Select(r => r[SalespersonCsv.DisplayName]));
+        Assert.Equal("Building 4\nFloor 2", rows[0][SalespersonCsv.OfficeNumber]);
+        Assert.Null(rows[1][SalespersonCsv.OfficeNumber]);
     }
 }
