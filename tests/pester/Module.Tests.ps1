@@ -59,7 +59,7 @@ Describe 'Import-Module in a fresh session' {
         # As Az.Accounts or Microsoft.Graph would have loaded them before CrmSync in the same session.
         $packages = Get-NuGetPackageFolder
         $others = [ordered]@{
-            'Microsoft.Identity.Client' = Get-RepoProperty 'Directory.Packages.props' "//PackageVersion[@Include='Microsoft.Identity.Client']"
+            'Microsoft.Identity.Client' = Get-RepoProperty 'Directory.Packages.props' '//CoexistenceMsalVersion'
             'Azure.Core'                = Get-RepoProperty 'Directory.Packages.props' '//CoexistenceAzureCoreVersion'
             'Azure.Identity'            = Get-RepoProperty 'Directory.Packages.props' '//CoexistenceAzureIdentityVersion'
             'Microsoft.Graph.Core'      = Get-RepoProperty 'Directory.Packages.props' '//CoexistenceGraphCoreVersion'

@@ -53,8 +53,8 @@ public sealed partial class CrmSyncConnection
     /// <summary>Requests this connection sent to a service so far, both identities and retries included.</summary>
     internal int RequestsSent(ServiceKind service) => (_services?.RequestsSent(service) ?? 0) + (_syncServices?.RequestsSent(service) ?? 0);
 
-    /// <summary>How many tokens were acquired so far (one per service per token lifetime).</summary>
-    internal int TokenAcquisitions => _services?.Tokens.Acquisitions ?? 0;
+    /// <summary>How many tokens were requested so far, where the credential counts them (the sandbox's: one per service per token lifetime).</summary>
+    internal int? TokenAcquisitions => _services?.Tokens.Acquisitions;
 
     private ServiceClients Services => _services ?? throw new CrmSyncException("NotConnectedToServices", CrmSyncErrorKind.InvalidOperation,
         $"The connection '{Name}' is local (state only). Connect-CrmSync with service endpoints and a credential, or -Sandbox.", this);
@@ -178,7 +178,7 @@ public sealed partial class CrmSyncConnection
 
         public required ConnectionSettings Settings { get; init; }
 
-        public required TokenCache Tokens { get; init; }
+        public required TokenSource Tokens { get; init; }
 
         internal DataverseClient Dataverse { get; private set; } = null!;
 
@@ -192,7 +192,7 @@ public sealed partial class CrmSyncConnection
             var endpoints = settings.Endpoints!;
             var tokenHttp = new HttpClient(settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
             var credential = CredentialFactory.Create(spec, tokenHttp, settings.Retry);
-            var clients = new ServiceClients { Settings = settings, Tokens = new TokenCache(credential, spec.IdentityDisplay) };
+            var clients = new ServiceClients { Settings = settings, Tokens = new TokenSource(credential, spec.IdentityDisplay) };
             clients._http.Add(tokenHttp);
             HttpClient Client(ServiceKind service, string scope, int maxConcurrency)
             {

@@ -38,7 +38,7 @@ public sealed class ServiceHandler : DelegatingHandler
     private static readonly ResiliencePropertyKey<bool> SafeKey = new("CrmSync.SafeToRetry");
     private static readonly ResiliencePropertyKey<string> RequestKey = new("CrmSync.Request");
 
-    private readonly TokenCache _tokens;
+    private readonly TokenSource _tokens;
     private readonly string _scope;
     private readonly ThrottleGate _gate = new();
     private readonly ConcurrencyGate _concurrency;
@@ -46,7 +46,7 @@ public sealed class ServiceHandler : DelegatingHandler
     private readonly int _maxConcurrency;
     private readonly TimeSpan _attemptTimeout;
 
-    public ServiceHandler(ServiceKind service, TokenCache tokens, string scope, int maxConcurrency, RetrySettings retry, HttpMessageHandler inner)
+    public ServiceHandler(ServiceKind service, TokenSource tokens, string scope, int maxConcurrency, RetrySettings retry, HttpMessageHandler inner)
         : base(inner)
     {
         Service = service;

@@ -1,0 +1,45 @@
+using Azure.Core;
+
+namespace CrmSync.Auth;
+
+/// <summary>
+/// The tokens of one identity, asked of its credential for every request. Azure.Identity's credentials cache in
+/// memory and refresh before expiry themselves (MSAL; ManagedIdentityCredential caches per instance), so nothing is
+/// cached twice here; the sandbox's own credential keeps a cache of its own (<see cref="SandboxCredential"/>).
+/// Failures name the identity, never a secret.
+/// </summary>
+public sealed class TokenSource
+{
+    private readonly TokenCredential _credential;
+
+    internal TokenSource(TokenCredential credential, string identity)
+    {
+        _credential = credential;
+        Identity = identity;
+    }
+
+    public string Identity { get; }
+
+    /// <summary>Tokens requested from the token endpoint so far, where the credential counts them (the sandbox's).</summary>
+    internal int? Acquisitions => (_credential as SandboxCredential)?.Acquisitions;
+
+    public async ValueTask<string> GetTokenAsync(string scope, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _credential.GetTokenAsync(new TokenRequestContext(new[] { scope }), cancellationToken).ConfigureAwait(false)).Token;
+        }
+        catch (Exception ex) when (ex is not CrmSyncException and not OperationCanceledException)
+        {
+            // Azure.Identity messages name the tenant and client, not the secret.
+            throw new CrmSyncException("AuthenticationFailed", CrmSyncErrorKind.PermissionDenied,
+                $"Signing in as {Identity} for {scope} failed: {ex.Message}", Identity, ex);
+        }
+    }
+
+    /// <summary>
+    /// A service rejected the token: forget it where this process caches it, so the next request asks anew. MSAL's
+    /// cache hands out a token until it expires; a revoked one surfaces as the service's 401.
+    /// </summary>
+    public void Invalidate(string scope) => (_credential as SandboxCredential)?.Invalidate(scope);
+}
