@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using CrmSync.Sandbox.BusinessCentral;
 
 namespace CrmSync.Sandbox.Tests;

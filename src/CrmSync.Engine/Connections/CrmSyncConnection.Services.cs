@@ -3,7 +3,6 @@ using CrmSync.BusinessCentral;
 using CrmSync.Dataverse;
 using CrmSync.Entra;
 using CrmSync.Http;
-using CrmSync.State;
 
 namespace CrmSync.Connections;
 

@@ -1,6 +1,3 @@
-using CrmSync.BusinessCentral;
-using CrmSync.Dataverse;
-using CrmSync.Entra;
 using CrmSync.Mapping;
 using CrmSync.State;
 

@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-using static CrmSync.State.StateValues;
 
 namespace CrmSync.State;
 

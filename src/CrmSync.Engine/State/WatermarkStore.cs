@@ -1,5 +1,4 @@
 using CrmSync.Mapping;
-using Microsoft.Data.Sqlite;
 using static CrmSync.State.StateValues;
 
 namespace CrmSync.State;

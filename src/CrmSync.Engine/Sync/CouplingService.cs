@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using CrmSync.BusinessCentral;
 using CrmSync.Connections;
 using CrmSync.Dataverse;

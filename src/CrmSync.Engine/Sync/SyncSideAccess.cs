@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using CrmSync.BusinessCentral;
-using CrmSync.Dataverse;
-using CrmSync.Http;
 using CrmSync.Mapping;
 
 namespace CrmSync.Sync;

@@ -1,10 +1,7 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Hosting;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.BusinessCentral;
 

@@ -1,8 +1,5 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Identity;

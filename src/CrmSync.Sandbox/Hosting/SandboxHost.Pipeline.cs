@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using CrmSync.Sandbox.BusinessCentral;
 using CrmSync.Sandbox.Core;
@@ -7,14 +6,7 @@ using CrmSync.Sandbox.Dataverse;
 using CrmSync.Sandbox.Graph;
 using CrmSync.Sandbox.Identity;
 using CrmSync.Sandbox.Limits;
-using CrmSync.Sandbox.Seed;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
-using AspNetWebApplication = Microsoft.AspNetCore.Builder.WebApplication;
 
 namespace CrmSync.Sandbox.Hosting;
 

@@ -1,12 +1,6 @@
-using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using CrmSync.Sandbox.BusinessCentral;
 using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Dataverse;
-using CrmSync.Sandbox.Graph;
-using CrmSync.Sandbox.Hosting;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.Seed;
 

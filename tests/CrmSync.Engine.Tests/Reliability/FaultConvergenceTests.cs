@@ -1,7 +1,6 @@
 using CrmSync.Engine.Tests.Services;
 using CrmSync.Engine.Tests.Sync;
 using CrmSync.Mapping;
-using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Limits;
 using Xunit.Abstractions;

@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Text;
 using CrmSync.Auth;
-using CrmSync.Connections;
 
 namespace CrmSync.Engine.Tests.Services;
 

@@ -1,9 +1,6 @@
-using System.Text;
 using CrmSync.Engine.Tests.Services;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.BusinessCentral;
-using CrmSync.Sandbox.Dataverse;
-using CrmSync.State;
 using CrmSync.Sync;
 
 namespace CrmSync.Engine.Tests.Sync;

@@ -3,7 +3,6 @@ using System.Text;
 using CrmSync.Engine.Tests.Services;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Hosting;
-using CrmSync.Sync;
 
 namespace CrmSync.Engine.Tests.Sync;
 

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using CrmSync.Mapping;
 using CrmSync.Sync;
 using CrmSync.Sync.Passes;
-using Xunit;
 
 namespace CrmSync.Engine.Tests.Sync;
 

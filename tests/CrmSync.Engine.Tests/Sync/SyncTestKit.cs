@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using CrmSync.Engine.Tests.Services;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Core;
