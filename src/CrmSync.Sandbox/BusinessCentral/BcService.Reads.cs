@@ -1,3 +1,4 @@
+using Microsoft.OData.UriParser;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -160,30 +161,29 @@ public sealed partial class BcService
     private static readonly HashSet<string> NavigationCollectionOptions = new(StringComparer.Ordinal) { "$select", "$filter" };
 
     // The fields an "or" joins, when there are several; null when every "or" stays on one field.
-    private static string? OrAcrossFields(FilterNode node)
+    private static string? OrAcrossFields(QueryToken node)
     {
         switch (node)
         {
-            case LogicalNode { Operator: "or" } or:
+            case BinaryOperatorToken { OperatorKind: BinaryOperatorKind.Or } or:
                 var fields = Fields(or).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
                 return fields.Count > 1 ? string.Join(", ", fields) : OrAcrossFields(or.Left) ?? OrAcrossFields(or.Right);
-            case LogicalNode logical:
-                return OrAcrossFields(logical.Left) ?? OrAcrossFields(logical.Right);
-            case NotNode not:
+            case BinaryOperatorToken { OperatorKind: BinaryOperatorKind.And } and:
+                return OrAcrossFields(and.Left) ?? OrAcrossFields(and.Right);
+            case UnaryOperatorToken not:
                 return OrAcrossFields(not.Operand);
             default:
                 return null;
         }
     }
 
-    private static IEnumerable<string> Fields(FilterNode node) => node switch
+    private static IEnumerable<string> Fields(QueryToken node) => node switch
     {
-        PropertyNode property => new[] { property.Path },
-        LogicalNode logical => Fields(logical.Left).Concat(Fields(logical.Right)),
-        NotNode not => Fields(not.Operand),
-        ComparisonNode comparison => Fields(comparison.Left).Concat(Fields(comparison.Right)),
-        FunctionNode function => function.Arguments.SelectMany(Fields),
-        InNode @in => Fields(@in.Operand),
+        _ when FilterSyntax.IsPath(node) => new[] { FilterSyntax.Path(node) },
+        BinaryOperatorToken binary => Fields(binary.Left).Concat(Fields(binary.Right)),
+        UnaryOperatorToken unary => Fields(unary.Operand),
+        FunctionCallToken function => FilterSyntax.Arguments(function).SelectMany(Fields),
+        InToken @in => Fields(@in.Left),
         _ => Array.Empty<string>(),
     };
 

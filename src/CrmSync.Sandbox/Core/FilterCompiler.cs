@@ -1,3 +1,4 @@
+using Microsoft.OData.UriParser;
 
 namespace CrmSync.Sandbox.Core;
 
@@ -34,82 +35,82 @@ public sealed class FilterCompiler
     /// <summary>Resolves a property to its accessor, or throws the service's "unknown property" error.</summary>
     public PropertyAccess Resolve(string path) => _resolve(path) ?? throw BadRequest(_unknownProperty(path));
 
-    public Func<Row, bool> Compile(FilterNode node) => node switch
+    public Func<Row, bool> Compile(QueryToken token) => token switch
     {
-        LogicalNode { Operator: "and" } and => CompileAnd(and),
-        LogicalNode or => CompileOr(or),
-        NotNode not => CompileNot(not),
-        ComparisonNode comparison => CompileComparison(comparison),
-        InNode @in => CompileIn(@in),
-        LambdaNode lambda => CompileLambda(lambda),
-        FunctionNode function when function.Name is "contains" or "startswith" or "endswith" => CompileStringPredicate(function),
-        LiteralNode { Value: bool b } => _ => b,
-        PropertyNode property when Resolve(property.Path).Type == ColumnType.Bool => BoolProperty(property),
-        _ => throw BadRequest($"The expression '{Describe(node)}' is not a boolean condition."),
+        BinaryOperatorToken { OperatorKind: BinaryOperatorKind.And } and => CompileAnd(and),
+        BinaryOperatorToken { OperatorKind: BinaryOperatorKind.Or } or => CompileOr(or),
+        BinaryOperatorToken comparison => CompileComparison(comparison),
+        UnaryOperatorToken { OperatorKind: UnaryOperatorKind.Not } not => CompileNot(not),
+        InToken @in => CompileIn(@in),
+        LambdaToken lambda => CompileLambda(lambda),
+        FunctionCallToken { Name: "contains" or "startswith" or "endswith" } function => CompileStringPredicate(function),
+        LiteralToken { Value: bool b } => _ => b,
+        _ when FilterSyntax.IsPath(token) && Resolve(FilterSyntax.Path(token)).Type == ColumnType.Bool => BoolProperty(FilterSyntax.Path(token)),
+        _ => throw BadRequest($"The expression '{FilterSyntax.Describe(token)}' is not a boolean condition."),
     };
 
-    private Func<Row, bool> BoolProperty(PropertyNode property)
+    private Func<Row, bool> BoolProperty(string path)
     {
-        var get = Resolve(property.Path).Get;
+        var get = Resolve(path).Get;
         return row => get(row) is true;
     }
 
-    private Func<Row, bool> CompileAnd(LogicalNode node)
+    private Func<Row, bool> CompileAnd(BinaryOperatorToken node)
     {
         var left = Compile(node.Left);
         var right = Compile(node.Right);
         return row => left(row) && right(row);
     }
 
-    private Func<Row, bool> CompileOr(LogicalNode node)
+    private Func<Row, bool> CompileOr(BinaryOperatorToken node)
     {
         var left = Compile(node.Left);
         var right = Compile(node.Right);
         return row => left(row) || right(row);
     }
 
-    private Func<Row, bool> CompileNot(NotNode node)
+    private Func<Row, bool> CompileNot(UnaryOperatorToken node)
     {
         var operand = Compile(node.Operand);
         return row => !operand(row);
     }
 
-    private Func<Row, bool> CompileComparison(ComparisonNode node)
+    private Func<Row, bool> CompileComparison(BinaryOperatorToken node)
     {
-        CheckTypes(node.Left, node.Right, node.Operator);
+        var op = FilterSyntax.ComparisonOperator(node.OperatorKind);
+        CheckTypes(node.Left, node.Right, op);
         var left = Operand(node.Left);
         var right = Operand(node.Right);
-        return node.Operator switch
+        return op switch
         {
             "eq" => row => ValueComparer.AreEqual(left(row), right(row)),
             "ne" => row => !ValueComparer.AreEqual(left(row), right(row)),
             "gt" => row => Ordered(left(row), right(row), c => c > 0),
             "ge" => row => Ordered(left(row), right(row), c => c >= 0),
             "lt" => row => Ordered(left(row), right(row), c => c < 0),
-            "le" => row => Ordered(left(row), right(row), c => c <= 0),
-            _ => throw BadRequest($"The operator '{node.Operator}' is not supported."),
+            _ => row => Ordered(left(row), right(row), c => c <= 0),
         };
     }
 
     // collection/any(x:x/p eq v) and collection/all(...): the predicate runs over each element as a row of the element's
-    // shape, with x/p resolved on the element and every other path on the row itself.
-    private Func<Row, bool> CompileLambda(LambdaNode node)
+    // shape, with x/p resolved on the element and every other path on the row itself. any() has the predicate true.
+    private Func<Row, bool> CompileLambda(LambdaToken node)
     {
-        var access = Resolve(node.Collection);
+        var collection = FilterSyntax.Collection(node);
+        var isAll = node is AllToken;
+        var access = Resolve(collection);
         if (access.ElementSchema is not { } element)
         {
-            throw BadRequest($"'{node.Collection}' is not a collection that {node.Operator}() can filter.");
+            throw BadRequest($"'{collection}' is not a collection that {(isAll ? "all" : "any")}() can filter.");
         }
 
-        var prefix = node.Variable + "/";
+        var prefix = node.Parameter + "/";
         var elementProperties = PlainProperties.For(element);
-        var predicate = node.Predicate is null
-            ? (Func<Row, bool>)(_ => true)
-            : new FilterCompiler(path => path.StartsWith(prefix, StringComparison.Ordinal) ? elementProperties(path[prefix.Length..]) : null, _unknownProperty).Compile(node.Predicate);
+        var predicate = new FilterCompiler(path => path.StartsWith(prefix, StringComparison.Ordinal) ? elementProperties(path[prefix.Length..]) : null, _unknownProperty).Compile(node.Expression);
         return row =>
         {
             var elements = access.Get(row) is System.Text.Json.Nodes.JsonArray array ? array.Select(e => ElementRow(element, e)) : Enumerable.Empty<Row>();
-            return node.Operator == "all" ? elements.All(predicate) : elements.Any(predicate);
+            return isAll ? elements.All(predicate) : elements.Any(predicate);
         };
     }
 
@@ -127,26 +128,27 @@ public sealed class FilterCompiler
         return new Row(values, 0, Guid.Empty);
     }
 
-    private Func<Row, bool> CompileIn(InNode node)
+    private Func<Row, bool> CompileIn(InToken node)
     {
-        var operand = Operand(node.Operand);
-        var values = node.Values.Select(Operand).ToList();
+        var operand = Operand(node.Left);
+        var values = FilterSyntax.ListItems(node).Select(FilterSyntax.Value).ToList();
         return row =>
         {
             var value = operand(row);
-            return values.Any(v => ValueComparer.AreEqual(value, v(row)));
+            return values.Any(v => ValueComparer.AreEqual(value, v));
         };
     }
 
-    private Func<Row, bool> CompileStringPredicate(FunctionNode node)
+    private Func<Row, bool> CompileStringPredicate(FunctionCallToken node)
     {
-        if (node.Arguments.Count != 2)
+        var arguments = FilterSyntax.Arguments(node).ToList();
+        if (arguments.Count != 2)
         {
             throw BadRequest($"The function '{node.Name}' takes 2 arguments.");
         }
 
-        var text = Operand(node.Arguments[0]);
-        var part = Operand(node.Arguments[1]);
+        var text = Operand(arguments[0]);
+        var part = Operand(arguments[1]);
         Func<string, string, bool> test = node.Name switch
         {
             "contains" => (a, b) => a.Contains(b, StringComparison.OrdinalIgnoreCase),
@@ -159,17 +161,17 @@ public sealed class FilterCompiler
     private static bool Ordered(object? a, object? b, Func<int, bool> accept) =>
         a is not null && b is not null && accept(ValueComparer.Compare(a, b));
 
-    private Func<Row, object?> Operand(FilterNode node)
+    private Func<Row, object?> Operand(QueryToken node)
     {
         switch (node)
         {
-            case LiteralNode literal:
-                var value = literal.Value;
+            case LiteralToken literal:
+                var value = FilterSyntax.Value(literal);
                 return _ => value;
-            case PropertyNode property:
-                return Resolve(property.Path).Get;
-            case FunctionNode { Name: "tolower" or "toupper" or "trim" or "length" } function when function.Arguments.Count == 1:
-                var argument = Operand(function.Arguments[0]);
+            case var path when FilterSyntax.IsPath(path):
+                return Resolve(FilterSyntax.Path(path)).Get;
+            case FunctionCallToken { Name: "tolower" or "toupper" or "trim" or "length" } function when function.Arguments.Count() == 1:
+                var argument = Operand(FilterSyntax.Arguments(function).Single());
                 return function.Name switch
                 {
                     "tolower" => row => (argument(row) as string)?.ToLowerInvariant(),
@@ -178,27 +180,29 @@ public sealed class FilterCompiler
                     _ => row => argument(row) is string s ? (decimal)s.Length : null,
                 };
             default:
-                throw BadRequest($"The expression '{Describe(node)}' cannot be used as a value.");
+                throw BadRequest($"The expression '{FilterSyntax.Describe(node)}' cannot be used as a value.");
         }
     }
 
-    private void CheckTypes(FilterNode left, FilterNode right, string op)
+    private void CheckTypes(QueryToken left, QueryToken right, string op)
     {
-        var (property, literal) = left is LiteralNode l ? (right, l) : (left, right as LiteralNode);
-        if (literal?.Value is null || property is not PropertyNode propertyNode)
+        var (property, literal) = left is LiteralToken l ? (right, l) : (left, right as LiteralToken);
+        var literalValue = literal is null ? null : FilterSyntax.Value(literal);
+        if (literalValue is null || !FilterSyntax.IsPath(property))
         {
             return;
         }
 
-        var access = Resolve(propertyNode.Path);
+        var path = FilterSyntax.Path(property);
+        var access = Resolve(path);
         var type = access.Type;
-        if (access.EnumMembers is { } members && literal.Value is string member && !members.Contains(member, StringComparer.Ordinal))
+        if (access.EnumMembers is { } members && literalValue is string member && !members.Contains(member, StringComparer.Ordinal))
         {
             // An enum is compared by member name, as the service returns it: a blank option is _x0020_, never ' '.
-            throw BadRequest($"The string '{member}' is not a valid enumeration constant for {propertyNode.Path}; use one of: {string.Join(", ", members.Select(m => $"'{m}'"))}.");
+            throw BadRequest($"The string '{member}' is not a valid enumeration constant for {path}; use one of: {string.Join(", ", members.Select(m => $"'{m}'"))}.");
         }
 
-        var compatible = (type, literal.Value) switch
+        var compatible = (type, literalValue) switch
         {
             (ColumnType.String, string) => true,
             (ColumnType.Int or ColumnType.Decimal, decimal) => true,
@@ -210,7 +214,7 @@ public sealed class FilterCompiler
         };
         if (!compatible)
         {
-            var found = literal.Value switch
+            var found = literalValue switch
             {
                 string => "Edm.String",
                 decimal => "Edm.Decimal",
@@ -222,14 +226,6 @@ public sealed class FilterCompiler
             throw BadRequest($"A binary operator with incompatible types was detected. Found operand types '{new Column("x", type).EdmType}' and '{found}' for operator kind '{op}'.");
         }
     }
-
-    private static string Describe(FilterNode node) => node switch
-    {
-        PropertyNode p => p.Path,
-        LiteralNode l => l.Value?.ToString() ?? "null",
-        FunctionNode f => f.Name + "(...)",
-        _ => node.GetType().Name,
-    };
 
     internal static ServiceException BadRequest(string message) => new(400, "BadRequest", message);
 }

@@ -1,3 +1,4 @@
+using Microsoft.OData.UriParser;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -170,7 +171,7 @@ public static class QueryRunner
     public static Func<Row, bool> Predicate(string? filter, FilterCompiler compiler) =>
         filter is null ? _ => true : compiler.Compile(ParseFilter(filter));
 
-    public static FilterNode ParseFilter(string filter) => FilterSyntax.Parse(filter);
+    public static QueryToken ParseFilter(string filter) => FilterSyntax.Parse(filter);
 
     private static int CompareToToken(Row row, List<(Func<Row, object?> Get, bool Descending)> keys, IReadOnlyList<object?> after)
     {

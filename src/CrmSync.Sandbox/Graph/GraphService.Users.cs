@@ -1,3 +1,4 @@
+using Microsoft.OData.UriParser;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CrmSync.Sandbox.Core;
@@ -96,40 +97,39 @@ public sealed partial class GraphService
     /// Lambda filters as the user resource documents them: assignedLicenses supports any(x:x/skuId eq {guid}); Graph refuses
     /// other lambdas on it (400), and the sandbox does not emulate lambdas on the other collections (501).
     /// </summary>
-    private static void CheckLambdas(FilterNode node)
+    private static void CheckLambdas(QueryToken node)
     {
         switch (node)
         {
-            case LambdaNode { Collection: "assignedLicenses" } lambda:
-                if (lambda is not { Operator: "any", Predicate: ComparisonNode { Operator: "eq", Left: PropertyNode property, Right: LiteralNode { Value: Guid } } }
-                    || property.Path != lambda.Variable + "/skuId")
+            case LambdaToken lambda when FilterSyntax.Collection(lambda) == "assignedLicenses":
+                if (lambda is not AnyToken { Expression: BinaryOperatorToken { OperatorKind: BinaryOperatorKind.Equal, Right: LiteralToken { Value: Guid } } comparison }
+                    || !FilterSyntax.IsPath(comparison.Left) || FilterSyntax.Path(comparison.Left) != lambda.Parameter + "/skuId")
                 {
                     throw new ServiceException(400, "Request_UnsupportedQuery",
                         "Unsupported or invalid query filter clause specified for property 'assignedLicenses' of resource 'User'. Use assignedLicenses/any(x:x/skuId eq <skuId>).");
                 }
 
                 break;
-            case LambdaNode lambda:
+            case LambdaToken lambda:
                 throw new ServiceException(501, "NotImplemented",
-                    $"The sandbox does not emulate lambda operators on '{lambda.Collection}'; it serves assignedLicenses/any(x:x/skuId eq <skuId>) (about_CrmSyncSandbox).");
-            case LogicalNode logical:
+                    $"The sandbox does not emulate lambda operators on '{FilterSyntax.Collection(lambda)}'; it serves assignedLicenses/any(x:x/skuId eq <skuId>) (about_CrmSyncSandbox).");
+            case BinaryOperatorToken { OperatorKind: BinaryOperatorKind.And or BinaryOperatorKind.Or } logical:
                 CheckLambdas(logical.Left);
                 CheckLambdas(logical.Right);
                 break;
-            case NotNode not:
+            case UnaryOperatorToken not:
                 CheckLambdas(not.Operand);
                 break;
         }
     }
 
-    private static bool UsesAdvancedOperators(FilterNode node) => node switch
+    private static bool UsesAdvancedOperators(QueryToken node) => node switch
     {
-        ComparisonNode { Operator: "ne" } => true,
-        NotNode => true,
-        FunctionNode { Name: var name } when name.Equals("endswith", StringComparison.OrdinalIgnoreCase) => true,
-        LogicalNode logical => UsesAdvancedOperators(logical.Left) || UsesAdvancedOperators(logical.Right),
-        ComparisonNode comparison => UsesAdvancedOperators(comparison.Left) || UsesAdvancedOperators(comparison.Right),
-        FunctionNode function => function.Arguments.Any(UsesAdvancedOperators),
+        BinaryOperatorToken { OperatorKind: BinaryOperatorKind.NotEqual } => true,
+        UnaryOperatorToken { OperatorKind: UnaryOperatorKind.Not } => true,
+        FunctionCallToken { Name: var name } when name.Equals("endswith", StringComparison.OrdinalIgnoreCase) => true,
+        BinaryOperatorToken binary => UsesAdvancedOperators(binary.Left) || UsesAdvancedOperators(binary.Right),
+        FunctionCallToken function => FilterSyntax.Arguments(function).Any(UsesAdvancedOperators),
         _ => false,
     };
 
