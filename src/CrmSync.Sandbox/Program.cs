@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json;
-using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Limits;
 
 namespace CrmSync.Sandbox;

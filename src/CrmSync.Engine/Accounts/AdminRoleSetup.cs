@@ -8,22 +8,9 @@ namespace CrmSync.Accounts;
 /// Grant-IntegrationAdminRole: the admin user holds what article 1 asks of the admin account — System Administrator,
 /// System Customizer and a non-admin role — licensed first through Graph when it is not in Dataverse yet.
 /// </summary>
-public sealed class AdminRoleSetup
+internal sealed class AdminRoleSetup(DataverseClient dataverse, DirectoryClient directory, ISetupObserver observer, Guid? connectedUserId)
 {
-    private readonly DataverseClient _dataverse;
-    private readonly DirectoryClient _directory;
-    private readonly UserProvisioning _provisioning;
-    private readonly ISetupObserver _observer;
-    private readonly Guid? _connectedUserId;
-
-    internal AdminRoleSetup(DataverseClient dataverse, DirectoryClient directory, ISetupObserver observer, Guid? connectedUserId)
-    {
-        _dataverse = dataverse;
-        _directory = directory;
-        _provisioning = new UserProvisioning(dataverse, directory, observer);
-        _observer = observer;
-        _connectedUserId = connectedUserId;
-    }
+    private readonly UserProvisioning _provisioning = new UserProvisioning(dataverse, directory, observer);
 
     /// <summary>The setup for a connection's services, as its setup account.</summary>
     public static AdminRoleSetup For(CrmSyncConnection connection, ISetupObserver observer) =>
@@ -45,7 +32,7 @@ public sealed class AdminRoleSetup
     public async Task<AdminRoleResult> EnsureAsync(string? userPrincipalName, string additionalRole, AdminLicenseOptions? license, CancellationToken cancellationToken)
     {
         var steps = new List<SetupStep>();
-        var user = await FindAdminAsync(_dataverse, userPrincipalName, _connectedUserId, cancellationToken).ConfigureAwait(false);
+        var user = await FindAdminAsync(dataverse, userPrincipalName, connectedUserId, cancellationToken).ConfigureAwait(false);
         if (user is null && userPrincipalName is not null && license is not null)
         {
             var licensing = await LicenseAdminAsync(userPrincipalName, license, steps, cancellationToken).ConfigureAwait(false);
@@ -64,13 +51,13 @@ public sealed class AdminRoleSetup
         }
 
         var target = user.DomainName ?? user.FullName ?? user.SystemUserId.ToString();
-        var held = await _dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
+        var held = await dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false);
         var wanted = SecurityRoles.MissingAdminRoles(held, additionalRole);
         var step = wanted.Count == 0
             ? new SetupStep("Admin roles", StepOutcome.AlreadyDone, $"Holds {string.Join(", ", held)}.")
             : await _provisioning.EnsureRolesAsync(user, target, wanted, "Admin roles", cancellationToken).ConfigureAwait(false);
         var roles = step.Outcome == StepOutcome.Done
-            ? await _dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false)
+            ? await dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false)
             : held;
         steps.Add(step);
         return new AdminRoleResult { User = target, SystemUserId = user.SystemUserId, Roles = roles, Steps = steps };
@@ -80,7 +67,7 @@ public sealed class AdminRoleSetup
     // (the steps say why, or what -WhatIf would do).
     private async Task<DataverseUser?> LicenseAdminAsync(string userPrincipalName, AdminLicenseOptions license, List<SetupStep> steps, CancellationToken cancellationToken)
     {
-        var entra = await _directory.FindUserAsync(userPrincipalName, cancellationToken).ConfigureAwait(false)
+        var entra = await directory.FindUserAsync(userPrincipalName, cancellationToken).ConfigureAwait(false)
             ?? throw new CrmSyncException("UserNotFound", CrmSyncErrorKind.ObjectNotFound,
                 $"There is no Entra user '{userPrincipalName}'. Create it first (Microsoft 365 admin center), then run Grant-IntegrationAdminRole -AssignLicense again.", userPrincipalName);
         var licensed = await _provisioning.EnsureLicenseAsync(entra, license.SkuPartNumber, license.UsageLocation, cancellationToken).ConfigureAwait(false);
@@ -98,7 +85,7 @@ public sealed class AdminRoleSetup
         }
 
         var appeared = await _provisioning.WaitForDataverseUsersAsync(new[] { entra.Id }, license.Timeout, license.PollInterval, (_, waited) =>
-            _observer.Progress("Waiting for Dataverse's user sync", $"{userPrincipalName}: {waited.TotalSeconds:0} of {license.Timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / license.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
+            observer.Progress("Waiting for Dataverse's user sync", $"{userPrincipalName}: {waited.TotalSeconds:0} of {license.Timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / license.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
         if (appeared.GetValueOrDefault(entra.Id) is not { } user)
         {
             steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.Failed,

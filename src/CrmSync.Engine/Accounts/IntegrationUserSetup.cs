@@ -43,24 +43,9 @@ public sealed record IntegrationUserRequest
 /// non-interactive user (Graph creates and licenses it) or an application user — with the integration roles,
 /// recorded in the state file (reference/domain.md headline findings, §D.8, §F).
 /// </summary>
-public sealed class IntegrationUserSetup
+internal sealed class IntegrationUserSetup(DataverseClient dataverse, DirectoryClient directory, SettingStore settings, ISetupObserver observer, ConnectedAccount connected)
 {
-    private readonly DataverseClient _dataverse;
-    private readonly DirectoryClient _directory;
-    private readonly UserProvisioning _provisioning;
-    private readonly SettingStore _settings;
-    private readonly ISetupObserver _observer;
-    private readonly ConnectedAccount _connected;
-
-    internal IntegrationUserSetup(DataverseClient dataverse, DirectoryClient directory, SettingStore settings, ISetupObserver observer, ConnectedAccount connected)
-    {
-        _dataverse = dataverse;
-        _directory = directory;
-        _provisioning = new UserProvisioning(dataverse, directory, observer);
-        _settings = settings;
-        _observer = observer;
-        _connected = connected;
-    }
+    private readonly UserProvisioning _provisioning = new UserProvisioning(dataverse, directory, observer);
 
     /// <summary>The setup for a connection's services, as its setup account, recording into its state file.</summary>
     public static IntegrationUserSetup For(CrmSyncConnection connection, ISetupObserver observer) =>
@@ -80,19 +65,19 @@ public sealed class IntegrationUserSetup
 
         // 1. The Entra user.
         string? password = null;
-        var user = await _directory.FindUserAsync(upn, cancellationToken).ConfigureAwait(false);
+        var user = await directory.FindUserAsync(upn, cancellationToken).ConfigureAwait(false);
         if (user is not null)
         {
             steps.Add(new SetupStep("Create the Entra user", StepOutcome.AlreadyDone, $"{upn} exists ({user.Id})."));
         }
-        else if (!_observer.ShouldProcess(upn, "Create the Entra user"))
+        else if (!observer.ShouldProcess(upn, "Create the Entra user"))
         {
             return WhatIfResult(UserMode, upn, null, steps);
         }
         else
         {
             var secret = request.Password ?? new SecretText(password = UserProvisioning.GeneratePassword());
-            user = await _directory.CreateUserAsync(new NewDirectoryUser
+            user = await directory.CreateUserAsync(new NewDirectoryUser
             {
                 UserPrincipalName = upn,
                 DisplayName = request.DisplayName ?? "Business Central Integration",
@@ -112,7 +97,7 @@ public sealed class IntegrationUserSetup
 
         // 3. Dataverse's user sync.
         var appeared = await _provisioning.WaitForDataverseUsersAsync(new[] { user.Id }, request.Timeout, request.PollInterval, (_, waited) =>
-            _observer.Progress("Waiting for Dataverse's user sync", $"{upn}: {waited.TotalSeconds:0} of {request.Timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / request.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
+            observer.Progress("Waiting for Dataverse's user sync", $"{upn}: {waited.TotalSeconds:0} of {request.Timeout.TotalSeconds:0} s", (int)(100 * waited.TotalSeconds / request.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
         if (appeared.GetValueOrDefault(user.Id) is not { } systemUser)
         {
             steps.Add(new SetupStep("Wait for the user in Dataverse", StepOutcome.Failed,
@@ -129,7 +114,7 @@ public sealed class IntegrationUserSetup
     {
         var steps = new List<SetupStep>();
         var target = $"application {applicationId}";
-        if (Guid.TryParse(_connected.Identity?.Split(' ').Last(), out var connected) && connected == applicationId)
+        if (Guid.TryParse(connected.Identity?.Split(' ').Last(), out var connectedApp) && connectedApp == applicationId)
         {
             throw AdministratorRefused(target, "it is the application you are connected as (the setup account)");
         }
@@ -137,12 +122,12 @@ public sealed class IntegrationUserSetup
         await RefuseAdministratorAsync($"applicationid eq {applicationId}", target, cancellationToken).ConfigureAwait(false);
         steps.Add(new SetupStep("Check the account", StepOutcome.Done, $"{target} is not the connected account and holds no System Administrator role."));
 
-        var user = await _dataverse.FindUserAsync($"applicationid eq {applicationId}", cancellationToken).ConfigureAwait(false);
+        var user = await dataverse.FindUserAsync($"applicationid eq {applicationId}", cancellationToken).ConfigureAwait(false);
         if (user is not null)
         {
             steps.Add(new SetupStep("Create the application user", StepOutcome.AlreadyDone, $"systemuser {user.SystemUserId}."));
         }
-        else if (!_observer.ShouldProcess(target, "Create the application user in Dataverse"))
+        else if (!observer.ShouldProcess(target, "Create the application user in Dataverse"))
         {
             return WhatIfResult(ApplicationMode, null, applicationId, steps);
         }
@@ -151,14 +136,14 @@ public sealed class IntegrationUserSetup
             // As BC creates it: "Business Central Integration", in the root business unit (reference/domain.md headline findings).
             var root = await RootBusinessUnitAsync(cancellationToken).ConfigureAwait(false);
             var id = Guid.NewGuid();
-            await _dataverse.CreateAsync("systemusers", "systemuserid", id, new JsonObject
+            await dataverse.CreateAsync("systemusers", "systemuserid", id, new JsonObject
             {
                 ["applicationid"] = applicationId,
                 ["firstname"] = request.DisplayName is null ? "Business Central" : null,
                 ["lastname"] = request.DisplayName ?? "Integration",
                 ["businessunitid@odata.bind"] = $"/businessunits({root})",
             }, cancellationToken).ConfigureAwait(false);
-            user = await _dataverse.FindUserAsync($"systemuserid eq {id}", cancellationToken).ConfigureAwait(false)
+            user = await dataverse.FindUserAsync($"systemuserid eq {id}", cancellationToken).ConfigureAwait(false)
                 ?? throw new CrmSyncException("ServiceResponseInvalid", CrmSyncErrorKind.InvalidData, "The new application user could not be read back.");
             steps.Add(new SetupStep("Create the application user", StepOutcome.Done, $"Created systemuser {user.SystemUserId}."));
         }
@@ -176,10 +161,10 @@ public sealed class IntegrationUserSetup
         {
             steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.AlreadyDone, "accessmode is 4 (Non-interactive); marked as an integration user."));
         }
-        else if (_observer.ShouldProcess(target, "Set access mode to Non-interactive and mark as an integration user"))
+        else if (observer.ShouldProcess(target, "Set access mode to Non-interactive and mark as an integration user"))
         {
             var changes = new JsonObject { ["accessmode"] = DataverseUser.NonInteractive, ["isintegrationuser"] = true };
-            await _dataverse.UpdateUserAsync(user.SystemUserId, changes, cancellationToken).ConfigureAwait(false);
+            await dataverse.UpdateUserAsync(user.SystemUserId, changes, cancellationToken).ConfigureAwait(false);
             steps.Add(new SetupStep("Set access mode to Non-interactive", StepOutcome.Done, "accessmode set to 4 (Non-interactive); marked as an integration user."));
         }
         else
@@ -189,14 +174,14 @@ public sealed class IntegrationUserSetup
 
         steps.Add(await _provisioning.EnsureRolesAsync(user, target, request.Roles, "Assign the integration roles", cancellationToken).ConfigureAwait(false));
 
-        var current = _settings.Get(SettingKeys.IntegrationUserId);
+        var current = settings.Get(SettingKeys.IntegrationUserId);
         if (current == user.SystemUserId.ToString())
         {
             steps.Add(new SetupStep("Record the integration user", StepOutcome.AlreadyDone, "Changes it makes are not synchronized back."));
         }
-        else if (_observer.ShouldProcess(target, "Record as the integration user of this connection"))
+        else if (observer.ShouldProcess(target, "Record as the integration user of this connection"))
         {
-            _settings.Set(SettingKeys.IntegrationUserId, user.SystemUserId.ToString());
+            settings.Set(SettingKeys.IntegrationUserId, user.SystemUserId.ToString());
             steps.Add(new SetupStep("Record the integration user", StepOutcome.Done, "Changes it makes are not synchronized back."));
         }
         else
@@ -208,18 +193,18 @@ public sealed class IntegrationUserSetup
     /// <summary>The integration user must not be the admin: changes it makes are never synchronized (BC docs).</summary>
     private async Task RefuseAdministratorAsync(string filter, string target, CancellationToken cancellationToken)
     {
-        var existing = await _dataverse.FindUserAsync(filter, cancellationToken).ConfigureAwait(false);
+        var existing = await dataverse.FindUserAsync(filter, cancellationToken).ConfigureAwait(false);
         if (existing is null)
         {
             return;
         }
 
-        if (existing.SystemUserId == _connected.DataverseUserId)
+        if (existing.SystemUserId == connected.DataverseUserId)
         {
             throw AdministratorRefused(target, "it is the account you are connected as");
         }
 
-        var roles = await _dataverse.GetUserRoleNamesAsync(existing.SystemUserId, cancellationToken).ConfigureAwait(false);
+        var roles = await dataverse.GetUserRoleNamesAsync(existing.SystemUserId, cancellationToken).ConfigureAwait(false);
         if (roles.Contains(SecurityRoles.SystemAdministrator, StringComparer.OrdinalIgnoreCase))
         {
             throw AdministratorRefused(target, "it holds the System Administrator role");
@@ -234,12 +219,12 @@ public sealed class IntegrationUserSetup
 
     private async Task<Guid> RootBusinessUnitAsync(CancellationToken cancellationToken)
     {
-        await foreach (var unit in _dataverse.QueryAsync("businessunits", new DataverseQuery(new[] { "businessunitid" }) { Filter = "_parentbusinessunitid_value eq null" }, cancellationToken).ConfigureAwait(false))
+        await foreach (var unit in dataverse.QueryAsync("businessunits", new DataverseQuery(new[] { "businessunitid" }) { Filter = "_parentbusinessunitid_value eq null" }, cancellationToken).ConfigureAwait(false))
         {
             return Guid.Parse(unit["businessunitid"]!.GetValue<string>());
         }
 
-        return _connected.BusinessUnitId ?? throw new CrmSyncException("BusinessUnitNotFound", CrmSyncErrorKind.ObjectNotFound, "The organization's root business unit was not found.");
+        return connected.BusinessUnitId ?? throw new CrmSyncException("BusinessUnitNotFound", CrmSyncErrorKind.ObjectNotFound, "The organization's root business unit was not found.");
     }
 
     private const string UserMode = "User";

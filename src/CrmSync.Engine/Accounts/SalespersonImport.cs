@@ -50,22 +50,9 @@ public sealed record SalespersonImportResult
 /// Import-Salesperson: salespeople from the Microsoft 365 "Import multiple users" CSV — created in Entra (Graph $batch),
 /// licensed, waited for in Dataverse, given the Salesperson role and coupled to BC salespeople (reference/domain.md §F).
 /// </summary>
-public sealed class SalespersonImport
+internal sealed class SalespersonImport(DataverseClient dataverse, DirectoryClient directory, BusinessCentralClient businessCentral, CouplingStore couplings, ISetupObserver observer)
 {
-    private readonly DirectoryClient _directory;
-    private readonly BusinessCentralClient _businessCentral;
-    private readonly CouplingStore _couplings;
-    private readonly UserProvisioning _provisioning;
-    private readonly ISetupObserver _observer;
-
-    internal SalespersonImport(DataverseClient dataverse, DirectoryClient directory, BusinessCentralClient businessCentral, CouplingStore couplings, ISetupObserver observer)
-    {
-        _directory = directory;
-        _businessCentral = businessCentral;
-        _couplings = couplings;
-        _provisioning = new UserProvisioning(dataverse, directory, observer);
-        _observer = observer;
-    }
+    private readonly UserProvisioning _provisioning = new UserProvisioning(dataverse, directory, observer);
 
     /// <summary>The import into a connection's services, coupling in its state file.</summary>
     public static SalespersonImport For(CrmSyncConnection connection, ISetupObserver observer) =>
@@ -79,7 +66,7 @@ public sealed class SalespersonImport
     /// </summary>
     public async Task<IReadOnlyList<SalespersonImportResult>> ImportAsync(IReadOnlyList<SalespersonRow> rows, SalespersonImportOptions options, Action<SalespersonRowException> rowError, CancellationToken cancellationToken)
     {
-        var domains = await _directory.GetDomainsAsync(cancellationToken).ConfigureAwait(false);
+        var domains = await directory.GetDomainsAsync(cancellationToken).ConfigureAwait(false);
         var valid = Validate(rows, domains, options, rowError);
         if (valid.Count == 0)
         {
@@ -87,9 +74,9 @@ public sealed class SalespersonImport
         }
 
         // Rows are independent: their requests go out together, and each service's handler keeps to its concurrency limit.
-        _observer.Progress("Importing salespeople", $"Looking up {valid.Count} users", 0);
+        observer.Progress("Importing salespeople", $"Looking up {valid.Count} users", 0);
         var work = (await Task.WhenAll(valid.Select(async v =>
-                new ImportItem(v.Row, v.UsageLocation, await _directory.FindUserAsync(v.Row[SalespersonCsv.UserName]!, cancellationToken).ConfigureAwait(false))))
+                new ImportItem(v.Row, v.UsageLocation, await directory.FindUserAsync(v.Row[SalespersonCsv.UserName]!, cancellationToken).ConfigureAwait(false))))
             .ConfigureAwait(false)).ToList();
 
         // Seats first: never a silent partial result (reference/domain.md §F.2).
@@ -102,7 +89,7 @@ public sealed class SalespersonImport
         }
 
         await CreateUsersAsync(work, cancellationToken).ConfigureAwait(false);
-        _observer.Progress("Importing salespeople", "Assigning licenses", 30);
+        observer.Progress("Importing salespeople", "Assigning licenses", 30);
         var licensed = work.Where(w => w.User is not null).ToList();
         var licenses = await Task.WhenAll(licensed.Select(item => _provisioning.EnsureLicenseAsync(item.User!, sku, item.UsageLocation, cancellationToken))).ConfigureAwait(false);
         foreach (var (item, license) in licensed.Zip(licenses))
@@ -116,15 +103,15 @@ public sealed class SalespersonImport
         }
 
         await WaitInDataverseAsync(work, options, cancellationToken).ConfigureAwait(false);
-        var salespeople = await LoadSalespeopleAsync(_businessCentral, cancellationToken).ConfigureAwait(false);
-        _observer.Progress("Importing salespeople", "Assigning the Salesperson role", 80);
+        var salespeople = await LoadSalespeopleAsync(businessCentral, cancellationToken).ConfigureAwait(false);
+        observer.Progress("Importing salespeople", "Assigning the Salesperson role", 80);
         var roles = await Task.WhenAll(work.Select(item => item.SystemUser is { } user
             ? _provisioning.EnsureRolesAsync(user, item.Upn, new[] { SecurityRoles.SalespersonRole }, "Assign the Salesperson role", cancellationToken)
             : Task.FromResult<SetupStep>(null!))).ConfigureAwait(false);
         for (var i = 0; i < work.Count; i++)
         {
             var item = work[i];
-            _observer.Progress("Importing salespeople", $"Coupling: {item.Upn}", 90 + 10 * i / work.Count);
+            observer.Progress("Importing salespeople", $"Coupling: {item.Upn}", 90 + 10 * i / work.Count);
             if (item.SystemUser is { } systemUser)
             {
                 item.Steps.Add(roles[i]);
@@ -137,7 +124,7 @@ public sealed class SalespersonImport
             }
         }
 
-        _observer.Progress("Importing salespeople", "Done", 100);
+        observer.Progress("Importing salespeople", "Done", 100);
         return work.Select(w => new SalespersonImportResult
         {
             RowNumber = w.Row.RowNumber, UserPrincipalName = w.Upn, DisplayName = w.Row[SalespersonCsv.DisplayName], EntraObjectId = w.User?.Id,
@@ -237,7 +224,7 @@ public sealed class SalespersonImport
                 continue;
             }
 
-            if (!_observer.ShouldProcess(item.Upn, "Create the Entra user"))
+            if (!observer.ShouldProcess(item.Upn, "Create the Entra user"))
             {
                 item.WhatIf = true;
                 item.Steps.Add(new SetupStep("Create the Entra user", StepOutcome.WouldDo, "What if: not done."));
@@ -264,8 +251,8 @@ public sealed class SalespersonImport
             return;
         }
 
-        _observer.Progress("Importing salespeople", $"Creating {toCreate.Count} users", 10);
-        var created = await _directory.CreateUsersAsync(toCreate.Select(t => t.User).ToList(), cancellationToken).ConfigureAwait(false);
+        observer.Progress("Importing salespeople", $"Creating {toCreate.Count} users", 10);
+        var created = await directory.CreateUsersAsync(toCreate.Select(t => t.User).ToList(), cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < created.Count; i++)
         {
             var item = toCreate[i].Item;
@@ -285,7 +272,7 @@ public sealed class SalespersonImport
     {
         var pending = work.Where(w => w.User is not null && !w.WhatIf && w.Steps.Last().Outcome is StepOutcome.Done or StepOutcome.AlreadyDone).ToList();
         var appeared = await _provisioning.WaitForDataverseUsersAsync(pending.Select(p => p.User!.Id).ToList(), options.Timeout, options.PollInterval, (waiting, waited) =>
-            _observer.Progress("Importing salespeople", $"Waiting for {waiting} users in Dataverse ({waited.TotalSeconds:0} of {options.Timeout.TotalSeconds:0} s)", 40 + (int)(40 * waited.TotalSeconds / options.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
+            observer.Progress("Importing salespeople", $"Waiting for {waiting} users in Dataverse ({waited.TotalSeconds:0} of {options.Timeout.TotalSeconds:0} s)", 40 + (int)(40 * waited.TotalSeconds / options.Timeout.TotalSeconds)), cancellationToken).ConfigureAwait(false);
         foreach (var item in pending)
         {
             item.SystemUser = appeared.GetValueOrDefault(item.User!.Id);
@@ -333,8 +320,8 @@ public sealed class SalespersonImport
 
         var salesperson = matches[0];
         item.SalespersonCode = salesperson.Code;
-        var byUser = _couplings.GetByDataverseId(StandardMappings.Salespeople, systemUser.SystemUserId);
-        var bySalesperson = _couplings.GetByBcId(StandardMappings.Salespeople, salesperson.Id);
+        var byUser = couplings.GetByDataverseId(StandardMappings.Salespeople, systemUser.SystemUserId);
+        var bySalesperson = couplings.GetByBcId(StandardMappings.Salespeople, salesperson.Id);
         if (byUser is not null && byUser.BcId == salesperson.Id)
         {
             return new SetupStep(name, StepOutcome.AlreadyDone, $"Coupled to {salesperson.Code}.");
@@ -347,13 +334,13 @@ public sealed class SalespersonImport
                 : $"Salesperson {salesperson.Code} is already coupled to another user. Remove-IntegrationCoupling SALESPEOPLE -BcId {salesperson.Id} first.");
         }
 
-        if (!_observer.ShouldProcess(item.Upn, $"Couple to Business Central salesperson {salesperson.Code}"))
+        if (!observer.ShouldProcess(item.Upn, $"Couple to Business Central salesperson {salesperson.Code}"))
         {
             return new SetupStep(name, StepOutcome.WouldDo, $"Would couple to {salesperson.Code}.");
         }
 
         // Dataverse's side is left "changed" so the next SALESPEOPLE synchronization brings name, e-mail and phone to BC.
-        _couplings.Save(new IntegrationCoupling { MappingName = StandardMappings.Salespeople, BcId = salesperson.Id, DataverseId = systemUser.SystemUserId, CoupledAt = DateTimeOffset.UtcNow });
+        couplings.Save(new IntegrationCoupling { MappingName = StandardMappings.Salespeople, BcId = salesperson.Id, DataverseId = systemUser.SystemUserId, CoupledAt = DateTimeOffset.UtcNow });
         return new SetupStep(name, StepOutcome.Done, $"Coupled to {salesperson.Code}.");
     }
 }

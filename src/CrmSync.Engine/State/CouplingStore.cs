@@ -4,18 +4,11 @@ using static CrmSync.State.StateValues;
 namespace CrmSync.State;
 
 /// <summary>Couplings: which BC record is which Dataverse row, per mapping, with the last synchronization of each.</summary>
-public sealed class CouplingStore
+internal sealed class CouplingStore(StateDatabase db)
 {
-    private readonly StateDatabase _db;
-
-    internal CouplingStore(StateDatabase db)
-    {
-        _db = db;
-    }
-
     public void Save(IntegrationCoupling coupling)
     {
-        _db.InTransaction(() => _db.Execute("""
+        db.InTransaction(() => db.Execute("""
             INSERT INTO coupling (mapping_name, bc_id, dataverse_id, bc_last_synch_modified_on, dataverse_last_synch_modified_on, last_synch_result,
                 last_synch_job_id, last_synch_crm_result, last_synch_crm_job_id, last_error_message, skipped, coupled_at, bc_version, dataverse_version,
                 last_error_to_dataverse, last_error_to_bc)
@@ -38,15 +31,15 @@ public sealed class CouplingStore
     }
 
     public IntegrationCoupling? GetByBcId(string mappingName, Guid bcId) =>
-        _db.Query("SELECT * FROM coupling WHERE mapping_name = $m AND bc_id = $id", ReadCoupling, ("$m", mappingName), ("$id", Format(bcId))).FirstOrDefault();
+        db.Query("SELECT * FROM coupling WHERE mapping_name = $m AND bc_id = $id", ReadCoupling, ("$m", mappingName), ("$id", Format(bcId))).FirstOrDefault();
 
     public IntegrationCoupling? GetByDataverseId(string mappingName, Guid dataverseId) =>
-        _db.Query("SELECT * FROM coupling WHERE mapping_name = $m AND dataverse_id = $id", ReadCoupling, ("$m", mappingName), ("$id", Format(dataverseId))).FirstOrDefault();
+        db.Query("SELECT * FROM coupling WHERE mapping_name = $m AND dataverse_id = $id", ReadCoupling, ("$m", mappingName), ("$id", Format(dataverseId))).FirstOrDefault();
 
     public IReadOnlyList<IntegrationCoupling> GetAll(string? mappingName = null) =>
         mappingName is null
-            ? _db.Query("SELECT * FROM coupling ORDER BY mapping_name, coupled_at", ReadCoupling)
-            : _db.Query("SELECT * FROM coupling WHERE mapping_name = $m ORDER BY coupled_at", ReadCoupling, ("$m", mappingName));
+            ? db.Query("SELECT * FROM coupling ORDER BY mapping_name, coupled_at", ReadCoupling)
+            : db.Query("SELECT * FROM coupling WHERE mapping_name = $m ORDER BY coupled_at", ReadCoupling, ("$m", mappingName));
 
     /// <summary>
     /// Couplings whose last write in one direction failed and that are not skipped: the records a run retries. Asked
@@ -54,19 +47,19 @@ public sealed class CouplingStore
     /// </summary>
     // The literal 2 (SyncResult.Failure) lets SQLite use the partial indexes of migration 7.
     public IReadOnlyList<IntegrationCoupling> GetFailed(string mappingName, bool intoDataverse) =>
-        _db.Query(intoDataverse
+        db.Query(intoDataverse
                 ? "SELECT * FROM coupling WHERE mapping_name = $m AND skipped = 0 AND last_synch_crm_result = 2"
                 : "SELECT * FROM coupling WHERE mapping_name = $m AND skipped = 0 AND last_synch_result = 2",
             ReadCoupling, ("$m", mappingName));
 
     /// <summary>Whether the mapping has any coupling at all.</summary>
     public bool Any(string mappingName) =>
-        _db.Query("SELECT EXISTS (SELECT 1 FROM coupling WHERE mapping_name = $m)", r => r.GetInt32(0) != 0, ("$m", mappingName)).Single();
+        db.Query("SELECT EXISTS (SELECT 1 FROM coupling WHERE mapping_name = $m)", r => r.GetInt32(0) != 0, ("$m", mappingName)).Single();
 
     public bool Remove(string mappingName, Guid bcId)
     {
         var removed = 0;
-        _db.InTransaction(() => removed = _db.Execute("DELETE FROM coupling WHERE mapping_name = $m AND bc_id = $id", ("$m", mappingName), ("$id", Format(bcId))));
+        db.InTransaction(() => removed = db.Execute("DELETE FROM coupling WHERE mapping_name = $m AND bc_id = $id", ("$m", mappingName), ("$id", Format(bcId))));
         return removed > 0;
     }
 

@@ -5,17 +5,10 @@ using static CrmSync.State.StateValues;
 namespace CrmSync.State;
 
 /// <summary>Failures of records not coupled yet, per mapping, direction and source record: counted, and skipped after the second.</summary>
-public sealed class FailureStore
+internal sealed class FailureStore(StateDatabase db)
 {
-    private readonly StateDatabase _db;
-
-    internal FailureStore(StateDatabase db)
-    {
-        _db = db;
-    }
-
     public void Save(UncoupledFailure failure) =>
-        _db.InTransaction(() => _db.Execute("""
+        db.InTransaction(() => db.Execute("""
             INSERT INTO sync_failure (mapping_name, direction, source_id, message, failure_count, skipped, last_job_id, failed_at)
             VALUES ($m, $d, $s, $msg, $count, $skipped, $job, $at)
             ON CONFLICT(mapping_name, direction, source_id) DO UPDATE SET message = excluded.message, failure_count = excluded.failure_count,
@@ -25,16 +18,16 @@ public sealed class FailureStore
             ("$count", failure.FailureCount), ("$skipped", failure.Skipped), ("$job", FormatNullable(failure.LastJobId)), ("$at", Format(failure.FailedAt))));
 
     public UncoupledFailure? Get(string mappingName, SyncDirection direction, Guid sourceId) =>
-        _db.Query("SELECT * FROM sync_failure WHERE mapping_name = $m AND direction = $d AND source_id = $s", ReadFailure,
+        db.Query("SELECT * FROM sync_failure WHERE mapping_name = $m AND direction = $d AND source_id = $s", ReadFailure,
             ("$m", mappingName), ("$d", (int)direction), ("$s", Format(sourceId))).FirstOrDefault();
 
     public IReadOnlyList<UncoupledFailure> GetAll(string? mappingName = null) =>
-        _db.Query("SELECT * FROM sync_failure WHERE ($m IS NULL OR mapping_name = $m) ORDER BY failed_at", ReadFailure, ("$m", mappingName));
+        db.Query("SELECT * FROM sync_failure WHERE ($m IS NULL OR mapping_name = $m) ORDER BY failed_at", ReadFailure, ("$m", mappingName));
 
     public bool Remove(string mappingName, SyncDirection direction, Guid sourceId)
     {
         var removed = 0;
-        _db.InTransaction(() => removed = _db.Execute("DELETE FROM sync_failure WHERE mapping_name = $m AND direction = $d AND source_id = $s",
+        db.InTransaction(() => removed = db.Execute("DELETE FROM sync_failure WHERE mapping_name = $m AND direction = $d AND source_id = $s",
             ("$m", mappingName), ("$d", (int)direction), ("$s", Format(sourceId))));
         return removed > 0;
     }

@@ -5,18 +5,11 @@ using static CrmSync.State.StateValues;
 namespace CrmSync.State;
 
 /// <summary>The integration synchronization job log: one job per mapping and direction of a run, and its errors.</summary>
-public sealed class JobStore
+internal sealed class JobStore(StateDatabase db)
 {
-    private readonly StateDatabase _db;
-
-    internal JobStore(StateDatabase db)
-    {
-        _db = db;
-    }
-
     public void Save(IntegrationSyncJob job)
     {
-        _db.InTransaction(() => _db.Execute("""
+        db.InTransaction(() => db.Execute("""
             INSERT INTO sync_job (id, mapping_name, direction, type, start_time, finish_time, message, inserted, modified, deleted, unchanged, skipped, failed, coupled, uncoupled,
                 dataverse_requests, business_central_requests)
             VALUES ($id, $m, $dir, $type, $start, $finish, $msg, $ins, $mod, $del, $unch, $skip, $fail, $coup, $uncoup, $dvReq, $bcReq)
@@ -33,11 +26,11 @@ public sealed class JobStore
     }
 
     public IntegrationSyncJob? Get(Guid id) =>
-        _db.Query("SELECT * FROM sync_job WHERE id = $id", ReadJob, ("$id", Format(id))).FirstOrDefault();
+        db.Query("SELECT * FROM sync_job WHERE id = $id", ReadJob, ("$id", Format(id))).FirstOrDefault();
 
     /// <summary>Jobs, newest first.</summary>
     public IReadOnlyList<IntegrationSyncJob> GetAll(string? mappingName = null, DateTimeOffset? since = null, bool failedOnly = false) =>
-        _db.Query("""
+        db.Query("""
             SELECT * FROM sync_job
             WHERE ($m IS NULL OR mapping_name = $m) AND ($since IS NULL OR start_time >= $since) AND ($failed = 0 OR failed > 0)
             ORDER BY start_time DESC, rowid DESC
@@ -46,21 +39,21 @@ public sealed class JobStore
     public long AddError(IntegrationSyncError error)
     {
         long id = 0;
-        _db.InTransaction(() =>
+        db.InTransaction(() =>
         {
-            _db.Execute("""
+            db.Execute("""
                 INSERT INTO sync_job_error (job_id, mapping_name, direction, source_id, destination_id, message, detail, time)
                 VALUES ($job, $m, $dir, $src, $dst, $msg, $detail, $time)
                 """,
                 ("$job", Format(error.JobId)), ("$m", error.MappingName), ("$dir", (int)error.Direction), ("$src", error.SourceId),
                 ("$dst", error.DestinationId), ("$msg", error.Message), ("$detail", error.Detail), ("$time", Format(error.Time)));
-            id = _db.Query("SELECT last_insert_rowid()", r => r.GetInt64(0)).Single();
+            id = db.Query("SELECT last_insert_rowid()", r => r.GetInt64(0)).Single();
         });
         return id;
     }
 
     public IReadOnlyList<IntegrationSyncError> GetErrors(Guid? jobId = null) =>
-        _db.Query("SELECT * FROM sync_job_error WHERE ($job IS NULL OR job_id = $job) ORDER BY time DESC, id DESC", ReadJobError, ("$job", FormatNullable(jobId)));
+        db.Query("SELECT * FROM sync_job_error WHERE ($job IS NULL OR job_id = $job) ORDER BY time DESC, id DESC", ReadJobError, ("$job", FormatNullable(jobId)));
 
     private static IntegrationSyncJob ReadJob(SqliteDataReader r) => new()
     {

@@ -5,29 +5,20 @@ using static CrmSync.State.StateValues;
 namespace CrmSync.State;
 
 /// <summary>Integration table mappings with their field mappings (and, read with them, their watermarks).</summary>
-public sealed class MappingStore
+internal sealed class MappingStore(StateDatabase db, WatermarkStore watermarkStore)
 {
-    private readonly StateDatabase _db;
-    private readonly WatermarkStore _watermarks;
-
-    internal MappingStore(StateDatabase db, WatermarkStore watermarks)
-    {
-        _db = db;
-        _watermarks = watermarks;
-    }
-
     /// <summary>True when no mapping has ever been stored (a new file).</summary>
-    public bool HasAny => _db.Query("SELECT COUNT(*) FROM integration_table_mapping", r => r.GetInt64(0)).Single() > 0;
+    public bool HasAny => db.Query("SELECT COUNT(*) FROM integration_table_mapping", r => r.GetInt64(0)).Single() > 0;
 
     public IReadOnlyList<IntegrationTableMapping> GetAll()
     {
-        return _db.Locked(() =>
+        return db.Locked(() =>
         {
-            var fields = _db.Query("SELECT * FROM integration_field_mapping ORDER BY mapping_name, no", ReadFieldMapping)
+            var fields = db.Query("SELECT * FROM integration_field_mapping ORDER BY mapping_name, no", ReadFieldMapping)
                 .GroupBy(f => f.MappingName, StringComparer.OrdinalIgnoreCase)
                 .ToDictionary(g => g.Key, g => (IReadOnlyList<IntegrationFieldMapping>)g.ToList(), StringComparer.OrdinalIgnoreCase);
-            var watermarks = _watermarks.GetAll();
-            return _db.Query("SELECT * FROM integration_table_mapping ORDER BY name", ReadTableMapping)
+            var watermarks = watermarkStore.GetAll();
+            return db.Query("SELECT * FROM integration_table_mapping ORDER BY name", ReadTableMapping)
                 .Select(m => m with
                 {
                     FieldMappings = fields.TryGetValue(m.Name, out var f) ? f : Array.Empty<IntegrationFieldMapping>(),
@@ -44,9 +35,9 @@ public sealed class MappingStore
     /// <summary>Inserts or replaces a mapping with its field mappings (watermarks are kept: see <see cref="WatermarkStore.Set"/>).</summary>
     public void Save(IntegrationTableMapping mapping)
     {
-        _db.InTransaction(() =>
+        db.InTransaction(() =>
         {
-            _db.Execute("""
+            db.Execute("""
                 INSERT INTO integration_table_mapping (name, bc_table, bc_table_id, bc_entity_set, bc_key_field, dataverse_table, dataverse_entity_set,
                     dataverse_id_column, dataverse_name_column, direction, table_filter, integration_table_filter, synch_only_coupled_records,
                     update_conflict_resolution, deletion_conflict_resolution, dependency_filter, create_new_in_case_of_no_match)
@@ -66,10 +57,10 @@ public sealed class MappingStore
                 ("$tableFilter", mapping.TableFilter), ("$intFilter", mapping.IntegrationTableFilter), ("$onlyCoupled", mapping.SynchOnlyCoupledRecords),
                 ("$update", (int)mapping.UpdateConflictResolution), ("$deletion", (int)mapping.DeletionConflictResolution),
                 ("$deps", string.Join('|', mapping.Dependencies)), ("$createNew", mapping.CreateNewInCaseOfNoMatch));
-            _db.Execute("DELETE FROM integration_field_mapping WHERE mapping_name = $name", ("$name", mapping.Name));
+            db.Execute("DELETE FROM integration_field_mapping WHERE mapping_name = $name", ("$name", mapping.Name));
             foreach (var field in mapping.FieldMappings)
             {
-                _db.Execute("""
+                db.Execute("""
                     INSERT INTO integration_field_mapping (mapping_name, no, bc_field_caption, bc_field, dataverse_field, direction, status, constant_value,
                         clear_value_on_failed_sync, not_null, use_for_match_based_coupling, match_priority, case_sensitive_matching, lookup_mapping, note)
                     VALUES ($mapping, $no, $caption, $bcField, $dvField, $direction, $status, $constant, $clear, $notNull, $match, $priority, $caseSensitive, $lookup, $note)
@@ -86,7 +77,7 @@ public sealed class MappingStore
     public bool Delete(string name)
     {
         var deleted = 0;
-        _db.InTransaction(() => deleted = _db.Execute("DELETE FROM integration_table_mapping WHERE name = $name", ("$name", name)));
+        db.InTransaction(() => deleted = db.Execute("DELETE FROM integration_table_mapping WHERE name = $name", ("$name", name)));
         return deleted > 0;
     }
 

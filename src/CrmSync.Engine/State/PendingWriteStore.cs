@@ -5,39 +5,32 @@ using static CrmSync.State.StateValues;
 namespace CrmSync.State;
 
 /// <summary>Creates sent but not yet confirmed (the crash-recovery journal): what a restarted run looks for before it creates again.</summary>
-public sealed class PendingWriteStore
+internal sealed class PendingWriteStore(StateDatabase db)
 {
-    private readonly StateDatabase _db;
-
-    internal PendingWriteStore(StateDatabase db)
-    {
-        _db = db;
-    }
-
     public long Add(PendingWrite write)
     {
         long id = 0;
-        _db.InTransaction(() =>
+        db.InTransaction(() =>
         {
-            _db.Execute("""
+            db.Execute("""
                 INSERT INTO pending_write (mapping_name, side, source_id, operation, marker, created_at) VALUES ($m, $side, $src, $op, $marker, $at)
                 ON CONFLICT(mapping_name, side, source_id, operation) DO UPDATE SET marker = excluded.marker
                 """,
                 ("$m", write.MappingName), ("$side", (int)write.Side), ("$src", write.SourceId), ("$op", write.Operation),
                 ("$marker", write.Marker), ("$at", Format(write.CreatedAt)));
-            id = _db.Query("SELECT id FROM pending_write WHERE mapping_name = $m AND side = $side AND source_id = $src AND operation = $op", r => r.GetInt64(0),
+            id = db.Query("SELECT id FROM pending_write WHERE mapping_name = $m AND side = $side AND source_id = $src AND operation = $op", r => r.GetInt64(0),
                 ("$m", write.MappingName), ("$side", (int)write.Side), ("$src", write.SourceId), ("$op", write.Operation)).Single();
         });
         return id;
     }
 
     public IReadOnlyList<PendingWrite> GetAll(string? mappingName = null) =>
-        _db.Query("SELECT * FROM pending_write WHERE ($m IS NULL OR mapping_name = $m) ORDER BY id", ReadPendingWrite, ("$m", mappingName));
+        db.Query("SELECT * FROM pending_write WHERE ($m IS NULL OR mapping_name = $m) ORDER BY id", ReadPendingWrite, ("$m", mappingName));
 
     public bool Remove(long id)
     {
         var removed = 0;
-        _db.InTransaction(() => removed = _db.Execute("DELETE FROM pending_write WHERE id = $id", ("$id", id)));
+        db.InTransaction(() => removed = db.Execute("DELETE FROM pending_write WHERE id = $id", ("$id", id)));
         return removed > 0;
     }
 

@@ -28,19 +28,19 @@ public sealed class StateStore : IDisposable
 
     public static int LatestSchemaVersion => StateMigrations.LatestVersion;
 
-    public MappingStore Mappings { get; }
+    internal MappingStore Mappings { get; }
 
-    public WatermarkStore Watermarks { get; }
+    internal WatermarkStore Watermarks { get; }
 
-    public CouplingStore Couplings { get; }
+    internal CouplingStore Couplings { get; }
 
-    public JobStore Jobs { get; }
+    internal JobStore Jobs { get; }
 
-    public FailureStore Failures { get; }
+    internal FailureStore Failures { get; }
 
-    public PendingWriteStore PendingWrites { get; }
+    internal PendingWriteStore PendingWrites { get; }
 
-    public SettingStore Settings { get; }
+    internal SettingStore Settings { get; }
 
     /// <summary>Time spent in transactions (writes and commits) since the store was opened: what state keeping costs a run.</summary>
     public TimeSpan TransactionTime => Database.TransactionTime;

@@ -4,24 +4,17 @@ using static CrmSync.State.StateValues;
 namespace CrmSync.State;
 
 /// <summary>Per mapping and side, the modified-on time up to which changes were synchronized; watermarks only move forward.</summary>
-public sealed class WatermarkStore
+internal sealed class WatermarkStore(StateDatabase db)
 {
-    private readonly StateDatabase _db;
-
-    internal WatermarkStore(StateDatabase db)
-    {
-        _db = db;
-    }
-
     public DateTimeOffset? Get(string mappingName, SyncSide side) =>
-        _db.Query("SELECT value FROM watermark WHERE mapping_name = $m AND side = $s", r => (DateTimeOffset?)ParseDate(r.GetString(0)),
+        db.Query("SELECT value FROM watermark WHERE mapping_name = $m AND side = $s", r => (DateTimeOffset?)ParseDate(r.GetString(0)),
             ("$m", mappingName), ("$s", (int)side)).FirstOrDefault();
 
     /// <summary>Moves a watermark forward; an earlier value is ignored (watermarks never move back). Returns the stored value.</summary>
     public DateTimeOffset Advance(string mappingName, SyncSide side, DateTimeOffset value)
     {
         DateTimeOffset result = value;
-        _db.InTransaction(() =>
+        db.InTransaction(() =>
         {
             var current = Get(mappingName, side);
             if (current is { } existing && existing >= value)
@@ -38,15 +31,15 @@ public sealed class WatermarkStore
     /// <summary>Sets or (with null) clears a watermark unconditionally — for resets and full-sync bookkeeping.</summary>
     public void Set(string mappingName, SyncSide side, DateTimeOffset? value)
     {
-        _db.InTransaction(() =>
+        db.InTransaction(() =>
         {
             if (value is null)
             {
-                _db.Execute("DELETE FROM watermark WHERE mapping_name = $m AND side = $s", ("$m", mappingName), ("$s", (int)side));
+                db.Execute("DELETE FROM watermark WHERE mapping_name = $m AND side = $s", ("$m", mappingName), ("$s", (int)side));
             }
             else
             {
-                _db.Execute("INSERT INTO watermark (mapping_name, side, value) VALUES ($m, $s, $v) ON CONFLICT(mapping_name, side) DO UPDATE SET value = excluded.value",
+                db.Execute("INSERT INTO watermark (mapping_name, side, value) VALUES ($m, $s, $v) ON CONFLICT(mapping_name, side) DO UPDATE SET value = excluded.value",
                     ("$m", mappingName), ("$s", (int)side), ("$v", Format(value.Value)));
             }
         });
@@ -55,5 +48,5 @@ public sealed class WatermarkStore
 
     /// <summary>Every watermark, for reading mappings with theirs in one query.</summary>
     internal IReadOnlyList<(string Name, SyncSide Side, DateTimeOffset Value)> GetAll() =>
-        _db.Query("SELECT mapping_name, side, value FROM watermark", r => (Name: r.GetString(0), Side: (SyncSide)r.GetInt32(1), Value: ParseDate(r.GetString(2))));
+        db.Query("SELECT mapping_name, side, value FROM watermark", r => (Name: r.GetString(0), Side: (SyncSide)r.GetInt32(1), Value: ParseDate(r.GetString(2))));
 }

@@ -51,27 +51,16 @@ public sealed record CouplingView
 }
 
 /// <summary>Lists, creates, removes and resets couplings; match-based coupling (reference/domain.md §A.3, §C.9).</summary>
-public sealed class CouplingService
+internal sealed class CouplingService(StateStore store, DataverseClient dataverse, BusinessCentralClient businessCentral)
 {
-    private readonly StateStore _store;
-    private readonly DataverseClient _dataverse;
-    private readonly BusinessCentralClient _businessCentral;
-
-    internal CouplingService(StateStore store, DataverseClient dataverse, BusinessCentralClient businessCentral)
-    {
-        _store = store;
-        _dataverse = dataverse;
-        _businessCentral = businessCentral;
-    }
-
     /// <summary>Couplings in a connection's state, records read as the connection's own identity.</summary>
     public static CouplingService For(CrmSyncConnection connection) => new(connection.Store, connection.Dataverse, connection.BusinessCentral);
 
     /// <summary>Couplings (and records that failed before being coupled) of a mapping, or of all.</summary>
     public IReadOnlyList<CouplingView> Get(string? mappingName = null, bool failedOrSkippedOnly = false)
     {
-        var couplings = _store.Couplings.GetAll(mappingName).Select(CouplingView.From)
-            .Concat(_store.Failures.GetAll(mappingName).Select(CouplingView.From));
+        var couplings = store.Couplings.GetAll(mappingName).Select(CouplingView.From)
+            .Concat(store.Failures.GetAll(mappingName).Select(CouplingView.From));
         return couplings.Where(c => !failedOrSkippedOnly || c.Skipped || c.LastResultToDataverse == SyncResult.Failure || c.LastResultToBusinessCentral == SyncResult.Failure).ToList();
     }
 
@@ -82,29 +71,29 @@ public sealed class CouplingService
     /// </summary>
     public async Task<CouplingView> CoupleAsync(string mappingName, Guid bcId, Guid dataverseId, CancellationToken cancellationToken)
     {
-        var mapping = new MappingCatalog(_store).Get(mappingName);
-        if (_store.Couplings.GetByBcId(mapping.Name, bcId) is { } existing)
+        var mapping = new MappingCatalog(store).Get(mappingName);
+        if (store.Couplings.GetByBcId(mapping.Name, bcId) is { } existing)
         {
             throw new CrmSyncException("CouplingExists", CrmSyncErrorKind.InvalidOperation,
                 $"The {mapping.BcTable} {bcId} is already coupled to {mapping.DataverseTable} {existing.DataverseId} in {mapping.Name}. Remove-IntegrationCoupling first.", bcId);
         }
 
-        if (_store.Couplings.GetByDataverseId(mapping.Name, dataverseId) is { } other)
+        if (store.Couplings.GetByDataverseId(mapping.Name, dataverseId) is { } other)
         {
             throw new CrmSyncException("CouplingExists", CrmSyncErrorKind.InvalidOperation,
                 $"The {mapping.DataverseTable} {dataverseId} is already coupled to {mapping.BcTable} {other.BcId} in {mapping.Name}. Remove-IntegrationCoupling first.", dataverseId);
         }
 
-        var bc = (await new BusinessCentralSideAccess(mapping, _businessCentral).GetByIdsAsync(new[] { bcId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
+        var bc = (await new BusinessCentralSideAccess(mapping, businessCentral).GetByIdsAsync(new[] { bcId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
             ?? throw new CrmSyncException("RecordNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no {mapping.BcTable} with id {bcId} in Business Central.", bcId);
-        var dv = (await new DataverseSideAccess(mapping, _dataverse).GetByIdsAsync(new[] { dataverseId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
+        var dv = (await new DataverseSideAccess(mapping, dataverse).GetByIdsAsync(new[] { dataverseId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
             ?? throw new CrmSyncException("RecordNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no {mapping.DataverseTable} with id {dataverseId} in Dataverse.", dataverseId);
         var coupling = Coupled(mapping, bc, dv);
-        _store.InTransaction(() =>
+        store.InTransaction(() =>
         {
-            _store.Couplings.Save(coupling);
-            _store.Failures.Remove(mapping.Name, SyncDirection.ToIntegrationTable, bcId);
-            _store.Failures.Remove(mapping.Name, SyncDirection.FromIntegrationTable, dataverseId);
+            store.Couplings.Save(coupling);
+            store.Failures.Remove(mapping.Name, SyncDirection.ToIntegrationTable, bcId);
+            store.Failures.Remove(mapping.Name, SyncDirection.FromIntegrationTable, dataverseId);
         });
         return CouplingView.From(coupling);
     }
@@ -128,14 +117,14 @@ public sealed class CouplingService
     /// </summary>
     public async Task<IReadOnlyList<MatchResult>> CoupleByMatchAsync(string mappingName, IReadOnlyList<string>? matchOn, Func<string, string, bool> shouldProcess, CancellationToken cancellationToken)
     {
-        var mapping = new MappingCatalog(_store).Get(mappingName);
+        var mapping = new MappingCatalog(store).Get(mappingName);
         var fields = MatchFields(mapping, matchOn);
-        var bcSide = new BusinessCentralSideAccess(mapping, _businessCentral);
-        var dvSide = new DataverseSideAccess(mapping, _dataverse);
+        var bcSide = new BusinessCentralSideAccess(mapping, businessCentral);
+        var dvSide = new DataverseSideAccess(mapping, dataverse);
         var results = new List<MatchResult>();
         await foreach (var bc in bcSide.ReadAsync(null, null, bcSide.ReadPageSize, cancellationToken).ConfigureAwait(false))
         {
-            if (_store.Couplings.GetByBcId(mapping.Name, bc.Id) is not null)
+            if (store.Couplings.GetByBcId(mapping.Name, bc.Id) is not null)
             {
                 continue;
             }
@@ -149,7 +138,7 @@ public sealed class CouplingService
             }
 
             var filter = string.Join(" and ", conditions.Select(c => $"{dvSide.ReadName(c.f.DataverseField!)} eq {SyncSideAccess.Literal(c.Value)}"));
-            var matches = (await dvSide.FindAsync(filter, cancellationToken).ConfigureAwait(false)).Where(m => _store.Couplings.GetByDataverseId(mapping.Name, m.Id) is null).ToList();
+            var matches = (await dvSide.FindAsync(filter, cancellationToken).ConfigureAwait(false)).Where(m => store.Couplings.GetByDataverseId(mapping.Name, m.Id) is null).ToList();
             if (matches.Count != 1)
             {
                 results.Add(new MatchResult(mapping.Name, bc.Id, key, null, matches.Count == 0 ? "Not matched: no uncoupled Dataverse row has the same values." : $"Not matched: {matches.Count} Dataverse rows have the same values."));
@@ -161,7 +150,7 @@ public sealed class CouplingService
                 continue;
             }
 
-            _store.Couplings.Save(Coupled(mapping, bc, matches[0]));
+            store.Couplings.Save(Coupled(mapping, bc, matches[0]));
             results.Add(new MatchResult(mapping.Name, bc.Id, key, matches[0].Id, "Coupled"));
         }
 
@@ -186,31 +175,31 @@ public sealed class CouplingService
     /// <summary>Removes couplings (BC's "Remove Coupling"); no data changes.</summary>
     public bool Remove(string mappingName, Guid? bcId, Guid? dataverseId)
     {
-        var coupling = bcId is { } b ? _store.Couplings.GetByBcId(mappingName, b) : dataverseId is { } d ? _store.Couplings.GetByDataverseId(mappingName, d) : null;
-        return coupling is not null && _store.Couplings.Remove(mappingName, coupling.BcId);
+        var coupling = bcId is { } b ? store.Couplings.GetByBcId(mappingName, b) : dataverseId is { } d ? store.Couplings.GetByDataverseId(mappingName, d) : null;
+        return coupling is not null && store.Couplings.Remove(mappingName, coupling.BcId);
     }
 
     /// <summary>Clears failed and skipped state so the next sync retries (BC's "Retry" / "Retry All"); returns what was reset.</summary>
     public IReadOnlyList<CouplingView> Reset(string mappingName, Guid? id = null)
     {
         var reset = new List<CouplingView>();
-        _store.InTransaction(() =>
+        store.InTransaction(() =>
         {
-            foreach (var coupling in _store.Couplings.GetAll(mappingName).Where(c => id is null || c.BcId == id || c.DataverseId == id))
+            foreach (var coupling in store.Couplings.GetAll(mappingName).Where(c => id is null || c.BcId == id || c.DataverseId == id))
             {
                 if (coupling.Skipped || coupling.LastSynchResult == SyncResult.Failure || coupling.LastSynchCrmResult == SyncResult.Failure)
                 {
                     // Keep the Failure results: failed records are candidates of the next run whether or not they changed.
                     var cleared = coupling with { Skipped = false, LastErrorMessage = null, LastErrorToDataverse = null, LastErrorToBusinessCentral = null };
-                    _store.Couplings.Save(cleared);
+                    store.Couplings.Save(cleared);
                     reset.Add(CouplingView.From(cleared));
                 }
             }
 
-            foreach (var failure in _store.Failures.GetAll(mappingName).Where(f => id is null || f.SourceId == id))
+            foreach (var failure in store.Failures.GetAll(mappingName).Where(f => id is null || f.SourceId == id))
             {
                 var cleared = failure with { Skipped = false, FailureCount = 0, Message = string.Empty };
-                _store.Failures.Save(cleared);
+                store.Failures.Save(cleared);
                 reset.Add(CouplingView.From(cleared));
             }
         });

@@ -1,4 +1,3 @@
-using CrmSync.Sandbox.Core;
 
 namespace CrmSync.Sandbox.BusinessCentral;
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
 
 namespace CrmSync.Sandbox.BusinessCentral;
 

@@ -1,9 +1,6 @@
 using Microsoft.OData.UriParser;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
 
 namespace CrmSync.Sandbox.BusinessCentral;
 

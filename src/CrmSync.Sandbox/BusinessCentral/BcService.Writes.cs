@@ -1,8 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.BusinessCentral;
 

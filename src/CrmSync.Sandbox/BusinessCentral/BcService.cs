@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
 
 namespace CrmSync.Sandbox.BusinessCentral;
 

@@ -1,7 +1,5 @@
 using System.Text;
-using System.Text.Json;
 using CrmSync.Sandbox.Dataverse;
-using CrmSync.Sandbox.Hosting;
 
 namespace CrmSync.Sandbox.Core;
 

@@ -1,7 +1,6 @@
 using Microsoft.OData.UriParser;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 
 namespace CrmSync.Sandbox.Core;
 

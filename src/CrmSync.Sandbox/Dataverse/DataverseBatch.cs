@@ -1,6 +1,4 @@
 using System.Text;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
 
 namespace CrmSync.Sandbox.Dataverse;
 

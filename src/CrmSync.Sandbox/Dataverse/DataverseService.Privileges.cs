@@ -1,5 +1,3 @@
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.Dataverse;
 

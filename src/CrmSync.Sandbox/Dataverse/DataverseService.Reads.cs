@@ -1,7 +1,4 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
 
 namespace CrmSync.Sandbox.Dataverse;
 

@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
 
 namespace CrmSync.Sandbox.Graph;
 

@@ -1,9 +1,5 @@
 using Microsoft.OData.UriParser;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.Graph;
 

@@ -1,7 +1,4 @@
 using System.Globalization;
-using CrmSync.Sandbox.Core;
-using CrmSync.Sandbox.Hosting;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.Graph;
 

@@ -1,10 +1,7 @@
 using System.Text;
-using System.Text.Json;
 using CrmSync.Sandbox.BusinessCentral;
-using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Dataverse;
 using CrmSync.Sandbox.Graph;
-using CrmSync.Sandbox.Identity;
 using CrmSync.Sandbox.Limits;
 using CrmSync.Sandbox.Seed;
 using Microsoft.AspNetCore.Builder;

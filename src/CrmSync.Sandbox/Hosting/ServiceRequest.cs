@@ -1,6 +1,4 @@
 using System.Text;
-using System.Text.Json;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.Hosting;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using CrmSync.Sandbox.Identity;
 using Microsoft.AspNetCore.Http;
 
 namespace CrmSync.Sandbox.Hosting;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using CrmSync.Sandbox.BusinessCentral;
-using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Dataverse;
 
 namespace CrmSync.Sandbox.Seed;

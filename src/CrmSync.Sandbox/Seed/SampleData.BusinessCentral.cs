@@ -1,6 +1,4 @@
-using System.Text.Json;
 using CrmSync.Sandbox.BusinessCentral;
-using CrmSync.Sandbox.Core;
 
 namespace CrmSync.Sandbox.Seed;
 

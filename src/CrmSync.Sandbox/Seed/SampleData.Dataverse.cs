@@ -1,7 +1,5 @@
-using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Dataverse;
 using CrmSync.Sandbox.Graph;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.Seed;
 

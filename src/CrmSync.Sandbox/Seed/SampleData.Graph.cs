@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using CrmSync.Sandbox.Core;
 using CrmSync.Sandbox.Graph;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.Seed;
 

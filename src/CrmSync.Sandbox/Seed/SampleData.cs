@@ -1,5 +1,3 @@
-using CrmSync.Sandbox.Hosting;
-using CrmSync.Sandbox.Identity;
 
 namespace CrmSync.Sandbox.Seed;
 
