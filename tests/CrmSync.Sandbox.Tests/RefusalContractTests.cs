@@ -88,11 +88,11 @@ public sealed class RefusalContractTests
     {
         await using var sbx = await SandboxClient.StartAsync();
         var id = Guid.NewGuid();
-        var body = DataverseContractTests.Batch("batch_layout",
-            DataverseContractTests.Part($"PATCH accounts({id}) HTTP/1.1", """{"name":"Layout"}"""),
-            DataverseContractTests.ChangeSet("changeset_layout", DataverseContractTests.Part("POST accounts HTTP/1.1", """{"name":"Layout 2"}""", contentId: "1")));
+        var body = DataverseBatchContractTests.Batch("batch_layout",
+            DataverseBatchContractTests.Part($"PATCH accounts({id}) HTTP/1.1", """{"name":"Layout"}"""),
+            DataverseBatchContractTests.ChangeSet("changeset_layout", DataverseBatchContractTests.Part("POST accounts HTTP/1.1", """{"name":"Layout 2"}""", contentId: "1")));
 
-        var reply = await DataverseContractTests.SendBatch(sbx, "batch_layout", body);
+        var reply = await DataverseBatchContractTests.SendBatch(sbx, "batch_layout", body);
 
         Assert.Equal(HttpStatusCode.OK, reply.Status);
         var noBody = Regex.Matches(reply.Body, @"HTTP/1\.1 204 No Content\r\n(?:[A-Za-z-]+: [^\r\n]*\r\n)+\r\n\r\n--(?:batchresponse|changesetresponse)_");
@@ -317,13 +317,13 @@ public sealed class RefusalContractTests
     public async Task A_change_set_and_a_query_answer_in_the_documented_batch_layout()
     {
         await using var sbx = await SandboxClient.StartAsync();
-        var body = DataverseContractTests.Batch("batch_22975cad",
-            DataverseContractTests.ChangeSet("changeset_246e6bfe",
-                DataverseContractTests.Part("POST accounts HTTP/1.1", """{"name":"Account 1 in batch"}""", contentId: "1"),
-                DataverseContractTests.Part("POST accounts HTTP/1.1", """{"name":"Account 2 in batch"}""", contentId: "2")),
-            DataverseContractTests.Part("GET accounts?$select=name&$top=2 HTTP/1.1", null));
+        var body = DataverseBatchContractTests.Batch("batch_22975cad",
+            DataverseBatchContractTests.ChangeSet("changeset_246e6bfe",
+                DataverseBatchContractTests.Part("POST accounts HTTP/1.1", """{"name":"Account 1 in batch"}""", contentId: "1"),
+                DataverseBatchContractTests.Part("POST accounts HTTP/1.1", """{"name":"Account 2 in batch"}""", contentId: "2")),
+            DataverseBatchContractTests.Part("GET accounts?$select=name&$top=2 HTTP/1.1", null));
 
-        var reply = await DataverseContractTests.SendBatch(sbx, "batch_22975cad", body);
+        var reply = await DataverseBatchContractTests.SendBatch(sbx, "batch_22975cad", body);
 
         Assert.Equal(HttpStatusCode.OK, reply.Status);
         Assert.Equal(Normalize(DocumentedChangeSetResponse.ReplaceLineEndings("\r\n"), "[Organization Uri]/api/data/v9.2/"), Normalize(reply.Body, sbx.Host.DataverseApiUrl));
