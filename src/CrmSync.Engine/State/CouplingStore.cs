@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using static CrmSync.State.StateValues;
 
 namespace CrmSync.State;
@@ -54,7 +54,7 @@ internal sealed class CouplingStore(StateDatabase db)
 
     /// <summary>Whether the mapping has any coupling at all.</summary>
     public bool Any(string mappingName) =>
-        db.Query("SELECT EXISTS (SELECT 1 FROM coupling WHERE mapping_name = $m)", r => r.GetInt32(0) != 0, ("$m", mappingName)).Single();
+        db.Query("SELECT 1 FROM coupling WHERE mapping_name = $m LIMIT 1", r => true, ("$m", mappingName)).Count > 0;
 
     public bool Remove(string mappingName, Guid bcId)
     {
@@ -63,7 +63,7 @@ internal sealed class CouplingStore(StateDatabase db)
         return removed > 0;
     }
 
-    private static IntegrationCoupling ReadCoupling(SqliteDataReader r) => new()
+    private static IntegrationCoupling ReadCoupling(DbDataReader r) => new()
     {
         MappingName = r.GetString(r.GetOrdinal("mapping_name")),
         BcId = Guid.Parse(r.GetString(r.GetOrdinal("bc_id"))),

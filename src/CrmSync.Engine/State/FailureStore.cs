@@ -1,5 +1,5 @@
 using CrmSync.Mapping;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using static CrmSync.State.StateValues;
 
 namespace CrmSync.State;
@@ -32,7 +32,7 @@ internal sealed class FailureStore(StateDatabase db)
         return removed > 0;
     }
 
-    private static UncoupledFailure ReadFailure(SqliteDataReader r) => new()
+    private static UncoupledFailure ReadFailure(DbDataReader r) => new()
     {
         MappingName = r.GetString(r.GetOrdinal("mapping_name")),
         Direction = (SyncDirection)r.GetInt32(r.GetOrdinal("direction")),

@@ -1,5 +1,5 @@
 using CrmSync.Mapping;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using static CrmSync.State.StateValues;
 
 namespace CrmSync.State;
@@ -33,29 +33,26 @@ internal sealed class JobStore(StateDatabase db)
         db.Query("""
             SELECT * FROM sync_job
             WHERE ($m IS NULL OR mapping_name = $m) AND ($since IS NULL OR start_time >= $since) AND ($failed = 0 OR failed > 0)
-            ORDER BY start_time DESC, rowid DESC
+            ORDER BY start_time DESC, id DESC
             """, ReadJob, ("$m", mappingName), ("$since", FormatNullable(since)), ("$failed", failedOnly));
 
     public long AddError(IntegrationSyncError error)
     {
         long id = 0;
-        db.InTransaction(() =>
-        {
-            db.Execute("""
-                INSERT INTO sync_job_error (job_id, mapping_name, direction, source_id, destination_id, message, detail, time)
-                VALUES ($job, $m, $dir, $src, $dst, $msg, $detail, $time)
-                """,
-                ("$job", Format(error.JobId)), ("$m", error.MappingName), ("$dir", (int)error.Direction), ("$src", error.SourceId),
-                ("$dst", error.DestinationId), ("$msg", error.Message), ("$detail", error.Detail), ("$time", Format(error.Time)));
-            id = db.Query("SELECT last_insert_rowid()", r => r.GetInt64(0)).Single();
-        });
+        db.InTransaction(() => id = db.Query("""
+            INSERT INTO sync_job_error (job_id, mapping_name, direction, source_id, destination_id, message, detail, time)
+            VALUES ($job, $m, $dir, $src, $dst, $msg, $detail, $time)
+            RETURNING id
+            """, r => r.GetInt64(0),
+            ("$job", Format(error.JobId)), ("$m", error.MappingName), ("$dir", (int)error.Direction), ("$src", error.SourceId),
+            ("$dst", error.DestinationId), ("$msg", error.Message), ("$detail", error.Detail), ("$time", Format(error.Time))).Single());
         return id;
     }
 
     public IReadOnlyList<IntegrationSyncError> GetErrors(Guid? jobId = null) =>
         db.Query("SELECT * FROM sync_job_error WHERE ($job IS NULL OR job_id = $job) ORDER BY time DESC, id DESC", ReadJobError, ("$job", FormatNullable(jobId)));
 
-    private static IntegrationSyncJob ReadJob(SqliteDataReader r) => new()
+    private static IntegrationSyncJob ReadJob(DbDataReader r) => new()
     {
         Id = Guid.Parse(r.GetString(r.GetOrdinal("id"))),
         MappingName = r.GetString(r.GetOrdinal("mapping_name")),
@@ -76,7 +73,7 @@ internal sealed class JobStore(StateDatabase db)
         BusinessCentralRequests = r.GetInt32(r.GetOrdinal("business_central_requests")),
     };
 
-    private static IntegrationSyncError ReadJobError(SqliteDataReader r) => new()
+    private static IntegrationSyncError ReadJobError(DbDataReader r) => new()
     {
         Id = r.GetInt64(r.GetOrdinal("id")),
         JobId = Guid.Parse(r.GetString(r.GetOrdinal("job_id"))),

@@ -1,5 +1,5 @@
 using CrmSync.Mapping;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using static CrmSync.State.StateValues;
 
 namespace CrmSync.State;
@@ -84,7 +84,7 @@ internal sealed class MappingStore(StateDatabase db, WatermarkStore watermarkSto
 
     private static bool Same(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 
-    private static IntegrationTableMapping ReadTableMapping(SqliteDataReader r) => new()
+    private static IntegrationTableMapping ReadTableMapping(DbDataReader r) => new()
     {
         Name = r.GetString(r.GetOrdinal("name")),
         BcTable = r.GetString(r.GetOrdinal("bc_table")),
@@ -105,7 +105,7 @@ internal sealed class MappingStore(StateDatabase db, WatermarkStore watermarkSto
         CreateNewInCaseOfNoMatch = r.GetInt32(r.GetOrdinal("create_new_in_case_of_no_match")) != 0,
     };
 
-    private static IntegrationFieldMapping ReadFieldMapping(SqliteDataReader r) => new()
+    private static IntegrationFieldMapping ReadFieldMapping(DbDataReader r) => new()
     {
         MappingName = r.GetString(r.GetOrdinal("mapping_name")),
         No = r.GetInt32(r.GetOrdinal("no")),

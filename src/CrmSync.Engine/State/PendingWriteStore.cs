@@ -1,5 +1,5 @@
 using CrmSync.Mapping;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using static CrmSync.State.StateValues;
 
 namespace CrmSync.State;
@@ -34,7 +34,7 @@ internal sealed class PendingWriteStore(StateDatabase db)
         return removed > 0;
     }
 
-    private static PendingWrite ReadPendingWrite(SqliteDataReader r) => new()
+    private static PendingWrite ReadPendingWrite(DbDataReader r) => new()
     {
         Id = r.GetInt64(r.GetOrdinal("id")),
         MappingName = r.GetString(r.GetOrdinal("mapping_name")),

@@ -1,106 +1,44 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace CrmSync.State;
 
 /// <summary>
-/// The one SQLite connection of a state file and its one transaction, shared by every record store: opening (file
-/// lock, WAL, migrations), atomic units, and parameterized commands. Thread-safe: calls are serialized.
+/// The one database connection of a state store and its one transaction, shared by every record store: atomic units,
+/// parameterized commands ($name parameters) and forward-only migrations. Thread-safe: calls are serialized. The
+/// backends (<see cref="SqliteStateDatabase"/>, <see cref="PostgresStateDatabase"/>) open, lock and speak their dialect.
 /// </summary>
-internal sealed class StateDatabase : IDisposable
+internal abstract class StateDatabase : IDisposable
 {
-    private static readonly object InitLock = new();
-    private static bool _sqliteInitialized;
-
     private readonly object _gate = new();
-    private readonly SqliteConnection _connection;
-    private readonly StateFileLock _fileLock;
-    private SqliteTransaction? _transaction;
+    private readonly DbConnection _connection;
+    private DbTransaction? _transaction;
     private long _transactionTicks;
     private bool _disposed;
 
-    private StateDatabase(string path, SqliteConnection connection, StateFileLock fileLock)
+    protected StateDatabase(string location, DbConnection connection)
     {
-        Path = path;
+        Location = location;
         _connection = connection;
-        _fileLock = fileLock;
     }
 
-    public string Path { get; }
+    /// <summary>Where the state lives: the file's full path, or the PostgreSQL server and database (never a password).</summary>
+    public string Location { get; }
 
     public int SchemaVersion =>
         Query("SELECT COALESCE(MAX(version), 0) FROM schema_version", r => r.GetInt32(0)).Single();
 
-    /// <summary>Time spent in transactions (writes and commits) since the file was opened.</summary>
+    /// <summary>Time spent in transactions (writes and commits) since the store was opened.</summary>
     public TimeSpan TransactionTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Volatile.Read(ref _transactionTicks));
 
-    public static StateDatabase Open(string path, IReadOnlyList<StateMigration> migrations)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var fullPath = System.IO.Path.GetFullPath(path);
-        var directory = System.IO.Path.GetDirectoryName(fullPath);
-        StateFileLock fileLock;
-        try
-        {
-            if (!string.IsNullOrEmpty(directory))
-            {
-                Directory.CreateDirectory(directory);
-            }
+    /// <summary>A migration's SQL as this backend runs it.</summary>
+    protected abstract string MigrationSql(StateMigration migration);
 
-            EnsureSqliteInitialized();
-            fileLock = StateFileLock.Acquire(fullPath);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            // StateStoreInUse is an IOException's answer too, already a CrmSyncException; this is a folder or file that cannot be made.
-            throw new CrmSyncException("StateStoreUnwritable", CrmSyncErrorKind.PermissionDenied,
-                $"The state file '{fullPath}' cannot be created: {ex.Message} Connect with -StatePath in a folder you can write to.", fullPath, ex);
-        }
+    /// <summary>A statement as this backend runs it (the stores write SQLite-and-PostgreSQL SQL with $name parameters).</summary>
+    protected virtual string CommandText(string sql) => sql;
 
-        SqliteConnection? connection = null;
-        try
-        {
-            OwnerOnlyFiles.EnsureDatabase(fullPath);
-            connection = new SqliteConnection(new SqliteConnectionStringBuilder
-            {
-                DataSource = fullPath,
-                Mode = SqliteOpenMode.ReadWriteCreate,
-                Pooling = false,
-            }.ToString());
-            connection.Open();
-            var store = new StateDatabase(fullPath, connection, fileLock);
-            store.ExecuteRaw("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;");
-            store.Migrate(migrations);
-            return store;
-        }
-        catch (SqliteException ex)
-        {
-            connection?.Dispose();
-            fileLock.Dispose();
-            throw new CrmSyncException("StateStoreUnreadable", CrmSyncErrorKind.InvalidData,
-                $"The state file '{fullPath}' cannot be opened as a CrmSync state store: {ex.Message} " +
-                "Connect with another -StatePath, or move this file away to start afresh.", fullPath, ex);
-        }
-        catch
-        {
-            connection?.Dispose();
-            fileLock.Dispose();
-            throw;
-        }
-    }
+    protected abstract void AddParameter(DbCommand command, string name, object? value);
 
-    private static void EnsureSqliteInitialized()
-    {
-        lock (InitLock)
-        {
-            if (!_sqliteInitialized)
-            {
-                SQLitePCL.Batteries_V2.Init();
-                _sqliteInitialized = true;
-            }
-        }
-    }
-
-    private void Migrate(IReadOnlyList<StateMigration> migrations)
+    protected void Migrate(IReadOnlyList<StateMigration> migrations)
     {
         ExecuteRaw("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);");
         var current = SchemaVersion;
@@ -108,14 +46,14 @@ internal sealed class StateDatabase : IDisposable
         if (current > latest)
         {
             throw new CrmSyncException("StateStoreTooNew", CrmSyncErrorKind.InvalidData,
-                $"The state file '{Path}' has schema version {current}, but this CrmSync knows only up to {latest}. Update the CrmSync module.", Path);
+                $"The state store '{Location}' has schema version {current}, but this CrmSync knows only up to {latest}. Update the CrmSync module.", Location);
         }
 
         foreach (var migration in migrations.Where(m => m.Version > current).OrderBy(m => m.Version))
         {
             InTransaction(() =>
             {
-                ExecuteRaw(migration.Sql);
+                ExecuteRaw(MigrationSql(migration));
                 Execute("INSERT INTO schema_version (version, description, applied_at) VALUES ($v, $d, $t)",
                     ("$v", migration.Version), ("$d", migration.Description), ("$t", StateValues.Format(DateTimeOffset.UtcNow)));
             });
@@ -172,7 +110,7 @@ internal sealed class StateDatabase : IDisposable
             ThrowIfDisposed();
             using var command = _connection.CreateCommand();
             command.Transaction = _transaction;
-            command.CommandText = sql;
+            command.CommandText = CommandText(sql);
             command.ExecuteNonQuery();
         }
     }
@@ -187,7 +125,7 @@ internal sealed class StateDatabase : IDisposable
         }
     }
 
-    public List<T> Query<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
+    public List<T> Query<T>(string sql, Func<DbDataReader, T> read, params (string Name, object? Value)[] parameters)
     {
         lock (_gate)
         {
@@ -204,25 +142,25 @@ internal sealed class StateDatabase : IDisposable
         }
     }
 
-    private SqliteCommand CreateCommand(string sql, (string Name, object? Value)[] parameters)
+    private DbCommand CreateCommand(string sql, (string Name, object? Value)[] parameters)
     {
         var command = _connection.CreateCommand();
         command.Transaction = _transaction;
-        command.CommandText = sql;
+        command.CommandText = CommandText(sql);
         foreach (var (name, value) in parameters)
         {
-            command.Parameters.AddWithValue(name, value switch
-            {
-                null => DBNull.Value,
-                bool b => b ? 1 : 0,
-                _ => value,
-            });
+            AddParameter(command, name, value is bool b ? (b ? 1 : 0) : value);
         }
 
         return command;
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>Releases what the backend holds besides the connection (a lock file).</summary>
+    protected virtual void Release()
+    {
+    }
 
     public void Dispose()
     {
@@ -235,7 +173,7 @@ internal sealed class StateDatabase : IDisposable
 
             _disposed = true;
             _connection.Dispose();
-            _fileLock.Dispose();
+            Release();
         }
     }
 }

@@ -21,7 +21,7 @@ public sealed class StateStore : IDisposable
     }
 
     /// <summary>Full path of the state file.</summary>
-    public string Path => Database.Path;
+    public string Path => Database.Location;
 
     /// <summary>Schema version of the open file.</summary>
     public int SchemaVersion => Database.SchemaVersion;
@@ -51,7 +51,7 @@ public sealed class StateStore : IDisposable
     /// <summary>Opens (creating when needed) the state file and migrates it to the latest schema.</summary>
     public static StateStore Open(string path) => Open(path, StateMigrations.All);
 
-    internal static StateStore Open(string path, IReadOnlyList<StateMigration> migrations) => new(StateDatabase.Open(path, migrations));
+    internal static StateStore Open(string path, IReadOnlyList<StateMigration> migrations) => new(SqliteStateDatabase.Open(path, migrations));
 
     /// <summary>Runs <paramref name="action"/> atomically: everything it writes, in any store, is committed together or not at all. Nested calls join the outer transaction.</summary>
     public void InTransaction(Action action) => Database.InTransaction(action);

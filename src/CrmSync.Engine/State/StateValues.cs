@@ -1,12 +1,12 @@
 using System.Globalization;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace CrmSync.State;
 
 /// <summary>How values are written to and read from state columns.</summary>
 internal static class StateValues
 {
-    public static string? GetNullableString(SqliteDataReader r, string column)
+    public static string? GetNullableString(DbDataReader r, string column)
     {
         var ordinal = r.GetOrdinal(column);
         return r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
