@@ -20,7 +20,7 @@ public sealed class StateStore : IDisposable
         Settings = new SettingStore(database);
     }
 
-    /// <summary>Full path of the state file.</summary>
+    /// <summary>Where the state lives: the state file's full path, or postgresql://host:port/database (never a password).</summary>
     public string Path => Database.Location;
 
     /// <summary>Schema version of the open file.</summary>
@@ -50,6 +50,12 @@ public sealed class StateStore : IDisposable
 
     /// <summary>Opens (creating when needed) the state file and migrates it to the latest schema.</summary>
     public static StateStore Open(string path) => Open(path, StateMigrations.All);
+
+    /// <summary>Opens the state in a PostgreSQL database (creating its tables when needed) and migrates it to the latest schema.</summary>
+    public static StateStore OpenPostgres(string connectionString) => OpenPostgres(connectionString, StateMigrations.All);
+
+    internal static StateStore OpenPostgres(string connectionString, IReadOnlyList<StateMigration> migrations) =>
+        new(PostgresStateDatabase.Open(connectionString, migrations));
 
     internal static StateStore Open(string path, IReadOnlyList<StateMigration> migrations) => new(SqliteStateDatabase.Open(path, migrations));
 

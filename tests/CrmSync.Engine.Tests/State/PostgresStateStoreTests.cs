@@ -1,0 +1,82 @@
+using CrmSync.State;
+
+namespace CrmSync.Engine.Tests.State;
+
+/// <summary>The state store contract against a real PostgreSQL, and what is PostgreSQL's own: connection strings, one writer per database.</summary>
+public sealed class PostgresStateStoreTests(PostgresCluster cluster) : StateStoreContract, IClassFixture<PostgresCluster>
+{
+    private readonly Dictionary<string, string> _databases = new();
+
+    protected override string Location(string name)
+    {
+        if (!_databases.TryGetValue(name, out var connectionString))
+        {
+            _databases[name] = connectionString = cluster.NewDatabase(name);
+        }
+
+        return connectionString;
+    }
+
+    private protected override StateStore Open(string location, IReadOnlyList<StateMigration>? migrations = null) =>
+        migrations is null ? StateStore.OpenPostgres(location) : StateStore.OpenPostgres(location, migrations);
+
+    protected override bool TableExists(StateStore store, string table) =>
+        store.Database.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $t", r => r.GetString(0), ("$t", table)).Count > 0;
+
+    [Fact]
+    public void A_new_database_gets_every_table_and_names_compare_without_case()
+    {
+        using var store = Open(Location("new"));
+
+        Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
+        foreach (var table in new[] { "schema_version", "integration_table_mapping", "integration_field_mapping", "watermark", "coupling", "sync_job", "sync_job_error", "pending_write", "setting", "sync_failure" })
+        {
+            Assert.True(TableExists(store, table), table);
+        }
+
+        store.Mappings.Save(CrmSync.Mapping.StandardMappings.Get("CUSTOMER")!);
+        Assert.NotNull(store.Mappings.Get("customer"));
+        Assert.StartsWith("postgresql://127.0.0.1:", store.Path);
+    }
+
+    [Fact]
+    public void A_second_writer_gets_an_in_use_error_naming_the_first_and_the_lock_goes_with_its_session()
+    {
+        var location = Location("shared");
+        using (var first = Open(location))
+        {
+            var ex = Assert.Throws<CrmSyncException>(() => Open(location));
+
+            Assert.Equal("StateStoreInUse", ex.ErrorId);
+            Assert.Equal(CrmSyncErrorKind.ResourceBusy, ex.Kind);
+            Assert.Contains($"process {Environment.ProcessId}", ex.Message);
+            Assert.Contains(first.Path, ex.Message);
+        }
+
+        using var again = Open(location);
+        Assert.Equal(StateStore.LatestSchemaVersion, again.SchemaVersion);
+    }
+
+    [Fact]
+    public void A_password_in_the_connection_string_appears_in_no_error()
+    {
+        var location = Location("secret") + ";Password=canary-7f3e;Username=nobody";
+
+        var ex = Assert.Throws<CrmSyncException>(() => Open(location));
+
+        Assert.Equal("StateStoreUnreachable", ex.ErrorId);
+        Assert.DoesNotContain("canary-7f3e", ex.ToString());
+        Assert.Contains("nobody", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Bogus Keyword=1")]
+    [InlineData("Database=crmsync")]
+    public void A_connection_string_that_is_not_one_is_refused_with_the_fix(string connectionString)
+    {
+        var ex = Assert.Throws<CrmSyncException>(() => Open(connectionString));
+
+        Assert.Equal("StateConnectionStringInvalid", ex.ErrorId);
+        Assert.Contains("Host=", ex.Message);
+    }
+}
