@@ -35,6 +35,12 @@ public sealed record ConnectionSettings
 
     public string? StatePath { get; init; }
 
+    /// <summary>
+    /// A PostgreSQL database for the state instead of the SQLite file (Npgsql connection string: Host, Port, Database,
+    /// Username, Password, SSL Mode): one state shared by runbooks on several machines. Never logged or shown.
+    /// </summary>
+    public string? StateConnectionString { get; init; }
+
     /// <summary>Null: a local connection (state only, no services).</summary>
     public ServiceEndpoints? Endpoints { get; init; }
 

@@ -61,7 +61,7 @@ public sealed partial class CrmSyncConnection
     /// <summary>Opens the state file and, with endpoints, connects to the three services and checks each one; what it finds goes to <see cref="CallLog.Current"/>.</summary>
     public static async Task<CrmSyncConnection> ConnectAsync(ConnectionSettings settings, CancellationToken cancellationToken = default)
     {
-        var connection = Open(settings.Name, settings.StatePath);
+        var connection = Open(settings.Name, settings.StatePath, settings.StateConnectionString);
         if (settings.Endpoints is null)
         {
             return connection;

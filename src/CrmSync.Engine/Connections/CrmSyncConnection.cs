@@ -24,7 +24,11 @@ public sealed partial class CrmSyncConnection : IDisposable
     public string Name { get; }
 
     /// <summary>Full path of the connection's SQLite state file.</summary>
+    /// <summary>Where the state lives: the SQLite file, or postgresql://host:port/database.</summary>
     public string StatePath => _store.Path;
+
+    /// <summary>SQLite or PostgreSQL.</summary>
+    public string StateKind => _store.Kind;
 
     public DateTimeOffset ConnectedAt { get; }
 
@@ -44,12 +48,22 @@ public sealed partial class CrmSyncConnection : IDisposable
         }
     }
 
-    /// <summary>Opens a connection; with no state path, the named connection's default file is used.</summary>
-    public static CrmSyncConnection Open(string? name = null, string? statePath = null)
+    /// <summary>
+    /// Opens a connection on its state: a PostgreSQL database when <paramref name="stateConnectionString"/> is given,
+    /// else the SQLite file (with no state path, the named connection's default file).
+    /// </summary>
+    public static CrmSyncConnection Open(string? name = null, string? statePath = null, string? stateConnectionString = null)
     {
         var connectionName = string.IsNullOrWhiteSpace(name) ? CrmSyncPaths.DefaultConnectionName : name.Trim();
-        var path = string.IsNullOrWhiteSpace(statePath) ? CrmSyncPaths.DefaultStatePath(connectionName) : statePath;
-        var store = StateStore.Open(path);
+        if (statePath is not null && stateConnectionString is not null)
+        {
+            throw new CrmSyncException("StateLocationConflict", CrmSyncErrorKind.InvalidArgument,
+                "Give the state either as a file (-StatePath) or as a PostgreSQL database (-StateConnectionString), not both.");
+        }
+
+        var store = stateConnectionString is not null
+            ? StateStore.OpenPostgres(stateConnectionString)
+            : StateStore.Open(string.IsNullOrWhiteSpace(statePath) ? CrmSyncPaths.DefaultStatePath(connectionName) : statePath);
         try
         {
             SeedStandardMappings(store);

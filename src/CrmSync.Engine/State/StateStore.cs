@@ -23,6 +23,12 @@ public sealed class StateStore : IDisposable
     /// <summary>Where the state lives: the state file's full path, or postgresql://host:port/database (never a password).</summary>
     public string Path => Database.Location;
 
+    /// <summary>SQLite or PostgreSQL.</summary>
+    public string Kind => Database is PostgresStateDatabase ? "PostgreSQL" : "SQLite";
+
+    /// <summary>Where a PostgreSQL connection string points (server and database), as <see cref="Path"/> shows it.</summary>
+    internal static string DescribePostgres(string connectionString) => PostgresStateDatabase.Describe(connectionString);
+
     /// <summary>Schema version of the open file.</summary>
     public int SchemaVersion => Database.SchemaVersion;
 

@@ -1,0 +1,56 @@
+using CrmSync.Connections;
+using CrmSync.Engine.Tests.Services;
+using CrmSync.Engine.Tests.Sync;
+using CrmSync.Mapping;
+using CrmSync.State;
+
+namespace CrmSync.Engine.Tests.State;
+
+/// <summary>Synchronization on a PostgreSQL state, and moving a SQLite state into PostgreSQL.</summary>
+public sealed class PostgresSyncTests(PostgresCluster cluster) : IClassFixture<PostgresCluster>
+{
+    [Fact]
+    public async Task A_full_sync_and_a_modified_sync_run_on_a_PostgreSQL_state_as_on_a_file()
+    {
+        var database = cluster.NewDatabase("sync");
+        await using var sandbox = await SandboxConnection.StartAsync(adjust: s => s with { StatePath = null, StateConnectionString = database });
+
+        var (full, observer) = await sandbox.SyncAsync(full: true);
+        var (modified, _) = await sandbox.SyncAsync();
+
+        Assert.Equal("PostgreSQL", sandbox.Connection.StateKind);
+        Assert.Empty(observer.Failures);
+        Assert.Equal(new[] { "CURRENCY", "SALESPEOPLE", "VENDOR", "VENDOR", "CUSTOMER", "CUSTOMER", "CONTACT", "CONTACT" }, full.Select(j => j.MappingName));
+        Assert.Equal(8, full.Job("CUSTOMER", SyncDirection.ToIntegrationTable).Inserted);
+        Assert.All(modified, j => Assert.Equal((0, 0, 0), (j.Inserted, j.Modified, j.Failed)));
+        Assert.Equal(5, sandbox.Connection.Store.Couplings.GetAll("CURRENCY").Count);
+    }
+
+    [Fact]
+    public async Task A_state_file_copied_into_PostgreSQL_carries_on_where_it_stopped()
+    {
+        var database = cluster.NewDatabase("copy");
+        await using var sandbox = await SandboxConnection.StartAsync();
+        var (full, _) = await sandbox.SyncAsync(full: true);
+        var before = sandbox.Connection.Store;
+        var couplings = before.Couplings.GetAll().OrderBy(c => c.BcId).ToList();
+        var jobs = before.Jobs.GetAll().Count;
+        sandbox.Connection.Dispose();
+
+        StateCopyResult result;
+        using (var source = StateStore.Open(sandbox.StatePath))
+        using (var destination = StateStore.OpenPostgres(database))
+        {
+            result = StateCopy.Copy(source, destination);
+        }
+
+        Assert.Equal(couplings.Count, result.Couplings);
+        Assert.Equal(jobs, result.Jobs);
+        Assert.Equal(StandardMappings.All().Count, result.Mappings);
+        using var moved = CrmSyncConnection.Open("moved", stateConnectionString: database);
+        Assert.Equal(couplings, moved.Store.Couplings.GetAll().OrderBy(c => c.BcId).ToList());
+        Assert.Equal(full.Count, new CrmSync.Sync.JobLog(moved.Store).GetJobs().Count);
+        var again = Assert.Throws<CrmSyncException>(() => StateCopy.Copy(StateStore.Open(sandbox.StatePath), moved.Store));
+        Assert.Equal("StateStoreNotEmpty", again.ErrorId);
+    }
+}
