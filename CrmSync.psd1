@@ -18,6 +18,7 @@
     CmdletsToExport      = @(
         'Clear-CrmSyncSandboxStatistic'
         'Connect-CrmSync'
+        'Copy-CrmSyncState'
         'Disconnect-CrmSync'
         'Get-CrmSyncConnection'
         'Get-CrmSyncSandboxStatistic'

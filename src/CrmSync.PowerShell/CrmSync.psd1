@@ -21,6 +21,7 @@
     CmdletsToExport      = @(
         'Clear-CrmSyncSandboxStatistic'
         'Connect-CrmSync'
+        'Copy-CrmSyncState'
         'Disconnect-CrmSync'
         'Get-CrmSyncConnection'
         'Get-CrmSyncSandboxStatistic'

@@ -96,3 +96,41 @@ function Stop-ConnectedSandbox($Sandbox) {
     Disconnect-CrmSync -ErrorAction SilentlyContinue
     $Sandbox | Stop-CrmSyncSandbox -Confirm:$false
 }
+
+# A throwaway PostgreSQL cluster (initdb + pg_ctl into a temporary folder, 127.0.0.1 on a free port), as the
+# postgres system user when running as root, since initdb refuses root. Fails, never skips, when it cannot start.
+function Start-TestPostgres {
+    $tools = @($env:PATH -split ':') + @(Get-ChildItem /usr/lib/postgresql -Directory -ErrorAction SilentlyContinue |
+        Sort-Object Name -Descending | ForEach-Object { Join-Path $_.FullName 'bin' })
+    $bin = $tools | Where-Object { $_ -and (Test-Path (Join-Path $_ 'initdb')) } | Select-Object -First 1
+    if (-not $bin) { throw "PostgreSQL's initdb is not installed (Debian: apt-get install postgresql); the PostgreSQL state tests need it." }
+    $folder = Join-Path ([IO.Path]::GetTempPath()) "crmsync-pg-$([guid]::NewGuid().ToString('N'))"
+    $null = New-Item -ItemType Directory -Path $folder
+    $asRoot = (& id -u) -eq '0'
+    if ($asRoot) { & chown -R postgres $folder }
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $server = { param([string] $Tool, [string[]] $Arguments)
+        if ($asRoot) { & runuser -u postgres -- (Join-Path $bin $Tool) @Arguments } else { & (Join-Path $bin $Tool) @Arguments } }
+    $out = & $server initdb @('-D', "$folder/data", '-A', 'trust', '-U', 'crmsync', '--no-locale', '-E', 'UTF8') 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "initdb failed: $out" }
+    $out = & $server pg_ctl @('-D', "$folder/data", '-l', "$folder/server.log", '-w', '-t', '60', 'start', '-o', "-p $port -k $folder -c listen_addresses=127.0.0.1 -c fsync=off") 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "pg_ctl start failed: $out $(Get-Content "$folder/server.log" -Raw -ErrorAction SilentlyContinue)" }
+    [pscustomobject]@{ Folder = $folder; Port = $port; Bin = $bin; AsRoot = $asRoot; Psql = (Get-Command psql -ErrorAction SilentlyContinue).Source ?? (Join-Path $bin 'psql') }
+}
+
+# A new empty database on the cluster, as a connection string.
+function New-TestPostgresDatabase($Cluster, [string] $Name) {
+    $database = "$($Name.ToLowerInvariant())_$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+    $out = & $Cluster.Psql -h 127.0.0.1 -p $Cluster.Port -U crmsync -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database" 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "CREATE DATABASE failed: $out" }
+    "Host=127.0.0.1;Port=$($Cluster.Port);Username=crmsync;Database=$database"
+}
+
+function Stop-TestPostgres($Cluster) {
+    if (-not $Cluster) { return }
+    $pgctl = Join-Path $Cluster.Bin 'pg_ctl'
+    if ($Cluster.AsRoot) { $null = & runuser -u postgres -- $pgctl -D "$($Cluster.Folder)/data" -m immediate -w stop 2>&1 }
+    else { $null = & $pgctl -D "$($Cluster.Folder)/data" -m immediate -w stop 2>&1 }
+    Remove-Item $Cluster.Folder -Recurse -Force -ErrorAction SilentlyContinue
+}

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Security;
 using CrmSync.Auth;
 using CrmSync.Connections;
+using CrmSync.State;
 using CrmSync.SandboxControl;
 using CrmSync.PowerShell.Infrastructure;
 
@@ -31,6 +32,14 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? StatePath { get; set; }
+
+    /// <summary>
+    /// A PostgreSQL database for the state instead of the SQLite file: 'Host=…;Database=…;Username=…;Password=…'
+    /// (Npgsql keywords). For several runbooks on different machines; never shown or logged.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StateConnectionString { get; set; }
 
     /// <summary>A sandbox from Start-CrmSyncSandbox.</summary>
     [Parameter(Mandatory = true, ParameterSetName = SandboxSet, ValueFromPipeline = true)]
@@ -176,9 +185,11 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
         CrmSyncConnection connection;
         try
         {
-            var settings = BuildSettings();
-            // Reconnecting to the file this runspace already holds must not trip over our own lock.
-            var targetPath = Path.GetFullPath(settings.StatePath ?? CrmSyncPaths.DefaultStatePath(settings.Name ?? CrmSyncPaths.DefaultConnectionName));
+            var settings = BuildSettings() with { StateConnectionString = StateConnectionString };
+            // Reconnecting to the state this runspace already holds must not trip over our own lock.
+            var targetPath = StateConnectionString is not null
+                ? StateStore.DescribePostgres(StateConnectionString)
+                : Path.GetFullPath(settings.StatePath ?? CrmSyncPaths.DefaultStatePath(settings.Name ?? CrmSyncPaths.DefaultConnectionName));
             if (DefaultConnection.Get() is { } current && string.Equals(targetPath, current.StatePath, StringComparison.Ordinal))
             {
                 DefaultConnection.CloseCurrent();
@@ -194,8 +205,8 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
 
         DefaultConnection.Set(connection);
         WriteVerbose(connection.IsConnectedToServices
-            ? $"Connected '{connection.Name}' as {connection.Identity}: Dataverse {connection.DataverseUrl}, Business Central company '{connection.CompanyName}', Graph tenant '{connection.TenantName}'. State file {connection.StatePath}."
-            : $"Connected '{connection.Name}' with state file {connection.StatePath} (no services).");
+            ? $"Connected '{connection.Name}' as {connection.Identity}: Dataverse {connection.DataverseUrl}, Business Central company '{connection.CompanyName}', Graph tenant '{connection.TenantName}'. State: {connection.StateKind} {connection.StatePath}."
+            : $"Connected '{connection.Name}' with state {connection.StateKind} {connection.StatePath} (no services).");
         if (PassThru)
         {
             WriteObject(connection);

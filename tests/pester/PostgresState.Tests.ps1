@@ -1,0 +1,99 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# The state in PostgreSQL as an admin uses it: connect on a database, synchronize, move a state file into one.
+# A throwaway PostgreSQL cluster is started for this file (Start-TestPostgres) and stopped after it.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSetup.ps1')
+    Import-Module $Manifest -Force -ErrorAction Stop
+    $script:Postgres = Start-TestPostgres
+    $script:PgSandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:$false
+    # The integration identity's Dataverse user, which synchronization needs, is the sandbox's: made once for every test.
+    $PgSandbox | Connect-CrmSync -Name Setup -StatePath (Join-Path $TestDrive 'setup.db') -WarningAction SilentlyContinue
+    Initialize-SandboxIntegrationUser $PgSandbox
+    Disconnect-CrmSync
+}
+
+AfterAll {
+    Disconnect-CrmSync -ErrorAction SilentlyContinue
+    $PgSandbox | Stop-CrmSyncSandbox -Confirm:$false -ErrorAction SilentlyContinue
+    Stop-TestPostgres $Postgres
+}
+
+Describe 'Connect-CrmSync -StateConnectionString' {
+    It 'synchronizes on a PostgreSQL state, and a second session gets StateStoreInUse naming the first' {
+        $database = New-TestPostgresDatabase $Postgres 'connect'
+        $PgSandbox | Connect-CrmSync -Name Pg -StateConnectionString $database -WarningAction SilentlyContinue
+        try {
+            $connection = Get-CrmSyncConnection
+            $connection.StateKind | Should -Be 'PostgreSQL'
+            $connection.StatePath | Should -Match '^postgresql://127\.0\.0\.1:\d+/connect_'
+            $jobs = Invoke-FullSync CURRENCY -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
+            ($jobs | Measure-Object Inserted -Sum).Sum | Should -BeGreaterThan 0
+            @(Get-IntegrationCoupling CURRENCY).Count | Should -Be 5
+
+            $out = Invoke-ChildPwsh -Command "
+                Import-Module '$Manifest'
+                try { Connect-CrmSync -Name Other -StateConnectionString '$database' -ErrorAction Stop; 'connected' }
+                catch { `$_.FullyQualifiedErrorId + ' | ' + `$_.Exception.Message }" 2>&1
+            ($out -join "`n") | Should -Match '^StateStoreInUse,'
+            ($out -join "`n") | Should -Match "process $PID"
+        }
+        finally {
+            Disconnect-CrmSync
+        }
+    }
+
+    It 'refuses -StatePath and -StateConnectionString together, and a connection string that is not one, naming the fix' {
+        { Connect-CrmSync -Name Both -StatePath (Join-Path $TestDrive 'x.db') -StateConnectionString 'Host=h;Database=d' -ErrorAction Stop } |
+            Should -Throw -ErrorId 'StateLocationConflict,CrmSync.PowerShell.Cmdlets.Connection.ConnectCrmSyncCommand'
+        $failure = $null
+        try { Connect-CrmSync -Name Bad -StateConnectionString 'Database=crmsync;Password=canary-1d9c' -ErrorAction Stop } catch { $failure = $_ }
+        $failure.FullyQualifiedErrorId | Should -BeLike 'StateConnectionStringInvalid,*'
+        $failure.Exception.Message | Should -Match 'Host='
+        ($failure | Out-String) | Should -Not -Match 'canary-1d9c'
+    }
+}
+
+Describe 'Copy-CrmSyncState' {
+    It 'moves a state file into PostgreSQL in one go, and synchronization carries on from it' {
+        $file = Join-Path $TestDrive 'to-move.db'
+        $PgSandbox | Connect-CrmSync -Name Move -StatePath $file -WarningAction SilentlyContinue
+        $null = Invoke-FullSync CURRENCY, SALESPEOPLE -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
+        $couplings = @(Get-IntegrationCoupling).Count
+        $jobs = @(Get-IntegrationSyncJob).Count
+        Disconnect-CrmSync
+        $database = New-TestPostgresDatabase $Postgres 'moved'
+
+        Copy-CrmSyncState -Path $file -DestinationConnectionString $database -WhatIf
+        $result = Copy-CrmSyncState -Path $file -DestinationConnectionString $database -Confirm:$false
+
+        $result.Couplings | Should -Be $couplings
+        $result.Jobs | Should -Be $jobs
+        $result.Destination | Should -Match '^postgresql://'
+        $PgSandbox | Connect-CrmSync -Name Moved -StateConnectionString $database -WarningAction SilentlyContinue
+        try {
+            @(Get-IntegrationCoupling).Count | Should -Be $couplings
+            @(Get-IntegrationSyncJob).Count | Should -Be $jobs
+            $again = Sync-ModifiedRecord CURRENCY -Confirm:$false
+            ($again | Measure-Object Inserted -Sum).Sum | Should -Be 0
+        }
+        finally {
+            Disconnect-CrmSync
+        }
+        { Copy-CrmSyncState -Path $file -DestinationConnectionString $database -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'StateStoreNotEmpty,CrmSync.PowerShell.Cmdlets.Connection.CopyCrmSyncStateCommand'
+    }
+
+    It 'with -WhatIf copies nothing' {
+        $file = Join-Path $TestDrive 'whatif.db'
+        $PgSandbox | Connect-CrmSync -Name WhatIf -StatePath $file -WarningAction SilentlyContinue
+        Disconnect-CrmSync
+        $database = New-TestPostgresDatabase $Postgres 'whatif'
+
+        $result = Copy-CrmSyncState -Path $file -DestinationConnectionString $database -WhatIf
+
+        $result | Should -BeNullOrEmpty
+        $tables = & $Postgres.Psql -h 127.0.0.1 -p $Postgres.Port -U crmsync -d ($database -replace '.*Database=', '') -tAc "SELECT count(*) FROM information_schema.tables WHERE table_name = 'coupling'"
+        "$tables".Trim() | Should -Be '0'
+    }
+}
