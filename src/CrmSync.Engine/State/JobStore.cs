@@ -11,8 +11,8 @@ internal sealed class JobStore(StateDatabase db)
     {
         db.InTransaction(() => db.Execute("""
             INSERT INTO sync_job (id, mapping_name, direction, type, start_time, finish_time, message, inserted, modified, deleted, unchanged, skipped, failed, coupled, uncoupled,
-                dataverse_requests, business_central_requests)
-            VALUES ($id, $m, $dir, $type, $start, $finish, $msg, $ins, $mod, $del, $unch, $skip, $fail, $coup, $uncoup, $dvReq, $bcReq)
+                dataverse_requests, business_central_requests, worker)
+            VALUES ($id, $m, $dir, $type, $start, $finish, $msg, $ins, $mod, $del, $unch, $skip, $fail, $coup, $uncoup, $dvReq, $bcReq, $worker)
             ON CONFLICT(id) DO UPDATE SET finish_time = excluded.finish_time, message = excluded.message, inserted = excluded.inserted,
                 modified = excluded.modified, deleted = excluded.deleted, unchanged = excluded.unchanged, skipped = excluded.skipped,
                 failed = excluded.failed, coupled = excluded.coupled, uncoupled = excluded.uncoupled,
@@ -22,7 +22,7 @@ internal sealed class JobStore(StateDatabase db)
             ("$start", Format(job.StartTime)), ("$finish", FormatNullable(job.FinishTime)), ("$msg", job.Message),
             ("$ins", job.Inserted), ("$mod", job.Modified), ("$del", job.Deleted), ("$unch", job.Unchanged),
             ("$skip", job.Skipped), ("$fail", job.Failed), ("$coup", job.Coupled), ("$uncoup", job.Uncoupled),
-            ("$dvReq", job.DataverseRequests), ("$bcReq", job.BusinessCentralRequests)));
+            ("$dvReq", job.DataverseRequests), ("$bcReq", job.BusinessCentralRequests), ("$worker", job.Worker)));
     }
 
     public IntegrationSyncJob? Get(Guid id) =>
@@ -71,6 +71,7 @@ internal sealed class JobStore(StateDatabase db)
         Uncoupled = r.GetInt32(r.GetOrdinal("uncoupled")),
         DataverseRequests = r.GetInt32(r.GetOrdinal("dataverse_requests")),
         BusinessCentralRequests = r.GetInt32(r.GetOrdinal("business_central_requests")),
+        Worker = GetNullableString(r, "worker"),
     };
 
     private static IntegrationSyncError ReadJobError(DbDataReader r) => new()

@@ -153,6 +153,15 @@ internal static class StateMigrations
             SET table_filter = REPLACE(table_filter, 'blocked eq '' ''', 'blocked eq ''_x0020_''')
             WHERE table_filter LIKE '%blocked eq '' ''%';
             """),
+        new StateMigration(9, "Leases: one worker synchronizes a mapping at a time; each job records its worker", """
+            CREATE TABLE sync_lease (
+                mapping_name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+                holder TEXT NOT NULL,
+                acquired_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            );
+            ALTER TABLE sync_job ADD COLUMN worker TEXT NULL;
+            """),
     };
 
     public static int LatestVersion => All[^1].Version;

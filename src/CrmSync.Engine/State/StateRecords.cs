@@ -108,6 +108,9 @@ public sealed record IntegrationSyncJob
 
     /// <summary>Requests the job sent to Business Central (retries included).</summary>
     public int BusinessCentralRequests { get; init; }
+
+    /// <summary>Which worker ran the job (machine and process, or the name given with -Worker).</summary>
+    public string? Worker { get; init; }
 }
 
 /// <summary>One failed record of a job (BC table 5339 "Integration Synch. Job Errors").</summary>

@@ -18,6 +18,7 @@ public sealed class StateStore : IDisposable
         Failures = new FailureStore(database);
         PendingWrites = new PendingWriteStore(database);
         Settings = new SettingStore(database);
+        Leases = new LeaseStore(database);
     }
 
     /// <summary>Where the state lives: the state file's full path, or postgresql://host:port/database (never a password).</summary>
@@ -47,6 +48,8 @@ public sealed class StateStore : IDisposable
     internal PendingWriteStore PendingWrites { get; }
 
     internal SettingStore Settings { get; }
+
+    internal LeaseStore Leases { get; }
 
     /// <summary>Time spent in transactions (writes and commits) since the store was opened: what state keeping costs a run.</summary>
     public TimeSpan TransactionTime => Database.TransactionTime;

@@ -254,6 +254,31 @@ public abstract class StateStoreContract
     }
 
 
+    [Fact]
+    public void A_lease_is_held_by_one_worker_until_it_expires_or_is_released()
+    {
+        using var store = Open(Location("leases"));
+        var now = new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+        var minute = TimeSpan.FromMinutes(1);
+
+        Assert.True(store.Leases.TryAcquire("CUSTOMER", "worker-a", minute, now).Acquired);
+        var (taken, held) = store.Leases.TryAcquire("customer", "worker-b", minute, now.AddSeconds(30));
+        Assert.False(taken);
+        Assert.Equal(("worker-a", now.AddMinutes(1)), (held.Holder, held.ExpiresAt));
+        Assert.True(store.Leases.TryAcquire("CUSTOMER", "worker-a", minute, now.AddSeconds(30)).Acquired);
+        Assert.True(store.Leases.Renew("CUSTOMER", "worker-a", minute, now.AddSeconds(40)));
+        Assert.False(store.Leases.Renew("CUSTOMER", "worker-b", minute, now.AddSeconds(40)));
+        Assert.True(store.Leases.TryAcquire("VENDOR", "worker-b", minute, now).Acquired);
+
+        // worker-a stops renewing (a crash): once expired, worker-b takes over, and worker-a can no longer renew.
+        Assert.True(store.Leases.TryAcquire("CUSTOMER", "worker-b", minute, now.AddMinutes(2)).Acquired);
+        Assert.False(store.Leases.Renew("CUSTOMER", "worker-a", minute, now.AddMinutes(2)));
+        store.Leases.Release("CUSTOMER", "worker-a");
+        Assert.Equal("worker-b", store.Leases.Get("CUSTOMER")!.Holder);
+        store.Leases.Release("CUSTOMER", "worker-b");
+        Assert.Null(store.Leases.Get("CUSTOMER"));
+    }
+
     protected static IntegrationCoupling SampleCoupling() => new()
     {
         MappingName = "CUSTOMER",
