@@ -9,14 +9,11 @@ namespace CrmSync.State;
 /// The state in a PostgreSQL database (Azure Database for PostgreSQL in production), for tenants that outgrow a file
 /// on one machine. Same migrations and schema version checks as SQLite, with two translations: mapping names compare
 /// without case through a nondeterministic ICU collation named <c>nocase</c> (SQLite's COLLATE NOCASE), and
-/// AUTOINCREMENT keys become identity columns. One writer per database, as per file: a session-level advisory lock
-/// that the server drops when the session ends, so a crashed worker never leaves it held.
+/// AUTOINCREMENT keys become identity columns. Unlike the file, several sessions — workers on different machines —
+/// share it: leases (<see cref="LeaseStore"/>) keep two of them off the same mapping.
 /// </summary>
 internal sealed partial class PostgresStateDatabase : StateDatabase
 {
-    // pg_try_advisory_lock key for "the writer of this state database" ("CrmSync" in ASCII).
-    private const long WriterLockKey = 0x43726D53796E63;
-
     private const string NoCaseCollation =
         "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);\n";
 
@@ -46,7 +43,6 @@ internal sealed partial class PostgresStateDatabase : StateDatabase
         try
         {
             database = new PostgresStateDatabase(location, connection);
-            database.AcquireWriterLock();
             database.Migrate(migrations);
             return database;
         }
@@ -90,28 +86,10 @@ internal sealed partial class PostgresStateDatabase : StateDatabase
                 "-StateConnectionString needs at least Host and Database, e.g. 'Host=myserver.postgres.database.azure.com;Database=crmsync;Username=…;Password=…'.");
         }
 
-        // The writer lock lives on this session: it must not go back to a pool still held, nor be shared.
+        // One connection per store, held for its life (its transaction is the store's): nothing to pool.
         builder.Pooling = false;
         builder.ApplicationName ??= $"CrmSync on {Environment.MachineName}, process {Environment.ProcessId}";
         return builder;
-    }
-
-    private void AcquireWriterLock()
-    {
-        if (Query("SELECT pg_try_advisory_lock($key)", r => r.GetBoolean(0), ("$key", WriterLockKey)).Single())
-        {
-            return;
-        }
-
-        var holders = Query("""
-            SELECT COALESCE(NULLIF(a.application_name, ''), 'process ' || a.pid) || COALESCE(' from ' || host(a.client_addr), '')
-            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                AND l.classid = $high AND l.objid = $low
-            """, r => r.GetString(0), ("$high", (long)(WriterLockKey >> 32)), ("$low", WriterLockKey & 0xFFFFFFFF));
-        throw new CrmSyncException("StateStoreInUse", CrmSyncErrorKind.ResourceBusy,
-            $"The state store {Location} is in use by {(holders.Count == 0 ? "another session" : string.Join(", ", holders))}. " +
-            "Close that session (Disconnect-CrmSync) or connect with another -StateConnectionString.", Location);
     }
 
     protected override string MigrationSql(StateMigration migration) =>

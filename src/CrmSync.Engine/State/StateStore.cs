@@ -27,6 +27,9 @@ public sealed class StateStore : IDisposable
     /// <summary>SQLite or PostgreSQL.</summary>
     public string Kind => Database is PostgresStateDatabase ? "PostgreSQL" : "SQLite";
 
+    /// <summary>Whether several workers may use the store at once (PostgreSQL): synchronization then takes leases.</summary>
+    public bool IsShared => Database is PostgresStateDatabase;
+
     /// <summary>Where a PostgreSQL connection string points (server and database), as <see cref="Path"/> shows it.</summary>
     internal static string DescribePostgres(string connectionString) => PostgresStateDatabase.Describe(connectionString);
 

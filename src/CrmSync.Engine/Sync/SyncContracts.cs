@@ -55,6 +55,17 @@ public sealed record SyncOptions
 
     /// <summary>Source records per batch: one $batch of writes, one state commit.</summary>
     public int BatchSize { get; init; } = 100;
+
+    /// <summary>Who runs this synchronization, in leases and in the job log; default: the machine and process.</summary>
+    public string Worker { get; init; } = DefaultWorker;
+
+    /// <summary>How long a lease on a mapping lasts without renewal (renewed at a third of it while the work runs).</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long to wait for a mapping another worker holds; zero skips it (with a warning).</summary>
+    public TimeSpan LeaseWait { get; init; } = TimeSpan.Zero;
+
+    public static string DefaultWorker { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
 }
 
 /// <summary>What a full synchronization decides at its end, as Business Central asks it.</summary>

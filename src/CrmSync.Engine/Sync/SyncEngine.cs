@@ -38,17 +38,34 @@ public sealed class SyncEngine
         var integrationUserIds = _services.IntegrationUserIds;
         foreach (var mapping in ordered)
         {
-            if (mapping.Direction != SyncDirection.ToIntegrationTable)
+            // On a state several workers share, a mapping is synchronized only under a lease. A file has one writer (its
+            // lock) and a rehearsal writes nothing: neither takes one.
+            var leased = _store.IsShared && !options.WhatIf;
+            await using var lease = leased ? await MappingLease.AcquireAsync(_store, mapping.Name, options, observer, cancellationToken).ConfigureAwait(false) : null;
+            if (leased && lease is null)
             {
-                // What an interrupted run created in BC is found before either pass reads BC (PendingCreateRecovery).
-                var bc = new BusinessCentralSideAccess(mapping, _services.BusinessCentral);
-                await new PendingCreateRecovery(mapping, _store, bc, options, observer).ReconcileAsync(cancellationToken).ConfigureAwait(false);
+                continue;
             }
 
-            foreach (var pass in Passes(mapping.Direction))
+            var token = lease?.Token ?? cancellationToken;
+            try
             {
-                var run = new SyncPass(_services, mapping, pass, options, observer, lookups, integrationUserIds);
-                jobs.Add(await run.RunAsync(cancellationToken).ConfigureAwait(false));
+                if (mapping.Direction != SyncDirection.ToIntegrationTable)
+                {
+                    // What an interrupted run created in BC is found before either pass reads BC (PendingCreateRecovery).
+                    var bc = new BusinessCentralSideAccess(mapping, _services.BusinessCentral);
+                    await new PendingCreateRecovery(mapping, _store, bc, options, observer).ReconcileAsync(token).ConfigureAwait(false);
+                }
+
+                foreach (var pass in Passes(mapping.Direction))
+                {
+                    var run = new SyncPass(_services, mapping, pass, options, observer, lookups, integrationUserIds);
+                    jobs.Add(await run.RunAsync(token).ConfigureAwait(false));
+                }
+            }
+            catch (OperationCanceledException) when (lease is { Lost: true } && !cancellationToken.IsCancellationRequested)
+            {
+                throw lease.LostError();
             }
         }
 

@@ -40,21 +40,17 @@ public sealed class PostgresStateStoreTests(PostgresCluster cluster) : StateStor
     }
 
     [Fact]
-    public void A_second_writer_gets_an_in_use_error_naming_the_first_and_the_lock_goes_with_its_session()
+    public void Several_workers_share_one_database_and_leases_keep_them_off_the_same_mapping()
     {
         var location = Location("shared");
-        using (var first = Open(location))
-        {
-            var ex = Assert.Throws<CrmSyncException>(() => Open(location));
+        using var first = Open(location);
+        using var second = Open(location);
+        var now = DateTimeOffset.UtcNow;
 
-            Assert.Equal("StateStoreInUse", ex.ErrorId);
-            Assert.Equal(CrmSyncErrorKind.ResourceBusy, ex.Kind);
-            Assert.Contains($"process {Environment.ProcessId}", ex.Message);
-            Assert.Contains(first.Path, ex.Message);
-        }
-
-        using var again = Open(location);
-        Assert.Equal(StateStore.LatestSchemaVersion, again.SchemaVersion);
+        Assert.True(first.Leases.TryAcquire("CUSTOMER", "worker-a", TimeSpan.FromMinutes(1), now).Acquired);
+        Assert.False(second.Leases.TryAcquire("CUSTOMER", "worker-b", TimeSpan.FromMinutes(1), now).Acquired);
+        second.Settings.Set("seen-by", "worker-b");
+        Assert.Equal("worker-b", first.Settings.Get("seen-by"));
     }
 
     [Fact]

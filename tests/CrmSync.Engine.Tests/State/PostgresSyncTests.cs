@@ -53,4 +53,30 @@ public sealed class PostgresSyncTests(PostgresCluster cluster) : IClassFixture<P
         var again = Assert.Throws<CrmSyncException>(() => StateCopy.Copy(StateStore.Open(sandbox.StatePath), moved.Store));
         Assert.Equal("StateStoreNotEmpty", again.ErrorId);
     }
+
+    [Fact]
+    public async Task A_mapping_another_worker_holds_is_skipped_or_waited_for_and_each_job_names_its_worker()
+    {
+        var database = cluster.NewDatabase("workers");
+        await using var sandbox = await SandboxConnection.StartAsync(adjust: s => s with { StatePath = null, StateConnectionString = database });
+        using var other = StateStore.OpenPostgres(database);
+        var engine = CrmSync.Sync.SyncEngine.For(sandbox.Connection);
+        var currency = new MappingCatalog(sandbox.Connection.Store).Get("CURRENCY");
+        Assert.True(other.Leases.TryAcquire("CURRENCY", "worker-b", TimeSpan.FromMinutes(5), DateTimeOffset.UtcNow).Acquired);
+
+        var skipping = new RecordingObserver();
+        var skipped = await engine.RunAsync(new[] { currency }, new CrmSync.Sync.SyncOptions { FullSync = true, Worker = "worker-a" }, skipping, CancellationToken.None);
+
+        Assert.Empty(skipped);
+        Assert.Contains(skipping.Warnings, w => w.Contains("worker-b", StringComparison.Ordinal) && w.Contains("-LeaseWaitSeconds", StringComparison.Ordinal));
+
+        var release = Task.Delay(TimeSpan.FromSeconds(1)).ContinueWith(_ => other.Leases.Release("CURRENCY", "worker-b"));
+        var waited = await engine.RunAsync(new[] { currency }, new CrmSync.Sync.SyncOptions { FullSync = true, Worker = "worker-a", LeaseWait = TimeSpan.FromSeconds(30) }, new RecordingObserver(), CancellationToken.None);
+        await release;
+
+        var job = Assert.Single(waited);
+        Assert.Equal("worker-a", job.Worker);
+        Assert.Equal("worker-a", other.Jobs.Get(job.Id)!.Worker);
+        Assert.Null(other.Leases.Get("CURRENCY"));
+    }
 }

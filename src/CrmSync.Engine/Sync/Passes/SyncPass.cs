@@ -35,7 +35,7 @@ internal sealed class SyncPass
         var bc = new BusinessCentralSideAccess(mapping, services.BusinessCentral);
         var dv = new DataverseSideAccess(mapping, services.Dataverse);
         var (source, destination) = direction == SyncDirection.ToIntegrationTable ? ((SyncSideAccess)bc, (SyncSideAccess)dv) : (dv, bc);
-        var job = new PassJob(new IntegrationSyncJob { Id = Guid.NewGuid(), MappingName = mapping.Name, Direction = direction, Type = SyncJobType.Synchronization, StartTime = _jobStart });
+        var job = new PassJob(new IntegrationSyncJob { Id = Guid.NewGuid(), MappingName = mapping.Name, Direction = direction, Type = SyncJobType.Synchronization, StartTime = _jobStart, Worker = options.Worker });
         _pass = new PassContext(mapping, direction, options, observer, services.Store, source, destination, lookups, job);
         _planner = new PassPlanner(_pass, new FieldTransfer(mapping, direction, source, destination, lookups), integrationUserIds);
         _writer = new PassWriter(_pass);
