@@ -20,23 +20,30 @@ AfterAll {
 }
 
 Describe 'Connect-CrmSync -StateConnectionString' {
-    It 'synchronizes on a PostgreSQL state, and a second session gets StateStoreInUse naming the first' {
+    It 'synchronizes on a PostgreSQL state; a second worker shares it, and a mapping another worker holds is skipped with a warning' {
         $database = New-TestPostgresDatabase $Postgres 'connect'
         $PgSandbox | Connect-CrmSync -Name Pg -StateConnectionString $database -WarningAction SilentlyContinue
         try {
             $connection = Get-CrmSyncConnection
             $connection.StateKind | Should -Be 'PostgreSQL'
             $connection.StatePath | Should -Match '^postgresql://127\.0\.0\.1:\d+/connect_'
-            $jobs = Invoke-FullSync CURRENCY -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
+            $jobs = Invoke-FullSync CURRENCY -Force -KeepCreatingNewRecords $false -Worker runbook-1 -WarningAction SilentlyContinue
             ($jobs | Measure-Object Inserted -Sum).Sum | Should -BeGreaterThan 0
+            $jobs.Worker | Should -Be 'runbook-1'
             @(Get-IntegrationCoupling CURRENCY).Count | Should -Be 5
+
+            # Another worker holds CURRENCY's lease (taken straight in the database, as a worker on another machine would).
+            $db = $database -replace '.*Database=', ''
+            & $Postgres.Psql -h 127.0.0.1 -p $Postgres.Port -U crmsync -d $db -c "INSERT INTO sync_lease VALUES ('CURRENCY', 'runbook-2', '2026-01-01T00:00:00.0000000Z', '2999-01-01T00:00:00.0000000Z')" | Out-Null
+            $skipped = Sync-ModifiedRecord CURRENCY -Worker runbook-1 -Confirm:$false -WarningVariable warnings -WarningAction SilentlyContinue
+            $skipped | Should -BeNullOrEmpty
+            ($warnings -join ' ') | Should -Match 'runbook-2.*-LeaseWaitSeconds'
 
             $out = Invoke-ChildPwsh -Command "
                 Import-Module '$Manifest'
-                try { Connect-CrmSync -Name Other -StateConnectionString '$database' -ErrorAction Stop; 'connected' }
-                catch { `$_.FullyQualifiedErrorId + ' | ' + `$_.Exception.Message }" 2>&1
-            ($out -join "`n") | Should -Match '^StateStoreInUse,'
-            ($out -join "`n") | Should -Match "process $PID"
+                Connect-CrmSync -Name Other -StateConnectionString '$database' -ErrorAction Stop
+                (Get-IntegrationSyncJob | Select-Object -First 1).Worker" 2>&1
+            ($out | Select-Object -Last 1) | Should -Be 'runbook-1'
         }
         finally {
             Disconnect-CrmSync

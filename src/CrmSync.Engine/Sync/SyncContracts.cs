@@ -71,8 +71,10 @@ public sealed record SyncOptions
 /// <summary>What a full synchronization decides at its end, as Business Central asks it.</summary>
 public sealed record FullSyncOptions
 {
-    /// <summary>Plan only: nothing is written to the services or the state store.</summary>
-    public bool WhatIf { get; init; }
+    /// <summary>How the run itself goes (what-if, batch size, worker and leases); FullSync is implied.</summary>
+    public SyncOptions Run { get; init; } = new();
+
+    public bool WhatIf => Run.WhatIf;
 
     /// <summary>
     /// After the run: true clears "Synch. Only Coupled Records" so scheduled synchronization keeps creating records for

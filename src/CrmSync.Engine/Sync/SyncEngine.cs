@@ -85,7 +85,7 @@ public sealed class SyncEngine
         }
 
         var onlyCoupledBefore = mappings.Where(m => (_store.Mappings.Get(m.Name) ?? m).SynchOnlyCoupledRecords).Select(m => m.Name).ToList();
-        var jobs = await RunAsync(mappings, new SyncOptions { FullSync = true, WhatIf = options.WhatIf }, observer, cancellationToken).ConfigureAwait(false);
+        var jobs = await RunAsync(mappings, options.Run with { FullSync = true }, observer, cancellationToken).ConfigureAwait(false);
         if (!options.WhatIf && jobs.Count > 0 && onlyCoupledBefore.Count > 0 && KeepCreatingNewRecords(onlyCoupledBefore, options, observer))
         {
             var catalog = new MappingCatalog(_store);

@@ -13,6 +13,30 @@ public abstract class SyncCmdlet : MappingCmdlet
     private const int MappingActivity = 1;
     private const int BatchActivity = 2;
 
+    /// <summary>Who this run is, in leases and in the job log, on a PostgreSQL state several workers share; default: machine:process.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Worker { get; set; }
+
+    /// <summary>On a shared state, how long to wait for a mapping another worker is synchronizing; 0 (default): skip it this run, with a warning.</summary>
+    [Parameter]
+    [ValidateRange(0, 86_400)]
+    public int LeaseWaitSeconds { get; set; }
+
+    /// <summary>On a shared state, how long a lease lasts without renewal (renewed at a third of it); a crashed worker's mappings free up after it.</summary>
+    [Parameter]
+    [ValidateRange(10, 3_600)]
+    public int LeaseSeconds { get; set; } = 120;
+
+    /// <summary>The run's options from the common parameters.</summary>
+    private protected SyncOptions RunOptions(Consent consent) => new()
+    {
+        WhatIf = consent == Consent.WhatIf,
+        Worker = Worker ?? SyncOptions.DefaultWorker,
+        LeaseWait = TimeSpan.FromSeconds(LeaseWaitSeconds),
+        LeaseDuration = TimeSpan.FromSeconds(LeaseSeconds),
+    };
+
     /// <summary>
     /// Runs the engine over the mappings; jobs stream out as they finish, failed records as non-terminating errors.
     /// With <see cref="Consent.WhatIf"/> the engine rehearses: every record it would write is reported through
@@ -22,7 +46,7 @@ public abstract class SyncCmdlet : MappingCmdlet
     /// </summary>
     internal IReadOnlyList<IntegrationSyncJob> Synchronize(IReadOnlyList<IntegrationTableMapping> mappings, Consent consent, bool askPerRecord) =>
         Run(mappings, ask: consent == Consent.WhatIf || askPerRecord, (engine, observer, cancel) =>
-            engine.RunAsync(mappings, new SyncOptions { WhatIf = consent == Consent.WhatIf }, observer, cancel));
+            engine.RunAsync(mappings, RunOptions(consent), observer, cancel));
 
     /// <summary>Full synchronization (<see cref="SyncEngine.RunFullSyncAsync"/>): the engine warns, runs, and asks its closing question through the observer.</summary>
     internal IReadOnlyList<IntegrationSyncJob> SynchronizeFully(IReadOnlyList<IntegrationTableMapping> mappings, FullSyncOptions options) =>

@@ -117,7 +117,7 @@ public sealed class FullSyncClosingQuestionTests
     {
         await using var sandbox = await SandboxConnection.StartAsync();
 
-        var (observer, after) = await RunAsync(sandbox, new CrmSync.Sync.FullSyncOptions { WhatIf = true }, answer: true);
+        var (observer, after) = await RunAsync(sandbox, new CrmSync.Sync.FullSyncOptions { Run = new CrmSync.Sync.SyncOptions { WhatIf = true } }, answer: true);
 
         Assert.Empty(observer.Questions);
         Assert.True(after);

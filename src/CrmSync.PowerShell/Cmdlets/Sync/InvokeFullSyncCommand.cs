@@ -55,7 +55,7 @@ public sealed class InvokeFullSyncCommand : SyncCmdlet
 
         SynchronizeFully(mappings, new FullSyncOptions
         {
-            WhatIf = consent == Consent.WhatIf,
+            Run = RunOptions(consent),
             KeepCreatingNewRecords = MyInvocation.BoundParameters.ContainsKey(nameof(KeepCreatingNewRecords)) ? KeepCreatingNewRecords : null,
             AskAtEnd = !Force,
         });
