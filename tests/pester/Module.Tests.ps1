@@ -267,7 +267,7 @@ Describe 'Help' {
         }
     }
 
-    It 'Get-Help <_> finds the about topic' -ForEach 'about_CrmSync', 'about_CrmSyncSandbox' {
+    It 'Get-Help <_> finds the about topic' -ForEach 'about_CrmSync', 'about_CrmSyncSandbox', 'about_CrmSyncRunbooks' {
         $text = Get-Help $_ | Out-String
         $text | Should -Match 'SHORT DESCRIPTION'
         $text | Should -Match $_

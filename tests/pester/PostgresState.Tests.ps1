@@ -104,3 +104,48 @@ Describe 'Copy-CrmSyncState' {
         "$tables".Trim() | Should -Be '0'
     }
 }
+
+Describe 'The example runbook (docs/examples/Invoke-CrmSyncRunbook.ps1)' {
+    BeforeAll {
+        $script:Runbook = Join-Path $RepoRoot 'docs/examples/Invoke-CrmSyncRunbook.ps1'
+        # The runbook imports CrmSync by name, as in an Automation account: the built module, as a folder named CrmSync, on PSModulePath.
+        $modules = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'modules') -Force
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $modules 'CrmSync') -Target (Split-Path $Manifest)
+        $script:ModulePath = "$modules$([IO.Path]::PathSeparator)$env:PSModulePath"
+        $script:RunbookDatabase = New-TestPostgresDatabase $Postgres 'runbook'
+        $PgSandbox | Connect-CrmSync -Name RunbookSetup -StateConnectionString $RunbookDatabase -WarningAction SilentlyContinue
+        $null = Invoke-FullSync -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
+        Disconnect-CrmSync
+    }
+
+    It 'synchronizes what changed, prints its summary line and names its worker in the job log' {
+        $trey = (Invoke-SandboxApi $PgSandbox Dataverse "accounts?`$select=accountid&`$filter=name eq 'Trey Research'").value[0].accountid
+        $null = Invoke-SandboxApi $PgSandbox Dataverse "accounts($trey)" -Method Patch -Body @{ telephone1 = '+1 555 0199' }
+
+        $out = Invoke-ChildPwsh -Command "
+            `$env:PSModulePath = '$ModulePath'
+            & '$Runbook' -SandboxUrl '$($PgSandbox.BaseUrl)' -StateConnectionString '$RunbookDatabase' -Worker runbook-test" 2>&1
+
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        ($out | Where-Object { "$_" -like 'CRMSYNC jobs=*' }) | Should -Match 'modified=1 .*failed=0 .*worker=runbook-test'
+        $PgSandbox | Connect-CrmSync -Name RunbookCheck -StateConnectionString $RunbookDatabase -WarningAction SilentlyContinue
+        try { (Get-IntegrationSyncJob | Select-Object -First 1).Worker | Should -Be 'runbook-test' }
+        finally { Disconnect-CrmSync }
+    }
+
+    It 'fails the job, naming the failed record, when more records fail than allowed' {
+        # Business Central refuses a name over 100 characters: this coupled account fails on its way to BC.
+        $trey = (Invoke-SandboxApi $PgSandbox Dataverse "accounts?`$select=accountid&`$filter=name eq 'Trey Research'").value[0].accountid
+        $null = Invoke-SandboxApi $PgSandbox Dataverse "accounts($trey)" -Method Patch -Body @{ name = 'Poison Record ' + ('x' * 106) }
+
+        $out = Invoke-ChildPwsh -Command "
+            `$env:PSModulePath = '$ModulePath'
+            & '$Runbook' -SandboxUrl '$($PgSandbox.BaseUrl)' -StateConnectionString '$RunbookDatabase' -Worker runbook-test" 2>&1
+        $text = $out -join "`n"
+
+        $LASTEXITCODE | Should -Not -Be 0 -Because $text
+        $text | Should -Match 'CRMSYNC jobs=.* failed=1 '
+        $text | Should -Match 'CRMSYNC record: .*Poison Record.*100 characters'
+        $text | Should -Match '1 records failed in this run \(allowed: 0\)'
+    }
+}
