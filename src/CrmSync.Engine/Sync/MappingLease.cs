@@ -61,6 +61,17 @@ internal sealed class MappingLease : IAsyncDisposable
         }
     }
 
+    /// <summary>Renews the lease now, inside the caller's transaction; throws <c>LeaseLost</c> when it is no longer held.</summary>
+    public void Fence()
+    {
+        if (Lost || !_store.Leases.Renew(_mapping, _worker, _duration, DateTimeOffset.UtcNow))
+        {
+            Lost = true;
+            _lost.Cancel();
+            throw LostError();
+        }
+    }
+
     /// <summary>The error for work stopped because the lease was lost.</summary>
     public CrmSyncException LostError() => new("LeaseLost", CrmSyncErrorKind.ResourceBusy,
         $"{_mapping}: the lease of {_worker} expired before it was renewed and another worker took it over; this worker stopped. " +

@@ -66,6 +66,9 @@ public sealed record SyncOptions
     public TimeSpan LeaseWait { get; init; } = TimeSpan.Zero;
 
     public static string DefaultWorker { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>Run first inside every batch commit's transaction: on a shared state, proves the lease is still held (or throws).</summary>
+    internal Action? CommitFence { get; init; }
 }
 
 /// <summary>What a full synchronization decides at its end, as Business Central asks it.</summary>

@@ -48,18 +48,19 @@ public sealed class SyncEngine
             }
 
             var token = lease?.Token ?? cancellationToken;
+            var mappingOptions = lease is null ? options : options with { CommitFence = lease.Fence };
             try
             {
                 if (mapping.Direction != SyncDirection.ToIntegrationTable)
                 {
                     // What an interrupted run created in BC is found before either pass reads BC (PendingCreateRecovery).
                     var bc = new BusinessCentralSideAccess(mapping, _services.BusinessCentral);
-                    await new PendingCreateRecovery(mapping, _store, bc, options, observer).ReconcileAsync(token).ConfigureAwait(false);
+                    await new PendingCreateRecovery(mapping, _store, bc, mappingOptions, observer).ReconcileAsync(token).ConfigureAwait(false);
                 }
 
                 foreach (var pass in Passes(mapping.Direction))
                 {
-                    var run = new SyncPass(_services, mapping, pass, options, observer, lookups, integrationUserIds);
+                    var run = new SyncPass(_services, mapping, pass, mappingOptions, observer, lookups, integrationUserIds);
                     jobs.Add(await run.RunAsync(token).ConfigureAwait(false));
                 }
             }

@@ -79,4 +79,32 @@ public sealed class PostgresSyncTests(PostgresCluster cluster) : IClassFixture<P
         Assert.Equal("worker-a", other.Jobs.Get(job.Id)!.Worker);
         Assert.Null(other.Leases.Get("CURRENCY"));
     }
+
+    [Fact]
+    public async Task A_worker_whose_lease_was_taken_over_commits_nothing_more_and_stops()
+    {
+        var database = cluster.NewDatabase("fence");
+        using var a = StateStore.OpenPostgres(database);
+        using var b = StateStore.OpenPostgres(database);
+        var options = new CrmSync.Sync.SyncOptions { Worker = "worker-a", LeaseDuration = TimeSpan.FromMinutes(1) };
+
+        await using (var lease = await CrmSync.Sync.MappingLease.AcquireAsync(a, "CUSTOMER", options, new RecordingObserver(), CancellationToken.None))
+        {
+            a.InTransaction(lease!.Fence);
+            // worker-a stalls past its lease (seen from worker-b's clock) and worker-b takes the mapping over.
+            Assert.True(b.Leases.TryAcquire("CUSTOMER", "worker-b", TimeSpan.FromMinutes(1), DateTimeOffset.UtcNow.AddMinutes(5)).Acquired);
+
+            var lost = Assert.Throws<CrmSyncException>(() => a.InTransaction(() =>
+            {
+                lease.Fence();
+                a.Settings.Set("written-by", "worker-a");
+            }));
+
+            Assert.Equal("LeaseLost", lost.ErrorId);
+            Assert.True(lease.Token.IsCancellationRequested);
+            Assert.Null(b.Settings.Get("written-by"));
+        }
+
+        Assert.Equal("worker-b", b.Leases.Get("CUSTOMER")!.Holder);
+    }
 }

@@ -28,6 +28,9 @@ internal sealed class PassCommitter(PassContext pass)
         var store = pass.Store;
         store.InTransaction(() =>
         {
+            // A worker whose lease was taken over commits nothing: the renewal in this transaction holds the lease row
+            // until the commit, so a takeover waits for it and then finds the lease renewed.
+            pass.Options.CommitFence?.Invoke();
             foreach (var d in decisions)
             {
                 CommitRecord(d);
