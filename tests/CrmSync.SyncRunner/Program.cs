@@ -6,6 +6,8 @@ using CrmSync.Sync;
 
 // Usage: CrmSync.SyncRunner <sandbox base url> <state file> <full|modified> <mapping,mapping,...>
 //        CrmSync.SyncRunner <sandbox base url> <state file> import <salespeople csv>
+// The state may be a PostgreSQL connection string (Host=…); CRMSYNC_WORKER, CRMSYNC_LEASE_SECONDS and
+// CRMSYNC_LEASE_WAIT_SECONDS then name the worker and set its leases.
 if (args.Length != 4)
 {
     Console.Error.WriteLine("Usage: CrmSync.SyncRunner <sandbox base url> <state file> <full|modified> <mappings, comma-separated> | import <csv>");
@@ -13,7 +15,10 @@ if (args.Length != 4)
 }
 
 var instance = await SandboxProcess.DescribeAsync(args[0]);
-using var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("runner", args[1]));
+var settings = args[1].StartsWith("Host=", StringComparison.Ordinal)
+    ? instance.ToConnectionSettings("runner", null) with { StateConnectionString = args[1] }
+    : instance.ToConnectionSettings("runner", args[1]);
+using var connection = await CrmSyncConnection.ConnectAsync(settings);
 if (args[2] == "import")
 {
     var rows = SalespersonCsv.Read(args[3]);
@@ -25,7 +30,15 @@ if (args[2] == "import")
 
 var catalog = new MappingCatalog(connection.Store);
 var mappings = args[3].Split(',').Select(catalog.Get).ToList();
-var jobs = await SyncEngine.For(connection).RunAsync(mappings, new SyncOptions { FullSync = args[2] == "full" }, new ConsoleObserver(), CancellationToken.None);
+int Seconds(string variable, int fallback) => int.TryParse(Environment.GetEnvironmentVariable(variable), out var value) ? value : fallback;
+var options = new SyncOptions
+{
+    FullSync = args[2] == "full",
+    Worker = Environment.GetEnvironmentVariable("CRMSYNC_WORKER") ?? SyncOptions.DefaultWorker,
+    LeaseDuration = TimeSpan.FromSeconds(Seconds("CRMSYNC_LEASE_SECONDS", 120)),
+    LeaseWait = TimeSpan.FromSeconds(Seconds("CRMSYNC_LEASE_WAIT_SECONDS", 0)),
+};
+var jobs = await SyncEngine.For(connection).RunAsync(mappings, options, new ConsoleObserver(), CancellationToken.None);
 foreach (var job in jobs)
 {
     Console.WriteLine($"{job.MappingName} {job.Direction}: {job.Message}");

@@ -13,9 +13,15 @@ internal static class SyncRunnerProcess
 
     /// <param name="mode">full, modified or import.</param>
     /// <param name="argument">The mappings, comma-separated; for import, the CSV path.</param>
-    public static Process Start(SandboxHost host, string state, string mode, string argument = CustomerMappings)
+    /// <param name="environment">Variables for the runner (a worker's name and leases on a shared state).</param>
+    public static Process Start(SandboxHost host, string state, string mode, string argument = CustomerMappings, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmSync.SyncRunner.dll"));
         start.ArgumentList.Add(host.BaseUrl);
         start.ArgumentList.Add(state);
