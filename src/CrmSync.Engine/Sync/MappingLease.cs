@@ -56,7 +56,8 @@ internal sealed class MappingLease : IAsyncDisposable
             }
 
             observer.Verbose($"{mapping}: waiting for {lease.Holder}'s lease (until {lease.ExpiresAt:u}).");
-            var pause = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(2).Ticks, Math.Max(TimeSpan.FromMilliseconds(100).Ticks, (waitUntil - DateTimeOffset.UtcNow).Ticks)));
+            // Asked again every 2 s at most, and not more often than every 100 ms near the end of the wait.
+            var pause = TimeSpan.FromTicks(Math.Clamp((waitUntil - DateTimeOffset.UtcNow).Ticks, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(2).Ticks));
             await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -1,7 +1,6 @@
 using CrmSync.Connections;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Hosting;
-using CrmSync.Sandbox.Limits;
 using Xunit.Abstractions;
 
 namespace CrmSync.Engine.Tests.Reliability;
@@ -22,21 +21,21 @@ public sealed class KillTests(ITestOutputHelper output)
     [Fact]
     public async Task A_full_sync_to_Dataverse_killed_again_and_again_duplicates_and_loses_nothing()
     {
-        await using var host = await StartAsync(new SandboxOptions { ExtraCustomers = Long ? 30_000 : 6_000 });
+        await using var host = await SyncRunnerProcess.StartSandboxAsync(new SandboxOptions { ExtraCustomers = Long ? 30_000 : 6_000 });
         await KillRepeatedlyAsync(host, "full", "Dataverse", requestsPerBatch: 4);
     }
 
     [Fact]
     public async Task A_full_sync_to_Business_Central_killed_again_and_again_creates_each_customer_once()
     {
-        await using var host = await StartAsync(new SandboxOptions { ExtraAccounts = Long ? 25_000 : 5_000 });
+        await using var host = await SyncRunnerProcess.StartSandboxAsync(new SandboxOptions { ExtraAccounts = Long ? 25_000 : 5_000 });
         await KillRepeatedlyAsync(host, "full", "BusinessCentral", requestsPerBatch: 5);
     }
 
     [Fact]
     public async Task Incremental_syncs_with_changes_on_both_sides_killed_again_and_again_lose_no_update()
     {
-        await using var host = await StartAsync(new SandboxOptions { ExtraCustomers = 3_000, ExtraAccounts = 1_000 });
+        await using var host = await SyncRunnerProcess.StartSandboxAsync(new SandboxOptions { ExtraCustomers = 3_000, ExtraAccounts = 1_000 });
         var state = SyncRunnerProcess.NewStatePath();
         try
         {
@@ -73,7 +72,7 @@ public sealed class KillTests(ITestOutputHelper output)
     public async Task Import_Salesperson_killed_again_and_again_creates_licenses_and_couples_each_salesperson_once()
     {
         var people = Long ? 300 : 60;
-        await using var host = await StartAsync(new SandboxOptions { ExtraSalespeople = people });
+        await using var host = await SyncRunnerProcess.StartSandboxAsync(new SandboxOptions { ExtraSalespeople = people });
         var state = SyncRunnerProcess.NewStatePath();
         var csv = Path.Combine(Path.GetTempPath(), $"crmsync-kill-{Guid.NewGuid():N}.csv");
         File.WriteAllLines(csv, new[] { string.Join(',', CrmSync.Accounts.SalespersonCsv.Headers) }.Concat(Enumerable.Range(1, people).Select(i =>
@@ -156,16 +155,6 @@ public sealed class KillTests(ITestOutputHelper output)
             SyncRunnerProcess.DeleteState(state);
         }
     }
-
-    private static Task<SandboxHost> StartAsync(SandboxOptions options) => SandboxHost.StartAsync(options with
-    {
-        DataverseUserSyncDelay = TimeSpan.Zero,
-        Limits = new SandboxLimits
-        {
-            Dataverse = new ServiceLimits { LatencyPerRequest = TimeSpan.FromMilliseconds(5) },
-            BusinessCentral = new ServiceLimits { LatencyPerRequest = TimeSpan.FromMilliseconds(5), SendRetryAfter = false },
-        },
-    });
 
     // Kills the run after a random number of acknowledged write requests (mid-run), or at a random early moment (connecting,
     // reading). Returns whether it was killed before it finished.

@@ -3,7 +3,6 @@ using CrmSync.Connections;
 using CrmSync.Engine.Tests.State;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Hosting;
-using CrmSync.Sandbox.Limits;
 using Xunit.Abstractions;
 
 namespace CrmSync.Engine.Tests.Reliability;
@@ -11,7 +10,7 @@ namespace CrmSync.Engine.Tests.Reliability;
 /// <summary>
 /// Several workers — each a process of its own — on one PostgreSQL state, killed at random and started again: the
 /// customers converge with no duplicate and no lost update, and the job log shows no two workers ever synchronizing a
-/// mapping at once. Short leases (3 s) so that a killed worker's mappings free up quickly.
+/// mapping at once. Short leases (3 s) so that a killed worker's mappings free up quickly; the kill tests' sandbox.
 /// </summary>
 public sealed class MultiWorkerKillTests(PostgresCluster cluster, ITestOutputHelper output) : IClassFixture<PostgresCluster>
 {
@@ -22,16 +21,10 @@ public sealed class MultiWorkerKillTests(PostgresCluster cluster, ITestOutputHel
     [Fact]
     public async Task Workers_killed_again_and_again_on_one_PostgreSQL_state_duplicate_nothing_and_never_share_a_mapping()
     {
-        await using var host = await SandboxHost.StartAsync(new SandboxOptions
+        await using var host = await SyncRunnerProcess.StartSandboxAsync(new SandboxOptions
         {
             ExtraCustomers = SyncRunnerProcess.Long ? 30_000 : 4_000,
             ExtraAccounts = SyncRunnerProcess.Long ? 10_000 : 1_000,
-            DataverseUserSyncDelay = TimeSpan.Zero,
-            Limits = new SandboxLimits
-            {
-                Dataverse = new ServiceLimits { LatencyPerRequest = TimeSpan.FromMilliseconds(5) },
-                BusinessCentral = new ServiceLimits { LatencyPerRequest = TimeSpan.FromMilliseconds(5), SendRetryAfter = false },
-            },
         });
         var state = cluster.NewDatabase("workers");
         var before = CustomerConvergence.Ids(host);

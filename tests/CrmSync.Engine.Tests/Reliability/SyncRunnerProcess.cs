@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Limits;
 
 namespace CrmSync.Engine.Tests.Reliability;
 
@@ -38,6 +39,17 @@ internal static class SyncRunnerProcess
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
         return await output + await errors;
     }
+
+    /// <summary>The sandbox the kill tests run against: fast services (5 ms a request), BC's 429s without Retry-After.</summary>
+    public static Task<SandboxHost> StartSandboxAsync(SandboxOptions options) => SandboxHost.StartAsync(options with
+    {
+        DataverseUserSyncDelay = TimeSpan.Zero,
+        Limits = new SandboxLimits
+        {
+            Dataverse = new ServiceLimits { LatencyPerRequest = TimeSpan.FromMilliseconds(5) },
+            BusinessCentral = new ServiceLimits { LatencyPerRequest = TimeSpan.FromMilliseconds(5), SendRetryAfter = false },
+        },
+    });
 
     public static string NewStatePath() => Path.Combine(Path.GetTempPath(), $"crmsync-runner-{Guid.NewGuid():N}.db");
 
