@@ -30,6 +30,7 @@
         'Grant-IntegrationAdminRole'
         'Import-Salesperson'
         'Invoke-FullSync'
+        'New-CrmSyncIdentity'
         'New-IntegrationCoupling'
         'New-IntegrationUser'
         'New-SalespersonImportTemplate'

@@ -33,6 +33,7 @@
         'Grant-IntegrationAdminRole'
         'Import-Salesperson'
         'Invoke-FullSync'
+        'New-CrmSyncIdentity'
         'New-IntegrationCoupling'
         'New-IntegrationUser'
         'New-SalespersonImportTemplate'

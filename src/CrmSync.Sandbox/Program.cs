@@ -19,6 +19,8 @@ public static class Program
           --accounts <n>           Add n generated Dataverse accounts (benchmarks).
           --salespeople <n>        Add n BC salespeople (sales00001@contoso.com …) and n more
                                    Dynamics 365 licenses: a sales team to import (benchmarks).
+          --integration-apps <n>   Integration applications to seed (1 to 16, default 4), each with its own
+                                   service-protection limits: a pool of application users to spread load over.
           --user-sync-delay <s>    Seconds before a licensed Entra user appears in Dataverse (default 2).
           --fault-rate <share>     Fail this share of requests at random (0 to 0.5; 0.05 = 5 %), spread over
                                    5xx, 429 with and without Retry-After, connection resets before and after
@@ -104,6 +106,7 @@ public static class Program
         companyId = host.Sample?.CompanyId,
         setupApp = host.Sample is { } s ? new { clientId = s.SetupApp.ClientId, clientSecret = s.SetupApp.ClientSecret } : null,
         integrationApp = host.Sample is { } i ? new { clientId = i.IntegrationApp.ClientId, clientSecret = i.IntegrationApp.ClientSecret } : null,
+        integrationApps = host.Sample?.IntegrationApps.Select(app => new { clientId = app.ClientId, clientSecret = app.ClientSecret }).ToList(),
         admin = host.Sample is { } a ? new { userName = a.Admin.UserPrincipalName, password = a.Admin.Password } : null,
         ordinaryUser = host.Sample is { } o ? new { userName = o.OrdinaryUser.UserPrincipalName, password = o.OrdinaryUser.Password } : null,
     };
@@ -115,6 +118,7 @@ public static class Program
         var faultRate = 0.0;
         var faultSeed = FaultOptions.None.Seed;
         TimeSpan? slowResponse = null;
+        var appsGiven = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -157,6 +161,11 @@ public static class Program
                 case "--salespeople":
                     options = options with { ExtraSalespeople = Number() };
                     break;
+                case "--integration-apps":
+                    var apps = Number();
+                    options = apps is >= 1 and <= 16 ? options with { IntegrationApps = apps } : throw new ArgumentException($"--integration-apps needs 1 to 16 applications, not {apps}.");
+                    appsGiven = true;
+                    break;
                 case "--user-sync-delay":
                     options = options with { DataverseUserSyncDelay = TimeSpan.FromSeconds(Number()) };
                     break;
@@ -182,9 +191,9 @@ public static class Program
             options = options.WithFaults(FaultOptions.AtRate(faultRate, faultSeed, slowResponse));
         }
 
-        if (!options.SeedSample && (options.ExtraCustomers > 0 || options.ExtraAccounts > 0 || options.ExtraSalespeople > 0))
+        if (!options.SeedSample && (options.ExtraCustomers > 0 || options.ExtraAccounts > 0 || options.ExtraSalespeople > 0 || appsGiven))
         {
-            throw new ArgumentException("--customers, --accounts and --salespeople add to the sample data: they cannot be combined with --no-seed.");
+            throw new ArgumentException("--customers, --accounts, --salespeople and --integration-apps add to the sample data: they cannot be combined with --no-seed.");
         }
 
         return options;

@@ -61,13 +61,17 @@ public sealed class ReadinessCheck(CrmSyncConnection connection)
 
         await CheckIntegrationUserAsync(new CheckSink(Add), cancellationToken).ConfigureAwait(false);
 
-        // Which identity synchronization will write as: the article forbids the administrator account.
-        var sync = await _connection.CheckSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
-        Add("Integration user", "Synchronization writes as the integration identity", sync.Identity ?? "(none)", sync.Ready ? CheckStatus.Pass : CheckStatus.Fail, sync.Detail, sync.Fix);
-        if (sync.Ready && Guid.TryParse(_connection.Store.Settings.Get(SettingKeys.IntegrationUserId), out var recordedUser) && recordedUser != _connection.SyncDataverseUserId)
+        // Which identities synchronization will write as (each of a pool): the article forbids the administrator account.
+        foreach (var sync in await _connection.CheckSyncIdentitiesAsync(cancellationToken).ConfigureAwait(false))
         {
-            Add("Integration user", "Is the identity synchronization writes as", sync.Identity!, CheckStatus.Warning,
-                $"Synchronization writes as Dataverse user {_connection.SyncDataverseUserId}, but the recorded integration user is {recordedUser}. Changes of both are not synchronized back.",
+            Add("Integration user", "Synchronization writes as the integration identity", sync.Identity ?? "(none)", sync.Ready ? CheckStatus.Pass : CheckStatus.Fail, sync.Detail, sync.Fix);
+        }
+
+        var writers = _connection.SyncDataverseUserIds;
+        if (writers.Count > 0 && Guid.TryParse(_connection.Store.Settings.Get(SettingKeys.IntegrationUserId), out var recordedUser) && !writers.Contains(recordedUser))
+        {
+            Add("Integration user", "Is the identity synchronization writes as", _connection.SyncIdentity!, CheckStatus.Warning,
+                $"Synchronization writes as Dataverse user {string.Join(", ", writers)}, but the recorded integration user is {recordedUser}. Changes of all of them are not synchronized back.",
                 $"New-IntegrationUser for the identity synchronization writes as, or connect with the recorded user's identity (-IntegrationClientId).");
         }
 
@@ -76,17 +80,27 @@ public sealed class ReadinessCheck(CrmSyncConnection connection)
         return checks;
     }
 
+    // The recorded integration user and the Dataverse user of each identity synchronization writes as: every one of them
+    // writes the synchronized records, so each must be what the article asks for.
     private async Task CheckIntegrationUserAsync(CheckSink add, CancellationToken cancellationToken)
     {
         const string area = "Integration user";
         const string create = "New-IntegrationUser -ApplicationId <app registration id>   # or: -UserPrincipalName <dedicated user>";
-        var recorded = _connection.Store.Settings.Get(SettingKeys.IntegrationUserId);
-        if (!Guid.TryParse(recorded, out var userId))
+        var recorded = Guid.TryParse(_connection.Store.Settings.Get(SettingKeys.IntegrationUserId), out var userId) ? userId : (Guid?)null;
+        if (recorded is null)
         {
             add(area, "Is set up", "(none)", CheckStatus.Fail, "No integration user is recorded for this connection: CrmSync would write as the connected account.", create);
-            return;
         }
 
+        foreach (var id in new[] { recorded }.OfType<Guid>().Concat(_connection.SyncDataverseUserIds).Distinct())
+        {
+            await CheckIntegrationUserAsync(add, id, create, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CheckIntegrationUserAsync(CheckSink add, Guid userId, string create, CancellationToken cancellationToken)
+    {
+        const string area = "Integration user";
         var user = await Dataverse.FindUserAsync($"systemuserid eq {userId}", cancellationToken).ConfigureAwait(false);
         if (user is null)
         {
@@ -107,21 +121,23 @@ public sealed class ReadinessCheck(CrmSyncConnection connection)
         add(area, $"Holds {SecurityRoles.IntegrationRole}", name, roles.Contains(SecurityRoles.IntegrationRole, StringComparer.OrdinalIgnoreCase) ? CheckStatus.Pass : CheckStatus.Fail, $"Roles: {Join(roles)}.", rerun);
     }
 
-    // The Business Central side of the integration identity: every table the mappings use, read as that identity.
+    // The Business Central side of each integration identity that signs in there: every table the mappings use, read as it.
     private async Task CheckBusinessCentralAccessAsync(CheckSink add, CancellationToken cancellationToken)
     {
-        if (_connection.SyncIdentity is not { } identity || !_connection.SyncChecks.Any(c => c.Service == ServiceKind.BusinessCentral && c.Succeeded))
+        if (_connection.SyncIdentity is null || !_connection.SyncChecks.Any(c => c.Service == ServiceKind.BusinessCentral && c.Succeeded))
         {
             return;
         }
 
-        var page = $"In Business Central, search for Microsoft Entra Applications, open the entry with Client ID {_connection.SyncClientId ?? identity} " +
-            "(New if there is none; State: Enabled; Grant Consent), and add permission sets that read and write customers, vendors, contacts, currencies and salespeople " +
-            $"for company '{_connection.CompanyName}' (for example D365 BUS FULL ACCESS; never SUPER).";
+        var pooled = _connection.SyncIdentities.Count > 1;
         var entitySets = new MappingCatalog(_connection.Store).GetAll().Select(m => m.BcEntitySet);
         foreach (var access in await _connection.CheckBusinessCentralAccessAsync(entitySets, cancellationToken).ConfigureAwait(false))
         {
-            add("Business Central", "Integration identity can use", access.EntitySet, access.Succeeded ? CheckStatus.Pass : CheckStatus.Fail, access.Detail, access.Succeeded ? null : page);
+            var page = $"In Business Central, search for Microsoft Entra Applications, open the entry with Client ID {access.ClientId ?? access.Identity} " +
+                "(New if there is none; State: Enabled; Grant Consent), and add permission sets that read and write customers, vendors, contacts, currencies and salespeople " +
+                $"for company '{_connection.CompanyName}' (for example D365 BUS FULL ACCESS; never SUPER).";
+            add("Business Central", "Integration identity can use", pooled ? $"{access.EntitySet} as {access.Identity}" : access.EntitySet,
+                access.Succeeded ? CheckStatus.Pass : CheckStatus.Fail, access.Detail, access.Succeeded ? null : page);
         }
     }
 

@@ -48,11 +48,19 @@ public sealed record ConnectionSettings
     public CredentialSpec? Credential { get; init; }
 
     /// <summary>
-    /// The integration identity that synchronization writes as (the application user's secret or certificate, or a
-    /// managed identity): the article's dedicated integration user, never the administrator. Null: not configured, and
-    /// the sync cmdlets refuse to run.
+    /// The integration identities synchronization writes as (application users' secrets or certificates, or managed
+    /// identities): the article's dedicated integration user, never the administrator. Several are a pool: requests are
+    /// spread over them round robin, and each identity's service-protection limits are its own. Empty: not configured,
+    /// and the sync cmdlets refuse to run.
     /// </summary>
-    public CredentialSpec? IntegrationCredential { get; init; }
+    public IReadOnlyList<CredentialSpec> IntegrationCredentials { get; init; } = Array.Empty<CredentialSpec>();
+
+    /// <summary>One integration identity (the first of <see cref="IntegrationCredentials"/>); setting it makes a pool of one.</summary>
+    public CredentialSpec? IntegrationCredential
+    {
+        get => IntegrationCredentials.Count > 0 ? IntegrationCredentials[0] : null;
+        init => IntegrationCredentials = value is null ? Array.Empty<CredentialSpec>() : new[] { value };
+    }
 
     public RetrySettings Retry { get; init; } = new();
 

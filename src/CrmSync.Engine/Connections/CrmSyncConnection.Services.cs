@@ -50,7 +50,7 @@ public sealed partial class CrmSyncConnection
     internal DirectoryClient Directory => Services.Directory;
 
     /// <summary>Requests this connection sent to a service so far, both identities and retries included.</summary>
-    internal int RequestsSent(ServiceKind service) => (_services?.RequestsSent(service) ?? 0) + (_syncServices?.RequestsSent(service) ?? 0);
+    internal int RequestsSent(ServiceKind service) => (_services?.RequestsSent(service) ?? 0) + (_sync?.RequestsSent(service) ?? 0);
 
     /// <summary>How many tokens were requested so far, where the credential counts them (the sandbox's: one per service per token lifetime).</summary>
     internal int? TokenAcquisitions => _services?.Tokens.Acquisitions;
@@ -75,9 +75,9 @@ public sealed partial class CrmSyncConnection
             }
 
             connection._services = ServiceClients.Create(settings, settings.Credential);
-            if (settings.IntegrationCredential is { } integration)
+            if (settings.IntegrationCredentials.Count > 0)
             {
-                connection._syncServices = ServiceClients.Create(settings, integration);
+                connection._sync = SyncPool.Create(settings, settings.IntegrationCredentials);
             }
 
             await connection.CheckServicesAsync(cancellationToken).ConfigureAwait(false);
@@ -197,12 +197,7 @@ public sealed partial class CrmSyncConnection
             {
                 var handler = new ServiceHandler(service, clients.Tokens, scope, maxConcurrency, settings.Retry, settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
                 clients._handlers.Add(handler);
-                var http = new HttpClient(handler)
-                {
-                    Timeout = Timeout.InfiniteTimeSpan,
-                };
-                http.DefaultRequestHeaders.Add("OData-MaxVersion", "4.0");
-                http.DefaultRequestHeaders.Add("OData-Version", "4.0");
+                var http = ServiceHttp(handler);
                 clients._http.Add(http);
                 return http;
             }
@@ -212,6 +207,21 @@ public sealed partial class CrmSyncConnection
             clients.BusinessCentral = new BusinessCentralClient(Client(ServiceKind.BusinessCentral, endpoints.BusinessCentralScope, settings.BusinessCentralMaxConcurrency), endpoints.BusinessCentralApiUrl, identity);
             clients.Directory = new DirectoryClient(Client(ServiceKind.Graph, endpoints.GraphScope, settings.GraphMaxConcurrency), endpoints.GraphUrl, identity);
             return clients;
+        }
+
+        /// <summary>This identity's handler for a service (its token, throttling and concurrency).</summary>
+        public ServiceHandler Handler(ServiceKind service) => _handlers.Single(h => h.Service == service);
+
+        /// <summary>An HttpClient over a service handler (or a pool of them), with the OData headers every request carries.</summary>
+        public static HttpClient ServiceHttp(HttpMessageHandler handler)
+        {
+            var http = new HttpClient(handler)
+            {
+                Timeout = Timeout.InfiniteTimeSpan,
+            };
+            http.DefaultRequestHeaders.Add("OData-MaxVersion", "4.0");
+            http.DefaultRequestHeaders.Add("OData-Version", "4.0");
+            return http;
         }
 
         // No cookies: Dataverse's affinity cookie would pin every request to one web server (§D.9).

@@ -12,7 +12,7 @@ public sealed partial class CrmSyncConnection : IDisposable
 {
     private readonly StateStore _store;
     private ServiceClients? _services;
-    private ServiceClients? _syncServices;
+    private SyncPool? _sync;
 
     private CrmSyncConnection(string name, StateStore store)
     {
@@ -23,7 +23,6 @@ public sealed partial class CrmSyncConnection : IDisposable
 
     public string Name { get; }
 
-    /// <summary>Full path of the connection's SQLite state file.</summary>
     /// <summary>Where the state lives: the SQLite file, or postgresql://host:port/database.</summary>
     public string StatePath => _store.Path;
 
@@ -99,7 +98,7 @@ public sealed partial class CrmSyncConnection : IDisposable
         {
             IsOpen = false;
             _services?.Dispose();
-            _syncServices?.Dispose();
+            _sync?.Dispose();
             _store.Dispose();
         }
     }

@@ -18,8 +18,14 @@ public abstract class ServiceClientBase
 
     public ServiceKind Service { get; }
 
-    /// <summary>Who the requests are made as (no secret).</summary>
+    /// <summary>Who the requests are made as (no secret); for a pool, its identities.</summary>
     public string Identity { get; }
+
+    /// <summary>
+    /// Identities the requests are spread over (IdentityPoolHandler): each brings its own service-protection limits, so
+    /// the sync engine keeps this many times more requests in flight.
+    /// </summary>
+    public int PoolSize { get; init; } = 1;
 
     private protected HttpClient Http { get; }
 
@@ -62,7 +68,9 @@ public abstract class ServiceClientBase
         using (response)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw ServiceErrors.FromResponse(Service, response.StatusCode, body, Describe(request), Identity,
+            // In a pool, the error names the identity that was refused, not the whole pool.
+            var sentAs = request.Options.TryGetValue(ServiceHandler.SentAs, out var identity) ? identity : Identity;
+            throw ServiceErrors.FromResponse(Service, response.StatusCode, body, Describe(request), sentAs,
                 response.Headers.WwwAuthenticate.FirstOrDefault()?.ToString(), ServiceHandler.RetryAfter(response));
         }
     }

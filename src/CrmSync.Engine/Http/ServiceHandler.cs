@@ -35,6 +35,9 @@ public sealed class ServiceHandler : DelegatingHandler
     /// <summary>Marks a request as safe (or unsafe) to send again after a failure whose outcome is unknown.</summary>
     public static readonly HttpRequestOptionsKey<bool> SafeToRetry = new("CrmSync.SafeToRetry");
 
+    /// <summary>Set on the request by the handler: the identity it was sent as (a pool has several).</summary>
+    public static readonly HttpRequestOptionsKey<string> SentAs = new("CrmSync.SentAs");
+
     private static readonly ResiliencePropertyKey<bool> SafeKey = new("CrmSync.SafeToRetry");
     private static readonly ResiliencePropertyKey<string> RequestKey = new("CrmSync.Request");
 
@@ -103,6 +106,7 @@ public sealed class ServiceHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var body = request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        request.Options.Set(SentAs, _tokens.Identity);
         var safe = request.Options.TryGetValue(SafeToRetry, out var marked) ? marked : IsIdempotent(request.Method);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(SafeKey, safe);

@@ -35,6 +35,9 @@ public sealed record SandboxInstance
 
     public string? IntegrationAppClientSecret { get; init; }
 
+    /// <summary>Every integration application of the sample tenant (the first is <see cref="IntegrationAppClientId"/>): a pool to spread load over.</summary>
+    public IReadOnlyList<SandboxApplication> IntegrationApps { get; init; } = Array.Empty<SandboxApplication>();
+
     public DateTimeOffset StartedAt { get; init; }
 
     public override string ToString() => $"CrmSync sandbox (process {ProcessId}) at {BaseUrl}";
@@ -73,4 +76,29 @@ public sealed record SandboxInstance
             ? null
             : new Auth.SandboxCredentialSpec(TokenUrl, new Auth.SecretText(secret)) { TenantId = TenantId.ToString(), ClientId = id.ToString() };
     }
+
+    /// <summary>An identity from New-CrmSyncIdentity, signing in at this sandbox's token endpoint (it takes client secrets only).</summary>
+    public Auth.CredentialSpec IntegrationCredential(Auth.CrmSyncIdentity identity) =>
+        identity.Credential is Auth.ClientSecretCredentialSpec { ClientId: { } clientId } secret
+            ? new Auth.SandboxCredentialSpec(TokenUrl, secret.Secret) { TenantId = TenantId.ToString(), ClientId = clientId }
+            : throw new CrmSyncException("IntegrationCredentialNotForSandbox", CrmSyncErrorKind.InvalidArgument,
+                $"The sandbox signs applications in with client secrets: {identity} signs in with {identity.Method}. Use New-CrmSyncIdentity -ClientId -ClientSecret with a sandbox application.", identity);
+
+    /// <summary>The first <paramref name="count"/> integration applications as a pool of identities to synchronize as.</summary>
+    public IReadOnlyList<Auth.CredentialSpec> IntegrationCredentials(int count)
+    {
+        if (count < 1 || count > IntegrationApps.Count)
+        {
+            throw new CrmSyncException("SandboxIntegrationAppsTooFew", CrmSyncErrorKind.InvalidArgument,
+                $"This sandbox has {IntegrationApps.Count} integration applications; ask for 1 to {IntegrationApps.Count}, or start it with more (Start-CrmSyncSandbox -IntegrationApps, or --integration-apps).", count);
+        }
+
+        return IntegrationApps.Take(count).Select(app => IntegrationCredential(app.ClientId, app.ClientSecret)!).ToList();
+    }
+}
+
+/// <summary>An application registration of the sandbox tenant and its fixed, public sample secret (not a real credential).</summary>
+public sealed record SandboxApplication(Guid ClientId, string ClientSecret)
+{
+    public override string ToString() => $"application {ClientId}";
 }

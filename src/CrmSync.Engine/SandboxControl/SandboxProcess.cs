@@ -24,6 +24,9 @@ public sealed record SandboxStartOptions
     /// <summary>BC salespeople and as many more Dynamics 365 licenses (a sales team to import).</summary>
     public int ExtraSalespeople { get; init; }
 
+    /// <summary>Integration applications the sample tenant has (1 to 16; the sandbox's default, 4, when null).</summary>
+    public int? IntegrationApps { get; init; }
+
     /// <summary>How long after a Dynamics 365 license is assigned the user appears in Dataverse (the sandbox's default when null).</summary>
     public TimeSpan? DataverseUserSyncDelay { get; init; }
 
@@ -86,6 +89,12 @@ public static class SandboxProcess
         {
             start.ArgumentList.Add("--salespeople");
             start.ArgumentList.Add(options.ExtraSalespeople.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.IntegrationApps is { } apps)
+        {
+            start.ArgumentList.Add("--integration-apps");
+            start.ArgumentList.Add(apps.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         if (options.FaultRate > 0)
@@ -245,6 +254,9 @@ public static class SandboxProcess
             SetupAppClientSecret = T("setupApp", "clientSecret"),
             IntegrationAppClientId = G("integrationApp", "clientId"),
             IntegrationAppClientSecret = T("integrationApp", "clientSecret"),
+            IntegrationApps = root.TryGetProperty("integrationApps", out var apps) && apps.ValueKind == JsonValueKind.Array
+                ? apps.EnumerateArray().Select(app => new SandboxApplication(app.GetProperty("clientId").GetGuid(), app.GetProperty("clientSecret").GetString()!)).ToList()
+                : Array.Empty<SandboxApplication>(),
             StartedAt = DateTimeOffset.Now,
         };
     }

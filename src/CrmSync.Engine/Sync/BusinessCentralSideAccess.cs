@@ -19,9 +19,9 @@ internal sealed class BusinessCentralSideAccess(IntegrationTableMapping mapping,
         .Concat(Mapping.FieldMappings.Where(f => f.Status != FieldMappingStatus.Unavailable && f.BcField is not null).Select(f => f.BcField!))
         .Distinct(StringComparer.Ordinal).ToArray();
 
-    // BC processes 5 requests per user at once (more wait in its queue): five slices use them all. BC is read this way only
-    // when it is the source, so no writes of the same pass compete; the few lookups wait their turn.
-    public override int ReadSlices => 5;
+    // BC processes 5 requests per user at once (more wait in its queue): five slices per identity use them all. BC is read
+    // this way only when it is the source, so no writes of the same pass compete; the few lookups wait their turn.
+    public override int ReadSlices => ConcurrentRequests;
 
     protected override string Modified(string op, DateTimeOffset value) => BcQuery.Modified(op, value);
 
@@ -61,10 +61,11 @@ internal sealed class BusinessCentralSideAccess(IntegrationTableMapping mapping,
     }
 
     // BC processes 5 requests per user at once (more are queued) and a $batch holds 100 operations: a batch of 500
-    // records is five full $batch requests in flight together, each counting once against the request limit.
+    // records is five full $batch requests in flight together, each counting once against the request limit (per
+    // identity: a pool's batches are larger by its size).
     public override int RecordsPerBatch(int requested) => Math.Max(requested, ConcurrentRequests * BusinessCentralClient.MaxBatchOperations);
 
-    private const int ConcurrentRequests = 5;
+    private int ConcurrentRequests => 5 * client.PoolSize;
 
     public override async Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken)
     {

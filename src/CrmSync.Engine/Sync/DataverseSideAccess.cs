@@ -32,9 +32,9 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
         .Concat(Mapping.FieldMappings.Where(f => f.Status != FieldMappingStatus.Unavailable && f.DataverseField is not null).Select(f => ReadName(f.DataverseField!)))
         .Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
 
-    // Dataverse allows a user 52 concurrent requests; four slices keep reads ahead of the writes (BC takes at most 2,000
-    // records/s, §3.1) without holding many pages in memory.
-    public override int ReadSlices => 4;
+    // Dataverse allows a user 52 concurrent requests; four slices per identity keep reads ahead of the writes (BC takes at
+    // most 2,000 records/s per identity, §3.1) without holding many pages in memory.
+    public override int ReadSlices => 4 * client.PoolSize;
 
     // modifiedon holds whole seconds.
     protected override string Modified(string op, DateTimeOffset value) =>
@@ -104,11 +104,12 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
 
     // An engine batch of 2,000 is four $batch requests of 500 (the sandbox's and Microsoft's sample x-ms-dop-hint is 4):
     // large enough that the per-request cost is small against the per-record execution time (limits-and-reliability.md
-    // §3.1: X_exec grows with B), and with the next batches' writes queued behind them the service is never idle.
+    // §3.1: X_exec grows with B), and with the next batches' writes queued behind them the service is never idle. A pool
+    // of identities has that many times the limits, so its batches are that many times larger.
     public override int RecordsPerBatch(int requested) => Math.Max(requested, MaxRequestsPerBatch * RecordsPerRequest);
 
-    /// <summary>Requests one engine batch is spread over at most, and the fewest records worth a request of their own.</summary>
-    private const int MaxRequestsPerBatch = 4;
+    /// <summary>Requests one engine batch is spread over at most (four per identity), and the fewest records worth a request of their own.</summary>
+    private int MaxRequestsPerBatch => 4 * client.PoolSize;
     private const int RecordsPerRequest = 500;
     private const int MinRecordsPerRequest = 10;
 }

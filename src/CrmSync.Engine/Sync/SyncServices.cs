@@ -14,19 +14,20 @@ internal sealed record SyncServices(
     StateStore Store,
     DataverseClient Dataverse,
     BusinessCentralClient BusinessCentral,
-    Guid? WriterDataverseUserId,
+    IReadOnlyList<Guid> WriterDataverseUserIds,
     Func<ServiceKind, int> RequestsSent)
 {
     /// <summary>The integration identity's clients when the connection has one, else the connection's own.</summary>
     public static SyncServices Of(CrmSyncConnection connection) =>
         new(connection.Store, connection.SyncDataverse, connection.SyncBusinessCentral,
-            connection.SyncDataverseUserId ?? connection.DataverseUserId, connection.RequestsSent);
+            connection.SyncDataverseUserIds.Count > 0 ? connection.SyncDataverseUserIds : new[] { connection.DataverseUserId }.OfType<Guid>().ToList(),
+            connection.RequestsSent);
 
     /// <summary>
     /// The Dataverse users whose changes are never synchronized back: the integration user recorded by New-IntegrationUser
-    /// and the identity synchronization writes as.
+    /// and every identity synchronization writes as (each of a pool).
     /// </summary>
     public IReadOnlyList<Guid> IntegrationUserIds =>
-        new[] { Guid.TryParse(Store.Settings.Get(SettingKeys.IntegrationUserId), out var configured) ? configured : (Guid?)null, WriterDataverseUserId }
-            .OfType<Guid>().Distinct().ToList();
+        new[] { Guid.TryParse(Store.Settings.Get(SettingKeys.IntegrationUserId), out var configured) ? configured : (Guid?)null }
+            .OfType<Guid>().Concat(WriterDataverseUserIds).Distinct().ToList();
 }

@@ -96,7 +96,7 @@ public sealed partial class SandboxHost : IAsyncDisposable
         app.Run(host.ServeAsync);
         if (options.SeedSample)
         {
-            host.Sample = SampleData.Seed(host, options.ExtraCustomers, options.ExtraAccounts, options.ExtraSalespeople);
+            host.Sample = SampleData.Seed(host, options.ExtraCustomers, options.ExtraAccounts, options.ExtraSalespeople, options.IntegrationApps);
         }
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -34,6 +34,12 @@ public sealed record SandboxOptions
     /// <summary>Extra BC salespeople (e-mails sales00001@contoso.com …) and as many more Dynamics 365 licenses: a sales team to import.</summary>
     public int ExtraSalespeople { get; init; }
 
+    /// <summary>
+    /// Application registrations meant for integration users ("Business Central Integration", "… 2", …): a pool of
+    /// application users spreads the load, each with its own service-protection limits. At least 1, at most 16.
+    /// </summary>
+    public int IntegrationApps { get; init; } = 4;
+
     /// <summary>How long after a Dynamics 365 license is assigned the user appears in Dataverse.</summary>
     public TimeSpan DataverseUserSyncDelay { get; init; } = TimeSpan.FromSeconds(2);
 

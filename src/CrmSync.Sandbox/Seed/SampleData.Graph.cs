@@ -8,7 +8,7 @@ public sealed partial class SampleData
 {
     // ---- Graph ----------------------------------------------------------------------------------
 
-    private void SeedGraph(int extraSeats)
+    private void SeedGraph(int extraSeats, int integrationApps)
     {
         var graph = _host.Graph;
         graph.Domains.Add(new TenantDomain(InitialDomain, IsVerified: true, IsInitial: true));
@@ -42,14 +42,15 @@ public sealed partial class SampleData
             ClientId = Guid.Parse("5e7a0000-0000-4000-8000-0000000000a1"),
             ClientSecret = "sandbox-setup-secret",
         });
-        IntegrationApp = _host.Identities.Add(new SandboxIdentity
+        // The first keeps the ids it always had; the others follow it (…a2, …a3, … in the last digits).
+        IntegrationApps = Enumerable.Range(0, integrationApps).Select(i => _host.Identities.Add(new SandboxIdentity
         {
-            ObjectId = Guid.Parse("0a11ce00-0000-4000-8000-0000000000a2"),
-            DisplayName = "Business Central Integration",
+            ObjectId = Guid.Parse($"0a11ce00-0000-4000-8000-0000000000{0xa2 + i:x2}"),
+            DisplayName = i == 0 ? "Business Central Integration" : $"Business Central Integration {i + 1}",
             Kind = IdentityKind.Application,
-            ClientId = Guid.Parse("5e7a0000-0000-4000-8000-0000000000a2"),
-            ClientSecret = "sandbox-integration-secret",
-        });
+            ClientId = Guid.Parse($"5e7a0000-0000-4000-8000-0000000000{0xa2 + i:x2}"),
+            ClientSecret = i == 0 ? "sandbox-integration-secret" : $"sandbox-integration-secret-{i + 1}",
+        })).ToList();
     }
 
     private SandboxIdentity AddPerson(Guid id, string displayName, string givenName, string surname, string upn, string? password, params Guid[] skus)

@@ -41,7 +41,10 @@ public sealed partial class SampleData
     public SandboxIdentity SetupApp { get; private set; } = null!;
 
     /// <summary>Application for the integration user; not yet an application user in Dataverse (New-IntegrationUser creates it).</summary>
-    public SandboxIdentity IntegrationApp { get; private set; } = null!;
+    public SandboxIdentity IntegrationApp => IntegrationApps[0];
+
+    /// <summary>Every integration application, the first being <see cref="IntegrationApp"/>: the pool a connection may spread its load over.</summary>
+    public IReadOnlyList<SandboxIdentity> IntegrationApps { get; private set; } = Array.Empty<SandboxIdentity>();
 
     /// <summary>An ordinary licensed salesperson.</summary>
     public SandboxIdentity OrdinaryUser { get; private set; } = null!;
@@ -54,10 +57,10 @@ public sealed partial class SampleData
 
     public Guid BaseCurrencyId { get; private set; }
 
-    public static SampleData Seed(SandboxHost host, int extraCustomers = 0, int extraAccounts = 0, int extraSalespeople = 0)
+    public static SampleData Seed(SandboxHost host, int extraCustomers = 0, int extraAccounts = 0, int extraSalespeople = 0, int integrationApps = 4)
     {
         var data = new SampleData(host);
-        data.SeedGraph(extraSalespeople);
+        data.SeedGraph(extraSalespeople, integrationApps);
         data.SeedDataverse();
         data.SeedBusinessCentral();
         data.SeedExtra(extraCustomers, extraAccounts);

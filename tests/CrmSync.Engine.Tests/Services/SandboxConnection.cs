@@ -48,6 +48,14 @@ public sealed class SandboxConnection : IAsyncDisposable
         return sandbox;
     }
 
+    /// <summary>Replaces the connection with one opened from these settings (e.g. the same state, other identities).</summary>
+    public async Task ReconnectAsync(ConnectionSettings settings)
+    {
+        Connection?.Dispose();
+        using var listening = Listen();
+        Connection = await CrmSyncConnection.ConnectAsync(settings);
+    }
+
     public ConnectionSettings Settings(Func<ConnectionSettings, ConnectionSettings>? adjust = null)
     {
         var settings = Instance.ToConnectionSettings("test", StatePath) with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(50), MaxRetries = 6 } };

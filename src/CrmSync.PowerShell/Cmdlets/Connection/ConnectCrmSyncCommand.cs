@@ -171,6 +171,20 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
     [Parameter]
     public SwitchParameter IntegrationManagedIdentity { get; set; }
 
+    /// <summary>
+    /// Several integration identities (New-CrmSyncIdentity) to synchronize as, a pool: requests are spread over them round
+    /// robin, and each identity's service-protection limits are its own. Each needs its application user (New-IntegrationUser).
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public CrmSyncIdentity[]? IntegrationIdentity { get; set; }
+
+    /// <summary>Sandbox only: synchronize as a pool of the sandbox's first n integration applications (it has 4 unless started with -IntegrationApps).</summary>
+    [Parameter(ParameterSetName = SandboxSet)]
+    [Parameter(ParameterSetName = SandboxUrlSet)]
+    [ValidateRange(1, 16)]
+    public int IntegrationIdentityCount { get; set; }
+
     /// <summary>Sandbox only: connect without the sandbox's integration application (synchronization then refuses to run).</summary>
     [Parameter(ParameterSetName = SandboxSet)]
     [Parameter(ParameterSetName = SandboxUrlSet)]
@@ -222,10 +236,10 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             case SandboxUrlSet:
                 var instance = Sandbox ?? RunEngine((_, cancel) => SandboxProcess.DescribeAsync(SandboxUrl!, cancel));
                 var sandboxSettings = instance.ToConnectionSettings(Name ?? "Sandbox", statePath, ClientId is null ? null : ParseClientId(ClientId, nameof(ClientId)), ClientSecret is null ? null : PlainText(ClientSecret))
-                    with { IntegrationCredential = SandboxIntegrationCredential(instance) };
+                    with { IntegrationCredentials = SandboxIntegrationCredentials(instance) };
                 return Company is null ? sandboxSettings : sandboxSettings with { Endpoints = sandboxSettings.Endpoints! with { Company = Company } };
             case LocalSet:
-                if (IntegrationCredentialGiven || IntegrationClientId is not null)
+                if (IntegrationCredentialGiven || IntegrationClientId is not null || IntegrationIdentity is not null)
                 {
                     throw new CrmSyncException("IntegrationIdentityNeedsServices", CrmSyncErrorKind.InvalidArgument,
                         "An integration identity is for synchronizing with the services: give it with the service endpoints and the setup credential (-TenantId, -Environment, -DataverseUrl, …) or with -Sandbox.");
@@ -250,7 +264,7 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             Name = Name,
             StatePath = statePath,
             Credential = credential,
-            IntegrationCredential = IntegrationCredential(),
+            IntegrationCredentials = IntegrationIdentity is null ? new[] { IntegrationCredential() }.OfType<CredentialSpec>().ToList() : PoolOfIdentities(IntegrationIdentity, identity => identity.For(TenantId)),
             Endpoints = new ServiceEndpoints
             {
                 DataverseUrl = DataverseUrl!,
@@ -297,7 +311,40 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
         return spec with { TenantId = TenantId, ClientId = IntegrationClientId };
     }
 
+    // -IntegrationIdentity is a pool on its own: the single-identity parameters cannot be added to it.
+    private IReadOnlyList<CredentialSpec> PoolOfIdentities(CrmSyncIdentity[] identities, Func<CrmSyncIdentity, CredentialSpec> credential)
+    {
+        if (IntegrationCredentialGiven || IntegrationClientId is not null || NoIntegrationIdentity || IntegrationIdentityCount > 0)
+        {
+            throw new CrmSyncException("IntegrationIdentityConflict", CrmSyncErrorKind.InvalidArgument,
+                "-IntegrationIdentity gives the whole pool: do not combine it with -IntegrationClientId, -IntegrationClientSecret, -IntegrationCertificate*, -IntegrationManagedIdentity, -IntegrationIdentityCount or -NoIntegrationIdentity.");
+        }
+
+        return identities.Select(credential).ToList();
+    }
+
     // The sandbox signs applications in with client secrets; without -Integration* its sample integration application is used.
+    private IReadOnlyList<CredentialSpec> SandboxIntegrationCredentials(SandboxInstance instance)
+    {
+        if (IntegrationIdentity is not null)
+        {
+            return PoolOfIdentities(IntegrationIdentity, instance.IntegrationCredential);
+        }
+
+        if (IntegrationIdentityCount > 0)
+        {
+            if (IntegrationClientId is not null || IntegrationClientSecret is not null || NoIntegrationIdentity)
+            {
+                throw new CrmSyncException("IntegrationIdentityConflict", CrmSyncErrorKind.InvalidArgument,
+                    "-IntegrationIdentityCount picks the sandbox's own integration applications: do not combine it with -IntegrationClientId, -IntegrationClientSecret or -NoIntegrationIdentity.");
+            }
+
+            return instance.IntegrationCredentials(IntegrationIdentityCount);
+        }
+
+        return new[] { SandboxIntegrationCredential(instance) }.OfType<CredentialSpec>().ToList();
+    }
+
     private CredentialSpec? SandboxIntegrationCredential(SandboxInstance instance)
     {
         if (IntegrationCertificatePath is not null || IntegrationCertificateThumbprint is not null || IntegrationManagedIdentity)

@@ -34,6 +34,14 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
     public int Accounts { get; set; }
 
     /// <summary>
+    /// Integration applications the sample tenant has (1 to 16, default 4), each with its own service-protection limits:
+    /// connect with several (Connect-CrmSync -IntegrationIdentityCount) to spread synchronization over them.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1, 16)]
+    public int IntegrationApps { get; set; } = 4;
+
+    /// <summary>
     /// Share of requests (0 to 0.5; 0.05 = 5 %) that fail at random on all three services: 5xx, 429 with and without
     /// Retry-After, connection resets before and after the service commits, slow responses. Rehearses unreliable services.
     /// </summary>
@@ -57,10 +65,10 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
 
     protected override void EndProcessing()
     {
-        if (NoSampleData && (Customers > 0 || Accounts > 0))
+        if (NoSampleData && (Customers > 0 || Accounts > 0 || MyInvocation.BoundParameters.ContainsKey(nameof(IntegrationApps))))
         {
             ThrowEngineError(new CrmSyncException("SandboxOptionsConflict", CrmSyncErrorKind.InvalidArgument,
-                "-Customers and -Accounts add to the sample data, so they cannot be combined with -NoSampleData."));
+                "-Customers, -Accounts and -IntegrationApps add to the sample data, so they cannot be combined with -NoSampleData."));
         }
 
         var where = Port == 0 ? "127.0.0.1 (a free port)" : $"127.0.0.1:{Port}";
@@ -82,6 +90,7 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
                 SeedSample = !NoSampleData,
                 ExtraCustomers = Customers,
                 ExtraAccounts = Accounts,
+                IntegrationApps = NoSampleData ? null : IntegrationApps,
                 StartTimeout = TimeSpan.FromSeconds(TimeoutSeconds),
                 FaultRate = FaultRate,
                 FaultSeed = FaultSeed,

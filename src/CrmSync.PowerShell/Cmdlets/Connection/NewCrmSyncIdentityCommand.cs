@@ -1,0 +1,80 @@
+using System.Management.Automation;
+using System.Security;
+using CrmSync.Auth;
+using CrmSync.PowerShell.Infrastructure;
+
+namespace CrmSync.PowerShell.Cmdlets.Connection;
+
+/// <summary>
+/// Describes one identity to synchronize as — an application with its secret or certificate, or a managed identity —
+/// for a pool given to Connect-CrmSync -IntegrationIdentity. Creates nothing in Entra or Dataverse (New-IntegrationUser
+/// makes the application user); the object shows who the identity is, never its secret.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "CrmSyncIdentity", DefaultParameterSetName = ClientSecretSet, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/New-CrmSyncIdentity.md")]
+[OutputType(typeof(CrmSyncIdentity))]
+public sealed class NewCrmSyncIdentityCommand : CrmSyncCmdlet
+{
+    private const string ClientSecretSet = "ClientSecret";
+    private const string CertificateFileSet = "CertificateFile";
+    private const string CertificateThumbprintSet = "CertificateThumbprint";
+    private const string ManagedIdentitySet = "ManagedIdentity";
+
+    /// <summary>Application (client) id of the app registration (or of a user-assigned managed identity).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ClientSecretSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CertificateFileSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CertificateThumbprintSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = ManagedIdentitySet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ClientId { get; set; }
+
+    /// <summary>Client secret of the app registration.</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = ClientSecretSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public SecureString? ClientSecret { get; set; }
+
+    /// <summary>PFX file with the app registration's certificate and private key.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CertificateFileSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of the PFX file.</summary>
+    [Parameter(ParameterSetName = CertificateFileSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNull]
+    public SecureString? CertificatePassword { get; set; }
+
+    /// <summary>Thumbprint of a certificate in the CurrentUser or LocalMachine "My" store (Windows).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CertificateThumbprintSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? CertificateThumbprint { get; set; }
+
+    /// <summary>A managed identity of the Azure resource running the session: system-assigned, or user-assigned with -ClientId.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ManagedIdentitySet)]
+    public SwitchParameter ManagedIdentity { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        // One bad row of a piped list is reported and skipped; the others still come out.
+        if (ClientId is not null && !Guid.TryParse(ClientId, out _))
+        {
+            WriteEngineError(new CrmSyncException("ClientIdInvalid", CrmSyncErrorKind.InvalidArgument,
+                $"-ClientId '{ClientId}' is not an application (client) id: give the GUID shown on the app registration's Overview page.", ClientId));
+            return;
+        }
+
+        if (CertificatePath is not null && !File.Exists(GetUnresolvedProviderPathFromPSPath(CertificatePath)))
+        {
+            WriteEngineError(new CrmSyncException("CertificateNotFound", CrmSyncErrorKind.ObjectNotFound,
+                $"The certificate file '{CertificatePath}' for application {ClientId} does not exist. Give the path of the PFX (or PEM) file with its private key.", CertificatePath));
+            return;
+        }
+
+        CredentialSpec credential = ParameterSetName switch
+        {
+            ClientSecretSet => new ClientSecretCredentialSpec(new SecretText(PlainText(ClientSecret!))),
+            CertificateFileSet => new CertificateCredentialSpec { CertificatePath = GetUnresolvedProviderPathFromPSPath(CertificatePath!), CertificatePassword = CertificatePassword is null ? null : new SecretText(PlainText(CertificatePassword)) },
+            CertificateThumbprintSet => new CertificateCredentialSpec { Thumbprint = CertificateThumbprint },
+            _ => new ManagedIdentityCredentialSpec(),
+        };
+        WriteObject(new CrmSyncIdentity(credential with { ClientId = ClientId }));
+    }
+}
