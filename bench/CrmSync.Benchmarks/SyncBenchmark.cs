@@ -220,7 +220,8 @@ public static class SyncBenchmark
         return clock.Elapsed / lookups;
     }
 
-    public static async Task<ScenarioResult> RunAsync(string scenario, int n, int changes)
+    /// <param name="identities">Integration identities the connection spreads its requests over (a pool): each has the sandbox's limits, so X* is that many times one identity's.</param>
+    public static async Task<ScenarioResult> RunAsync(string scenario, int n, int changes, int identities = 1)
     {
         // The child sandbox runs --profile realistic: these limits (for X*).
         var limits = SandboxLimits.Realistic;
@@ -231,10 +232,11 @@ public static class SyncBenchmark
             ExtraCustomers = toBc ? 0 : n,
             ExtraAccounts = toBc ? n : 0,
             DataverseUserSyncDelay = TimeSpan.Zero,
+            IntegrationApps = Math.Max(4, identities),
         });
         var instance = sandbox.Instance;
         var state = NewStatePath();
-        using var connection = await ConnectForSyncAsync(instance, state);
+        using var connection = await ConnectForSyncAsync(instance, state, identities);
         var catalog = new MappingCatalog(connection.Store);
         var engine = SyncEngine.For(connection);
         var observer = new QuietObserver();
@@ -268,6 +270,7 @@ public static class SyncBenchmark
             ? jobs.Where(j => j.Direction == (toBc ? SyncDirection.FromIntegrationTable : SyncDirection.ToIntegrationTable)).Sum(j => ((j.FinishTime ?? j.StartTime) - j.StartTime).TotalSeconds)
             : clock.Elapsed.TotalSeconds;
         var (ceiling, binding) = toBc ? Ceiling.DataverseToBc(limits) : Ceiling.BcToDataverse(limits);
+        (ceiling, binding) = identities == 1 ? (ceiling, binding) : (ceiling * identities, $"{identities} × ({binding})");
         var counts = await sandbox.CountsAsync();
         var (dv, bc) = (counts.Of("Dataverse"), counts.Of("BusinessCentral"));
         if (Environment.GetEnvironmentVariable("CRMSYNC_BENCH_ENDPOINTS") is not null)
@@ -293,12 +296,16 @@ public static class SyncBenchmark
 
     private static string NewStatePath() => Path.Combine(Path.GetTempPath(), $"crmsync-bench-{Guid.NewGuid():N}.db");
 
-    // Connected as the sync cmdlets leave it: the integration user exists, and the engine writes as the integration
-    // identity, so only its changes are echoes.
-    private static async Task<CrmSyncConnection> ConnectForSyncAsync(SandboxInstance instance, string statePath)
+    // Connected as the sync cmdlets leave it: the integration users exist, and the engine writes as the integration
+    // identities (a pool of them when more than one), so only their changes are echoes.
+    private static async Task<CrmSyncConnection> ConnectForSyncAsync(SandboxInstance instance, string statePath, int identities = 1)
     {
-        var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", statePath) with { IntegrationCredential = instance.IntegrationCredential() });
-        await IntegrationUserSetup.For(connection, new Yes()).EnsureAsync(new IntegrationUserRequest { ApplicationId = instance.IntegrationAppClientId!.Value }, CancellationToken.None);
+        var connection = await CrmSyncConnection.ConnectAsync(instance.ToConnectionSettings("bench", statePath) with { IntegrationCredentials = instance.IntegrationCredentials(identities) });
+        foreach (var app in instance.IntegrationApps.Take(identities))
+        {
+            await IntegrationUserSetup.For(connection, new Yes()).EnsureAsync(new IntegrationUserRequest { ApplicationId = app.ClientId }, CancellationToken.None);
+        }
+
         await connection.EnsureSyncIdentityAsync(CancellationToken.None);
         return connection;
     }

@@ -7,6 +7,9 @@ namespace CrmSync.Benchmarks;
 /// <summary>Runs every sync scenario in a process of its own and prints the table: measured in this run, never assumed.</summary>
 public static class SyncTable
 {
+    /// <summary>Integration identities in the pool rows (k = 1 is the plain full-bc-to-dv row).</summary>
+    private static readonly int[] PoolSizes = { 2, 4 };
+
     public static async Task<int> RunAsync(bool quick, IReadOnlyList<int> sizes)
     {
         Console.WriteLine($"sync: the engine against the sandbox (a process of its own), realistic limits, {Environment.ProcessorCount} cores{(quick ? " (quick: a smoke run)" : string.Empty)}");
@@ -25,6 +28,20 @@ public static class SyncTable
                 results.Add(result with { Scenario = $"{result.Scenario} N={n:N0}" + (scenario.StartsWith("incremental", StringComparison.Ordinal) ? $" M={changes:N0}" : string.Empty) });
                 Print(results[^1]);
             }
+        }
+
+        // Several application users (a pool), each with its own limits: the full sync into Dataverse at the largest size,
+        // against k times one identity's X*.
+        foreach (var k in PoolSizes)
+        {
+            var result = await RunChildAsync("full-bc-to-dv", sizes[^1], 0, k);
+            if (result is null)
+            {
+                return 1;
+            }
+
+            results.Add(result with { Scenario = $"{result.Scenario} k={k} N={sizes[^1]:N0}" });
+            Print(results[^1]);
         }
 
         var store = await RunChildAsync("state-store", quick ? 20_000 : 1_000_000, quick ? 100 : 1_000);
@@ -63,11 +80,11 @@ public static class SyncTable
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {r.Scenario,-40} {r.Records,8:N0} records {r.Seconds,7:F1} s {r.RecordsPerSecond,8:F0} rec/s  X* {r.Ceiling:F0} ({r.CeilingBinding})  DV {r.DataverseRequests:N0} req, BC {r.BusinessCentralRequests:N0} req, 429: {r.Throttled} {r.Note}"));
 
-    private static async Task<ScenarioResult?> RunChildAsync(string scenario, int n, int changes)
+    private static async Task<ScenarioResult?> RunChildAsync(string scenario, int n, int changes, int identities = 1)
     {
         var self = typeof(SyncTable).Assembly.Location;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { self, "sync-scenario", scenario, "--n", n.ToString(CultureInfo.InvariantCulture), "--changes", changes.ToString(CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { self, "sync-scenario", scenario, "--n", n.ToString(CultureInfo.InvariantCulture), "--changes", changes.ToString(CultureInfo.InvariantCulture), "--identities", identities.ToString(CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(argument);
         }

@@ -51,8 +51,53 @@ public sealed class EntityTable
         return true;
     }
 
+    // Bumped by every change: an ordered snapshot is valid only for the version it was sorted at.
+    private long _version;
+    private readonly Dictionary<string, OrderedSnapshot> _ordered = new(StringComparer.Ordinal);
+
+    private sealed class OrderedSnapshot(long version, Row[] rows)
+    {
+        public long Version { get; } = version;
+
+        public Row[] Rows { get; } = rows;
+
+        public int Uses { get; set; } = 1;
+
+        public int PassedOver { get; set; }
+    }
+
+    /// <summary>
+    /// The rows sorted by <paramref name="comparer"/> (the order named <paramref name="order"/>), kept while the table is
+    /// unchanged: paged reads of a large table in a fixed order (change tracking by modified time) then cost a binary
+    /// search and a page instead of a scan of every row per page, as a database index would. Null when the table changes
+    /// too often for a snapshot to pay off: the caller scans.
+    /// </summary>
+    internal Row[]? Ordered(string order, IComparer<Row> comparer)
+    {
+        if (_ordered.TryGetValue(order, out var snapshot))
+        {
+            if (snapshot.Version == _version)
+            {
+                snapshot.Uses++;
+                return snapshot.Rows;
+            }
+
+            // Stale: sort again when the last snapshot served enough reads to pay for its sort, or now and then to retry.
+            if (snapshot.Uses < 8 && ++snapshot.PassedOver < 32)
+            {
+                return null;
+            }
+        }
+
+        var rows = _rows.Values.ToArray();
+        Array.Sort(rows, comparer);
+        _ordered[order] = new OrderedSnapshot(_version, rows);
+        return rows;
+    }
+
     private void Set(Guid id, Row? row)
     {
+        _version++;
         if (_rows.TryGetValue(id, out var previous))
         {
             foreach (var (column, index) in _unique)

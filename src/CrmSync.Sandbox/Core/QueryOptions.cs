@@ -118,10 +118,30 @@ public static class QueryRunner
             return 0;
         });
 
-        // A page needs only the rows after the skip token, and of those only the first skip + page + 1 in order (the
-        // extra one says whether there is a next page): a bounded heap, not a sort of every match, as an index would.
         var after = options.SkipToken is null ? null : DecodeSkipToken(options.SkipToken, keys.Count);
         var needed = (long)(options.Skip ?? 0) + pageSize + 1;
+
+        // Ordered by columns of the row itself and no $count: read from the table's ordered snapshot, from the skip
+        // token on, until the page is full.
+        var columns = options.OrderBy.Select(o => schema.IndexOf(o.Column)).ToList();
+        if (!options.Count && columns.All(c => c >= 0) &&
+            table.Ordered(string.Join(",", options.OrderBy.Select(o => o.Column + (o.Descending ? " desc" : string.Empty))), comparer) is { } sorted)
+        {
+            var first = after is null ? 0 : FirstAfter(sorted, keys, after);
+            var matches = new List<Row>();
+            for (var i = first; i < sorted.Length && matches.Count < needed; i++)
+            {
+                if (predicate(sorted[i]))
+                {
+                    matches.Add(sorted[i]);
+                }
+            }
+
+            return Page(matches, options, pageSize, keys, total: null);
+        }
+
+        // A page needs only the rows after the skip token, and of those only the first skip + page + 1 in order (the
+        // extra one says whether there is a next page): a bounded heap, not a sort of every match.
         var heap = new PriorityQueue<Row, Row>(Comparer<Row>.Create((a, b) => comparer.Compare(b, a)));
         var total = 0;
         foreach (var row in table.Rows)
@@ -154,6 +174,12 @@ public static class QueryRunner
         }
 
         ordered.Reverse();
+        return Page(ordered, options, pageSize, keys, options.Count ? total : null);
+    }
+
+    // The page out of the first skip + page + 1 matches in order, and the next link when there are more.
+    private static QueryPage Page(List<Row> ordered, QueryOptions options, int pageSize, List<(Func<Row, object?> Get, bool Descending)> keys, int? total)
+    {
         var start = Math.Min(options.Skip ?? 0, ordered.Count);
         var take = Math.Min(ordered.Count - start, pageSize);
         var page = ordered.GetRange(start, take);
@@ -163,7 +189,27 @@ public static class QueryRunner
             next = EncodeSkipToken(keys.Select(k => k.Get(page[^1])).ToList());
         }
 
-        return new QueryPage(page, next, options.Count ? total : null);
+        return new QueryPage(page, next, total);
+    }
+
+    // The first row of the ordered snapshot strictly after the skip token (rows in order compare ascending to it).
+    private static int FirstAfter(Row[] sorted, List<(Func<Row, object?> Get, bool Descending)> keys, IReadOnlyList<object?> after)
+    {
+        int low = 0, high = sorted.Length;
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            if (CompareToToken(sorted[middle], keys, after) <= 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
     }
 
     /// <summary>The rows a $filter keeps (every row when there is none).</summary>
