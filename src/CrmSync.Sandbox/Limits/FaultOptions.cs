@@ -37,6 +37,9 @@ public sealed record FaultOptions
 
     public static FaultOptions None { get; } = new();
 
+    /// <summary>No random fault can happen (every rate is 0).</summary>
+    public bool InjectsNothing => ServerErrorRate + ThrottleWithoutRetryAfterRate + ThrottleWithRetryAfterRate + ResetBeforeCommitRate + ResetAfterCommitRate + SlowResponseRate <= 0;
+
     /// <summary>
     /// A share of requests failing at random, spread evenly over every kind of fault: 5xx, 429 with and without
     /// Retry-After, a reset before and after the service commits, and a response slower than <paramref name="slowDelay"/>.

@@ -31,6 +31,30 @@ internal static class CustomerConvergence
         return Rows(host, service, set).Single(r => Equals(r[key], id));
     }
 
+    /// <summary>
+    /// Changes 2 % of the coupled customers as the admin, each on one side only (its id decides which): a record changed on
+    /// both sides between two runs is a genuine conflict (BC fails it under UpdateConflictResolution None), which is not
+    /// what the kill tests are about. Returns what each changed record must hold afterwards (a lost update would undo it).
+    /// </summary>
+    public static List<(string Service, Guid Id, string Field, string Value)> ChangeEitherSide(SandboxHost host, StateStore store, Random random, string label)
+    {
+        var expected = new List<(string, Guid, string, string)>();
+        foreach (var coupling in store.Couplings.GetAll(StandardMappings.Customer).Where(_ => random.NextDouble() < 0.02))
+        {
+            var path = $"companies({host.Sample!.CompanyId})/customers({coupling.BcId})";
+            var bc = coupling.BcId.GetHashCode() % 2 == 0;
+            var value = bc ? label : $"+47 {label} {coupling.DataverseId.ToString("N")[..5]}";
+            var response = bc
+                ? host.Invoke("BusinessCentral", host.Sample.Admin, "PATCH", path, new { city = value }, new Dictionary<string, string> { ["If-Match"] = "*" })
+                : host.Invoke("Dataverse", host.Sample.Admin, "PATCH", $"accounts({coupling.DataverseId})", new { telephone1 = value },
+                    new Dictionary<string, string> { ["If-Match"] = "*" });
+            Xunit.Assert.True(response.Status is 200 or 204, response.BodyText);
+            expected.Add(bc ? ("BusinessCentral", coupling.BcId, "city", value) : ("Dataverse", coupling.DataverseId, "telephone1", value));
+        }
+
+        return expected;
+    }
+
     /// <param name="equalFields">Check field values too (false when conflicts are expected and checked by the caller).</param>
     /// <param name="partnersMayBeDeleted">A coupled record may be gone on one side (deleted, and not restored by the policy).</param>
     public static void Assert(SandboxHost host, StateStore store, (HashSet<Guid> Customers, HashSet<Guid> Accounts) before, bool equalFields = true, bool partnersMayBeDeleted = false)

@@ -50,7 +50,7 @@ public sealed class KillTests(ITestOutputHelper output)
                 using (var store = CrmSyncConnection.Open("changes", state))
                 {
                     // Changes on both sides between runs, and while the run that gets killed is reading.
-                    ChangeBoth(host, store.Store, random, round: rounds);
+                    CustomerConvergence.ChangeEitherSide(host, store.Store, random, $"Kill round {rounds}");
                 }
 
                 kills += await RunAndKillAsync(host, state, "modified", "Dataverse", random) ? 1 : 0;
@@ -184,21 +184,5 @@ public sealed class KillTests(ITestOutputHelper output)
         using var final = SyncRunnerProcess.Start(host, state, mode, csv ?? SyncRunnerProcess.CustomerMappings);
         var printed = await SyncRunnerProcess.ReadToEndAsync(final);
         Assert.True(final.ExitCode == 0, printed);
-    }
-
-    private static void ChangeBoth(SandboxHost host, CrmSync.State.StateStore store, Random random, int round)
-    {
-        foreach (var coupling in store.Couplings.GetAll(StandardMappings.Customer).Where(_ => random.NextDouble() < 0.02))
-        {
-            var path = $"companies({host.Sample!.CompanyId})/customers({coupling.BcId})";
-            // Each record changes on one side only (its id decides which): a record changed on both sides between two runs is
-            // a genuine conflict (BC fails it under UpdateConflictResolution None), which is not what this test is about.
-            var bc = coupling.BcId.GetHashCode() % 2 == 0;
-            var response = bc
-                ? host.Invoke("BusinessCentral", host.Sample.Admin, "PATCH", path, new { city = $"Kill round {round}" }, new Dictionary<string, string> { ["If-Match"] = "*" })
-                : host.Invoke("Dataverse", host.Sample.Admin, "PATCH", $"accounts({coupling.DataverseId})", new { telephone1 = $"+47 {round} {coupling.DataverseId.ToString("N")[..5]}" },
-                    new Dictionary<string, string> { ["If-Match"] = "*" });
-            Assert.True(response.Status is 200 or 204, response.BodyText);
-        }
     }
 }
