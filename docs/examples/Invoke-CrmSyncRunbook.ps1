@@ -25,9 +25,14 @@ param(
     [string] $DataverseUrl,
     # A user-assigned managed identity's client id; default: the account's system-assigned identity.
     [string] $ManagedIdentityClientId,
+    # Several user-assigned managed identities to synchronize as, a pool: requests are spread over them, each with its
+    # own service-protection limits (each needs its application user: New-IntegrationUser -ApplicationId <client id>).
+    [string[]] $IntegrationManagedIdentityClientIds,
 
     # A rehearsal: the CrmSync sandbox at this URL instead of the tenant.
     [string] $SandboxUrl,
+    # With -SandboxUrl: synchronize as a pool of the sandbox's first n integration applications.
+    [int] $SandboxIntegrationIdentityCount = 0,
 
     # Which mappings; default: all, in dependency order.
     [string[]] $Name,
@@ -43,12 +48,20 @@ $ErrorActionPreference = 'Stop'
 Import-Module CrmSync
 
 if ($SandboxUrl) {
-    Connect-CrmSync -Name Runbook -SandboxUrl $SandboxUrl -StateConnectionString $StateConnectionString -WarningAction SilentlyContinue
+    $pool = if ($SandboxIntegrationIdentityCount -gt 0) { @{ IntegrationIdentityCount = $SandboxIntegrationIdentityCount } } else { @{} }
+    Connect-CrmSync -Name Runbook -SandboxUrl $SandboxUrl -StateConnectionString $StateConnectionString @pool -WarningAction SilentlyContinue
 }
 else {
-    $identity = if ($ManagedIdentityClientId) { @{ ClientId = $ManagedIdentityClientId; IntegrationClientId = $ManagedIdentityClientId } } else { @{} }
+    $identity = if ($IntegrationManagedIdentityClientIds) {
+        @{ IntegrationIdentity = @($IntegrationManagedIdentityClientIds | ForEach-Object { New-CrmSyncIdentity -ManagedIdentity -ClientId $_ }) }
+    }
+    else { @{ IntegrationManagedIdentity = $true } }
+    if ($ManagedIdentityClientId) {
+        $identity.ClientId = $ManagedIdentityClientId
+        if (-not $IntegrationManagedIdentityClientIds) { $identity.IntegrationClientId = $ManagedIdentityClientId }
+    }
     Connect-CrmSync -Name Runbook -TenantId $TenantId -Environment $Environment -DataverseUrl $DataverseUrl `
-        -ManagedIdentity -IntegrationManagedIdentity @identity -StateConnectionString $StateConnectionString
+        -ManagedIdentity @identity -StateConnectionString $StateConnectionString
 }
 
 try {
@@ -60,7 +73,8 @@ try {
     $sum = { param($property) [int](($jobs | Measure-Object $property -Sum).Sum) }
     $failed = & $sum Failed
     "CRMSYNC jobs=$($jobs.Count) inserted=$(& $sum Inserted) modified=$(& $sum Modified) deleted=$(& $sum Deleted) " +
-        "skipped=$(& $sum Skipped) failed=$failed leased-elsewhere=$(@($skippedMappings).Count) worker=$Worker"
+        "skipped=$(& $sum Skipped) failed=$failed leased-elsewhere=$(@($skippedMappings).Count) worker=$Worker " +
+        "identities=$(@((Get-CrmSyncConnection).SyncIdentities).Count)"
     foreach ($error in $recordErrors) { Write-Warning "CRMSYNC record: $($error.Exception.Message)" }
 
     if ($failed -gt $MaxFailedRecords) {

@@ -302,6 +302,7 @@ Describe 'Default views at 80 columns' {
         & $add (Get-IntegrationCoupling)
         & $add (Get-IntegrationSyncJob)
         & $add (Get-CrmSyncSandboxStatistic)
+        & $add (New-CrmSyncIdentity -ManagedIdentity)
     }
 
     AfterAll {

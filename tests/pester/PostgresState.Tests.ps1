@@ -133,6 +133,22 @@ Describe 'The example runbook (docs/examples/Invoke-CrmSyncRunbook.ps1)' {
         finally { Disconnect-CrmSync }
     }
 
+    It 'synchronizes as a pool of application users when given several' {
+        # The sandbox's second integration application gets its Dataverse user, as an admin does once per identity.
+        $PgSandbox | Connect-CrmSync -Name PoolSetup -StatePath (Join-Path $TestDrive 'pool-setup.db') -WarningAction SilentlyContinue
+        try { $null = $PgSandbox.IntegrationApps[1] | New-IntegrationUser -Confirm:$false -ErrorAction Stop }
+        finally { Disconnect-CrmSync }
+        $trey = (Invoke-SandboxApi $PgSandbox Dataverse "accounts?`$select=accountid&`$filter=name eq 'Trey Research'").value[0].accountid
+        $null = Invoke-SandboxApi $PgSandbox Dataverse "accounts($trey)" -Method Patch -Body @{ telephone1 = '+1 555 0142' }
+
+        $out = Invoke-ChildPwsh -Command "
+            `$env:PSModulePath = '$ModulePath'
+            & '$Runbook' -SandboxUrl '$($PgSandbox.BaseUrl)' -StateConnectionString '$RunbookDatabase' -Worker runbook-pool -SandboxIntegrationIdentityCount 2" 2>&1
+
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        ($out | Where-Object { "$_" -like 'CRMSYNC jobs=*' }) | Should -Match 'modified=1 .*failed=0 .*worker=runbook-pool identities=2'
+    }
+
     It 'fails the job, naming the failed record, when more records fail than allowed' {
         # Business Central refuses a name over 100 characters: this coupled account fails on its way to BC.
         $trey = (Invoke-SandboxApi $PgSandbox Dataverse "accounts?`$select=accountid&`$filter=name eq 'Trey Research'").value[0].accountid

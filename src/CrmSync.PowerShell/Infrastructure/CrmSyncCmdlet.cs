@@ -1,3 +1,4 @@
+using CrmSync.Auth;
 using System.Management.Automation;
 using System.Net;
 using System.Security;
@@ -65,6 +66,20 @@ public abstract class CrmSyncCmdlet : PSCmdlet
 
     /// <summary>The plain text of a SecureString, for the engine's never-printing SecretText.</summary>
     protected static string PlainText(SecureString secure) => new NetworkCredential(string.Empty, secure).Password;
+
+    /// <summary>
+    /// An application's sign-in from the parameters that give it (the caller has checked that exactly one way is given):
+    /// a managed identity, a client secret, or a certificate from a file or (Windows) the store by thumbprint.
+    /// </summary>
+    protected CredentialSpec ApplicationCredential(bool managedIdentity, SecureString? clientSecret, string? certificatePath, SecureString? certificatePassword, string? certificateThumbprint) =>
+        managedIdentity ? new ManagedIdentityCredentialSpec()
+        : clientSecret is not null ? new ClientSecretCredentialSpec(new SecretText(PlainText(clientSecret)))
+        : new CertificateCredentialSpec
+        {
+            CertificatePath = certificatePath is null ? null : GetUnresolvedProviderPathFromPSPath(certificatePath),
+            CertificatePassword = certificatePassword is null ? null : new SecretText(PlainText(certificatePassword)),
+            Thumbprint = certificateThumbprint,
+        };
 
     /// <summary>A non-terminating error for one record; processing continues.</summary>
     protected void WriteEngineError(CrmSyncException exception, object? target = null) =>

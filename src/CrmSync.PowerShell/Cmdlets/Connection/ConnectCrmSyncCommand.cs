@@ -250,13 +250,10 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
 
         CredentialSpec credential = ParameterSetName switch
         {
-            ClientSecretSet => new ClientSecretCredentialSpec(new SecretText(PlainText(ClientSecret!))),
-            CertificateFileSet => new CertificateCredentialSpec { CertificatePath = GetUnresolvedProviderPathFromPSPath(CertificatePath!), CertificatePassword = CertificatePassword is null ? null : new SecretText(PlainText(CertificatePassword)) },
-            CertificateThumbprintSet => new CertificateCredentialSpec { Thumbprint = CertificateThumbprint },
-            ManagedIdentitySet => new ManagedIdentityCredentialSpec(),
             // The engine shows the device code message as a warning while the sign-in waits.
             DeviceCodeSet => new DeviceCodeCredentialSpec(),
-            _ => new InteractiveCredentialSpec(),
+            InteractiveSet => new InteractiveCredentialSpec(),
+            _ => ApplicationCredential(ManagedIdentity, ClientSecret, CertificatePath, CertificatePassword, CertificateThumbprint),
         };
         credential = credential with { TenantId = TenantId, ClientId = ClientId };
         return new ConnectionSettings
@@ -300,14 +297,7 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
                 "Give -IntegrationClientId, the application (client) id of the integration identity's app registration.");
         }
 
-        CredentialSpec spec = IntegrationManagedIdentity.IsPresent ? new ManagedIdentityCredentialSpec()
-            : IntegrationClientSecret is not null ? new ClientSecretCredentialSpec(new SecretText(PlainText(IntegrationClientSecret)))
-            : new CertificateCredentialSpec
-            {
-                CertificatePath = IntegrationCertificatePath is null ? null : GetUnresolvedProviderPathFromPSPath(IntegrationCertificatePath),
-                CertificatePassword = IntegrationCertificatePassword is null ? null : new SecretText(PlainText(IntegrationCertificatePassword)),
-                Thumbprint = IntegrationCertificateThumbprint,
-            };
+        var spec = ApplicationCredential(IntegrationManagedIdentity, IntegrationClientSecret, IntegrationCertificatePath, IntegrationCertificatePassword, IntegrationCertificateThumbprint);
         return spec with { TenantId = TenantId, ClientId = IntegrationClientId };
     }
 

@@ -68,13 +68,7 @@ public sealed class NewCrmSyncIdentityCommand : CrmSyncCmdlet
             return;
         }
 
-        CredentialSpec credential = ParameterSetName switch
-        {
-            ClientSecretSet => new ClientSecretCredentialSpec(new SecretText(PlainText(ClientSecret!))),
-            CertificateFileSet => new CertificateCredentialSpec { CertificatePath = GetUnresolvedProviderPathFromPSPath(CertificatePath!), CertificatePassword = CertificatePassword is null ? null : new SecretText(PlainText(CertificatePassword)) },
-            CertificateThumbprintSet => new CertificateCredentialSpec { Thumbprint = CertificateThumbprint },
-            _ => new ManagedIdentityCredentialSpec(),
-        };
+        var credential = ApplicationCredential(ManagedIdentity, ClientSecret, CertificatePath, CertificatePassword, CertificateThumbprint);
         WriteObject(new CrmSyncIdentity(credential with { ClientId = ClientId }));
     }
 }
