@@ -28,7 +28,7 @@ public static class Program
                 {
                     "state-store" => await SyncBenchmark.StateStoreAsync(Option("--n", 1_000_000), Option("--changes", 1_000)),
                     "import-salespeople" => await SyncBenchmark.ImportSalespeopleAsync(Option("--n", 1_000)),
-                    _ => await SyncBenchmark.RunAsync(args[1], Option("--n", 10_000), Option("--changes", 1_000), Option("--identities", 1)),
+                    _ => await SyncBenchmark.RunAsync(args[1], Option("--n", 10_000), Option("--changes", 1_000), Option("--identities", 1), Option("--record-latency", 0)),
                 };
                 Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
                 return 0;

@@ -221,10 +221,12 @@ public static class SyncBenchmark
     }
 
     /// <param name="identities">Integration identities the connection spreads its requests over (a pool): each has the sandbox's limits, so X* is that many times one identity's.</param>
-    public static async Task<ScenarioResult> RunAsync(string scenario, int n, int changes, int identities = 1)
+    /// <param name="recordLatencyMs">Server time per record (0: the realistic profile's 1 ms).</param>
+    public static async Task<ScenarioResult> RunAsync(string scenario, int n, int changes, int identities = 1, int recordLatencyMs = 0)
     {
-        // The child sandbox runs --profile realistic: these limits (for X*).
-        var limits = SandboxLimits.Realistic;
+        // The child sandbox runs --profile realistic (with --record-latency when given): these limits (for X*).
+        var recordLatency = recordLatencyMs > 0 ? TimeSpan.FromMilliseconds(recordLatencyMs) : (TimeSpan?)null;
+        var limits = recordLatency is { } perRecord ? SandboxLimits.Realistic.WithRecordLatency(perRecord) : SandboxLimits.Realistic;
         var toBc = scenario == "full-dv-to-bc";
         await using var sandbox = await SandboxService.StartAsync(new SandboxStartOptions
         {
@@ -233,6 +235,7 @@ public static class SyncBenchmark
             ExtraAccounts = toBc ? n : 0,
             DataverseUserSyncDelay = TimeSpan.Zero,
             IntegrationApps = Math.Max(4, identities),
+            RecordLatency = recordLatency,
         });
         var instance = sandbox.Instance;
         var state = NewStatePath();

@@ -19,6 +19,8 @@ public static class Program
           --accounts <n>           Add n generated Dataverse accounts (benchmarks).
           --salespeople <n>        Add n BC salespeople (sales00001@contoso.com …) and n more
                                    Dynamics 365 licenses: a sales team to import (benchmarks).
+          --record-latency <ms>    Server time per record read or written, Dataverse and Business Central
+                                   (realistic: 1): slower services, whose limits bind before this machine does.
           --integration-apps <n>   Integration applications to seed (1 to 16, default 4), each with its own
                                    service-protection limits: a pool of application users to spread load over.
           --user-sync-delay <s>    Seconds before a licensed Entra user appears in Dataverse (default 2).
@@ -119,6 +121,7 @@ public static class Program
         var faultSeed = FaultOptions.None.Seed;
         TimeSpan? slowResponse = null;
         var appsGiven = false;
+        TimeSpan? recordLatency = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -161,6 +164,9 @@ public static class Program
                 case "--salespeople":
                     options = options with { ExtraSalespeople = Number() };
                     break;
+                case "--record-latency":
+                    recordLatency = TimeSpan.FromMilliseconds(Number());
+                    break;
                 case "--integration-apps":
                     var apps = Number();
                     options = apps is >= 1 and <= 16 ? options with { IntegrationApps = apps } : throw new ArgumentException($"--integration-apps needs 1 to 16 applications, not {apps}.");
@@ -184,6 +190,11 @@ public static class Program
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
+        }
+
+        if (recordLatency is { } perRecord)
+        {
+            options = options with { Limits = options.Limits.WithRecordLatency(perRecord) };
         }
 
         if (faultRate > 0)

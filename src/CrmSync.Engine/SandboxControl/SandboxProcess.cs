@@ -24,6 +24,9 @@ public sealed record SandboxStartOptions
     /// <summary>BC salespeople and as many more Dynamics 365 licenses (a sales team to import).</summary>
     public int ExtraSalespeople { get; init; }
 
+    /// <summary>Server time per record read or written on Dataverse and BC (the profile's when null).</summary>
+    public TimeSpan? RecordLatency { get; init; }
+
     /// <summary>Integration applications the sample tenant has (1 to 16; the sandbox's default, 4, when null).</summary>
     public int? IntegrationApps { get; init; }
 
@@ -89,6 +92,12 @@ public static class SandboxProcess
         {
             start.ArgumentList.Add("--salespeople");
             start.ArgumentList.Add(options.ExtraSalespeople.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.RecordLatency is { } perRecord)
+        {
+            start.ArgumentList.Add("--record-latency");
+            start.ArgumentList.Add(((int)perRecord.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         if (options.IntegrationApps is { } apps)

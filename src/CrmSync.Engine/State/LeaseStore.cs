@@ -8,7 +8,8 @@ public sealed record SyncLease(string MappingName, string Holder, DateTimeOffset
 /// <summary>
 /// Leases on mappings, so that of several workers sharing one state only one synchronizes a mapping at a time. A lease
 /// is taken in one statement (insert, or take over when expired or already ours), renewed while the work runs and
-/// released at its end; a crashed worker's lease simply expires. Times are the workers' clocks (keep them in sync).
+/// released at its end; a crashed worker's lease simply expires. Times come from the state's clock
+/// (<see cref="StateStore.CurrentTime"/>: the database server's), so workers' clocks may differ.
 /// </summary>
 internal sealed class LeaseStore(StateDatabase db)
 {

@@ -35,6 +35,12 @@ internal abstract class StateDatabase : IDisposable
     /// <summary>Time spent in transactions (writes and commits) since the store was opened.</summary>
     public TimeSpan TransactionTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, Volatile.Read(ref _transactionTicks));
 
+    /// <summary>
+    /// Now, by the clock every user of this state agrees on: the database server's for a shared database (workers on
+    /// several machines compare lease times by it, whatever their own clocks say), this machine's for a file.
+    /// </summary>
+    public virtual DateTimeOffset CurrentTime() => DateTimeOffset.UtcNow;
+
     /// <summary>A migration's SQL as this backend runs it.</summary>
     protected abstract string MigrationSql(StateMigration migration);
 

@@ -54,6 +54,9 @@ public sealed class StateStore : IDisposable
 
     internal LeaseStore Leases { get; }
 
+    /// <summary>Now by the state's clock (the database server's for PostgreSQL): what lease times are compared by.</summary>
+    internal DateTimeOffset CurrentTime() => Database.CurrentTime();
+
     /// <summary>Time spent in transactions (writes and commits) since the store was opened: what state keeping costs a run.</summary>
     public TimeSpan TransactionTime => Database.TransactionTime;
 

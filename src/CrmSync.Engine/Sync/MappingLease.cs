@@ -42,7 +42,7 @@ internal sealed class MappingLease : IAsyncDisposable
         var waitUntil = DateTimeOffset.UtcNow + options.LeaseWait;
         while (true)
         {
-            var (acquired, lease) = store.Leases.TryAcquire(mapping, options.Worker, options.LeaseDuration, DateTimeOffset.UtcNow);
+            var (acquired, lease) = store.Leases.TryAcquire(mapping, options.Worker, options.LeaseDuration, store.CurrentTime());
             if (acquired)
             {
                 return new MappingLease(store, mapping, options.Worker, options.LeaseDuration, cancellationToken);
@@ -65,7 +65,7 @@ internal sealed class MappingLease : IAsyncDisposable
     /// <summary>Renews the lease now, inside the caller's transaction; throws <c>LeaseLost</c> when it is no longer held.</summary>
     public void Fence()
     {
-        if (Lost || !_store.Leases.Renew(_mapping, _worker, _duration, DateTimeOffset.UtcNow))
+        if (Lost || !_store.Leases.Renew(_mapping, _worker, _duration, _store.CurrentTime()))
         {
             Lost = true;
             _lost.Cancel();
@@ -85,7 +85,7 @@ internal sealed class MappingLease : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
-                if (!_store.Leases.Renew(_mapping, _worker, _duration, DateTimeOffset.UtcNow))
+                if (!_store.Leases.Renew(_mapping, _worker, _duration, _store.CurrentTime()))
                 {
                     Lost = true;
                     await _lost.CancelAsync().ConfigureAwait(false);

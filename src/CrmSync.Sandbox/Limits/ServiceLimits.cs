@@ -44,6 +44,13 @@ public sealed record SandboxLimits
 
     public ServiceLimits Graph { get; init; } = ServiceLimits.Unlimited;
 
+    /// <summary>These limits with another server time per record on Dataverse and Business Central.</summary>
+    public SandboxLimits WithRecordLatency(TimeSpan perRecord) => this with
+    {
+        Dataverse = Dataverse with { LatencyPerRecord = perRecord },
+        BusinessCentral = BusinessCentral with { LatencyPerRecord = perRecord },
+    };
+
     /// <summary>No limits, no latency: fast tests.</summary>
     public static SandboxLimits Unlimited { get; } = new() { BusinessCentral = ServiceLimits.Unlimited with { SendRetryAfter = false } };
 

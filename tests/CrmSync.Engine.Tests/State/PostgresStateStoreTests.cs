@@ -54,6 +54,26 @@ public sealed class PostgresStateStoreTests(PostgresCluster cluster) : StateStor
     }
 
     [Fact]
+    public void Lease_times_come_from_the_database_server_s_running_clock_even_inside_a_transaction()
+    {
+        using var store = Open(Location("clock"));
+        var before = DateTimeOffset.UtcNow;
+
+        DateTimeOffset first = default, second = default;
+        store.InTransaction(() =>
+        {
+            first = store.CurrentTime();
+            Thread.Sleep(120);
+            second = store.CurrentTime();
+        });
+
+        // The server runs on this machine here: its clock agrees with ours to well within a second.
+        Assert.InRange(first, before.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+        // clock_timestamp(), not the transaction's start (now()): a lease renewed late in a long commit is renewed from then.
+        Assert.True(second - first >= TimeSpan.FromMilliseconds(100), $"{first:O} → {second:O}");
+    }
+
+    [Fact]
     public void A_password_in_the_connection_string_appears_in_no_error()
     {
         var location = Location("secret") + ";Password=canary-7f3e;Username=nobody";
