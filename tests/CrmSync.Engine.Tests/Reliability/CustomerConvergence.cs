@@ -25,6 +25,11 @@ internal static class CustomerConvergence
         }
     }
 
+    /// <summary>The customers (BusinessCentral) or accounts (Dataverse) by id: one read for many lookups.</summary>
+    public static Dictionary<Guid, Dictionary<string, object?>> RowsById(SandboxHost host, string service) => service == "Dataverse"
+        ? Rows(host, service, "accounts").ToDictionary(r => (Guid)r["accountid"]!)
+        : Rows(host, service, "customers").ToDictionary(r => (Guid)r["id"]!);
+
     public static Dictionary<string, object?> Row(SandboxHost host, string service, string set, Guid id)
     {
         var key = service == "Dataverse" ? host.Dataverse.Table(set).Schema.Key : "id";

@@ -50,8 +50,8 @@ public sealed class MultiWorkerKillTests(PostgresCluster cluster, ITestOutputHel
         using var check = CrmSyncConnection.Open("check", stateConnectionString: state);
         CustomerConvergence.Assert(host, check.Store, before);
         // No lost update: the last value each changed record was given is still there (and, converged, on both sides).
-        var lost = expected.GroupBy(e => (e.Service, e.Id)).Select(g => g.Last())
-            .Where(e => !Equals(CustomerConvergence.Row(host, e.Service, e.Service == "Dataverse" ? "accounts" : "customers", e.Id)[e.Field], e.Value)).ToList();
+        var now = new[] { "BusinessCentral", "Dataverse" }.ToDictionary(service => service, service => CustomerConvergence.RowsById(host, service));
+        var lost = expected.GroupBy(e => (e.Service, e.Id)).Select(g => g.Last()).Where(e => !Equals(now[e.Service][e.Id][e.Field], e.Value)).ToList();
         var jobs = check.Store.Jobs.GetAll().Where(j => j.FinishTime is not null).ToList();
         var overlaps = jobs.SelectMany(a => jobs.Where(b => a.Id != b.Id && a.Worker != b.Worker && string.Equals(a.MappingName, b.MappingName, StringComparison.OrdinalIgnoreCase)
             && a.StartTime < b.FinishTime && b.StartTime < a.FinishTime).Select(b => $"{a.MappingName}: {a.Worker} {a.StartTime:O}–{a.FinishTime:O} and {b.Worker} {b.StartTime:O}–{b.FinishTime:O}")).ToList();
