@@ -76,6 +76,42 @@ public sealed class BusinessCentralContractTests
         Assert.Equal(new[] { 5000, 5000, 2345 }, pages);
     }
 
+    // Server-driven paging continues after the last row of the previous page in the current data (the skip token holds
+    // the sort values): a row changed between pages moves to its new place, whatever the sandbox keeps to page quickly.
+    [Fact]
+    public async Task Paging_in_modified_order_sees_rows_changed_between_pages_at_their_new_place()
+    {
+        await using var sbx = await SandboxClient.StartAsync(new Hosting.SandboxOptions { ExtraCustomers = 3000 });
+        string? url = $"{sbx.Host.BusinessCentralApiUrl}{sbx.Company}/customers?$select=id,number,lastModifiedDateTime&$orderby=lastModifiedDateTime,id&$filter=lastModifiedDateTime ge 2000-01-01T00:00:00Z";
+        var seen = new List<(string Id, DateTimeOffset Modified)>();
+        string? readThenChanged = null, changedBeforeRead = null;
+        while (url is not null)
+        {
+            var page = await sbx.SendAsync(HttpMethod.Get, url, null, sbx.Sample.SetupApp, ("Prefer", "odata.maxpagesize=1000"));
+            seen.AddRange(page.Values.Select(v => (v.GetProperty("id").GetString()!, v.GetProperty("lastModifiedDateTime").GetDateTimeOffset())));
+            url = page.Json.TryGetProperty("@odata.nextLink", out var next) ? next.GetString() : null;
+            if (readThenChanged is null)
+            {
+                // After the first page: change one row already read and one not read yet.
+                readThenChanged = seen[10].Id;
+                var all = await sbx.Bc(HttpMethod.Get, $"{sbx.Company}/customers?$select=id&$orderby=lastModifiedDateTime,id&$top=1&$skip=2500");
+                changedBeforeRead = all.Values[0].GetProperty("id").GetString();
+                foreach (var id in new[] { readThenChanged, changedBeforeRead })
+                {
+                    var patched = await sbx.Bc(HttpMethod.Patch, $"{sbx.Company}/customers({id})", new { city = "Moved" }, null, ("If-Match", "*"));
+                    Assert.Equal(HttpStatusCode.OK, patched.Status);
+                }
+            }
+        }
+
+        Assert.Equal(seen.OrderBy(r => r.Modified).ThenBy(r => Guid.Parse(r.Id)).Select(r => r.Id), seen.Select(r => r.Id));
+        Assert.Equal(3010, seen.Select(r => r.Id).Distinct().Count());
+        Assert.Equal(2, seen.Count(r => r.Id == readThenChanged));
+        var moved = Assert.Single(seen, r => r.Id == changedBeforeRead);
+        Assert.Equal(seen[^1].Id, seen.Where(r => r.Id == readThenChanged || r.Id == changedBeforeRead).MaxBy(r => r.Modified).Id);
+        Assert.True(moved.Modified > DateTimeOffset.UtcNow.AddMinutes(-1), "the row changed before it was read comes with its new time");
+    }
+
     [Fact]
     public async Task Post_assigns_the_next_number_translates_the_currency_code_and_creates_the_company_contact()
     {
