@@ -53,45 +53,32 @@ public sealed class EntityTable
 
     // Bumped by every change: an ordered snapshot is valid only for the version it was sorted at.
     private long _version;
-    private readonly Dictionary<string, OrderedSnapshot> _ordered = new(StringComparer.Ordinal);
-
-    private sealed class OrderedSnapshot(long version, Row[] rows)
-    {
-        public long Version { get; } = version;
-
-        public Row[] Rows { get; } = rows;
-
-        public int Uses { get; set; } = 1;
-
-        public int PassedOver { get; set; }
-    }
+    private readonly Dictionary<string, (long Version, Row[] Rows)> _ordered = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _scannedAt = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The rows sorted by <paramref name="comparer"/> (the order named <paramref name="order"/>), kept while the table is
-    /// unchanged: paged reads of a large table in a fixed order (change tracking by modified time) then cost a binary
-    /// search and a page instead of a scan of every row per page, as a database index would. Null when the table changes
-    /// too often for a snapshot to pay off: the caller scans.
+    /// unchanged: paging through a large table in a fixed order (change tracking by modified time) then costs a binary
+    /// search and a page instead of a scan of every row per page, as a database index would. Null for the first read of a
+    /// version (the caller scans): a one-page change read must not pay for a sort, and a table written between every read
+    /// never sorts; a second read of the same version is paging through it, and sorts once.
     /// </summary>
     internal Row[]? Ordered(string order, IComparer<Row> comparer)
     {
-        if (_ordered.TryGetValue(order, out var snapshot))
+        if (_ordered.TryGetValue(order, out var snapshot) && snapshot.Version == _version)
         {
-            if (snapshot.Version == _version)
-            {
-                snapshot.Uses++;
-                return snapshot.Rows;
-            }
+            return snapshot.Rows;
+        }
 
-            // Stale: sort again when the last snapshot served enough reads to pay for its sort, or now and then to retry.
-            if (snapshot.Uses < 8 && ++snapshot.PassedOver < 32)
-            {
-                return null;
-            }
+        if (!_scannedAt.TryGetValue(order, out var scanned) || scanned != _version)
+        {
+            _scannedAt[order] = _version;
+            return null;
         }
 
         var rows = _rows.Values.ToArray();
         Array.Sort(rows, comparer);
-        _ordered[order] = new OrderedSnapshot(_version, rows);
+        _ordered[order] = (_version, rows);
         return rows;
     }
 

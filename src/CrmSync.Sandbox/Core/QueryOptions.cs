@@ -121,10 +121,10 @@ public static class QueryRunner
         var after = options.SkipToken is null ? null : DecodeSkipToken(options.SkipToken, keys.Count);
         var needed = (long)(options.Skip ?? 0) + pageSize + 1;
 
-        // Ordered by columns of the row itself and no $count: read from the table's ordered snapshot, from the skip
+        // An explicit $orderby (a paged change read) on columns of the row itself, and no $count: read from the table's ordered snapshot, from the skip
         // token on, until the page is full.
         var columns = options.OrderBy.Select(o => schema.IndexOf(o.Column)).ToList();
-        if (!options.Count && columns.All(c => c >= 0) &&
+        if (!options.Count && columns.Count > 0 && columns.All(c => c >= 0) &&
             table.Ordered(string.Join(",", options.OrderBy.Select(o => o.Column + (o.Descending ? " desc" : string.Empty))), comparer) is { } sorted)
         {
             var first = after is null ? 0 : FirstAfter(sorted, keys, after);
