@@ -23,18 +23,19 @@ Describe 'New-CrmSyncIdentity' {
         (New-CrmSyncIdentity -ManagedIdentity).Identity | Should -Be 'system-assigned managed identity'
     }
 
-    It 'reports a row that is not a client id, names it, and still describes the others' {
+    It 'reports a client id that is not one, names it, and the other identities of a loop still come out' {
         $rows = @(
-            [pscustomobject]@{ ClientId = '11111111-2222-4333-8444-555555555555'; ClientSecret = (ConvertTo-SecureString 'a' -AsPlainText -Force) }
-            [pscustomobject]@{ ClientId = 'not-a-guid'; ClientSecret = (ConvertTo-SecureString 'b' -AsPlainText -Force) }
-            [pscustomobject]@{ ClientId = '66666666-2222-4333-8444-555555555555'; ClientSecret = (ConvertTo-SecureString 'c' -AsPlainText -Force) }
+            [pscustomobject]@{ ClientId = '11111111-2222-4333-8444-555555555555'; Secret = 'a' }
+            [pscustomobject]@{ ClientId = 'not-a-guid'; Secret = 'b' }
+            [pscustomobject]@{ ClientId = '66666666-2222-4333-8444-555555555555'; Secret = 'c' }
         )
-        $identities = @($rows | New-CrmSyncIdentity -ErrorVariable bad -ErrorAction SilentlyContinue)
+        $identities = @($rows | ForEach-Object { New-CrmSyncIdentity $_.ClientId (ConvertTo-SecureString $_.Secret -AsPlainText -Force) -ErrorVariable +bad -ErrorAction SilentlyContinue })
         $identities.ClientId | Should -Be @('11111111-2222-4333-8444-555555555555', '66666666-2222-4333-8444-555555555555')
         $bad.Count | Should -Be 1
         $bad[0].FullyQualifiedErrorId | Should -BeLike 'ClientIdInvalid,*'
         $bad[0].TargetObject | Should -Be 'not-a-guid'
         $bad[0].Exception.Message | Should -Match 'Overview page'
+        New-CrmSyncIdentity -ManagedIdentity -WhatIf | Should -BeNullOrEmpty
     }
 
     It 'refuses a certificate file that does not exist, naming the application and the file' {

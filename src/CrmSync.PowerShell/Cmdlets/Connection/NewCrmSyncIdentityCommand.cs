@@ -10,7 +10,7 @@ namespace CrmSync.PowerShell.Cmdlets.Connection;
 /// for a pool given to Connect-CrmSync -IntegrationIdentity. Creates nothing in Entra or Dataverse (New-IntegrationUser
 /// makes the application user); the object shows who the identity is, never its secret.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "CrmSyncIdentity", DefaultParameterSetName = ClientSecretSet, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/New-CrmSyncIdentity.md")]
+[Cmdlet(VerbsCommon.New, "CrmSyncIdentity", DefaultParameterSetName = ClientSecretSet, SupportsShouldProcess = true, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/New-CrmSyncIdentity.md")]
 [OutputType(typeof(CrmSyncIdentity))]
 public sealed class NewCrmSyncIdentityCommand : CrmSyncCmdlet
 {
@@ -20,30 +20,30 @@ public sealed class NewCrmSyncIdentityCommand : CrmSyncCmdlet
     private const string ManagedIdentitySet = "ManagedIdentity";
 
     /// <summary>Application (client) id of the app registration (or of a user-assigned managed identity).</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ClientSecretSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CertificateFileSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CertificateThumbprintSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(ParameterSetName = ManagedIdentitySet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ClientSecretSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CertificateFileSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CertificateThumbprintSet)]
+    [Parameter(ParameterSetName = ManagedIdentitySet)]
     [ValidateNotNullOrEmpty]
     public string? ClientId { get; set; }
 
     /// <summary>Client secret of the app registration.</summary>
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = ClientSecretSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = ClientSecretSet)]
     [ValidateNotNull]
     public SecureString? ClientSecret { get; set; }
 
     /// <summary>PFX file with the app registration's certificate and private key.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = CertificateFileSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateFileSet)]
     [ValidateNotNullOrEmpty]
     public string? CertificatePath { get; set; }
 
     /// <summary>Password of the PFX file.</summary>
-    [Parameter(ParameterSetName = CertificateFileSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = CertificateFileSet)]
     [ValidateNotNull]
     public SecureString? CertificatePassword { get; set; }
 
     /// <summary>Thumbprint of a certificate in the CurrentUser or LocalMachine "My" store (Windows).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = CertificateThumbprintSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, ParameterSetName = CertificateThumbprintSet)]
     [ValidateNotNullOrEmpty]
     public string? CertificateThumbprint { get; set; }
 
@@ -53,7 +53,6 @@ public sealed class NewCrmSyncIdentityCommand : CrmSyncCmdlet
 
     protected override void ProcessRecord()
     {
-        // One bad row of a piped list is reported and skipped; the others still come out.
         if (ClientId is not null && !Guid.TryParse(ClientId, out _))
         {
             WriteEngineError(new CrmSyncException("ClientIdInvalid", CrmSyncErrorKind.InvalidArgument,
@@ -68,7 +67,11 @@ public sealed class NewCrmSyncIdentityCommand : CrmSyncCmdlet
             return;
         }
 
-        var credential = ApplicationCredential(ManagedIdentity, ClientSecret, CertificatePath, CertificatePassword, CertificateThumbprint);
-        WriteObject(new CrmSyncIdentity(credential with { ClientId = ClientId }));
+        var credential = ApplicationCredential(ManagedIdentity, ClientSecret, CertificatePath, CertificatePassword, CertificateThumbprint) with { ClientId = ClientId };
+        // Nothing outside this session changes; -WhatIf still only says what would be described.
+        if (ShouldProcess(credential.IdentityDisplay, "Describe an integration identity for Connect-CrmSync -IntegrationIdentity"))
+        {
+            WriteObject(new CrmSyncIdentity(credential));
+        }
     }
 }
