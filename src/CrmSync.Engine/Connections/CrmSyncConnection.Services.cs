@@ -81,6 +81,7 @@ public sealed partial class CrmSyncConnection
             }
 
             await connection.CheckServicesAsync(cancellationToken).ConfigureAwait(false);
+            await connection.ProbeSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
             connection.WarnAboutSyncIdentity();
             return connection;
         }
@@ -149,7 +150,6 @@ public sealed partial class CrmSyncConnection
         }).ConfigureAwait(false);
 
         Checks = checks;
-        await ProbeSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
         return checks;
     }
 

@@ -67,6 +67,11 @@ public abstract class CrmSyncCmdlet : PSCmdlet
     /// <summary>The plain text of a SecureString, for the engine's never-printing SecretText.</summary>
     protected static string PlainText(SecureString secure) => new NetworkCredential(string.Empty, secure).Password;
 
+    /// <summary>An application (client) id given as text, or ClientIdInvalid naming the parameter and where to find the id.</summary>
+    protected static Guid ParseClientId(string value, string parameter) =>
+        Guid.TryParse(value, out var id) ? id : throw new CrmSyncException("ClientIdInvalid", CrmSyncErrorKind.InvalidArgument,
+            $"-{parameter} '{value}' is not an application (client) id: give the GUID shown on the app registration's Overview page.", value);
+
     /// <summary>
     /// An application's sign-in from the parameters that give it (the caller has checked that exactly one way is given):
     /// a managed identity, a client secret, or a certificate from a file or (Windows) the store by thumbprint.

@@ -357,8 +357,4 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
 
         return instance.IntegrationCredential(IntegrationClientId is null ? null : ParseClientId(IntegrationClientId, nameof(IntegrationClientId)), IntegrationClientSecret is null ? null : PlainText(IntegrationClientSecret));
     }
-
-    private static Guid ParseClientId(string value, string parameter) =>
-        Guid.TryParse(value, out var id) ? id : throw new CrmSyncException("ClientIdInvalid", CrmSyncErrorKind.InvalidArgument,
-            $"-{parameter} '{value}' is not an application (client) id: give the GUID shown on the app registration's Overview page.", value);
 }

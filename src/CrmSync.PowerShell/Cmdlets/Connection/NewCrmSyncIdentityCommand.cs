@@ -53,11 +53,17 @@ public sealed class NewCrmSyncIdentityCommand : CrmSyncCmdlet
 
     protected override void ProcessRecord()
     {
-        if (ClientId is not null && !Guid.TryParse(ClientId, out _))
+        if (ClientId is not null)
         {
-            WriteEngineError(new CrmSyncException("ClientIdInvalid", CrmSyncErrorKind.InvalidArgument,
-                $"-ClientId '{ClientId}' is not an application (client) id: give the GUID shown on the app registration's Overview page.", ClientId));
-            return;
+            try
+            {
+                _ = ParseClientId(ClientId, nameof(ClientId));
+            }
+            catch (CrmSyncException ex)
+            {
+                WriteEngineError(ex);
+                return;
+            }
         }
 
         if (CertificatePath is not null && !File.Exists(GetUnresolvedProviderPathFromPSPath(CertificatePath)))
