@@ -67,7 +67,8 @@ internal sealed class BusinessCentralSideAccess(IntegrationTableMapping mapping,
 
     private int ConcurrentRequests => 5 * client.PoolSize;
 
-    public override async Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken)
+    // Full $batch requests whether or not BC is otherwise idle: its request-count limit is what binds (§3.1).
+    public override async Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, bool destinationIdle, CancellationToken cancellationToken)
     {
         // Each record is in one request only. Creates were announced as pending writes before this (crash safety), and
         // updates carry If-Match, so requests running at once cannot duplicate or overwrite one another.

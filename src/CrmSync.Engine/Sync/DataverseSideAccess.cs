@@ -74,7 +74,7 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
         return found;
     }
 
-    public override async Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken)
+    public override async Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, bool destinationIdle, CancellationToken cancellationToken)
     {
         if (writes.Count == 0)
         {
@@ -89,8 +89,10 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
         }).ToList();
         // Dataverse runs the requests of one $batch one after another; several smaller $batch requests at once use the
         // concurrency it allows per user (52, x-ms-dop-hint; the handler's gate keeps to it). Each record is in one
-        // request only, and every write is an idempotent upsert, so their order does not matter.
-        var chunkSize = Math.Max(MinRecordsPerRequest, (int)Math.Ceiling(operations.Count / (double)MaxRequestsPerBatch));
+        // request only, and every write is an idempotent upsert, so their order does not matter. A small batch (the start of a
+        // pass, a slow source) is spread thin only when nothing else is being written: each request costs server time of its own.
+        var fewest = destinationIdle ? MinRecordsPerRequestWhenIdle : MinRecordsPerRequest;
+        var chunkSize = Math.Max(fewest, (int)Math.Ceiling(operations.Count / (double)MaxRequestsPerBatch));
         var chunks = operations.Select((operation, index) => (operation, index)).Chunk(chunkSize).ToList();
         var answers = await Task.WhenAll(chunks.Select(async chunk =>
         {
@@ -108,8 +110,9 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
     // of identities has that many times the limits, so its batches are that many times larger.
     public override int RecordsPerBatch(int requested) => Math.Max(requested, MaxRequestsPerBatch * RecordsPerRequest);
 
-    /// <summary>Requests one engine batch is spread over at most (four per identity), and the fewest records worth a request of their own.</summary>
+    /// <summary>Requests one engine batch is spread over at most (four per identity), and the fewest records worth a request of their own (while other batches are written; when none is).</summary>
     private int MaxRequestsPerBatch => 4 * client.PoolSize;
     private const int RecordsPerRequest = 500;
-    private const int MinRecordsPerRequest = 10;
+    private const int MinRecordsPerRequest = 100;
+    private const int MinRecordsPerRequestWhenIdle = 10;
 }

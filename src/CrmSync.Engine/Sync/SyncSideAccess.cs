@@ -43,9 +43,9 @@ internal abstract class SyncSideAccess
     public virtual IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedFrom, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
         Query(And(InclusionFilter, modifiedFrom is { } from ? Modified("ge", from) : null, extraFilter), descending: false, pageSize, cancellationToken);
 
-    /// <summary>Rows modified at or after <paramref name="from"/> and before <paramref name="before"/> (open-ended when null): one slice of a read in parallel.</summary>
-    public virtual IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken) =>
-        Query(And(InclusionFilter, Modified("ge", from), before is { } end ? Modified("lt", end) : null, extraFilter), descending: false, ReadPageSize, cancellationToken);
+    /// <summary>Rows modified at or after <paramref name="from"/> and before <paramref name="before"/> (open-ended when null), <paramref name="pageSize"/> per request: one slice of a read in parallel.</summary>
+    public virtual IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, int pageSize, CancellationToken cancellationToken) =>
+        Query(And(InclusionFilter, Modified("ge", from), before is { } end ? Modified("lt", end) : null, extraFilter), descending: false, pageSize, cancellationToken);
 
     /// <summary>The latest modified-on of the rows (one request for one row), or null when there are none.</summary>
     public virtual async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
@@ -64,7 +64,7 @@ internal abstract class SyncSideAccess
     /// <summary>A comparison of this side's modified-on column with a value (gt, ge, lt), at the precision the side stores.</summary>
     protected abstract string Modified(string op, DateTimeOffset value);
 
-    /// <summary>Rows per read request of a slice: small enough that the first rows come soon, large enough that the per-request cost is small.</summary>
+    /// <summary>Most rows per read request of a slice (SourceRead sizes them to the service's speed, up to this): large enough that the per-request cost is small.</summary>
     public virtual int ReadPageSize => 500;
 
     /// <summary>Slices read at once when a read is longer than a page (SourceRead).</summary>
@@ -72,7 +72,8 @@ internal abstract class SyncSideAccess
 
     public abstract Task<Dictionary<Guid, SideRow>> GetByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken);
 
-    public abstract Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken);
+    /// <summary>Writes records; <paramref name="destinationIdle"/>: nothing else is being written, so small requests that use every slot are worth their per-request cost.</summary>
+    public abstract Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, bool destinationIdle, CancellationToken cancellationToken);
 
     /// <summary>Source records per engine batch (one state commit) when this side is written: <paramref name="requested"/> by default.</summary>
     public virtual int RecordsPerBatch(int requested) => requested;

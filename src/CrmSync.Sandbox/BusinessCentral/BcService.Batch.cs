@@ -28,11 +28,14 @@ public sealed partial class BcService
             // it did, and when one failed, none of the changes is kept — the answer is still 200 with every response.
             try
             {
-                Store.Atomic(() =>
+                lock (Store.Sync)
                 {
-                    results.AddRange(items.Select(item => ExecuteItem(request, item)));
-                    return results.Any(r => r.Response.Status >= 400) ? throw new SnapshotRolledBack() : true;
-                });
+                    Store.Atomic(() =>
+                    {
+                        results.AddRange(items.Select(item => ExecuteItem(request, item)));
+                        return results.Any(r => r.Response.Status >= 400) ? throw new SnapshotRolledBack() : true;
+                    });
+                }
             }
             catch (SnapshotRolledBack)
             {
@@ -86,7 +89,13 @@ public sealed partial class BcService
         }
 
         var nameIndex = _companies.Schema.IndexOf("name");
-        var company = _companies.Rows.FirstOrDefault(r => string.Equals(r.Values[nameIndex] as string, name, StringComparison.OrdinalIgnoreCase))
+        Row? found;
+        lock (Store.Sync)
+        {
+            found = _companies.Rows.FirstOrDefault(r => string.Equals(r.Values[nameIndex] as string, name, StringComparison.OrdinalIgnoreCase));
+        }
+
+        var company = found
             ?? throw new ServiceException(404, "Internal_CompanyNotFound", $"Cannot process the request because the company '{name}' cannot be found.");
         return item with { Url = $"companies({company.Values[_companies.Schema.KeyIndex]})/{url}" };
     }

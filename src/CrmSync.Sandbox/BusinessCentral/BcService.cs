@@ -74,10 +74,19 @@ public sealed partial class BcService
                     $"The server has rejected the client credentials. {request.Caller.DisplayName} is not a user or Microsoft Entra application of this environment.");
             }
 
-            lock (Store.Sync)
+            request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "BadRequest_NotImplemented", message));
+            if (request.Path.Trim('/') == "$batch")
             {
-                request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "BadRequest_NotImplemented", message));
-                response = Route(request);
+                // Not under the lock: each request of a $batch runs as if sent alone (Isolation: snapshot under one lock),
+                // so other callers' requests interleave with a long batch's.
+                response = request.Method == "POST" ? ExecuteBatch(request) : throw MethodNotAllowed(request);
+            }
+            else
+            {
+                lock (Store.Sync)
+                {
+                    response = Route(request);
+                }
             }
         }
         catch (ServiceException ex)
@@ -112,16 +121,6 @@ public sealed partial class BcService
     private ServiceResponse Route(ServiceRequest request)
     {
         var path = request.Path.Trim('/');
-        if (path == "$batch")
-        {
-            if (request.Method != "POST")
-            {
-                throw MethodNotAllowed(request);
-            }
-
-            return ExecuteBatch(request);
-        }
-
         if (path == "$metadata")
         {
             return Metadata(request);

@@ -47,11 +47,27 @@ public sealed partial class DataverseService
         ServiceResponse response;
         try
         {
-            lock (Store.Sync)
+            if (request.Path.Trim('/') == "$batch")
             {
-                var caller = ResolveCaller(request.Caller);
-                request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "0x80060888", message));
-                response = Route(request, caller);
+                lock (Store.Sync)
+                {
+                    ResolveCaller(request.Caller);
+                    request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "0x80060888", message));
+                    RequireMethod(request, "POST");
+                }
+
+                // Not under the lock: each request of a $batch runs as if sent alone (a change set under one lock, all or
+                // nothing), so other callers' requests interleave with a long batch's, as they do on Dataverse.
+                response = DataverseBatch.Execute(this, request);
+            }
+            else
+            {
+                lock (Store.Sync)
+                {
+                    var caller = ResolveCaller(request.Caller);
+                    request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "0x80060888", message));
+                    response = Route(request, caller);
+                }
             }
         }
         catch (ServiceException ex)
@@ -96,12 +112,6 @@ public sealed partial class DataverseService
         {
             RequireMethod(request, "GET");
             return WhoAmI(request, caller);
-        }
-
-        if (path == "$batch")
-        {
-            RequireMethod(request, "POST");
-            return DataverseBatch.Execute(this, request);
         }
 
         var association = AssociationPattern().Match(path);

@@ -3,6 +3,7 @@ using System.Text;
 using CrmSync.Engine.Tests.Services;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Hosting;
+using CrmSync.Sandbox.Limits;
 
 namespace CrmSync.Engine.Tests.Sync;
 
@@ -64,5 +65,28 @@ public sealed class PipelinedPassTests
         Assert.Equal(customers.Count(r => (string?)r.Value(sandbox, "BusinessCentral", "customers", "blocked") == "_x0020_"), couplings.Count);
         Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
         Assert.Equal(9000, sandbox.Rows("Dataverse", "accounts").Count(r => ((string?)r.Value(sandbox, "Dataverse", "accounts", "name"))?.StartsWith("Benchmark Customer", StringComparison.Ordinal) == true));
+    }
+
+    [Fact]
+    public async Task A_slow_source_does_not_hold_back_the_writes_until_a_batch_is_full()
+    {
+        // BC spends 2 ms on every row it reads, and 1,500 customers are less than one Dataverse batch (2,000): without
+        // sending what it has to an idle destination, the pass would write nothing until the whole table was read.
+        var limits = SandboxLimits.Unlimited with { BusinessCentral = SandboxLimits.Unlimited.BusinessCentral with { LatencyPerRecord = TimeSpan.FromMilliseconds(2) } };
+        await using var sandbox = await SandboxConnection.StartAsync(new SandboxOptions { ExtraCustomers = 1500, DataverseUserSyncDelay = TimeSpan.Zero, Limits = limits });
+        var (_, dependencies) = await sandbox.SyncAsync(full: true, names: new[] { StandardMappings.Currency, StandardMappings.Salespeople });
+        Assert.Empty(dependencies.Failures);
+        sandbox.Host.Counters.Reset();
+
+        var (jobs, observer) = await sandbox.SyncAsync(full: true, names: StandardMappings.Customer);
+
+        Assert.Empty(observer.Failures);
+        Assert.InRange(jobs.Job(StandardMappings.Customer, SyncDirection.ToIntegrationTable).Inserted, 1500, sandbox.Rows("BusinessCentral", "customers").Count);
+        var log = sandbox.Host.Counters.Log;
+        var reads = log.Where(e => e.Service == "BusinessCentral" && e.Method == "GET" && e.Endpoint.Contains("customers", StringComparison.Ordinal)).ToList();
+        var writes = log.Where(e => e.Service == "Dataverse" && e.Method == "POST" && e.Endpoint.Contains("$batch", StringComparison.Ordinal)).ToList();
+        Assert.True(reads.Count > 2, "the read was cut into slices");
+        Assert.True(writes.Min(w => w.ReceivedAt) < reads.Max(r => r.CompletedAt),
+            $"the first write ({writes.Min(w => w.ReceivedAt):HH:mm:ss.fff}) went out before the last page was read ({reads.Max(r => r.CompletedAt):HH:mm:ss.fff})");
     }
 }

@@ -13,10 +13,14 @@ namespace CrmSync.Engine.Tests.Sync;
 public sealed class SourceReadTests
 {
     /// <summary>A side over an in-memory table that answers as the services do (ordered by modified-on and id, paged) and counts requests.</summary>
-    private sealed class TableSide(IReadOnlyList<SideRow> rows, int slices = 5, int pageSize = 500, Exception? failAfterRequests = null, int failAt = int.MaxValue)
+    private sealed class TableSide(IReadOnlyList<SideRow> rows, int slices = 5, int pageSize = 500, Exception? failAfterRequests = null, int failAt = int.MaxValue,
+        TimeSpan rowTime = default)
         : SyncSideAccess(StandardMappings.Get(StandardMappings.Customer)!)
     {
         private int _requests;
+
+        /// <summary>The page size each slice asked for.</summary>
+        public List<int> SlicePageSizes { get; } = new();
 
         public int Requests => _requests;
 
@@ -37,14 +41,15 @@ public sealed class SourceReadTests
         public override IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedFrom, string? extraFilter, int size, CancellationToken cancellationToken) =>
             Pages(rows.Where(r => modifiedFrom is null || r.ModifiedOn >= modifiedFrom), size, cancellationToken);
 
-        public override IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, CancellationToken cancellationToken)
+        public override IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, int size, CancellationToken cancellationToken)
         {
             lock (Slices)
             {
                 Slices.Add((from, before));
+                SlicePageSizes.Add(size);
             }
 
-            return Pages(rows.Where(r => r.ModifiedOn >= from && (before is null || r.ModifiedOn < before)), pageSize, cancellationToken);
+            return Pages(rows.Where(r => r.ModifiedOn >= from && (before is null || r.ModifiedOn < before)), Math.Min(size, pageSize), cancellationToken);
         }
 
         public override async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
@@ -60,7 +65,7 @@ public sealed class SourceReadTests
 
         public override Task<Dictionary<Guid, SideRow>> GetByIdsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public override Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public override Task<IReadOnlyList<SideWriteResult>> WriteAsync(IReadOnlyList<SideWrite> writes, bool destinationIdle, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         private async IAsyncEnumerable<SideRow> Pages(IEnumerable<SideRow> matching, int size, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
@@ -69,6 +74,12 @@ public sealed class SourceReadTests
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 await Request().ConfigureAwait(false);
+                if (rowTime > TimeSpan.Zero)
+                {
+                    // A service that spends time on every row it reads (the sandbox's per-record latency).
+                    await Task.Delay(rowTime * Math.Min(size, ordered.Count - start), cancellationToken).ConfigureAwait(false);
+                }
+
                 foreach (var row in ordered.Skip(start).Take(size))
                 {
                     yield return row;
@@ -152,6 +163,28 @@ public sealed class SourceReadTests
             Assert.Equal(times.OrderBy(t => t), times);
         }
     }
+
+    [Fact]
+    public async Task A_slow_service_is_read_in_smaller_slice_pages_so_the_first_rows_come_soon()
+    {
+        // 4 ms per row: the first page of 250 takes a second, so slices ask for pages of about half a second (125 rows).
+        var table = Table(1_500, new Random(3));
+        var side = new TableSide(table, slices: 4, pageSize: 500, rowTime: TimeSpan.FromMilliseconds(4));
+        var items = await ReadAll(side, new ReadProgress(), capacity: 2_000);
+
+        Assert.Equal(4, side.SlicePageSizes.Count);
+        Assert.All(side.SlicePageSizes, size => Assert.InRange(size, SourceRead.MinSlicePageSize, 250));
+        Assert.Equal(table.Select(r => r.Id).ToHashSet(), items.Where(i => i.Row is not null).Select(i => i.Row!.Id).ToHashSet());
+    }
+
+    [Theory]
+    [InlineData(10, 250, 500, 500)] // fast: whole pages
+    [InlineData(1000, 250, 500, 125)] // 4 ms a row: half a second's worth
+    [InlineData(5000, 250, 500, 100)] // 20 ms a row: never below the floor
+    [InlineData(1000, 250, 50, 50)] // a side whose pages are smaller than the floor keeps its own
+    [InlineData(0, 250, 500, 500)]
+    public void Slice_pages_take_about_half_a_second(int firstPageMs, int rows, int maxPageSize, int expected) =>
+        Assert.Equal(expected, SourceRead.SlicePageSize(TimeSpan.FromMilliseconds(firstPageMs), rows, maxPageSize));
 
     [Fact]
     public async Task Rows_that_share_one_modified_on_are_read_in_one_slice()

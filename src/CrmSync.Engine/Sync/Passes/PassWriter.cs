@@ -9,7 +9,8 @@ namespace CrmSync.Sync.Passes;
 /// </summary>
 internal sealed class PassWriter(PassContext pass)
 {
-    public async Task WriteAsync(List<RecordDecision> decisions, CancellationToken cancellationToken)
+    /// <param name="destinationIdle">No other batch is being written: the destination may spread this one over all its request slots.</param>
+    public async Task WriteAsync(List<RecordDecision> decisions, bool destinationIdle, CancellationToken cancellationToken)
     {
         var writes = new List<(RecordDecision Decision, SideWrite Write)>();
         foreach (var decision in decisions.Where(d => d.Write is not null || d.Action == SyncAction.Couple || d.Action == SyncAction.Uncouple))
@@ -45,7 +46,7 @@ internal sealed class PassWriter(PassContext pass)
             AnnounceBcCreates(writes.Where(w => w.Write.Create).ToList());
         }
 
-        var results = await pass.Destination.WriteAsync(writes.Select(w => w.Write).ToList(), cancellationToken).ConfigureAwait(false);
+        var results = await pass.Destination.WriteAsync(writes.Select(w => w.Write).ToList(), destinationIdle, cancellationToken).ConfigureAwait(false);
         foreach (var result in results)
         {
             var decision = writes[result.Write.Index].Decision;

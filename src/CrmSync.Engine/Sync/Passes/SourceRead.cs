@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
@@ -19,7 +20,30 @@ internal readonly record struct SourceItem(SideRow? Row, int Slice);
 internal static class SourceRead
 {
     /// <summary>Rows of the first request: all of an idle or small run, and soon done when slices follow.</summary>
-    public const int FirstPageSize = 250;
+    public const int FirstPageSize = 100;
+
+    /// <summary>
+    /// About how long a slice's page should take. The writes wait one page time for their first rows, and a slow service
+    /// (several ms per record, as the execution-time limit assumes, reference/limits-and-reliability.md §3.1) spends
+    /// seconds on a page of 500; a fast one still gets whole pages.
+    /// </summary>
+    public static readonly TimeSpan SlicePageTime = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Fewest rows per slice page: below this the per-request cost would dominate.</summary>
+    public const int MinSlicePageSize = 100;
+
+    /// <summary>Rows per slice page for a service that took <paramref name="elapsed"/> for a page of <paramref name="rows"/>: about <see cref="SlicePageTime"/> each, between <see cref="MinSlicePageSize"/> and <paramref name="maxPageSize"/>.</summary>
+    internal static int SlicePageSize(TimeSpan elapsed, int rows, int maxPageSize)
+    {
+        var floor = Math.Min(MinSlicePageSize, maxPageSize);
+        if (rows <= 0 || elapsed <= TimeSpan.Zero)
+        {
+            return maxPageSize;
+        }
+
+        var fitting = SlicePageTime.TotalSeconds / (elapsed.TotalSeconds / rows);
+        return (int)Math.Clamp(fitting, floor, maxPageSize);
+    }
 
     public static async IAsyncEnumerable<SourceItem> ReadAsync(SyncSideAccess side, DateTimeOffset? modifiedFrom, string? filter, ReadProgress progress, int capacity,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -76,6 +100,7 @@ internal static class SourceRead
         progress.Declare(0, modifiedFrom);
         var count = 0;
         SideRow? last = null;
+        var clock = Stopwatch.StartNew();
         await foreach (var row in side.ReadAsync(modifiedFrom, filter, FirstPageSize, cancellationToken).ConfigureAwait(false))
         {
             await writer.WriteAsync(new SourceItem(row, 0), cancellationToken).ConfigureAwait(false);
@@ -94,6 +119,7 @@ internal static class SourceRead
 
         // The rest: from the first page's last modified-on (whole seconds, so Dataverse and BC cut alike; the few rows
         // read twice at that second are dropped by the pass) to the latest, in equal spans, the last one open-ended.
+        var pageSize = SlicePageSize(clock.Elapsed, count, side.ReadPageSize);
         var from = WholeSecond(last.ModifiedOn);
         var latest = await side.LastModifiedAsync(filter, cancellationToken).ConfigureAwait(false) ?? from;
         var bounds = SliceBounds(from, latest, side.ReadSlices);
@@ -107,7 +133,7 @@ internal static class SourceRead
         {
             var slice = i + 1;
             var upper = i + 1 < bounds.Count ? bounds[i + 1] : (DateTimeOffset?)null;
-            await foreach (var row in side.ReadSliceAsync(lower, upper, filter, cancellationToken).ConfigureAwait(false))
+            await foreach (var row in side.ReadSliceAsync(lower, upper, filter, pageSize, cancellationToken).ConfigureAwait(false))
             {
                 await writer.WriteAsync(new SourceItem(row, slice), cancellationToken).ConfigureAwait(false);
             }

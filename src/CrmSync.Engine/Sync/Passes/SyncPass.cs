@@ -11,8 +11,14 @@ namespace CrmSync.Sync.Passes;
 /// </summary>
 internal sealed class SyncPass
 {
-    /// <summary>Source rows read ahead while the batches before them are written.</summary>
-    private const int ReadAheadRows = 5000;
+    /// <summary>Source rows read ahead while the batches before them are written: at least a batch, so the next one is ready.</summary>
+    private int ReadAheadRows => Math.Max(5000, BatchSize);
+
+    /// <summary>
+    /// How long the batcher waits for more rows before it sends what it has to a destination with too little to do: the
+    /// rows of a page arrive together, so this is the end of a page, not a pause between rows.
+    /// </summary>
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(20);
 
     private readonly Func<ServiceKind, int> _requestsSent;
     private readonly PassContext _pass;
@@ -81,17 +87,35 @@ internal sealed class SyncPass
 
     private sealed record InFlightBatch(List<RecordDecision> Decisions, DateTimeOffset? AdvanceWatermarkTo, Task Write);
 
+    private readonly Queue<InFlightBatch> _inFlight = new();
+
+    /// <summary>
+    /// Whether the writes still running hold less than a batch: the destination has idle capacity, so rows read are better
+    /// sent now than held until a batch is full (the start of a pass, a source slower than the destination).
+    /// </summary>
+    private bool DestinationHasRoom()
+    {
+        var writing = 0;
+        foreach (var batch in _inFlight)
+        {
+            writing += batch.Write.IsCompleted ? 0 : batch.Decisions.Count;
+        }
+
+        return writing < BatchSize;
+    }
+
     // Stopping (Ctrl+C) is honoured between batches: the batches whose writes started are written and committed whole.
     private async Task RunBatchesAsync(CancellationToken stopping)
     {
-        var inFlight = new Queue<InFlightBatch>();
+        var inFlight = _inFlight;
         try
         {
             await foreach (var (rows, advanceWatermarkTo) in BatchesAsync(stopping).ConfigureAwait(false))
             {
                 stopping.ThrowIfCancellationRequested();
                 var decisions = await _planner.PlanAsync(rows, CancellationToken.None).ConfigureAwait(false);
-                inFlight.Enqueue(new InFlightBatch(decisions, advanceWatermarkTo, _writer.WriteAsync(decisions, CancellationToken.None)));
+                var destinationIdle = inFlight.All(b => b.Write.IsCompleted);
+                inFlight.Enqueue(new InFlightBatch(decisions, advanceWatermarkTo, _writer.WriteAsync(decisions, destinationIdle, CancellationToken.None)));
                 if (inFlight.Count == BatchesInFlight)
                 {
                     await CommitAsync(inFlight.Dequeue(), advanceWatermark: true).ConfigureAwait(false);
@@ -151,20 +175,57 @@ internal sealed class SyncPass
         var progress = new ReadProgress();
         var batch = new List<SideRow>(BatchSize);
         var read = new List<SourceItem>();
-        await foreach (var item in SourceRead.ReadAsync(_pass.Source, watermark - SyncEngine.Overlap, SourceFilter(), progress, ReadAheadRows, cancellationToken).ConfigureAwait(false))
+        await using var source = SourceRead.ReadAsync(_pass.Source, watermark - SyncEngine.Overlap, SourceFilter(), progress, ReadAheadRows, cancellationToken)
+            .GetAsyncEnumerator(cancellationToken);
+        Task<bool>? waiting = null;
+        try
         {
-            read.Add(item);
-            if (item.Row is not { } row || !_taken.Add(row.Id))
+            while (true)
             {
-                continue;
-            }
+                var next = source.MoveNextAsync();
+                if (!next.IsCompleted && batch.Count > 0 && DestinationHasRoom())
+                {
+                    // No row ready, and the destination could be writing: send the rows read so far unless more come at once.
+                    waiting = next.AsTask();
+                    if (await Task.WhenAny(waiting, Task.Delay(Linger, CancellationToken.None)).ConfigureAwait(false) != waiting)
+                    {
+                        yield return (batch, progress.WatermarkAfter(read));
+                        batch = new List<SideRow>(BatchSize);
+                        read.Clear();
+                    }
 
-            batch.Add(row);
-            if (batch.Count == BatchSize)
+                    next = new ValueTask<bool>(waiting);
+                }
+
+                var more = await next.ConfigureAwait(false);
+                waiting = null;
+                if (!more)
+                {
+                    break;
+                }
+
+                var item = source.Current;
+                read.Add(item);
+                if (item.Row is not { } row || !_taken.Add(row.Id))
+                {
+                    continue;
+                }
+
+                batch.Add(row);
+                if (batch.Count == BatchSize)
+                {
+                    yield return (batch, progress.WatermarkAfter(read));
+                    batch = new List<SideRow>(BatchSize);
+                    read.Clear();
+                }
+            }
+        }
+        finally
+        {
+            // The pass stopped while a row was awaited (a failed batch): the read may only be disposed once that step is over.
+            if (waiting is not null)
             {
-                yield return (batch, progress.WatermarkAfter(read));
-                batch = new List<SideRow>(BatchSize);
-                read.Clear();
+                await waiting.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
             }
         }
 
