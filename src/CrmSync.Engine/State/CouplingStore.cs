@@ -36,6 +36,16 @@ internal sealed class CouplingStore(StateDatabase db)
     public IntegrationCoupling? GetByDataverseId(string mappingName, Guid dataverseId) =>
         db.Query("SELECT * FROM coupling WHERE mapping_name = $m AND dataverse_id = $id", ReadCoupling, ("$m", mappingName), ("$id", Format(dataverseId))).FirstOrDefault();
 
+    /// <summary>The couplings of many BC records of a mapping, by BC id, in a few queries (a pass plans a batch at once).</summary>
+    public Dictionary<Guid, IntegrationCoupling> GetByBcIds(string mappingName, IEnumerable<Guid> bcIds) =>
+        db.QueryIn("SELECT * FROM coupling WHERE mapping_name = $m AND bc_id IN $in", bcIds.Select(Format), ReadCoupling, ("$m", mappingName))
+            .ToDictionary(c => c.BcId);
+
+    /// <summary>The couplings of many Dataverse rows of a mapping, by Dataverse id, in a few queries.</summary>
+    public Dictionary<Guid, IntegrationCoupling> GetByDataverseIds(string mappingName, IEnumerable<Guid> dataverseIds) =>
+        db.QueryIn("SELECT * FROM coupling WHERE mapping_name = $m AND dataverse_id IN $in", dataverseIds.Select(Format), ReadCoupling, ("$m", mappingName))
+            .ToDictionary(c => c.DataverseId);
+
     public IReadOnlyList<IntegrationCoupling> GetAll(string? mappingName = null) =>
         mappingName is null
             ? db.Query("SELECT * FROM coupling ORDER BY mapping_name, coupled_at", ReadCoupling)

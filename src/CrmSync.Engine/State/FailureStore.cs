@@ -21,6 +21,11 @@ internal sealed class FailureStore(StateDatabase db)
         db.Query("SELECT * FROM sync_failure WHERE mapping_name = $m AND direction = $d AND source_id = $s", ReadFailure,
             ("$m", mappingName), ("$d", (int)direction), ("$s", Format(sourceId))).FirstOrDefault();
 
+    /// <summary>The failures of many source records of one pass, by source id, in a few queries.</summary>
+    public Dictionary<Guid, UncoupledFailure> GetMany(string mappingName, SyncDirection direction, IEnumerable<Guid> sourceIds) =>
+        db.QueryIn("SELECT * FROM sync_failure WHERE mapping_name = $m AND direction = $d AND source_id IN $in", sourceIds.Select(Format), ReadFailure,
+            ("$m", mappingName), ("$d", (int)direction)).ToDictionary(f => f.SourceId);
+
     public IReadOnlyList<UncoupledFailure> GetAll(string? mappingName = null) =>
         db.Query("SELECT * FROM sync_failure WHERE ($m IS NULL OR mapping_name = $m) ORDER BY failed_at", ReadFailure, ("$m", mappingName));
 

@@ -167,6 +167,34 @@ internal abstract class StateDatabase : IDisposable
         }
     }
 
+    /// <summary>Ids per query of <see cref="QueryIn{T}"/>.</summary>
+    public const int InListSize = 100;
+
+    private static readonly string InList = "(" + string.Join(", ", Enumerable.Range(0, InListSize).Select(i => "$in" + i)) + ")";
+
+    /// <summary>
+    /// The rows of <paramref name="sql"/> for many keys at once: the SQL writes the list as <c>$in</c> (<c>… AND bc_id IN $in</c>).
+    /// The list always has <see cref="InListSize"/> parameters (the last key repeats), so it is one prepared statement.
+    /// </summary>
+    public List<T> QueryIn<T>(string sql, IEnumerable<string> keys, Func<DbDataReader, T> read, params (string Name, object? Value)[] parameters)
+    {
+        var expanded = sql.Replace("$in", InList, StringComparison.Ordinal);
+        var results = new List<T>();
+        foreach (var chunk in keys.Distinct(StringComparer.Ordinal).Chunk(InListSize))
+        {
+            var all = new (string Name, object? Value)[parameters.Length + InListSize];
+            parameters.CopyTo(all, 0);
+            for (var i = 0; i < InListSize; i++)
+            {
+                all[parameters.Length + i] = ("$in" + i, chunk[Math.Min(i, chunk.Length - 1)]);
+            }
+
+            results.AddRange(Query(expanded, read, all));
+        }
+
+        return results;
+    }
+
     // The cached command for this SQL with these values bound (owned: not cached, dispose it after use). Called under the gate.
     private DbCommand Command(string sql, (string Name, object? Value)[] parameters, out bool owned)
     {

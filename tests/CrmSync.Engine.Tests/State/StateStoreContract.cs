@@ -235,6 +235,34 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public void Couplings_and_failures_of_many_records_are_found_at_once_across_several_lists()
+    {
+        // 250 ids: three lists of 100 (the last padded), half of them coupled, some asked twice, one of another mapping.
+        using var store = Open(Location("many"));
+        var couplings = Enumerable.Range(0, 125).Select(_ => SampleCoupling() with { BcId = Guid.NewGuid(), DataverseId = Guid.NewGuid() }).ToList();
+        store.InTransaction(() => couplings.ForEach(store.Couplings.Save));
+        var other = SampleCoupling() with { MappingName = "VENDOR", BcId = Guid.NewGuid(), DataverseId = Guid.NewGuid() };
+        store.Couplings.Save(other);
+        var asked = couplings.Select(c => c.BcId).Concat(Enumerable.Range(0, 124).Select(_ => Guid.NewGuid())).Append(couplings[0].BcId).Append(other.BcId).ToList();
+
+        var byBc = store.Couplings.GetByBcIds("CUSTOMER", asked);
+        Assert.Equal(couplings.Select(c => c.BcId).OrderBy(id => id), byBc.Keys.OrderBy(id => id));
+        Assert.All(couplings, c => Assert.Equal(c.DataverseId, byBc[c.BcId].DataverseId));
+        var byDataverse = store.Couplings.GetByDataverseIds("CUSTOMER", couplings.Select(c => c.DataverseId).Take(101).Append(other.DataverseId));
+        Assert.Equal(couplings.Take(101).Select(c => c.DataverseId).OrderBy(id => id), byDataverse.Keys.OrderBy(id => id));
+        Assert.Empty(store.Couplings.GetByBcIds("CUSTOMER", Array.Empty<Guid>()));
+
+        var failed = Enumerable.Range(0, 150).Select(_ => Guid.NewGuid()).ToList();
+        store.InTransaction(() => failed.ForEach(id => store.Failures.Save(new UncoupledFailure
+        {
+            MappingName = "CUSTOMER", Direction = SyncDirection.ToIntegrationTable, SourceId = id, Message = "No salesperson.", FailureCount = 1, FailedAt = DateTimeOffset.UtcNow,
+        })));
+        var found = store.Failures.GetMany("CUSTOMER", SyncDirection.ToIntegrationTable, failed.Concat(asked));
+        Assert.Equal(failed.OrderBy(id => id), found.Keys.OrderBy(id => id));
+        Assert.Empty(store.Failures.GetMany("CUSTOMER", SyncDirection.FromIntegrationTable, failed));
+    }
+
+    [Fact]
     public void Failed_couplings_are_found_per_direction_without_the_skipped_ones()
     {
         using var store = Open(Location("failed"));

@@ -42,8 +42,10 @@ internal sealed class PassContext
 
     public bool ToDataverse => Pass == SyncDirection.ToIntegrationTable;
 
-    /// <summary>The coupling of a source record, seen from this pass.</summary>
-    public CouplingView? CouplingOfSource(Guid sourceId) => View(ToDataverse ? Store.Couplings.GetByBcId(Mapping.Name, sourceId) : Store.Couplings.GetByDataverseId(Mapping.Name, sourceId));
+    /// <summary>The couplings of a batch's source records (those coupled), seen from this pass: a few queries, not one per record.</summary>
+    public Dictionary<Guid, CouplingView> CouplingsOfSources(IReadOnlyCollection<Guid> sourceIds) =>
+        (ToDataverse ? Store.Couplings.GetByBcIds(Mapping.Name, sourceIds) : Store.Couplings.GetByDataverseIds(Mapping.Name, sourceIds))
+            .ToDictionary(kv => kv.Key, kv => new CouplingView(kv.Value, ToDataverse));
 
     /// <summary>Whether a destination record is already coupled (to some source record), or claimed by a batch not yet committed.</summary>
     public bool IsDestinationCoupled(Guid destinationId) =>
@@ -57,7 +59,6 @@ internal sealed class PassContext
 
     public CouplingView NewCoupling(Guid sourceId, Guid destinationId) => new(CouplingView.New(Mapping.Name, ToDataverse, sourceId, destinationId), ToDataverse);
 
-    private CouplingView? View(IntegrationCoupling? coupling) => coupling is null ? null : new CouplingView(coupling, ToDataverse);
 
     /// <summary>Writes to the state store, unless this is a -WhatIf rehearsal.</summary>
     public void Save(Action write)
