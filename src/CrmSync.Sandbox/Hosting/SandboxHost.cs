@@ -81,9 +81,22 @@ public sealed partial class SandboxHost : IAsyncDisposable
 
     public int ProcessId => Environment.ProcessId;
 
+    /// <summary>
+    /// Requests wait for the store's lock (a blocking wait): a burst of them (twenty slices of a read at once) would hold
+    /// every pool thread, and the pool adds threads only about twice a second, so a request behind them — another
+    /// service's, another identity's — would wait seconds for a thread rather than milliseconds for the lock.
+    /// </summary>
+    private static void EnoughPoolThreads()
+    {
+        const int Threads = 64;
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, Threads), Math.Max(io, Threads));
+    }
+
     public static async Task<SandboxHost> StartAsync(SandboxOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new SandboxOptions();
+        EnoughPoolThreads();
         var builder = AspNetWebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "CrmSync.Sandbox" });
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel =>
