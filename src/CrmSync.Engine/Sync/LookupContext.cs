@@ -38,13 +38,44 @@ internal sealed class LookupContext
 
     public StateStore Store => _store;
 
+    // Couplings of other mappings found during a pass: thousands of customers name the same few currencies and
+    // salespeople, and those mappings' couplings do not change while another mapping's pass runs (passes run one after
+    // another). The pass's own mapping is never cached: its couplings change as it runs.
+    private readonly Dictionary<(string Mapping, Guid Id, bool ByBcId), Guid> _coupledDuringPass = new();
+    private string? _passMapping;
+
+    /// <summary>A pass of <paramref name="mapping"/> starts: what earlier passes found may have changed since.</summary>
+    public void BeginPass(string mapping)
+    {
+        _coupledDuringPass.Clear();
+        _passMapping = mapping;
+    }
+
     /// <summary>The Dataverse row coupled to a BC record of <paramref name="mapping"/> (or that a rehearsal would couple).</summary>
     public Guid? DataverseIdCoupledTo(string mapping, Guid bcId) =>
-        _store.Couplings.GetByBcId(mapping, bcId)?.DataverseId ?? (_rehearsedByBcId.TryGetValue((mapping, bcId), out var id) ? id : null);
+        Coupled(mapping, bcId, byBcId: true, () => _store.Couplings.GetByBcId(mapping, bcId)?.DataverseId)
+        ?? (_rehearsedByBcId.TryGetValue((mapping, bcId), out var id) ? id : null);
 
     /// <summary>The BC record coupled to a Dataverse row of <paramref name="mapping"/> (or that a rehearsal would couple).</summary>
     public Guid? BcIdCoupledTo(string mapping, Guid dataverseId) =>
-        _store.Couplings.GetByDataverseId(mapping, dataverseId)?.BcId ?? (_rehearsedByDataverseId.TryGetValue((mapping, dataverseId), out var id) ? id : null);
+        Coupled(mapping, dataverseId, byBcId: false, () => _store.Couplings.GetByDataverseId(mapping, dataverseId)?.BcId)
+        ?? (_rehearsedByDataverseId.TryGetValue((mapping, dataverseId), out var id) ? id : null);
+
+    private Guid? Coupled(string mapping, Guid id, bool byBcId, Func<Guid?> find)
+    {
+        if (_coupledDuringPass.TryGetValue((mapping, id, byBcId), out var known))
+        {
+            return known;
+        }
+
+        var found = find();
+        if (found is { } other && !string.Equals(mapping, _passMapping, StringComparison.OrdinalIgnoreCase))
+        {
+            _coupledDuringPass[(mapping, id, byBcId)] = other;
+        }
+
+        return found;
+    }
 
     /// <summary>
     /// -WhatIf: remembers a coupling the run would have made, for the records that depend on it. <paramref name="newBcRecord"/>:

@@ -58,6 +58,7 @@ internal sealed class SyncPass
 
     public async Task<IntegrationSyncJob> RunAsync(CancellationToken cancellationToken)
     {
+        _pass.Lookups.BeginPass(Mapping.Name);
         _pass.Save(() => _pass.Store.Jobs.Save(Job.Current));
         _pass.Observer.Progress(Mapping.Name, _pass.Pass, 0, "Starting");
         try
