@@ -189,7 +189,15 @@ public sealed partial class SandboxHost
             {
                 var limits = limiter.Limits;
                 var request = await ReadRequestAsync(context, method, path, root, identity).ConfigureAwait(false);
-                response = handle(request);
+                await _handling.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+                try
+                {
+                    response = handle(request);
+                }
+                finally
+                {
+                    _handling.Release();
+                }
 
                 // The configured server time is what the request takes in all: the emulator's own work is part of it.
                 var remaining = limits.LatencyPerRequest + limits.LatencyPerRecord * response.Records - clock.Elapsed;

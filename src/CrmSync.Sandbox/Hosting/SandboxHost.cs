@@ -21,6 +21,13 @@ namespace CrmSync.Sandbox.Hosting;
 public sealed partial class SandboxHost : IAsyncDisposable
 {
     private readonly AspNetWebApplication _app;
+
+    /// <summary>
+    /// Requests being handled at once: the services' work runs under their store's lock, so more than one per core only
+    /// spins on it — and a burst that blocked pool threads on the lock (twenty slices of a read at once) would starve other
+    /// requests of a thread for the seconds the pool takes to add them. Requests over this wait without holding a thread.
+    /// </summary>
+    private readonly SemaphoreSlim _handling = new(Environment.ProcessorCount);
     private readonly Dictionary<string, (ServiceLimiter Limiter, FaultInjector Faults)> _protection;
 
     private SandboxHost(AspNetWebApplication app, SandboxOptions options)
@@ -81,22 +88,9 @@ public sealed partial class SandboxHost : IAsyncDisposable
 
     public int ProcessId => Environment.ProcessId;
 
-    /// <summary>
-    /// Requests wait for the store's lock (a blocking wait): a burst of them (twenty slices of a read at once) would hold
-    /// every pool thread, and the pool adds threads only about twice a second, so a request behind them — another
-    /// service's, another identity's — would wait seconds for a thread rather than milliseconds for the lock.
-    /// </summary>
-    private static void EnoughPoolThreads()
-    {
-        const int Threads = 64;
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        ThreadPool.SetMinThreads(Math.Max(workers, Threads), Math.Max(io, Threads));
-    }
-
     public static async Task<SandboxHost> StartAsync(SandboxOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new SandboxOptions();
-        EnoughPoolThreads();
         var builder = AspNetWebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "CrmSync.Sandbox" });
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel =>
