@@ -47,28 +47,25 @@ public sealed partial class DataverseService
         ServiceResponse response;
         try
         {
-            if (request.Path.Trim('/') == "$batch")
+            var batch = request.Path.Trim('/') == "$batch";
+            ServiceResponse? routed = null;
+            lock (Store.Sync)
             {
-                lock (Store.Sync)
+                var caller = ResolveCaller(request.Caller);
+                request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "0x80060888", message));
+                if (batch)
                 {
-                    ResolveCaller(request.Caller);
-                    request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "0x80060888", message));
                     RequireMethod(request, "POST");
                 }
-
-                // Not under the lock: each request of a $batch runs as if sent alone (a change set under one lock, all or
-                // nothing), so other callers' requests interleave with a long batch's, as they do on Dataverse.
-                response = DataverseBatch.Execute(this, request);
-            }
-            else
-            {
-                lock (Store.Sync)
+                else
                 {
-                    var caller = ResolveCaller(request.Caller);
-                    request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "0x80060888", message));
-                    response = Route(request, caller);
+                    routed = Route(request, caller);
                 }
             }
+
+            // A $batch runs outside the lock: each of its requests runs as if sent alone (a change set under one lock, all
+            // or nothing), so other callers' requests interleave with a long batch's, as they do on Dataverse.
+            response = routed ?? DataverseBatch.Execute(this, request);
         }
         catch (ServiceException ex)
         {

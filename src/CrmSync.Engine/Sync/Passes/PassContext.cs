@@ -59,7 +59,6 @@ internal sealed class PassContext
 
     public CouplingView NewCoupling(Guid sourceId, Guid destinationId) => new(CouplingView.New(Mapping.Name, ToDataverse, sourceId, destinationId), ToDataverse);
 
-
     /// <summary>Writes to the state store, unless this is a -WhatIf rehearsal.</summary>
     public void Save(Action write)
     {

@@ -90,11 +90,8 @@ internal sealed class SyncPass
 
     private readonly Queue<InFlightBatch> _inFlight = new();
 
-    /// <summary>
-    /// Whether the writes still running hold less than a batch: the destination has idle capacity, so rows read are better
-    /// sent now than held until a batch is full (the start of a pass, a source slower than the destination).
-    /// </summary>
-    private bool DestinationHasRoom()
+    /// <summary>Records of the batches whose writes are still running.</summary>
+    private int RecordsBeingWritten()
     {
         var writing = 0;
         foreach (var batch in _inFlight)
@@ -102,41 +99,46 @@ internal sealed class SyncPass
             writing += batch.Write.IsCompleted ? 0 : batch.Decisions.Count;
         }
 
-        return writing < BatchSize;
+        return writing;
     }
+
+    /// <summary>
+    /// Whether the writes still running hold less than a batch: the destination has idle capacity, so rows read are better
+    /// sent now than held until a batch is full (the start of a pass, a source slower than the destination).
+    /// </summary>
+    private bool DestinationHasRoom() => RecordsBeingWritten() < BatchSize;
 
     // Stopping (Ctrl+C) is honoured between batches: the batches whose writes started are written and committed whole.
     private async Task RunBatchesAsync(CancellationToken stopping)
     {
-        var inFlight = _inFlight;
         try
         {
             await foreach (var (rows, advanceWatermarkTo) in BatchesAsync(stopping).ConfigureAwait(false))
             {
                 stopping.ThrowIfCancellationRequested();
                 var decisions = await _planner.PlanAsync(rows, CancellationToken.None).ConfigureAwait(false);
-                var destinationIdle = inFlight.All(b => b.Write.IsCompleted);
-                inFlight.Enqueue(new InFlightBatch(decisions, advanceWatermarkTo, _writer.WriteAsync(decisions, destinationIdle, CancellationToken.None)));
-                if (inFlight.Count == BatchesInFlight)
+                var destinationIdle = RecordsBeingWritten() == 0;
+                _inFlight.Enqueue(new InFlightBatch(decisions, advanceWatermarkTo, _writer.WriteAsync(decisions, destinationIdle, CancellationToken.None)));
+                if (_inFlight.Count == BatchesInFlight)
                 {
-                    await CommitAsync(inFlight.Dequeue(), advanceWatermark: true).ConfigureAwait(false);
+                    await CommitAsync(_inFlight.Dequeue(), advanceWatermark: true).ConfigureAwait(false);
                 }
             }
 
-            while (inFlight.Count > 0)
+            while (_inFlight.Count > 0)
             {
-                await CommitAsync(inFlight.Dequeue(), advanceWatermark: true).ConfigureAwait(false);
+                await CommitAsync(_inFlight.Dequeue(), advanceWatermark: true).ConfigureAwait(false);
             }
         }
         catch
         {
             // What was sent is committed (its couplings are the truth), but the watermark stays where it is: a batch before
             // these may have failed, and its records must be read again.
-            while (inFlight.Count > 0)
+            while (_inFlight.Count > 0)
             {
                 try
                 {
-                    await CommitAsync(inFlight.Dequeue(), advanceWatermark: false).ConfigureAwait(false);
+                    await CommitAsync(_inFlight.Dequeue(), advanceWatermark: false).ConfigureAwait(false);
                 }
                 catch (Exception)
                 {
@@ -190,9 +192,7 @@ internal sealed class SyncPass
                     waiting = next.AsTask();
                     if (await Task.WhenAny(waiting, Task.Delay(Linger, CancellationToken.None)).ConfigureAwait(false) != waiting)
                     {
-                        yield return (batch, progress.WatermarkAfter(read));
-                        batch = new List<SideRow>(BatchSize);
-                        read.Clear();
+                        yield return TakeBatch();
                     }
 
                     next = new ValueTask<bool>(waiting);
@@ -215,9 +215,7 @@ internal sealed class SyncPass
                 batch.Add(row);
                 if (batch.Count == BatchSize)
                 {
-                    yield return (batch, progress.WatermarkAfter(read));
-                    batch = new List<SideRow>(BatchSize);
-                    read.Clear();
+                    yield return TakeBatch();
                 }
             }
         }
@@ -232,7 +230,16 @@ internal sealed class SyncPass
 
         if (read.Count > 0)
         {
-            yield return (batch, progress.WatermarkAfter(read));
+            yield return TakeBatch();
+        }
+
+        // The rows gathered so far as a batch, with the watermark it may set (for every item read since the last one).
+        (List<SideRow> Rows, DateTimeOffset? AdvanceWatermarkTo) TakeBatch()
+        {
+            var taken = (batch, progress.WatermarkAfter(read));
+            batch = new List<SideRow>(BatchSize);
+            read.Clear();
+            return taken;
         }
     }
 
