@@ -22,6 +22,46 @@ public sealed class BusinessCentralContractTests
         Assert.Contains(customers.Values, c => c.GetProperty("blocked").GetString() == "All");
     }
 
+    // A change read in slices: "lastModifiedDateTime ge a and lastModifiedDateTime lt b", ordered by it and id, paged. The
+    // emulator scans the first read of a table version and pages the next ones through an ordered copy, starting at the
+    // filter's lower bound as an index seek would: both must find exactly the rows the filter keeps, in order.
+    [Fact]
+    public async Task A_slice_of_a_change_read_finds_the_same_rows_on_the_first_read_and_the_next()
+    {
+        await using var sbx = await SandboxClient.StartAsync(new Hosting.SandboxOptions { DataverseUserSyncDelay = TimeSpan.Zero, ExtraCustomers = 1_000 });
+        async Task<List<(string Id, string Modified)>> ReadAll(string query)
+        {
+            var rows = new List<(string, string)>();
+            string? url = sbx.Host.BusinessCentralApiUrl + $"{sbx.Company}/customers?$select=id,lastModifiedDateTime&$orderby=lastModifiedDateTime,id" + query;
+            while (url is not null)
+            {
+                var page = await sbx.SendAsync(HttpMethod.Get, url, null, sbx.Sample.SetupApp, ("Prefer", "odata.maxpagesize=70"));
+                Assert.Equal(HttpStatusCode.OK, page.Status);
+                rows.AddRange(page.Values.Select(v => (v.GetProperty("id").GetString()!, v.GetProperty("lastModifiedDateTime").GetString()!)));
+                url = page.Json.TryGetProperty("@odata.nextLink", out var next) ? next.GetString() : null;
+            }
+
+            return rows;
+        }
+
+        var all = await ReadAll(string.Empty);
+        var (from, before) = (all[300].Modified, all[700].Modified);
+        var slice = $"&$filter=lastModifiedDateTime ge {from} and lastModifiedDateTime lt {before}";
+        var after = $"&$filter=lastModifiedDateTime gt {from}";
+        var expectedSlice = all.Where(r => string.CompareOrdinal(r.Modified, from) >= 0 && string.CompareOrdinal(r.Modified, before) < 0).ToList();
+        var expectedAfter = all.Where(r => string.CompareOrdinal(r.Modified, from) > 0).ToList();
+
+        var scanned = await ReadAll(slice);
+        var seeked = await ReadAll(slice);
+        var seekedAfter = await ReadAll(after);
+
+        Assert.Equal(1_010, all.Count);
+        Assert.InRange(expectedSlice.Count, 300, 500);
+        Assert.Equal(expectedSlice, scanned);
+        Assert.Equal(expectedSlice, seeked);
+        Assert.Equal(expectedAfter, seekedAfter);
+    }
+
     [Fact]
     public async Task Filters_select_blocked_customers_and_modified_since_a_timestamp()
     {

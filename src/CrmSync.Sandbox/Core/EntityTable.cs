@@ -57,13 +57,13 @@ public sealed class EntityTable
     private readonly Dictionary<string, long> _scannedAt = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// The rows sorted by <paramref name="comparer"/> (the order named <paramref name="order"/>), kept while the table is
+    /// The rows sorted by <paramref name="keys"/> (the order named <paramref name="order"/>), kept while the table is
     /// unchanged: paging through a large table in a fixed order (change tracking by modified time) then costs a binary
     /// search and a page instead of a scan of every row per page, as a database index would. Null for the first read of a
     /// version (the caller scans): a one-page change read must not pay for a sort, and a table written between every read
     /// never sorts; a second read of the same version is paging through it, and sorts once.
     /// </summary>
-    internal Row[]? Ordered(string order, IComparer<Row> comparer)
+    internal Row[]? Ordered(string order, IReadOnlyList<(Func<Row, object?> Get, bool Descending)> keys)
     {
         if (_ordered.TryGetValue(order, out var snapshot) && snapshot.Version == _version)
         {
@@ -76,8 +76,33 @@ public sealed class EntityTable
             return null;
         }
 
+        // Each row's sort values are read (and normalized) once, not at every comparison: 100,000 rows sort in tens of ms.
         var rows = _rows.Values.ToArray();
-        Array.Sort(rows, comparer);
+        var values = new object?[rows.Length][];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var rowValues = new object?[keys.Count];
+            for (var k = 0; k < keys.Count; k++)
+            {
+                rowValues[k] = ValueComparer.Normalize(keys[k].Get(rows[i]));
+            }
+
+            values[i] = rowValues;
+        }
+
+        Array.Sort(values, rows, Comparer<object?[]>.Create((a, b) =>
+        {
+            for (var k = 0; k < a.Length; k++)
+            {
+                var c = ValueComparer.Compare(a[k], b[k]);
+                if (c != 0)
+                {
+                    return keys[k].Descending ? -c : c;
+                }
+            }
+
+            return 0;
+        }));
         _ordered[order] = (_version, rows);
         return rows;
     }

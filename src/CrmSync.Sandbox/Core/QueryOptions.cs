@@ -94,7 +94,8 @@ public static class QueryRunner
         FilterCompiler compiler)
     {
         var schema = table.Schema;
-        var predicate = Predicate(options.Filter, compiler);
+        var filter = options.Filter is null ? null : ParseFilter(options.Filter);
+        var predicate = filter is null ? _ => true : compiler.Compile(filter);
         var keys = options.OrderBy.Select(o => (Get: compiler.Resolve(o.Column).Get, o.Descending)).ToList();
         if (keys.Count == 0 && schema.DefaultOrder is not null)
         {
@@ -125,9 +126,11 @@ public static class QueryRunner
         // token on, until the page is full.
         var columns = options.OrderBy.Select(o => schema.IndexOf(o.Column)).ToList();
         if (!options.Count && columns.Count > 0 && columns.All(c => c >= 0) &&
-            table.Ordered(string.Join(",", options.OrderBy.Select(o => o.Column + (o.Descending ? " desc" : string.Empty))), comparer) is { } sorted)
+            table.Ordered(string.Join(",", options.OrderBy.Select(o => o.Column + (o.Descending ? " desc" : string.Empty))), keys) is { } sorted)
         {
-            var first = after is null ? 0 : FirstAfter(sorted, keys, after);
+            var first = after is not null ? FirstAfter(sorted, keys, after)
+                : !options.OrderBy[0].Descending && LowerBound(filter, options.OrderBy[0].Column) is { } bound ? FirstAtOrAbove(sorted, keys[0].Get, bound)
+                : 0;
             var matches = new List<Row>();
             for (var i = first; i < sorted.Length && matches.Count < needed; i++)
             {
@@ -200,6 +203,46 @@ public static class QueryRunner
         {
             var middle = low + ((high - low) / 2);
             if (CompareToToken(sorted[middle], keys, after) <= 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    /// <summary>
+    /// The highest literal the filter's top-level "and" terms require <paramref name="column"/> to be at or above ("column ge
+    /// x", "column gt x"), or null: rows below it cannot match, so a scan in ascending order of that column may start there, as
+    /// a database seeks an index (a slice of a change read: "modified ge a and modified lt b").
+    /// </summary>
+    internal static object? LowerBound(QueryToken? filter, string column)
+    {
+        switch (filter)
+        {
+            case BinaryOperatorToken { OperatorKind: BinaryOperatorKind.And } and:
+                var (left, right) = (LowerBound(and.Left, column), LowerBound(and.Right, column));
+                return left is null ? right : right is null ? left : ValueComparer.Compare(left, right) >= 0 ? left : right;
+            case BinaryOperatorToken { OperatorKind: BinaryOperatorKind.GreaterThanOrEqual or BinaryOperatorKind.GreaterThan, Right: LiteralToken literal } comparison
+                when FilterSyntax.IsPath(comparison.Left) && string.Equals(FilterSyntax.Path(comparison.Left), column, StringComparison.Ordinal):
+                return FilterSyntax.Value(literal);
+            default:
+                return null;
+        }
+    }
+
+    // The first row of an ascending snapshot whose first sort value is at or above the bound (nulls sort first and match no bound).
+    private static int FirstAtOrAbove(Row[] sorted, Func<Row, object?> firstKey, object bound)
+    {
+        int low = 0, high = sorted.Length;
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            if (firstKey(sorted[middle]) is not { } value || ValueComparer.Compare(value, bound) < 0)
             {
                 low = middle + 1;
             }

@@ -10,6 +10,17 @@ public static class ValueComparer
     /// <summary>Orders values; nulls first. Values of unrelated types order by type name (never equal).</summary>
     public static int Compare(object? a, object? b)
     {
+        // The common cases of sorting and paging by modified time and id, before the general rules.
+        if (a is DateTimeOffset firstTime && b is DateTimeOffset secondTime)
+        {
+            return firstTime.CompareTo(secondTime);
+        }
+
+        if (a is Guid firstId && b is Guid secondId)
+        {
+            return firstId.CompareTo(secondId);
+        }
+
         a = Normalize(a);
         b = Normalize(b);
         if (a is null || b is null)

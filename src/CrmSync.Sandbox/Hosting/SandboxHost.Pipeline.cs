@@ -189,14 +189,14 @@ public sealed partial class SandboxHost
             {
                 var limits = limiter.Limits;
                 var request = await ReadRequestAsync(context, method, path, root, identity).ConfigureAwait(false);
-                await _handling.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+                await _handling[service].WaitAsync(context.RequestAborted).ConfigureAwait(false);
                 try
                 {
                     response = handle(request);
                 }
                 finally
                 {
-                    _handling.Release();
+                    _handling[service].Release();
                 }
 
                 // The configured server time is what the request takes in all: the emulator's own work is part of it.

@@ -23,11 +23,17 @@ public sealed partial class SandboxHost : IAsyncDisposable
     private readonly AspNetWebApplication _app;
 
     /// <summary>
-    /// Requests being handled at once: the services' work runs under their store's lock, so more than one per core only
-    /// spins on it — and a burst that blocked pool threads on the lock (twenty slices of a read at once) would starve other
-    /// requests of a thread for the seconds the pool takes to add them. Requests over this wait without holding a thread.
+    /// One request per service is handled at a time: a service's work runs under its store's lock, so a second one would
+    /// only block a pool thread on it — and while one request sorts a large table, two such threads starved Kestrel and
+    /// the other services of a thread (a Dataverse GET of one row answered after 180 ms) until the pool added more.
+    /// Requests over this wait without holding a thread; the services still work at the same time as each other.
     /// </summary>
-    private readonly SemaphoreSlim _handling = new(Environment.ProcessorCount);
+    private readonly Dictionary<string, SemaphoreSlim> _handling = new(StringComparer.Ordinal)
+    {
+        [DataverseService.ServiceName] = new(1),
+        [BcService.ServiceName] = new(1),
+        [GraphService.ServiceName] = new(1),
+    };
     private readonly Dictionary<string, (ServiceLimiter Limiter, FaultInjector Faults)> _protection;
 
     private SandboxHost(AspNetWebApplication app, SandboxOptions options)

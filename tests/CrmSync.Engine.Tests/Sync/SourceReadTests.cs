@@ -22,6 +22,9 @@ public sealed class SourceReadTests
         /// <summary>The page size each slice asked for.</summary>
         public List<int> SlicePageSizes { get; } = new();
 
+        /// <summary>The page size of each read that was not a slice (the first page).</summary>
+        public List<int> FirstPageSizes { get; } = new();
+
         public int Requests => _requests;
 
         public List<(DateTimeOffset From, DateTimeOffset? Before)> Slices { get; } = new();
@@ -38,8 +41,11 @@ public sealed class SourceReadTests
 
         public override string ReadName(string field) => field;
 
-        public override IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedFrom, string? extraFilter, int size, CancellationToken cancellationToken) =>
-            Pages(rows.Where(r => modifiedFrom is null || r.ModifiedOn >= modifiedFrom), size, cancellationToken);
+        public override IAsyncEnumerable<SideRow> ReadAsync(DateTimeOffset? modifiedFrom, string? extraFilter, int size, CancellationToken cancellationToken)
+        {
+            FirstPageSizes.Add(size);
+            return Pages(rows.Where(r => modifiedFrom is null || r.ModifiedOn >= modifiedFrom), size, cancellationToken);
+        }
 
         public override IAsyncEnumerable<SideRow> ReadSliceAsync(DateTimeOffset from, DateTimeOffset? before, string? extraFilter, int size, CancellationToken cancellationToken)
         {
@@ -125,11 +131,29 @@ public sealed class SourceReadTests
     public async Task Changes_that_fit_the_first_page_cost_one_request()
     {
         var side = new TableSide(Table(SourceRead.FirstPageSize - 1, new Random(1)));
-        var items = await ReadAll(side, new ReadProgress());
+        var items = await ReadAll(side, new ReadProgress(), after: Origin.AddSeconds(-1));
         Assert.Equal(1, side.Requests);
         Assert.Empty(side.Slices);
+        Assert.Equal(new[] { SourceRead.FirstPageSize }, side.FirstPageSizes);
         Assert.Equal(SourceRead.FirstPageSize - 1, items.Count(i => i.Row is not null));
         Assert.Equal(new SourceItem(null, 0), items[^1]);
+    }
+
+    [Fact]
+    public async Task A_full_read_of_a_small_table_costs_one_request_and_a_larger_one_slices_after_a_short_first_page()
+    {
+        var small = new TableSide(Table(SourceRead.FullReadFirstPageSize - 1, new Random(4)));
+        await ReadAll(small, new ReadProgress());
+        Assert.Equal(1, small.Requests);
+        Assert.Empty(small.Slices);
+
+        // A full read's slices wait for its first page: it is shorter than a change read's.
+        var table = Table(SourceRead.FirstPageSize - 1, new Random(5));
+        var large = new TableSide(table);
+        var items = await ReadAll(large, new ReadProgress());
+        Assert.Equal(new[] { SourceRead.FullReadFirstPageSize }, large.FirstPageSizes);
+        Assert.NotEmpty(large.Slices);
+        Assert.Equal(table.Select(r => r.Id).ToHashSet(), items.Where(i => i.Row is not null).Select(i => i.Row!.Id).ToHashSet());
     }
 
     [Fact]
@@ -167,7 +191,7 @@ public sealed class SourceReadTests
     [Fact]
     public async Task A_slow_service_is_read_in_smaller_slice_pages_so_the_first_rows_come_soon()
     {
-        // 4 ms per row: the first page of 250 takes a second, so slices ask for pages of about half a second (125 rows).
+        // 4 ms per row: the first page takes 4 ms a row, so slices ask for pages of about half a second (125 rows).
         var table = Table(1_500, new Random(3));
         var side = new TableSide(table, slices: 4, pageSize: 500, rowTime: TimeSpan.FromMilliseconds(4));
         var items = await ReadAll(side, new ReadProgress(), capacity: 2_000);
@@ -178,13 +202,16 @@ public sealed class SourceReadTests
     }
 
     [Theory]
-    [InlineData(10, 250, 500, 500)] // fast: whole pages
-    [InlineData(1000, 250, 500, 125)] // 4 ms a row: half a second's worth
-    [InlineData(5000, 250, 500, 100)] // 20 ms a row: never below the floor
-    [InlineData(1000, 250, 50, 50)] // a side whose pages are smaller than the floor keeps its own
-    [InlineData(0, 250, 500, 500)]
-    public void Slice_pages_take_about_half_a_second(int firstPageMs, int rows, int maxPageSize, int expected) =>
-        Assert.Equal(expected, SourceRead.SlicePageSize(TimeSpan.FromMilliseconds(firstPageMs), rows, maxPageSize));
+    [InlineData(10, 250, 0, 500, 500)] // fast: whole pages
+    [InlineData(1016, 250, 20, 500, 125)] // 4 ms a row: half a second's worth
+    [InlineData(120, 101, 20, 500, 500)] // 1 ms a row once the 20 ms of the request itself is left out (not 1.2 ms: 420 rows)
+    [InlineData(5000, 250, 20, 500, 100)] // 20 ms a row: never below the floor
+    [InlineData(1000, 250, 0, 50, 50)] // a side whose pages are smaller than the floor keeps its own
+    [InlineData(0, 250, 0, 500, 500)]
+    [InlineData(20, 250, 40, 500, 500)] // the one-row request was the slower (noise): no time per row to go by
+    [InlineData(30, 1, 30, 500, 500)] // a first page of one row says nothing about the time per row
+    public void Slice_pages_take_about_half_a_second(int firstPageMs, int rows, int oneRowMs, int maxPageSize, int expected) =>
+        Assert.Equal(expected, SourceRead.SlicePageSize(TimeSpan.FromMilliseconds(firstPageMs), rows, TimeSpan.FromMilliseconds(oneRowMs), maxPageSize));
 
     [Fact]
     public async Task Rows_that_share_one_modified_on_are_read_in_one_slice()

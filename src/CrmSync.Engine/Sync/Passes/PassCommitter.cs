@@ -69,7 +69,11 @@ internal sealed class PassCommitter(PassContext pass)
 
                 var coupling = d.Coupling ?? pass.NewCoupling(d.Source.Id, destinationId);
                 store.Couplings.Save(coupling.Succeeded(pass.JobId, d.Source.ModifiedOn, d.Source.ETag, d.DestinationModifiedOn, d.DestinationVersion));
-                store.Failures.Remove(mapping, pass.Pass, d.Source.Id);
+                if (d.PreviousFailure is not null)
+                {
+                    store.Failures.Remove(mapping, pass.Pass, d.Source.Id);
+                }
+
                 break;
             case SyncAction.Unchanged when d.Coupling is { } unchanged:
                 var refreshed = unchanged.SourceSeen(d.Source.ModifiedOn, d.Source.ETag);
@@ -114,7 +118,7 @@ internal sealed class PassCommitter(PassContext pass)
             return;
         }
 
-        var failure = pass.Store.Failures.Get(pass.Mapping.Name, pass.Pass, d.Source.Id);
+        var failure = d.PreviousFailure;
         var same = !d.Transient && failure is not null && SameError(failure.Message, message);
         pass.Store.Failures.Save(new UncoupledFailure
         {

@@ -21,12 +21,15 @@ internal sealed class PassPlanner(PassContext pass, FieldTransfer transfer, IRea
         var ids = rows.Select(r => r.Id).ToList();
         var couplings = pass.CouplingsOfSources(ids);
         var failures = pass.Store.Failures.GetMany(Mapping.Name, pass.Pass, ids);
-        var decisions = rows.Select(r => new RecordDecision { Source = r, Coupling = couplings.TryGetValue(r.Id, out var coupling) ? coupling : null }).ToList();
+        var decisions = rows.Select(r => new RecordDecision
+        {
+            Source = r, Coupling = couplings.TryGetValue(r.Id, out var coupling) ? coupling : null, PreviousFailure = failures.GetValueOrDefault(r.Id),
+        }).ToList();
         var needDestination = decisions.Where(d => d.Coupling is { Skipped: false } && SourceChanged(d)).Select(d => d.Coupling!.Value.DestinationId).ToList();
         var destinations = needDestination.Count == 0 ? new Dictionary<Guid, SideRow>() : await pass.Destination.GetByIdsAsync(needDestination, cancellationToken).ConfigureAwait(false);
         foreach (var decision in decisions)
         {
-            await DecideAsync(decision, destinations, failures.GetValueOrDefault(decision.Source.Id), cancellationToken).ConfigureAwait(false);
+            await DecideAsync(decision, destinations, cancellationToken).ConfigureAwait(false);
         }
 
         return decisions;
@@ -51,9 +54,9 @@ internal sealed class PassPlanner(PassContext pass, FieldTransfer transfer, IRea
         ToDataverse && destination.Data[DataverseSideAccess.ModifiedByColumn] is JsonValue value && value.TryGetValue<string>(out var text)
         && Guid.TryParse(text, out var modifiedBy) && integrationUserIds.Contains(modifiedBy);
 
-    private async Task DecideAsync(RecordDecision d, Dictionary<Guid, SideRow> destinations, UncoupledFailure? failure, CancellationToken cancellationToken)
+    private async Task DecideAsync(RecordDecision d, Dictionary<Guid, SideRow> destinations, CancellationToken cancellationToken)
     {
-        if (d.Coupling?.Skipped == true || failure?.Skipped == true)
+        if (d.Coupling?.Skipped == true || d.PreviousFailure?.Skipped == true)
         {
             d.Action = SyncAction.Skip;
             d.Message = "Skipped after the same error twice; Reset-IntegrationCoupling retries it.";

@@ -7,6 +7,9 @@ internal sealed class RecordDecision
 
     public CouplingView? Coupling { get; set; }
 
+    /// <summary>The record's failure while uncoupled, as the batch was planned (a lease keeps other passes of the mapping away until it commits).</summary>
+    public CrmSync.State.UncoupledFailure? PreviousFailure { get; init; }
+
     public SideRow? Destination { get; set; }
 
     public SyncAction Action { get; set; }
