@@ -131,29 +131,12 @@ public sealed class SourceReadTests
     public async Task Changes_that_fit_the_first_page_cost_one_request()
     {
         var side = new TableSide(Table(SourceRead.FirstPageSize - 1, new Random(1)));
-        var items = await ReadAll(side, new ReadProgress(), after: Origin.AddSeconds(-1));
+        var items = await ReadAll(side, new ReadProgress());
         Assert.Equal(1, side.Requests);
         Assert.Empty(side.Slices);
         Assert.Equal(new[] { SourceRead.FirstPageSize }, side.FirstPageSizes);
         Assert.Equal(SourceRead.FirstPageSize - 1, items.Count(i => i.Row is not null));
         Assert.Equal(new SourceItem(null, 0), items[^1]);
-    }
-
-    [Fact]
-    public async Task A_full_read_of_a_small_table_costs_one_request_and_a_larger_one_slices_after_a_short_first_page()
-    {
-        var small = new TableSide(Table(SourceRead.FullReadFirstPageSize - 1, new Random(4)));
-        await ReadAll(small, new ReadProgress());
-        Assert.Equal(1, small.Requests);
-        Assert.Empty(small.Slices);
-
-        // A full read's slices wait for its first page: it is shorter than a change read's.
-        var table = Table(SourceRead.FirstPageSize - 1, new Random(5));
-        var large = new TableSide(table);
-        var items = await ReadAll(large, new ReadProgress());
-        Assert.Equal(new[] { SourceRead.FullReadFirstPageSize }, large.FirstPageSizes);
-        Assert.NotEmpty(large.Slices);
-        Assert.Equal(table.Select(r => r.Id).ToHashSet(), items.Where(i => i.Row is not null).Select(i => i.Row!.Id).ToHashSet());
     }
 
     [Fact]

@@ -10,7 +10,7 @@ internal readonly record struct SourceItem(SideRow? Row, int Slice);
 
 /// <summary>
 /// Reads a pass's source rows ahead of the writes. The first page is read as any change query is: one request, so idle and
-/// small incremental runs cost one request (a full read's first page is shorter: see <see cref="FullReadFirstPageSize"/>). When it is full, the rest of the modified-on range is cut into slices that are
+/// small incremental runs cost one request. When it is full, the rest of the modified-on range is cut into slices that are
 /// read at once — a service spends per-record time on every page (reference/limits-and-reliability.md §3.1: reads are
 /// cheap only when they run in parallel), so one reader after another caps a pass at one page per page-time. Rows come in
 /// modified-on order within a slice, slices interleave; <see cref="ReadProgress"/> keeps the watermark behind every row not
@@ -19,14 +19,8 @@ internal readonly record struct SourceItem(SideRow? Row, int Slice);
 /// </summary>
 internal static class SourceRead
 {
-    /// <summary>Rows of the first request of a change read: all of an idle or small run, and soon done when slices follow.</summary>
+    /// <summary>Rows of the first request: all of an idle or small run, and soon done when slices follow.</summary>
     public const int FirstPageSize = 100;
-
-    /// <summary>
-    /// Rows of the first request of a full read (no watermark): all of a small table. A full read is usually long, and the
-    /// slices (and so the writes) wait for this page: at several ms per record a page of 100 would hold them for half a second.
-    /// </summary>
-    public const int FullReadFirstPageSize = 20;
 
     /// <summary>
     /// About how long a slice's page should take. The writes wait one page time for their first rows, and a slow service
@@ -108,21 +102,20 @@ internal static class SourceRead
     private static async Task ProduceAsync(SyncSideAccess side, DateTimeOffset? modifiedFrom, string? filter, ReadProgress progress, ChannelWriter<SourceItem> writer, CancellationToken cancellationToken)
     {
         progress.Declare(0, modifiedFrom);
-        var firstPageSize = modifiedFrom is null ? FullReadFirstPageSize : FirstPageSize;
         var count = 0;
         SideRow? last = null;
         var clock = Stopwatch.StartNew();
-        await foreach (var row in side.ReadAsync(modifiedFrom, filter, firstPageSize, cancellationToken).ConfigureAwait(false))
+        await foreach (var row in side.ReadAsync(modifiedFrom, filter, FirstPageSize, cancellationToken).ConfigureAwait(false))
         {
             await writer.WriteAsync(new SourceItem(row, 0), cancellationToken).ConfigureAwait(false);
             last = row;
-            if (++count == firstPageSize)
+            if (++count == FirstPageSize)
             {
                 break;
             }
         }
 
-        if (count < firstPageSize || last is null)
+        if (count < FirstPageSize || last is null)
         {
             await writer.WriteAsync(new SourceItem(null, 0), cancellationToken).ConfigureAwait(false);
             return;
