@@ -77,8 +77,9 @@ public sealed partial class BcService
             request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "BadRequest_NotImplemented", message));
             if (request.Path.Trim('/') == "$batch")
             {
-                // Not under the lock: each request of a $batch runs as if sent alone (Isolation: snapshot under one lock),
-                // so other callers' requests interleave with a long batch's.
+                // Not under the lock: each request of a $batch runs as if sent alone (Isolation: snapshot under one lock).
+                // Over HTTP the service handles one request at a time (SandboxHost._handling), so other callers wait only
+                // for the batch's own work, not its configured server time, which it spends after the handling.
                 response = request.Method == "POST" ? ExecuteBatch(request) : throw MethodNotAllowed(request);
             }
             else

@@ -95,7 +95,7 @@ public static class QueryRunner
     {
         var schema = table.Schema;
         var filter = options.Filter is null ? null : ParseFilter(options.Filter);
-        var predicate = filter is null ? _ => true : compiler.Compile(filter);
+        var predicate = Predicate(filter, compiler);
         var keys = options.OrderBy.Select(o => (Get: compiler.Resolve(o.Column).Get, o.Descending)).ToList();
         if (keys.Count == 0 && schema.DefaultOrder is not null)
         {
@@ -257,7 +257,11 @@ public static class QueryRunner
 
     /// <summary>The rows a $filter keeps (every row when there is none).</summary>
     public static Func<Row, bool> Predicate(string? filter, FilterCompiler compiler) =>
-        filter is null ? _ => true : compiler.Compile(ParseFilter(filter));
+        Predicate(filter is null ? null : ParseFilter(filter), compiler);
+
+    /// <summary>The rows a parsed $filter keeps (every row when there is none).</summary>
+    public static Func<Row, bool> Predicate(QueryToken? filter, FilterCompiler compiler) =>
+        filter is null ? _ => true : compiler.Compile(filter);
 
     public static QueryToken ParseFilter(string filter) => FilterSyntax.Parse(filter);
 

@@ -64,7 +64,8 @@ public sealed partial class DataverseService
             }
 
             // A $batch runs outside the lock: each of its requests runs as if sent alone (a change set under one lock, all
-            // or nothing), so other callers' requests interleave with a long batch's, as they do on Dataverse.
+            // or nothing). Over HTTP the service handles one request at a time (SandboxHost._handling), so other callers
+            // wait only for the batch's own work, not its configured server time, which it spends after the handling.
             response = routed ?? DataverseBatch.Execute(this, request);
         }
         catch (ServiceException ex)

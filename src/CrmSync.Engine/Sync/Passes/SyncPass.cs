@@ -108,6 +108,9 @@ internal sealed class SyncPass
     /// </summary>
     private bool DestinationHasRoom() => RecordsBeingWritten() < BatchSize;
 
+    /// <summary>Whether no write is running: a batch then goes out as soon as it is planned, and may be spread over every request slot.</summary>
+    private bool DestinationIdle() => RecordsBeingWritten() == 0;
+
     /// <summary>
     /// A batch's size while nothing is being written: planning costs engine time per record, so an idle destination gets a
     /// first share of the rows at once (a slice's pages of all slices come together) and the rest is planned while it writes.
@@ -123,7 +126,7 @@ internal sealed class SyncPass
             {
                 stopping.ThrowIfCancellationRequested();
                 var decisions = await _planner.PlanAsync(rows, CancellationToken.None).ConfigureAwait(false);
-                var destinationIdle = RecordsBeingWritten() == 0;
+                var destinationIdle = DestinationIdle();
                 _inFlight.Enqueue(new InFlightBatch(decisions, advanceWatermarkTo, _writer.WriteAsync(decisions, destinationIdle, CancellationToken.None)));
                 if (_inFlight.Count == BatchesInFlight)
                 {
@@ -219,7 +222,7 @@ internal sealed class SyncPass
                 }
 
                 batch.Add(row);
-                if (batch.Count == BatchSize || (batch.Count >= IdleBatchSize && RecordsBeingWritten() == 0))
+                if (batch.Count == BatchSize || (batch.Count >= IdleBatchSize && DestinationIdle()))
                 {
                     yield return TakeBatch();
                 }
