@@ -189,14 +189,31 @@ public sealed partial class SandboxHost
             {
                 var limits = limiter.Limits;
                 var request = await ReadRequestAsync(context, method, path, root, identity).ConfigureAwait(false);
-                await _handling[service].WaitAsync(context.RequestAborted).ConfigureAwait(false);
+                var held = Volatile.Read(ref _hold) is { } hold && hold.Matches(service, method, endpoint) ? hold.Enter(endpoint) : null;
                 try
                 {
-                    response = handle(request);
+                    if (held is { } wait && !await wait.Handle.ConfigureAwait(false))
+                    {
+                        // Dropped by the hold: nothing is written and the client never hears back.
+                        context.Abort();
+                        status = 499;
+                        return;
+                    }
+
+                    // A held request is handled even if its client is gone meanwhile: a write that lands without an answer.
+                    await _handling[service].WaitAsync(held is null ? context.RequestAborted : CancellationToken.None).ConfigureAwait(false);
+                    try
+                    {
+                        response = handle(request);
+                    }
+                    finally
+                    {
+                        _handling[service].Release();
+                    }
                 }
                 finally
                 {
-                    _handling[service].Release();
+                    held?.Done.TrySetResult();
                 }
 
                 // The configured server time is what the request takes in all: the emulator's own work is part of it.

@@ -35,6 +35,7 @@ public sealed partial class SandboxHost : IAsyncDisposable
         [GraphService.ServiceName] = new(1),
     };
     private readonly Dictionary<string, (ServiceLimiter Limiter, FaultInjector Faults)> _protection;
+    private RequestHold? _hold;
 
     private SandboxHost(AspNetWebApplication app, SandboxOptions options)
     {
@@ -116,6 +117,22 @@ public sealed partial class SandboxHost : IAsyncDisposable
         var address = app.Services.GetService(typeof(IServer)) is IServer server ? server.Features.Get<IServerAddressesFeature>()?.Addresses.First() : null;
         host.BaseUrl = (address ?? throw new InvalidOperationException("Kestrel did not report its address.")).TrimEnd('/') + "/";
         return host;
+    }
+
+    /// <summary>
+    /// Holds the <paramref name="nth"/> request that <paramref name="matches"/> (service, method, endpoint such as
+    /// "POST $batch") and every matching one after it, until the hold is released: in-process callers act at that exact
+    /// moment of a client's run (a kill test kills the sync while its write is in flight). One hold at a time.
+    /// </summary>
+    public RequestHold Hold(Func<string, string, string, bool> matches, int nth)
+    {
+        var hold = new RequestHold(matches, nth, h => Interlocked.CompareExchange(ref _hold, null, h));
+        if (Interlocked.CompareExchange(ref _hold, hold, null) is not null)
+        {
+            throw new InvalidOperationException("A request hold is already set; release or dispose it first.");
+        }
+
+        return hold;
     }
 
     /// <summary>Changes a service's limits on the running sandbox.</summary>

@@ -10,7 +10,8 @@ namespace CrmSync.Engine.Tests.Reliability;
 /// final run: nothing duplicated, nothing lost, every record coupled, both sides equal (limits-and-reliability.md §5).
 /// Each direction has its own hazards: BC → Dataverse writes bulk upserts; Dataverse → BC creates records BC cannot
 /// create idempotently (announced pending creates must be found again, not repeated); incremental runs carry changes
-/// from both sides. CI kills 4 times per scenario; CRMSYNC_LONG_TESTS=1 kills 20 times.
+/// from both sides. Each kill lands while a request the run is certain to send waits in the sandbox (<see cref="KillPoint"/>), so every
+/// run is killed mid-way whatever the machine's speed. CI kills 4 times per scenario; CRMSYNC_LONG_TESTS=1 kills 20 times.
 /// </summary>
 public sealed class KillTests(ITestOutputHelper output)
 {
@@ -42,25 +43,23 @@ public sealed class KillTests(ITestOutputHelper output)
             var before = CustomerConvergence.Ids(host);
             await RunToEndAsync(host, state, "full");
             var random = new Random(20261129);
-            var kills = 0;
-            var rounds = 0;
-            while (kills < Kills && rounds < Kills * 3)
+            for (var round = 1; round <= Kills; round++)
             {
-                rounds++;
+                int changes;
                 using (var store = CrmSyncConnection.Open("changes", state))
                 {
-                    // Changes on both sides between runs, and while the run that gets killed is reading.
-                    CustomerConvergence.ChangeEitherSide(host, store.Store, random, $"Kill round {rounds}");
+                    // Changes on both sides between runs: each is a write the next run must send.
+                    changes = CustomerConvergence.ChangeEitherSide(host, store.Store, random, $"Kill round {round}").Count;
                 }
 
-                kills += await RunAndKillAsync(host, state, "modified", "Dataverse", random) ? 1 : 0;
+                Assert.True(changes > 0, "the round changed no record");
+                await RunAndKillAsync(host, state, "modified", KillPoint.Arm(host, random, certainWrites: 1, KillPoint.Dataverse, KillPoint.BusinessCentral), random);
             }
 
             await RunToEndAsync(host, state, "modified");
             using var connection = CrmSyncConnection.Open("check", state);
             CustomerConvergence.Assert(host, connection.Store, before);
-            output.WriteLine($"incremental: {rounds} rounds of changes on both sides, {kills} kills; converged with {connection.Store.Couplings.GetAll(StandardMappings.Customer).Count:N0} couplings, 0 duplicates, no lost update.");
-            Assert.True(kills >= Kills, $"only {kills} runs were killed mid-way");
+            output.WriteLine($"incremental: {Kills} rounds of changes on both sides, each run killed mid-way; converged with {connection.Store.Couplings.GetAll(StandardMappings.Customer).Count:N0} couplings, 0 duplicates, no lost update.");
         }
         finally
         {
@@ -88,10 +87,10 @@ public sealed class KillTests(ITestOutputHelper output)
         try
         {
             var random = new Random(20261129);
-            var kills = 0;
-            for (var attempt = 0; attempt < Kills * 3 && kills < Kills; attempt++)
+            for (var kill = 0; kill < Kills; kill++)
             {
-                kills += await RunAndKillAsync(host, state, "import", "Graph", random, csv) ? 1 : 0;
+                // Every run sends more than 12 Graph requests: the domains, then one look-up per row.
+                await RunAndKillAsync(host, state, "import", KillPoint.ArmAny(host, random, KillPoint.Graph, 2, 12), random, csv);
             }
 
             await RunToEndAsync(host, state, "import", csv);
@@ -112,8 +111,7 @@ public sealed class KillTests(ITestOutputHelper output)
             Assert.Equal(couplings.Count, couplings.Select(c => c.DataverseId).Distinct().Count());
             Assert.True(couplings.Count >= people, $"{couplings.Count} salespeople coupled, {people} imported");
             var graphRequests = host.Counters.Requests("Graph");
-            output.WriteLine($"Import-Salesperson of {people}: {kills} kills, {people} users, each once, licensed and coupled once; {graphRequests:N0} Graph requests.");
-            Assert.True(kills >= Kills, $"only {kills} runs were killed mid-way");
+            output.WriteLine($"Import-Salesperson of {people}: {Kills} kills, {people} users, each once, licensed and coupled once; {graphRequests:N0} Graph requests.");
         }
         finally
         {
@@ -131,10 +129,15 @@ public sealed class KillTests(ITestOutputHelper output)
         {
             var before = CustomerConvergence.Ids(host);
             var random = new Random(20261122);
-            var kills = 0;
-            for (var attempt = 0; attempt < Kills * 3 && kills < Kills; attempt++)
+            for (var kill = 0; kill < Kills; kill++)
             {
-                kills += await RunAndKillAsync(host, state, mode, writtenService, random) ? 1 : 0;
+                int certainWrites;
+                using (var store = File.Exists(state) ? CrmSyncConnection.Open("plan", state) : null)
+                {
+                    certainWrites = KillPoint.CertainFullSyncWrites(host, store?.Store, writtenService);
+                }
+
+                await RunAndKillAsync(host, state, mode, KillPoint.Arm(host, random, certainWrites, writtenService), random);
             }
 
             await RunToEndAsync(host, state, mode);
@@ -146,9 +149,8 @@ public sealed class KillTests(ITestOutputHelper output)
             var created = connection.Store.Couplings.GetAll(StandardMappings.Customer).Count;
             var writes = host.Counters.Requests(writtenService, "POST $batch");
             var needed = (int)Math.Ceiling(created / (writtenService == "Dataverse" ? 500.0 : 100.0));
-            output.WriteLine($"{mode} to {writtenService}: {kills} kills, {created:N0} couplings, {writes:N0} write requests ({needed:N0} needed without kills), 0 duplicates.");
-            Assert.True(kills >= Kills, $"only {kills} runs were killed mid-way");
-            Assert.InRange(writes - needed, int.MinValue, kills * 4 * requestsPerBatch + requestsPerBatch);
+            output.WriteLine($"{mode} to {writtenService}: {Kills} kills, {created:N0} couplings, {writes:N0} write requests ({needed:N0} needed without kills), 0 duplicates.");
+            Assert.InRange(writes - needed, int.MinValue, Kills * 4 * requestsPerBatch + requestsPerBatch);
         }
         finally
         {
@@ -156,27 +158,14 @@ public sealed class KillTests(ITestOutputHelper output)
         }
     }
 
-    // Kills the run after a random number of acknowledged write requests (mid-run), or at a random early moment (connecting,
-    // reading). Returns whether it was killed before it finished.
-    private static async Task<bool> RunAndKillAsync(SandboxHost host, string state, string mode, string writtenService, Random random, string? csv = null)
+    // Starts a run and kills it while the request the hold was armed on waits in the sandbox (mid-run by construction).
+    private static async Task RunAndKillAsync(SandboxHost host, string state, string mode, RequestHold hold, Random random, string? csv = null)
     {
-        using var process = SyncRunnerProcess.Start(host, state, mode, csv ?? SyncRunnerProcess.CustomerMappings);
-        var written = () => mode == "import" ? host.Counters.Requests(writtenService) : host.Counters.Requests(writtenService, "POST $batch");
-        var target = written() + (mode == "import" ? random.Next(2, 12) : random.Next(1, 9));
-        var deadline = DateTime.UtcNow.AddMilliseconds(random.Next(4) == 0 ? random.Next(100, 900) : 60_000);
-        while (!process.HasExited && DateTime.UtcNow < deadline && written() < target)
+        using (hold)
         {
-            await Task.Delay(random.Next(1, 15));
+            using var process = SyncRunnerProcess.Start(host, state, mode, csv ?? SyncRunnerProcess.CustomerMappings);
+            await KillPoint.KillWhenReachedAsync(hold, [process], random);
         }
-
-        var killed = !process.HasExited;
-        if (killed)
-        {
-            process.Kill(entireProcessTree: true);
-        }
-
-        await process.WaitForExitAsync();
-        return killed;
     }
 
     private static async Task RunToEndAsync(SandboxHost host, string state, string mode, string? csv = null)
