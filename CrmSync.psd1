@@ -49,8 +49,6 @@
     PrivateData          = @{
         PSData = @{
             Tags       = @('BusinessCentral', 'Dataverse', 'Dynamics365', 'Sales', 'CRM', 'Sync', 'Integration', 'PSEdition_Core')
-            ProjectUri = 'https://github.com/crmsync/crmsync'
-            LicenseUri = 'https://github.com/crmsync/crmsync/blob/main/LICENSE'
         }
     }
 }

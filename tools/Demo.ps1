@@ -33,7 +33,7 @@ try {
     Test-IntegrationSetup | Format-Table
 
     Write-Step 'Account setup: the admin''s roles and the integration user (an application user, as BC online uses)'
-    Grant-IntegrationAdminRole -Confirm:$false | Format-Table
+    Grant-IntegrationAdminRole $sandbox.AdminUserName -Confirm:$false | Format-Table   # the person who administers BC
     New-IntegrationUser -ApplicationId $sandbox.IntegrationAppClientId -Confirm:$false | Format-List
 
     Write-Step 'Salespeople from the Microsoft 365 "Import multiple users" CSV: created, licensed, Salesperson role, coupled'

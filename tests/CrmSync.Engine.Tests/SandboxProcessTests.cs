@@ -23,7 +23,7 @@ public sealed class SandboxProcessTests
             Assert.NotNull(instance.CompanyId);
             Assert.Equal("sandbox-setup-secret", instance.SetupAppClientSecret);
             using var http = new HttpClient();
-            var reply = await http.GetAsync(instance.BaseUrl + "graph/v1.0/users");
+            var reply = await http.GetAsync(instance.BaseUrl + "v1.0/users");
             Assert.Equal(System.Net.HttpStatusCode.Unauthorized, reply.StatusCode);
         }
         finally

@@ -34,7 +34,7 @@ public sealed class LoadContextIsolationTests
         var endpoints = New("CrmSync.Connections.ServiceEndpoints");
         Init(endpoints, "DataverseUrl", "https://127.0.0.1:1/dataverse");
         Init(endpoints, "BusinessCentralApiUrl", "https://127.0.0.1:1/bc/api/v2.0/");
-        Init(endpoints, "GraphUrl", "https://127.0.0.1:1/graph/v1.0");
+        Init(endpoints, "GraphUrl", "https://127.0.0.1:1/v1.0");
         var settings = New("CrmSync.Connections.ConnectionSettings");
         var state = Path.Combine(Path.GetTempPath(), "crmsync-alc-" + Guid.NewGuid().ToString("N") + ".db");
         Init(settings, "Name", "isolated");

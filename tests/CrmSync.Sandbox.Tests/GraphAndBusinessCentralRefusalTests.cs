@@ -96,7 +96,7 @@ public sealed class GraphAndBusinessCentralRefusalTests
         Assert.Equal(relations.Count(r => r.GetProperty("relatedId").GetString() == id), information.Values.Count);
         Assert.All(information.Values, v => Assert.Equal("Customer", v.GetProperty("relatedType").GetString()));
         Assert.False(information.Values[0].TryGetProperty("relatedId", out _), "$select applies");
-        Assert.Equal(HttpStatusCode.NotImplemented, notEmulated.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, notEmulated.Status);
         Assert.Contains("agedAccountsReceivable", notEmulated.ErrorMessage, StringComparison.Ordinal);
     }
 
@@ -119,9 +119,9 @@ public sealed class GraphAndBusinessCentralRefusalTests
         Assert.Equal(all.ToString(System.Globalization.CultureInfo.InvariantCulture), count.Body);
         Assert.Equal(HttpStatusCode.OK, details.Status);
         Assert.Contains(details.Values, d => d.GetProperty("skuPartNumber").GetString() == "DYN365_ENTERPRISE_PLAN1");
-        Assert.Equal(HttpStatusCode.NotImplemented, memberOf.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, memberOf.Status);
         Assert.Contains("memberOf", memberOf.ErrorMessage, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.NotImplemented, phonesLambda.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, phonesLambda.Status);
         Assert.Contains("businessPhones", phonesLambda.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, search.Status);
         Assert.Contains("$search", search.ErrorMessage, StringComparison.Ordinal);
@@ -139,11 +139,11 @@ public sealed class GraphAndBusinessCentralRefusalTests
         var graph = await sbx.Graph(HttpMethod.Get, "users/delta");
         var ignored = await sbx.Dataverse(HttpMethod.Get, "accounts?$select=name", null, null, ("Prefer", "x-unknown-preference"));
 
-        Assert.Equal(HttpStatusCode.NotImplemented, dataverse.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, dataverse.Status);
         Assert.Contains("odata.track-changes", dataverse.ErrorMessage, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.NotImplemented, bc.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, bc.Status);
         Assert.Contains("odata.track-changes", bc.ErrorMessage, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.NotImplemented, graph.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, graph.Status);
         Assert.Contains("delta", graph.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, ignored.Status);
     }

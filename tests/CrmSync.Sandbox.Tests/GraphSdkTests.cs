@@ -176,4 +176,26 @@ public sealed class GraphSdkTests
         Assert.Equal(HttpStatusCode.Unauthorized, reply.Status);
         Assert.Equal("InvalidAuthenticationToken", reply.ErrorCode);
     }
+
+    // Graph "Combine multiple HTTP requests using JSON batching", through the SDK's own batch support: it writes each
+    // step's url relative to the version root (/v1.0), which the sandbox serves at the host root as Graph does.
+    [Fact]
+    public async Task The_sdks_batch_requests_create_users_in_one_call()
+    {
+        await using var sbx = await SandboxClient.StartAsync();
+        var graph = Client(sbx);
+        var batch = new Microsoft.Graph.BatchRequestContentCollection(graph);
+        var first = await batch.AddBatchRequestStepAsync(graph.Users.ToPostRequestInformation(NewUser("batch.one@contoso.com")));
+        var second = await batch.AddBatchRequestStepAsync(graph.Users.ToPostRequestInformation(NewUser("batch.two@contoso.com")));
+        sbx.Host.Counters.Reset();
+
+        var response = await graph.Batch.PostAsync(batch);
+        var one = await response.GetResponseByIdAsync<User>(first);
+        var two = await response.GetResponseByIdAsync<User>(second);
+
+        Assert.Equal("batch.one@contoso.com", one.UserPrincipalName);
+        Assert.Equal("batch.two@contoso.com", two.UserPrincipalName);
+        Assert.Equal(1, sbx.Host.Counters.Requests(CrmSync.Sandbox.Graph.GraphService.ServiceName));
+        Assert.NotNull((await graph.Users["batch.two@contoso.com"].GetAsync())!.Id);
+    }
 }

@@ -41,7 +41,7 @@ public sealed class RefusalContractTests
 
         var reply = await sbx.Dataverse(HttpMethod.Get, query);
 
-        Assert.True(reply.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotImplemented, reply.ToString());
+        Assert.True(reply.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, reply.ToString());
         Assert.Contains(named, reply.ErrorMessage, StringComparison.Ordinal);
     }
 
@@ -135,7 +135,7 @@ public sealed class RefusalContractTests
         var navigation = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/contact_customer_accounts");
         var unknown = await sbx.Dataverse(HttpMethod.Get, $"accounts({id})/nosuchcolumn");
 
-        Assert.Equal(HttpStatusCode.NotImplemented, navigation.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, navigation.Status);
         Assert.Contains("contact_customer_accounts", navigation.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, unknown.Status);
         Assert.Contains("Could not find a property named 'nosuchcolumn'", unknown.ErrorMessage, StringComparison.Ordinal);
@@ -202,7 +202,7 @@ public sealed class RefusalContractTests
 
         var reply = await sbx.Dataverse(HttpMethod.Post, "accounts", new { name = "Deep Insert", primarycontactid = new { firstname = "Deep", lastname = "Contact" } });
 
-        Assert.True(reply.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotImplemented, reply.ToString());
+        Assert.True(reply.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, reply.ToString());
         Assert.Contains("primarycontactid", reply.ErrorMessage, StringComparison.Ordinal);
         Assert.Contains("deep insert", reply.ErrorMessage, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(before, (await sbx.Dataverse(HttpMethod.Get, "accounts/$count")).Body);

@@ -71,7 +71,7 @@ Describe 'Account setup against the sandbox' {
     It 'fails the readiness checklist on a fresh org, naming the cmdlet that fixes each failure' {
         $checks = @(Test-IntegrationSetup)
         $failed = @($checks | Where-Object Status -eq 'Fail')
-        $failed | Where-Object Area -eq 'Admin' | ForEach-Object Fix | Should -Contain 'Grant-IntegrationAdminRole'
+        $failed | Where-Object Area -eq 'Admin' | ForEach-Object Fix | Should -Contain 'Grant-IntegrationAdminRole -UserPrincipalName <the admin''s sign-in name>'
         @($failed | Where-Object { $_.Area -eq 'Integration user' -and $_.Fix -like 'New-IntegrationUser*' }).Count | Should -BeGreaterThan 0
         $checks | Where-Object Area -eq 'Connection' | ForEach-Object { $_.Status.ToString() | Should -Be 'Pass' }
         ($checks | Format-Table | Out-String) | Should -Match '\[FAIL\]'
@@ -108,7 +108,7 @@ Describe 'Account setup against the sandbox' {
     }
 
     It 'passes the checklist after the fixes it names' {
-        $admin = Grant-IntegrationAdminRole -Confirm:$false
+        $admin = Grant-IntegrationAdminRole $AccountsSandbox.AdminUserName -Confirm:$false
         $admin.Roles | Should -Contain 'Sales Manager'
 
         $integration = New-IntegrationUser -ApplicationId $AccountsSandbox.IntegrationAppClientId -Confirm:$false

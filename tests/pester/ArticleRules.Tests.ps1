@@ -33,16 +33,32 @@ Describe 'Rule 1: the admin is administrator, System Customizer and holds a non-
         Stop-ConnectedSandbox $Rule1
     }
 
+    It 'signed in as an application, asks for the admin person by -UserPrincipalName and changes nobody''s roles' {
+        # The connection signs in as the sandbox's setup application: its own application user is never the admin account.
+        $setupUser = (Invoke-SandboxApi $Rule1 Dataverse 'WhoAmI').UserId
+        $rolesBefore = @((Invoke-SandboxApi $Rule1 Dataverse "systemusers($setupUser)/systemuserroles_association?`$select=name").value.name | Sort-Object)
+        $check = Get-AdminCheck
+        ($check | ForEach-Object { "$($_.Check)=$($_.Status)" }) -join '; ' | Should -Be 'Is named=Fail'
+        $check.Fix | Should -Be 'Grant-IntegrationAdminRole -UserPrincipalName <the admin''s sign-in name>'
+
+        { Grant-IntegrationAdminRole -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AdminUserRequired,CrmSync.PowerShell.Cmdlets.Accounts.GrantIntegrationAdminRoleCommand' -ExpectedMessage '*-UserPrincipalName*'
+        @((Invoke-SandboxApi $Rule1 Dataverse "systemusers($setupUser)/systemuserroles_association?`$select=name").value.name | Sort-Object) | Should -Be $rolesBefore
+    }
+
     It 'checks each of the three separately, and Grant-IntegrationAdminRole adds only what is missing' {
-        # The sandbox's setup application holds System Administrator only.
-        $before = Get-AdminCheck
+        # The sandbox's administrator (a person) holds System Administrator only.
+        $before = Get-AdminCheck -AdminUserPrincipalName $Rule1.AdminUserName
         ($before | Where-Object Check -eq 'Is administrator (System Administrator)').Status | Should -Be 'Pass'
         ($before | Where-Object Check -eq 'Holds System Customizer').Status | Should -Be 'Fail'
         ($before | Where-Object Check -eq 'Holds a non-admin role (e.g. Sales Manager)').Status | Should -Be 'Fail'
 
-        $granted = Grant-IntegrationAdminRole -Confirm:$false
+        $granted = Grant-IntegrationAdminRole $Rule1.AdminUserName -Confirm:$false
         ($granted.Roles | Sort-Object) -join ', ' | Should -Be 'Sales Manager, System Administrator, System Customizer'
-        Get-AdminCheck | Where-Object Status -ne 'Pass' | Should -BeNullOrEmpty
+        # The checklist now checks that person without being told again.
+        $after = Get-AdminCheck
+        @($after.Target | Select-Object -Unique) | Should -Be @($Rule1.AdminUserName)
+        $after | Where-Object Status -ne 'Pass' | Should -BeNullOrEmpty
     }
 
     It 'licenses an admin who is not a Sales user yet with -AssignLicense, then grants the three roles' {

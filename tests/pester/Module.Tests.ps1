@@ -166,7 +166,7 @@ Describe 'What-if and confirmation persist nothing' {
         @{ Name = 'Reset-IntegrationCoupling'; Command = { Reset-IntegrationCoupling CUSTOMER -BcId $Coupled.BcId } }
         @{ Name = 'Set-IntegrationTableMapping'; Command = { Set-IntegrationTableMapping CUSTOMER -SynchOnlyCoupledRecords $false } }
         @{ Name = 'Reset-IntegrationTableMapping'; Command = { Reset-IntegrationTableMapping CUSTOMER } }
-        @{ Name = 'Grant-IntegrationAdminRole'; Command = { Grant-IntegrationAdminRole } }
+        @{ Name = 'Grant-IntegrationAdminRole'; Command = { Grant-IntegrationAdminRole $Sandbox.AdminUserName } }
         @{ Name = 'New-IntegrationUser (application user)'; Command = { New-IntegrationUser -ApplicationId $Sandbox.IntegrationAppClientId } }
         @{ Name = 'New-IntegrationUser (licensed user)'; Command = { New-IntegrationUser bcintegration@contoso.onmicrosoft.com -UsageLocation US } }
         @{ Name = 'Import-Salesperson'; Command = { Import-Salesperson -Path $Csv } }
@@ -267,6 +267,17 @@ Describe 'Help' {
         }
     }
 
+    It 'names no web address that is not real: no HelpUri, no online help link, no project, license or updatable-help URI' {
+        # The project has no public site yet: a link to an invented one would lead an admin nowhere.
+        @(Get-Command -Module CrmSync | Where-Object HelpUri).Name | Should -BeNullOrEmpty
+        $module = Get-Module CrmSync
+        $module.ProjectUri | Should -BeNullOrEmpty
+        $module.LicenseUri | Should -BeNullOrEmpty
+        $module.HelpInfoUri | Should -BeNullOrEmpty
+        @(Get-Command -Module CrmSync | Where-Object { (Get-Help $_.Name).relatedLinks.navigationLink.uri -match '\S' }).Name | Should -BeNullOrEmpty
+        { Get-Help Connect-CrmSync -Online -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidOperation,Microsoft.PowerShell.Commands.GetHelpCommand'
+    }
+
     It 'Get-Help <_> finds the about topic' -ForEach 'about_CrmSync', 'about_CrmSyncSandbox', 'about_CrmSyncRunbooks' {
         $text = Get-Help $_ | Out-String
         $text | Should -Match 'SHORT DESCRIPTION'
@@ -297,7 +308,7 @@ Describe 'Default views at 80 columns' {
         & $add (Sync-ModifiedRecord CUSTOMER -Confirm:$false -ErrorAction SilentlyContinue)
         & $add (Get-IntegrationSyncError)
         & $add (New-IntegrationCoupling VENDOR -MatchBased -MatchOn Name -Confirm:$false)
-        & $add (Grant-IntegrationAdminRole -Confirm:$false)
+        & $add (Grant-IntegrationAdminRole $ViewSandbox.AdminUserName -Confirm:$false)
         & $add (Import-Csv (Join-Path $RepoRoot 'tools/SampleSalespeople.csv') | Import-Salesperson -Confirm:$false)
         & $add (Get-IntegrationCoupling)
         & $add (Get-IntegrationSyncJob)

@@ -1,6 +1,7 @@
 using CrmSync.Connections;
 using CrmSync.Dataverse;
 using CrmSync.Entra;
+using CrmSync.Sync;
 
 namespace CrmSync.Accounts;
 
@@ -8,17 +9,26 @@ namespace CrmSync.Accounts;
 /// Grant-IntegrationAdminRole: the admin user holds what article 1 asks of the admin account — System Administrator,
 /// System Customizer and a non-admin role — licensed first through Graph when it is not in Dataverse yet.
 /// </summary>
-internal sealed class AdminRoleSetup(DataverseClient dataverse, DirectoryClient directory, ISetupObserver observer, Guid? connectedUserId)
+internal sealed class AdminRoleSetup(DataverseClient dataverse, DirectoryClient directory, ISetupObserver observer, Guid? connectedUserId, string connectedAs, State.SettingStore? settings = null)
 {
     private readonly UserProvisioning _provisioning = new UserProvisioning(dataverse, directory, observer);
 
     /// <summary>The setup for a connection's services, as its setup account.</summary>
     public static AdminRoleSetup For(CrmSyncConnection connection, ISetupObserver observer) =>
-        new(connection.Dataverse, connection.Directory, observer, connection.DataverseUserId);
+        new(connection.Dataverse, connection.Directory, observer, connection.SignsInAsUser ? connection.DataverseUserId : null, connection.Identity ?? connection.Name, connection.Store.Settings);
 
-    /// <summary>The admin user by sign-in name; by default the user the connection signed in as.</summary>
+    /// <summary>The admin user by sign-in name; by default the person the connection signed in as (null: it signs in as an application).</summary>
     internal static Task<DataverseUser?> FindAdminAsync(DataverseClient dataverse, string? userPrincipalName, Guid? connectedUserId, CancellationToken cancellationToken) =>
-        dataverse.FindUserAsync(userPrincipalName is null ? $"systemuserid eq {connectedUserId}" : $"domainname eq {UserProvisioning.Quote(userPrincipalName)}", cancellationToken);
+        userPrincipalName is null && connectedUserId is null
+            ? Task.FromResult<DataverseUser?>(null)
+            : dataverse.FindUserAsync(userPrincipalName is null ? $"systemuserid eq {connectedUserId}" : $"domainname eq {UserProvisioning.Quote(userPrincipalName)}", cancellationToken);
+
+    /// <summary>
+    /// The admin account is a person (the Business Central article's "user account ... promoted to administrator"): an
+    /// application signing in is never it, so without a user signed in the admin must be named.
+    /// </summary>
+    internal static CrmSyncException AdminUserRequired(string connectedAs) => new("AdminUserRequired", CrmSyncErrorKind.InvalidArgument,
+        $"The connection signs in as {connectedAs}, an application, not as the person who administers Business Central. Give that person's sign-in name: -UserPrincipalName admin@contoso.com (or connect with -DeviceCode as that person).", connectedAs);
 
     /// <summary>
     /// Makes the admin user hold what article 1 asks of the admin account: promoted to administrator (System
@@ -31,6 +41,11 @@ internal sealed class AdminRoleSetup(DataverseClient dataverse, DirectoryClient 
     /// </param>
     public async Task<AdminRoleResult> EnsureAsync(string? userPrincipalName, string additionalRole, AdminLicenseOptions? license, CancellationToken cancellationToken)
     {
+        if (userPrincipalName is null && connectedUserId is null)
+        {
+            throw AdminUserRequired(connectedAs);
+        }
+
         var steps = new List<SetupStep>();
         var user = await FindAdminAsync(dataverse, userPrincipalName, connectedUserId, cancellationToken).ConfigureAwait(false);
         if (user is null && userPrincipalName is not null && license is not null)
@@ -60,6 +75,12 @@ internal sealed class AdminRoleSetup(DataverseClient dataverse, DirectoryClient 
             ? await dataverse.GetUserRoleNamesAsync(user.SystemUserId, cancellationToken).ConfigureAwait(false)
             : held;
         steps.Add(step);
+        if (step.Outcome is StepOutcome.Done or StepOutcome.AlreadyDone && user.DomainName is { } remembered)
+        {
+            // Test-IntegrationSetup checks this person from now on.
+            settings?.Set(SettingKeys.AdminUserPrincipalName, remembered);
+        }
+
         return new AdminRoleResult { User = target, SystemUserId = user.SystemUserId, Roles = roles, Steps = steps };
     }
 

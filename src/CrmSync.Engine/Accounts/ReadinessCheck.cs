@@ -43,9 +43,17 @@ public sealed class ReadinessCheck(CrmSyncConnection connection)
         }
 
         // The admin user: administrator, System Customizer, and a non-admin role (article 1).
-        var admin = await AdminRoleSetup.FindAdminAsync(Dataverse, adminUserPrincipalName, _connection.DataverseUserId, cancellationToken).ConfigureAwait(false);
+        // The person named, else the one Grant-IntegrationAdminRole set up, else the person signed in: never an application.
+        adminUserPrincipalName ??= _connection.Store.Settings.Get(SettingKeys.AdminUserPrincipalName);
+        var signedInUser = _connection.SignsInAsUser ? _connection.DataverseUserId : null;
+        var admin = await AdminRoleSetup.FindAdminAsync(Dataverse, adminUserPrincipalName, signedInUser, cancellationToken).ConfigureAwait(false);
         var adminName = adminUserPrincipalName ?? admin?.DomainName ?? admin?.FullName ?? "the connected user";
-        if (admin is null)
+        if (adminUserPrincipalName is null && signedInUser is null)
+        {
+            Add("Admin", "Is named", "(none)", CheckStatus.Fail, $"The connection signs in as {_connection.Identity}, an application; the admin account is a person, and none is named yet.",
+                "Grant-IntegrationAdminRole -UserPrincipalName <the admin's sign-in name>");
+        }
+        else if (admin is null)
         {
             Add("Admin", "Exists in Dataverse", adminName, CheckStatus.Fail, "No such Dataverse user.", "License the admin so the environment adds it, or give -AdminUserPrincipalName.");
         }

@@ -17,6 +17,9 @@ public abstract record CredentialSpec
 
     /// <summary>Who requests are made as, for messages: never a secret.</summary>
     public virtual string IdentityDisplay => ClientId is null ? Method : $"application {ClientId}";
+
+    /// <summary>Whether a person signs in (device code, interactive) rather than an application or managed identity.</summary>
+    public virtual bool SignsInAsUser => false;
 }
 
 public sealed record ClientSecretCredentialSpec(SecretText Secret) : CredentialSpec
@@ -49,6 +52,8 @@ public sealed record DeviceCodeCredentialSpec(Action<string>? Prompt = null) : C
     public override string Method => "DeviceCode";
 
     public override string IdentityDisplay => "the signed-in user";
+
+    public override bool SignsInAsUser => true;
 }
 
 public sealed record InteractiveCredentialSpec : CredentialSpec
@@ -56,6 +61,8 @@ public sealed record InteractiveCredentialSpec : CredentialSpec
     public override string Method => "Interactive";
 
     public override string IdentityDisplay => "the signed-in user";
+
+    public override bool SignsInAsUser => true;
 }
 
 /// <summary>The sandbox's own token endpoint (client credentials over http on 127.0.0.1).</summary>

@@ -30,6 +30,9 @@ public sealed partial class CrmSyncConnection
     /// <summary>ClientSecret, Certificate, ManagedIdentity, DeviceCode, Interactive or Sandbox.</summary>
     public string? AuthenticationMethod => _services?.Settings.Credential?.Method;
 
+    /// <summary>Whether a person signed in (device code, interactive): then that person is the default admin account.</summary>
+    public bool SignsInAsUser => _services?.Settings.Credential?.SignsInAsUser ?? false;
+
     /// <summary>Who requests are made as (application id or user), never a secret.</summary>
     public string? Identity => _services?.Tokens.Identity;
 

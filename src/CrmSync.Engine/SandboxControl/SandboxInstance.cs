@@ -30,6 +30,9 @@ public sealed record SandboxInstance
     /// <summary>The sandbox's fixed, public sample secret for the setup application (not a real credential).</summary>
     public string? SetupAppClientSecret { get; init; }
 
+    /// <summary>The sample tenant's administrator, a person (System Administrator in the sandbox org): the admin account Grant-IntegrationAdminRole sets up.</summary>
+    public string? AdminUserName { get; init; }
+
     /// <summary>Client id of the application meant to become the integration user.</summary>
     public Guid? IntegrationAppClientId { get; init; }
 

@@ -261,6 +261,7 @@ public static class SandboxProcess
             CompanyId = root.TryGetProperty("companyId", out var c) && c.ValueKind == JsonValueKind.String ? c.GetGuid() : null,
             SetupAppClientId = G("setupApp", "clientId"),
             SetupAppClientSecret = T("setupApp", "clientSecret"),
+            AdminUserName = T("admin", "userName"),
             IntegrationAppClientId = G("integrationApp", "clientId"),
             IntegrationAppClientSecret = T("integrationApp", "clientSecret"),
             IntegrationApps = root.TryGetProperty("integrationApps", out var apps) && apps.ValueKind == JsonValueKind.Array

@@ -47,7 +47,7 @@ public sealed record BcExpansion(BcNavigationProperty Property, IReadOnlyList<in
                         filter = value;
                         break;
                     case "$expand":
-                        throw new ServiceException(501, "BadRequest_NotImplemented", $"The sandbox does not emulate a nested $expand (inside {name}); expand one level and read further entities separately (about_CrmSyncSandbox).");
+                        throw new ServiceException(400, "BadRequest_NotImplemented", $"The sandbox does not emulate a nested $expand (inside {name}); expand one level and read further entities separately (about_CrmSyncSandbox).");
                     default:
                         throw BadRequest($"The sandbox serves $select{(property.IsCollection ? " and $filter" : string.Empty)} inside $expand={name}(…), not '{key}'.");
                 }

@@ -37,7 +37,7 @@ public static class BcNavigation
     public static BcNavigationProperty? Find(EntitySchema schema, string name) => Of(schema).FirstOrDefault(p => p.Name == name);
 
     /// <summary>The refusal for a navigation property the sandbox does not serve, naming those it does.</summary>
-    public static ServiceException NotEmulated(EntitySchema schema, string name) => new(501, "BadRequest_NotImplemented",
+    public static ServiceException NotEmulated(EntitySchema schema, string name) => new(400, "BadRequest_NotImplemented",
         $"The sandbox does not emulate the navigation property '{name}' of {schema.EntitySet}; " +
         (Of(schema).Count == 0 ? $"{schema.EntitySet} has none in the sandbox" : $"it serves {string.Join(", ", Of(schema).Select(p => p.Name))}") + " (about_CrmSyncSandbox).");
 

@@ -14,6 +14,21 @@ public static class BcSchemas
     public const string Salespeople = "salespeoplePurchasers";
     public const string ContactsInformation = "contactsInformation";
 
+    /// <summary>The company's entity sets the sandbox serves.</summary>
+    public static IReadOnlyList<string> Emulated { get; } = new[] { Customers, Vendors, Contacts, Currencies, Salespeople, ContactsInformation };
+
+    /// <summary>
+    /// Entity sets of API v2.0 that clients use and the sandbox does not have (Microsoft's API v2.0 reference): refused by
+    /// name, never answered as if they did not exist.
+    /// </summary>
+    public static IReadOnlySet<string> DocumentedNotEmulated { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "items", "itemCategories", "itemVariants", "employees", "salesInvoices", "salesOrders", "salesQuotes", "salesCreditMemos", "salesShipments",
+        "purchaseInvoices", "purchaseOrders", "purchaseReceipts", "generalLedgerEntries", "journals", "accounts", "bankAccounts", "countriesRegions",
+        "paymentTerms", "paymentMethods", "shipmentMethods", "unitsOfMeasure", "dimensions", "dimensionValues", "taxGroups", "taxAreas", "locations",
+        "projects", "opportunities", "customerPaymentJournals", "vendorPaymentJournals", "companyInformation", "currencyExchangeRates", "subscriptions",
+    };
+
     /// <summary>How BC API v2.0 spells a blank option (" ") in JSON and filters: the XML-encoded space.</summary>
     public const string BlankOption = "_x0020_";
 
@@ -70,7 +85,7 @@ public static class BcSchemas
         RoS("contactBusinessRelation") }.Concat(Address()).Concat(new[]
     {
         S("phoneNumber", 30), S("mobilePhoneNumber", 30), S("email", 80), S("website", 80), RoS("searchName"), B("privacyBlocked"),
-        S("taxRegistrationNumber", 20), new Column("lastInteractionDate", ColumnType.DateTime) { ReadOnly = true }, Modified(),
+        S("taxRegistrationNumber", 20), new Column("lastInteractionDate", ColumnType.DateTime) { ReadOnly = true, DateOnly = true }, Modified(),
     }))
     { UniqueColumns = new[] { "number" }, DefaultOrder = "number" };
 

@@ -20,12 +20,20 @@ public sealed partial class BcService
             throw new ServiceException(400, "BadRequest", $"The $batch request has {items.Count} operations; the maximum is {MaxBatchOperations}.");
         }
 
+        if (items.FirstOrDefault(i => i.ValueKind == JsonValueKind.Object && i.TryGetProperty("atomicityGroup", out _)) is { ValueKind: JsonValueKind.Object } grouped)
+        {
+            // BC documents transactions in a JSON $batch only through Isolation: snapshot; ignoring the group would keep
+            // half of what the client asked to be all or nothing.
+            throw new ServiceException(400, "BadRequest_NotSupported", $"The sandbox does not emulate atomicityGroup in a Business Central $batch (request '{(grouped.TryGetProperty("id", out var id) ? id.ToString() : "?")}'): Business Central makes a batch transactional with the header Isolation: snapshot. Send the grouped requests as a batch of their own with that header.");
+        }
+
         var snapshot = string.Equals(request.Header("Isolation"), "snapshot", StringComparison.OrdinalIgnoreCase);
         var results = new List<(string Id, ServiceResponse Response)>();
         if (snapshot)
         {
-            // Isolation: snapshot runs the batch in one transaction (use-odata-batch.md): every request runs and answers as
-            // it did, and when one failed, none of the changes is kept — the answer is still 200 with every response.
+            // Isolation: snapshot runs the batch in one transaction (use-odata-batch.md): when one request fails, every change
+            // is reverted "as if the batch request never happened" — so the batch answers with that request's error, and no
+            // response claims a record that was rolled back.
             try
             {
                 lock (Store.Sync)
@@ -39,6 +47,7 @@ public sealed partial class BcService
             }
             catch (SnapshotRolledBack)
             {
+                return results.First(r => r.Response.Status >= 400).Response;
             }
         }
         else
@@ -59,6 +68,12 @@ public sealed partial class BcService
         {
             // In BC each request of a $batch succeeds or fails on its own.
             return (item.Id, fault);
+        }
+
+        if (item.Url.StartsWith('$'))
+        {
+            return (item.Id, Error(new ServiceException(400, "BadRequest_NotSupported",
+                $"The sandbox does not emulate referring to an earlier request's result ('{item.Url}') in a $batch: address the entity by its id (companies(<id>)/customers(<id>)), or send the requests one after the other.")));
         }
 
         try

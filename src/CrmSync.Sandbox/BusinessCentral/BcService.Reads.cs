@@ -37,9 +37,11 @@ public sealed partial class BcService
         }
 
         var page = QueryRunner.Run(table, options, pageSize, compiler);
-        var next = options.Top is not null ? null : page.NextSkipToken;
+        // $top caps the whole result, not one page: when the preferred page size cuts it, the next link asks for the rest.
+        var rest = options.Top - page.Rows.Count;
+        var next = rest <= 0 ? null : page.NextSkipToken;
         var expand = new Expansions(company, BcExpansion.Parse(table.Schema, options.Expand));
-        var response = Collection(request, table.Schema, page.Rows, context, options.Select, expand, page.TotalCount, next is null ? null : NextLink(request, context, next));
+        var response = Collection(request, table.Schema, page.Rows, context, options.Select, expand, page.TotalCount, next is null ? null : NextLink(request, context, next, rest));
         if (request.PreferredMaxPageSize() is not null)
         {
             response.Headers["Preference-Applied"] = $"odata.maxpagesize={pageSize}";
@@ -68,9 +70,11 @@ public sealed partial class BcService
 
     private static readonly HashSet<string> CountOptions = new(StringComparer.Ordinal) { "$filter" };
 
-    private static string NextLink(ServiceRequest request, string context, string token)
+    private static string NextLink(ServiceRequest request, string context, string token, int? top)
     {
-        var query = request.QueryString;
+        var query = string.Join('&', request.Query.Where(q => q.Key is not "$skiptoken" and not "$top")
+            .Select(q => Uri.EscapeDataString(q.Key) + "=" + Uri.EscapeDataString(q.Value))
+            .Concat(top is { } t ? new[] { "$top=" + t.ToString(CultureInfo.InvariantCulture) } : Array.Empty<string>()));
         return $"{request.ServiceRoot}{context}?{(query.Length > 0 ? query + "&" : string.Empty)}$skiptoken={Uri.EscapeDataString(token)}";
     }
 
@@ -232,7 +236,7 @@ public sealed partial class BcService
         w.WriteString("@odata.etag", ETag(row));
         foreach (var index in columns)
         {
-            JsonValues.Write(w, schema.Columns[index].Name, row.Values[index], DateFormat.Milliseconds);
+            JsonValues.Write(w, schema.Columns[index].Name, row.Values[index], schema.Columns[index].DateOnly ? DateFormat.Date : DateFormat.Milliseconds);
         }
 
         foreach (var item in expand.Items)

@@ -74,7 +74,7 @@ public sealed partial class BcService
                     $"The server has rejected the client credentials. {request.Caller.DisplayName} is not a user or Microsoft Entra application of this environment.");
             }
 
-            request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "BadRequest_NotImplemented", message));
+            request.RefuseNotEmulatedPreferences(message => new ServiceException(400, "BadRequest_NotImplemented", message));
             if (request.Path.Trim('/') == "$batch")
             {
                 // Not under the lock: each request of a $batch runs as if sent alone (Isolation: snapshot under one lock).
@@ -152,7 +152,9 @@ public sealed partial class BcService
         }
 
         var set = match.Groups["set"].Value;
-        var table = Store.Table(Key(companyId, set)) ?? throw new ServiceException(404, "BadRequest_NotFound", $"The entity set '{set}' does not exist in API v2.0.");
+        var table = Store.Table(Key(companyId, set)) ?? throw (BcSchemas.DocumentedNotEmulated.Contains(set)
+            ? new ServiceException(400, "BadRequest_NotFound", $"The sandbox does not emulate '{set}' of API v2.0: it serves {string.Join(", ", BcSchemas.Emulated)} (about_CrmSyncSandbox).")
+            : new ServiceException(404, "BadRequest_NotFound", $"The entity set '{set}' does not exist in API v2.0."));
         var context = $"companies({companyId})/{set}";
         if (match.Groups["nav"].Value == "$count")
         {

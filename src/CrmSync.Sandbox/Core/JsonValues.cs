@@ -85,6 +85,7 @@ public static class JsonValues
     {
         DateFormat.Seconds => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         DateFormat.Milliseconds => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+        DateFormat.Date => value.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         _ => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture),
     };
 
@@ -105,6 +106,8 @@ public enum DateFormat
     Milliseconds,
     /// <summary>Graph: full precision.</summary>
     Full,
+    /// <summary>An Edm.Date property (BC's lastInteractionDate): the day only.</summary>
+    Date,
 }
 
 /// <summary>A JSON value that does not fit its column.</summary>

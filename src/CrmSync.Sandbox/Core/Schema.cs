@@ -44,8 +44,12 @@ public sealed record Column(string Name, ColumnType Type)
     /// <summary>For lookups: navigation property name → target entity set (several for polymorphic lookups).</summary>
     public IReadOnlyDictionary<string, string>? Navigation { get; init; }
 
+    /// <summary>For a date-time column: an Edm.Date property (a day, no time), written as yyyy-MM-dd.</summary>
+    public bool DateOnly { get; init; }
+
     public string EdmType => Type switch
     {
+        ColumnType.DateTime when DateOnly => "Edm.Date",
         ColumnType.String => "Edm.String",
         ColumnType.Int => "Edm.Int32",
         ColumnType.Decimal => "Edm.Decimal",

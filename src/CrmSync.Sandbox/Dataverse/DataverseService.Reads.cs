@@ -23,7 +23,7 @@ public sealed partial class DataverseService
 
     private static ServiceException Unsupported(string key) =>
         NotEmulated.TryGetValue(key, out var what)
-            ? new ServiceException(501, "0x80060888", $"The sandbox does not emulate {what}: the query parameter {key} is not supported. Use $select, $filter, $orderby and $top (about_CrmSyncSandbox).")
+            ? new ServiceException(400, "0x80060888", $"The sandbox does not emulate {what}: the query parameter {key} is not supported. Use $select, $filter, $orderby and $top (about_CrmSyncSandbox).")
             : key.StartsWith('@')
                 ? new ServiceException(400, "0x80060888", $"The sandbox does not emulate parameter aliases ({key}): write the value into $filter or $orderby.")
                 : key is "$expand" or "$apply"
@@ -50,7 +50,7 @@ public sealed partial class DataverseService
 
         if (options.Filter is not null && QueryFunctionPattern().Match(options.Filter) is { Success: true } function)
         {
-            throw new ServiceException(501, "0x80060888", $"The sandbox does not emulate the query function Microsoft.Dynamics.CRM.{function.Groups["name"].Value}: compare the column with a literal (e.g. modifiedon ge 2026-01-01T00:00:00Z) instead.");
+            throw new ServiceException(400, "0x80060888", $"The sandbox does not emulate the query function Microsoft.Dynamics.CRM.{function.Groups["name"].Value}: compare the column with a literal (e.g. modifiedon ge 2026-01-01T00:00:00Z) instead.");
         }
 
         return options;
@@ -281,7 +281,9 @@ public sealed partial class DataverseService
     // money with the row's currency symbol, whole numbers with separators, dates as M/d/yyyy h:mm tt.
     private string? FormattedValueOf(EntitySchema schema, Row row, Column column, object value)
     {
-        var us = System.Globalization.CultureInfo.GetCultureInfo("en-US");
+        // The invariant culture formats numbers and these dates exactly as en-US does, and exists where the program runs
+        // with invariant globalization (as it ships): GetCultureInfo("en-US") throws there.
+        var us = System.Globalization.CultureInfo.InvariantCulture;
         switch (value)
         {
             case bool b:

@@ -21,7 +21,7 @@ public sealed partial class DataverseService
         {
             var options = ParseRecordOptions(request);
             var select = SelectColumns(schema, options.Select, Compiler(schema));
-            return Representation(request, schema, row, select, created ? 201 : 200);
+            return Representation(request, schema, row, select, created ? 201 : 200).With("Preference-Applied", "return=representation");
         }
 
         return ServiceResponse.Empty(204, 1).With("OData-EntityId", $"{request.ServiceRoot}{schema.EntitySet}({IdOf(row, schema)})");
@@ -90,14 +90,14 @@ public sealed partial class DataverseService
         if (index < 0)
         {
             throw schema.Columns.Any(c => c.Type == ColumnType.Lookup && c.Navigation?.ContainsKey(property) == true) || property.Contains('_', StringComparison.Ordinal)
-                ? new ServiceException(501, "0x80060888", $"The sandbox does not emulate the navigation property '{property}' of {schema.LogicalName}: query the related table with $filter on its lookup column instead (about_CrmSyncSandbox).")
+                ? new ServiceException(400, "0x80060888", $"The sandbox does not emulate the navigation property '{property}' of {schema.LogicalName}: query the related table with $filter on its lookup column instead (about_CrmSyncSandbox).")
                 : new ServiceException(400, "0x80060888", $"Could not find a property named '{property}' on type 'Microsoft.Dynamics.CRM.{schema.LogicalName}'.");
         }
 
         var column = schema.Columns[index];
         if (column.Type == ColumnType.Lookup || column.WriteOnly || index == schema.KeyIndex)
         {
-            throw new ServiceException(column.Type == ColumnType.Lookup ? 501 : 400, "0x80060888", column.Type == ColumnType.Lookup
+            throw new ServiceException(400, "0x80060888", column.Type == ColumnType.Lookup
                 ? $"The sandbox does not emulate the single-valued navigation property '{property}': read _{property}_value with $select, or set it with @odata.bind."
                 : $"The property '{property}' of {schema.LogicalName} cannot be addressed on its own.");
         }
@@ -306,7 +306,7 @@ public sealed partial class DataverseService
             if (property.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
             {
                 // Related rows nested in the body (single-valued or collection-valued navigation properties).
-                throw new ServiceException(501, "0x80060888", $"The sandbox does not emulate deep insert or update ('{name}' holds related rows): create the related rows on their own and link them with \"<navigation property>@odata.bind\".");
+                throw new ServiceException(400, "0x80060888", $"The sandbox does not emulate deep insert or update ('{name}' holds related rows): create the related rows on their own and link them with \"<navigation property>@odata.bind\".");
             }
 
             var column = schema.Find(name);
@@ -330,6 +330,46 @@ public sealed partial class DataverseService
                 throw new ServiceException(400, "0x80040203", $"Invalid value for '{name}' of {schema.LogicalName}: {ex.Message}");
             }
         }
+    }
+
+    /// <summary>
+    /// A single-valued navigation property's reference (webapi/associate-disassociate-entities-using-web-api): PUT
+    /// {"@odata.id": …} sets the lookup, DELETE clears it — the same write as "&lt;property&gt;@odata.bind" in a PATCH.
+    /// Collection-valued navigation properties (other than systemuserroles_association) are refused by name.
+    /// </summary>
+    private ServiceResponse NavigationReference(ServiceRequest request, Row caller, EntityTable table, Guid id, string property)
+    {
+        var schema = table.Schema;
+        if (schema.FindNavigation(property) is null)
+        {
+            throw new ServiceException(400, "0x80060888", property.Contains('_', StringComparison.Ordinal)
+                ? $"The sandbox does not emulate associating through '{property}' of {schema.LogicalName}: set the lookup on the related row instead (PUT <related row>/<its navigation property>/$ref, or \"<navigation property>@odata.bind\" in a PATCH). Single-valued navigation properties of {schema.LogicalName}: {string.Join(", ", schema.Columns.Where(c => c.Navigation is not null).SelectMany(c => c.Navigation!.Keys))}."
+                : $"Could not find a property named '{property}' on type 'Microsoft.Dynamics.CRM.{schema.LogicalName}'.");
+        }
+
+        string bind;
+        switch (request.Method)
+        {
+            case "PUT":
+                var body = request.ReadJsonObject(Invalid);
+                if (!body.TryGetProperty("@odata.id", out var target) || target.ValueKind != JsonValueKind.String)
+                {
+                    throw new ServiceException(400, "0x80060888", $"PUT {property}/$ref needs a body {{\"@odata.id\": \"<url of the related row>\"}}.");
+                }
+
+                bind = JsonSerializer.Serialize(new Dictionary<string, string> { [property + "@odata.bind"] = target.GetString()! });
+                break;
+            case "DELETE":
+                bind = JsonSerializer.Serialize(new Dictionary<string, string?> { [property + "@odata.bind"] = null });
+                break;
+            default:
+                throw new ServiceException(405, "0x80060888", $"{property}/$ref of a single-valued navigation property takes PUT (set) and DELETE (clear); the sandbox does not emulate {request.Method} on it (read _{schema.FindNavigation(property)!.Value.Column.Name}_value with $select).");
+        }
+
+        var existing = table.Get(id) ?? throw NotFound(schema, id);
+        RequirePrivilege(caller, "Write", schema);
+        UpdateRow(table, existing, JsonDocument.Parse(bind).RootElement, IdOf(caller, DataverseSchemas.SystemUser));
+        return ServiceResponse.Empty(204);
     }
 
     private void Bind(EntitySchema schema, object?[] values, string navigation, JsonElement value)

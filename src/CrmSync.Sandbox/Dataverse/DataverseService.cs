@@ -52,7 +52,7 @@ public sealed partial class DataverseService
             lock (Store.Sync)
             {
                 var caller = ResolveCaller(request.Caller);
-                request.RefuseNotEmulatedPreferences(message => new ServiceException(501, "0x80060888", message));
+                request.RefuseNotEmulatedPreferences(message => new ServiceException(400, "0x80060888", message));
                 if (batch)
                 {
                     RequireMethod(request, "POST");
@@ -132,6 +132,13 @@ public sealed partial class DataverseService
             return CountRows(request, caller, TableOf(count.Groups["set"].Value));
         }
 
+        var reference = NavigationReferencePattern().Match(path);
+        if (reference.Success)
+        {
+            var owner = TableOf(reference.Groups["set"].Value);
+            return NavigationReference(request, caller, owner, ParseKey(owner, reference.Groups["key"].Value), reference.Groups["property"].Value);
+        }
+
         var property = PropertyPattern().Match(path);
         if (property.Success)
         {
@@ -180,7 +187,7 @@ public sealed partial class DataverseService
         var table = Store.Table(entitySet);
         if (table is null && DocumentedNotEmulated.Contains(entitySet))
         {
-            throw new ServiceException(501, "0x80060888", $"The sandbox does not emulate '{entitySet}': it has accounts, contacts, systemusers, roles, businessunits, teams, transactioncurrencies and organizations (about_CrmSyncSandbox).");
+            throw new ServiceException(404, "0x80060888", $"The sandbox does not emulate '{entitySet}': it has accounts, contacts, systemusers, roles, businessunits, teams, transactioncurrencies and organizations (about_CrmSyncSandbox).");
         }
 
         if (table is null || table.Schema == DataverseSchemas.UserRole)
@@ -232,6 +239,9 @@ public sealed partial class DataverseService
 
     [GeneratedRegex(@"^(?<set>[A-Za-z_]+)\((?<key>[^)]*)\)/(?<property>[A-Za-z_][A-Za-z0-9_]*)(?<value>/\$value)?$")]
     private static partial Regex PropertyPattern();
+
+    [GeneratedRegex(@"^(?<set>[A-Za-z_]+)\((?<key>[^)]*)\)/(?<property>[A-Za-z_][A-Za-z0-9_]*)/\$ref$")]
+    private static partial Regex NavigationReferencePattern();
 
     [GeneratedRegex(@"^(?<set>[A-Za-z_]+)/Microsoft\.Dynamics\.CRM\.(?<action>[A-Za-z]+)$")]
     private static partial Regex ActionPattern();

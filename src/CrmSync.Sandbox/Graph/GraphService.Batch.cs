@@ -34,13 +34,19 @@ public sealed partial class GraphService
                 throw new ServiceException(400, "BadRequest", $"Invalid batch payload format: every request needs an id, a method and a url (request '{item.Id}').");
             }
 
+            if (Uri.TryCreate(item.Url, UriKind.Absolute, out var absolute) && absolute.Scheme is "http" or "https")
+            {
+                throw new ServiceException(400, "BadRequest", $"Invalid batch payload format: the url of request '{item.Id}' must be relative to the version root (e.g. /users), not '{item.Url}'.");
+            }
+
             if (item.Body.Length > 0 && !item.Headers.ContainsKey("Content-Type"))
             {
                 throw new ServiceException(400, "BadRequest", $"Invalid batch payload format: request '{item.Id}' has a body but no Content-Type header.");
             }
         }
 
-        if (parsed.GroupBy(i => i.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+        // Ids are compared without regard to case, as Graph does.
+        if (parsed.GroupBy(i => i.Id, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
         {
             throw new ServiceException(400, "BadRequest", $"Invalid batch payload format: the id '{duplicate.Key}' is used by {duplicate.Count()} requests; ids must be unique in a batch.");
         }

@@ -23,10 +23,14 @@ public sealed partial class GraphService
     /// <summary>What the sandbox serves under users/{id} (the other relationships are refused by name).</summary>
     internal static IReadOnlyCollection<string> UserActions { get; } = new[] { "assignLicense", "licenseDetails" };
 
+    // Graph documents $search, $expand (manager, memberOf, …), $skip and $format on users: the sandbox says it does not
+    // emulate them rather than answering as if Graph refused them.
+    private static ServiceException QueryOptionNotEmulated(string key, IEnumerable<string> served) => new(400, "Request_UnsupportedQuery",
+        $"The sandbox does not emulate the query option '{key}' here; it serves {string.Join(", ", served)} (about_CrmSyncSandbox).");
+
     private ServiceResponse QueryUsers(ServiceRequest request)
     {
-        var options = QueryOptions.Parse(request.Query, UserQueryOptions,
-            key => new ServiceException(400, "BadRequest", $"Query option '{key}' is not allowed."));
+        var options = QueryOptions.Parse(request.Query, UserQueryOptions, key => QueryOptionNotEmulated(key, UserQueryOptions));
         if (options.Top is { } top && top is < 1 or > 999)
         {
             throw new ServiceException(400, "Request_BadRequest", $"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.");
@@ -91,7 +95,7 @@ public sealed partial class GraphService
 
     /// <summary>
     /// Lambda filters as the user resource documents them: assignedLicenses supports any(x:x/skuId eq {guid}); Graph refuses
-    /// other lambdas on it (400), and the sandbox does not emulate lambdas on the other collections (501).
+    /// other lambdas on it (400), and the sandbox does not emulate lambdas on the other collections (400, naming the collection).
     /// </summary>
     private static void CheckLambdas(QueryToken node)
     {
@@ -107,7 +111,7 @@ public sealed partial class GraphService
 
                 break;
             case LambdaToken lambda:
-                throw new ServiceException(501, "NotImplemented",
+                throw new ServiceException(400, "Request_UnsupportedQuery",
                     $"The sandbox does not emulate lambda operators on '{FilterSyntax.Collection(lambda)}'; it serves assignedLicenses/any(x:x/skuId eq <skuId>) (about_CrmSyncSandbox).");
             case BinaryOperatorToken { OperatorKind: BinaryOperatorKind.And or BinaryOperatorKind.Or } logical:
                 CheckLambdas(logical.Left);
@@ -215,9 +219,9 @@ public sealed partial class GraphService
             try
             {
                 var value = JsonValues.Read(column, property.Value);
-                if (column.Name == "usageLocation" && value is string location && (location.Length != 2 || !location.All(char.IsAsciiLetterUpper)))
+                if (column.Name == "usageLocation" && value is string location && !CountryCodes.Assigned.Contains(location))
                 {
-                    throw new ServiceException(400, "Request_BadRequest", $"Invalid value specified for property 'usageLocation' of resource 'User': '{location}' is not a two-letter ISO 3166 country code.");
+                    throw new ServiceException(400, "Request_BadRequest", $"Invalid value specified for property 'usageLocation' of resource 'User': '{location}' is not an assigned two-letter ISO 3166-1 country code (e.g. US, GB, DE).");
                 }
 
                 values[UserSchema.IndexOf(column.Name)] = value;
@@ -250,7 +254,7 @@ public sealed partial class GraphService
     private ServiceResponse UserResponse(ServiceRequest request, Row row, int status, bool readSelect = true)
     {
         var options = readSelect
-            ? QueryOptions.Parse(request.Query, new HashSet<string> { "$select" }, key => new ServiceException(400, "BadRequest", $"Query option '{key}' is not allowed."))
+            ? QueryOptions.Parse(request.Query, new HashSet<string> { "$select" }, key => QueryOptionNotEmulated(key, new[] { "$select" }))
             : new QueryOptions();
         var select = Select(options.Select);
         return ServiceResponse.Json(status, w =>

@@ -104,14 +104,21 @@ public sealed partial class GraphService
         }
 
         // Every Graph response names the request (and echoes the client's id), for support cases and logs.
-        response.Headers["request-id"] = Guid.NewGuid().ToString();
-        response.Headers["client-request-id"] = request.Header("client-request-id") ?? response.Headers["request-id"];
+        if (!response.Headers.ContainsKey("request-id"))
+        {
+            response.Headers["request-id"] = Guid.NewGuid().ToString();
+            response.Headers["client-request-id"] = request.Header("client-request-id") ?? response.Headers["request-id"];
+        }
+
         return response;
     }
 
+    /// <summary>Graph's error body; its innerError names the same request-id and client-request-id as the response's headers.</summary>
     public static ServiceResponse Error(ServiceException ex, string? clientRequestId = null)
     {
         var code = ex.Code == "BadRequest" ? "BadRequest" : ex.Code;
+        var requestId = Guid.NewGuid().ToString();
+        clientRequestId ??= requestId;
         var response = ServiceResponse.Json(ex.Status, w =>
         {
             w.WriteStartObject();
@@ -120,12 +127,14 @@ public sealed partial class GraphService
             w.WriteString("message", ex.Message);
             w.WriteStartObject("innerError");
             w.WriteString("date", DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture));
-            w.WriteString("request-id", Guid.NewGuid().ToString());
-            w.WriteString("client-request-id", clientRequestId ?? Guid.NewGuid().ToString());
+            w.WriteString("request-id", requestId);
+            w.WriteString("client-request-id", clientRequestId);
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();
         }, contentType: "application/json");
+        response.Headers["request-id"] = requestId;
+        response.Headers["client-request-id"] = clientRequestId;
         if (ex.RetryAfter is { } retry)
         {
             response.Headers["Retry-After"] = ((int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
@@ -154,7 +163,7 @@ public sealed partial class GraphService
             case "users/$count" when request.Method == "GET":
                 return CountUsers(request);
             case "users/delta":
-                throw new ServiceException(501, "NotImplemented", "The sandbox does not emulate delta queries (users/delta); list users with $filter instead (about_CrmSyncSandbox).");
+                throw new ServiceException(400, "Request_UnsupportedQuery", "The sandbox does not emulate delta queries (users/delta); list users with $filter instead (about_CrmSyncSandbox).");
         }
 
         var user = UserPattern().Match(path);
@@ -171,7 +180,7 @@ public sealed partial class GraphService
                         return LicenseDetails(request, row);
                 }
 
-                throw new ServiceException(501, "NotImplemented",
+                throw new ServiceException(400, "Request_UnsupportedQuery",
                     $"The sandbox does not emulate '{user.Groups["action"].Value}' on users (it serves {string.Join(" and ", UserActions)}; memberOf, manager and the other relationships are not emulated).");
             }
 

@@ -72,14 +72,14 @@ public sealed partial class SandboxHost
             return;
         }
 
-        if (path.StartsWith("/graph/v1.0/", StringComparison.Ordinal))
+        if (path.StartsWith("/v1.0/", StringComparison.Ordinal))
         {
-            await ServeServiceAsync(context, GraphService.ServiceName, SandboxAudience.Graph, path["/graph/v1.0/".Length..], GraphUrl + "/", Graph.Handle).ConfigureAwait(false);
+            await ServeServiceAsync(context, GraphService.ServiceName, SandboxAudience.Graph, path["/v1.0/".Length..], GraphUrl + "/", Graph.Handle).ConfigureAwait(false);
             return;
         }
 
         context.Response.StatusCode = 404;
-        await context.Response.WriteAsync($"The sandbox serves /dataverse/api/data/v9.2/, {bcPrefix}, /graph/v1.0/ and /token/{TenantId}/oauth2/v2.0/token.").ConfigureAwait(false);
+        await context.Response.WriteAsync($"The sandbox serves /dataverse/api/data/v9.2/, {bcPrefix}, /v1.0/ (Microsoft Graph, at the host root as graph.microsoft.com serves it) and /token/{TenantId}/oauth2/v2.0/token.").ConfigureAwait(false);
     }
 
     // What a sync costs in API calls: GET the counters (per service and identity, with endpoints); DELETE starts counting anew.
@@ -302,7 +302,8 @@ public sealed partial class SandboxHost
             .With("x-ms-diagnostics", problem),
         BcService.ServiceName => BcService.Error(new ServiceException(401, "Authentication_InvalidCredentials", $"The server has rejected the client credentials. {problem}"))
             .With("WWW-Authenticate", $"Bearer authorization_uri=\"{BaseUrl}token/{TenantId}/oauth2/authorize\""),
-        _ => GraphService.Error(new ServiceException(401, "InvalidAuthenticationToken", problem.Contains("no Authorization", StringComparison.Ordinal) ? "Access token is empty." : $"Access token validation failure. {problem}")),
+        _ => GraphService.Error(new ServiceException(401, "InvalidAuthenticationToken", problem.Contains("no Authorization", StringComparison.Ordinal) ? "Access token is empty." : $"Access token validation failure. {problem}"))
+            .With("WWW-Authenticate", $"Bearer realm=\"\", authorization_uri=\"{BaseUrl}token/{TenantId}/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\""),
     };
 
     // A fault the service answers with its own error (5xx, or 429 with or without Retry-After), as a whole request gets it
@@ -327,6 +328,9 @@ public sealed partial class SandboxHost
         _ => GraphService.Error(new ServiceException(503, "serviceNotAvailable", "The service is temporarily unavailable. Please try again later.")),
     };
 
+    // A 429 that no configured limit caused: the fault injector's (--fault-rate), said as such rather than as a limit of nothing.
+    private const string InjectedThrottle = "Too many requests: the sandbox's fault injection throttled this request (fault rate). Retry after a cool-off period.";
+
     private static ServiceResponse Throttled(string service, LimitBreach breach, TimeSpan? retryAfter, ServiceLimits limits)
     {
         var window = (int)limits.Window.TotalSeconds;
@@ -337,13 +341,17 @@ public sealed partial class SandboxHost
                 LimitBreach.ExecutionTime => new ServiceException(429, "0x80072321",
                     $"Combined execution time of incoming requests exceeded limit of {(long)(limits.ExecutionTimeBudget ?? TimeSpan.Zero).TotalMilliseconds} milliseconds over time window of {window} seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.", retryAfter),
                 LimitBreach.Concurrency => new ServiceException(429, "0x80072326", $"Number of concurrent requests exceeded the limit of {limits.MaxConcurrent}.", retryAfter),
-                _ => new ServiceException(429, "0x80072322", $"Number of requests exceeded the limit of {limits.RequestsPerWindow} over time window of {window} seconds.", retryAfter),
+                _ => new ServiceException(429, "0x80072322", limits.RequestsPerWindow is { } perWindow
+                    ? $"Number of requests exceeded the limit of {perWindow} over time window of {window} seconds."
+                    : InjectedThrottle, retryAfter),
             }),
             BcService.ServiceName => BcService.Error(breach == LimitBreach.QueueTimeout
                 ? new ServiceException(503, "Request_QueueTimeout", "The request waited too long in the queue and was not processed. Retry later.", retryAfter)
                 : new ServiceException(429, "Request_TooManyRequests", breach == LimitBreach.QueueFull
                     ? $"Too many requests: the user has {limits.MaxConcurrent} requests processing and {limits.MaxQueued} queued."
-                    : $"Too many requests: the limit of {limits.RequestsPerWindow} requests per {window} seconds was exceeded. Retry with a cool-off period.", retryAfter)),
+                    : limits.RequestsPerWindow is { } perWindow
+                        ? $"Too many requests: the limit of {perWindow} requests per {window} seconds was exceeded. Retry with a cool-off period."
+                        : InjectedThrottle, retryAfter)),
             _ => GraphService.Error(new ServiceException(429, "TooManyRequests", "Too many requests from this application in this tenant. Retry after the Retry-After interval.", retryAfter)),
         };
     }

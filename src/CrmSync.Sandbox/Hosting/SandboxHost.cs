@@ -15,7 +15,7 @@ namespace CrmSync.Sandbox.Hosting;
 
 /// <summary>
 /// The sandbox: Kestrel on 127.0.0.1 serving the Dataverse Web API (/dataverse/api/data/v9.2/), BC API
-/// v2.0 (/bc/v2.0/{tenant}/{environment}/api/v2.0/), Microsoft Graph (/graph/v1.0/) and a token endpoint
+/// v2.0 (/bc/v2.0/{tenant}/{environment}/api/v2.0/), Microsoft Graph (/v1.0/, at the root as Graph serves it: the Graph SDK makes batch step URLs relative to it) and a token endpoint
 /// (/token/{tenant}/oauth2/v2.0/token), with per-identity limits, latency, faults and counters.
 /// </summary>
 public sealed partial class SandboxHost : IAsyncDisposable
@@ -89,7 +89,7 @@ public sealed partial class SandboxHost : IAsyncDisposable
     public string BusinessCentralApiUrl => $"{BaseUrl}bc/v2.0/{TenantId}/{Options.EnvironmentName}/api/v2.0/";
 
     /// <summary>Graph base URL (v1.0), for GraphServiceClient's baseUrl.</summary>
-    public string GraphUrl => BaseUrl + "graph/v1.0";
+    public string GraphUrl => BaseUrl + "v1.0";
 
     public string TokenUrl => $"{BaseUrl}token/{TenantId}/oauth2/v2.0/token";
 

@@ -330,19 +330,28 @@ public sealed class AccountSetupScenarioTests
 
         var before = await new ReadinessCheck(sandbox.Connection).RunAsync(null, CancellationToken.None);
         var failed = before.Where(c => c.Status == CheckStatus.Fail).ToList();
-        Assert.Contains(failed, c => c.Area == "Admin" && c.Fix == "Grant-IntegrationAdminRole");
+        // Connected as the setup application: the admin account is a person, and none is named yet.
+        Assert.Contains(failed, c => c.Area == "Admin" && c.Check == "Is named" && c.Fix == "Grant-IntegrationAdminRole -UserPrincipalName <the admin's sign-in name>");
         Assert.Contains(failed, c => c.Area == "Integration user" && c.Fix!.StartsWith("New-IntegrationUser", StringComparison.Ordinal));
         Assert.Contains(failed, c => c.Check == "Synchronization writes as the integration identity" && c.Fix!.StartsWith("New-IntegrationUser -ApplicationId", StringComparison.Ordinal));
-        Assert.Equal(new[] { "Holds System Customizer", "Holds a non-admin role (e.g. Sales Manager)" }, failed.Where(c => c.Area == "Admin").Select(c => c.Check));
+        Assert.Equal(new[] { "Is named" }, failed.Where(c => c.Area == "Admin").Select(c => c.Check));
+        var adminUser = sandbox.Host.Sample!.Admin.UserPrincipalName!;
+        var named = await new ReadinessCheck(sandbox.Connection).RunAsync(adminUser, CancellationToken.None);
+        Assert.Equal(new[] { "Holds System Customizer", "Holds a non-admin role (e.g. Sales Manager)" }, named.Where(c => c.Area == "Admin" && c.Status == CheckStatus.Fail).Select(c => c.Check));
         Assert.Contains(before, c => c.Area == "Salespeople" && c.Status == CheckStatus.Warning);
         Assert.All(before.Where(c => c.Area == "Connection"), c => Assert.Equal(CheckStatus.Pass, c.Status));
 
-        var admin = await AdminRoleSetup.For(sandbox.Connection, new Observer(true)).EnsureAsync(null, "Sales Manager", null, CancellationToken.None);
+        var unnamed = await Assert.ThrowsAsync<CrmSyncException>(() => AdminRoleSetup.For(sandbox.Connection, new Observer(true)).EnsureAsync(null, "Sales Manager", null, CancellationToken.None));
+        Assert.Equal("AdminUserRequired", unnamed.ErrorId);
+        Assert.Contains("-UserPrincipalName", unnamed.Message, StringComparison.Ordinal);
+        var admin = await AdminRoleSetup.For(sandbox.Connection, new Observer(true)).EnsureAsync(adminUser, "Sales Manager", null, CancellationToken.None);
         await IntegrationUser(sandbox).EnsureAsync(new IntegrationUserRequest { ApplicationId = sandbox.Host.Sample!.IntegrationApp.ClientId }, CancellationToken.None);
         await CouplingService.For(sandbox.Connection).CoupleByMatchAsync("SALESPEOPLE", null, (_, _) => true, CancellationToken.None);
         var after = await new ReadinessCheck(sandbox.Connection).RunAsync(null, CancellationToken.None);
 
         Assert.Contains("Sales Manager", admin.Roles);
+        // The admin Grant-IntegrationAdminRole set up is the one checked from now on, without naming it again.
+        Assert.Contains(after, c => c.Area == "Admin" && c.Check == "Holds System Customizer" && c.Target == adminUser && c.Status == CheckStatus.Pass);
         Assert.DoesNotContain(after, c => c.Status == CheckStatus.Fail);
         Assert.Contains(after, c => c.Area == "Salespeople" && c.Status == CheckStatus.Pass && c.Target.StartsWith("AH", StringComparison.Ordinal));
     }

@@ -8,8 +8,7 @@ namespace CrmSync.PowerShell.Cmdlets.Accounts;
 /// Makes the admin user hold what the Business Central article asks of the admin account: System Administrator,
 /// System Customizer, and at least one non-admin role (Sales Manager by default). Grants only what is missing.
 /// </summary>
-[Cmdlet(VerbsSecurity.Grant, "IntegrationAdminRole", SupportsShouldProcess = true,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Grant-IntegrationAdminRole.md")]
+[Cmdlet(VerbsSecurity.Grant, "IntegrationAdminRole", SupportsShouldProcess = true)]
 [OutputType(typeof(AdminRoleResult))]
 public sealed class GrantIntegrationAdminRoleCommand : SetupCmdlet
 {

@@ -9,8 +9,7 @@ namespace CrmSync.PowerShell.Cmdlets.Accounts;
 /// Imports salespeople from the Microsoft 365 "Import multiple users" CSV (a file or Import-Csv rows):
 /// creates, licenses, gives the Salesperson role and couples each to its BC salesperson.
 /// </summary>
-[Cmdlet(VerbsData.Import, "Salesperson", SupportsShouldProcess = true, DefaultParameterSetName = PathSet,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Import-Salesperson.md")]
+[Cmdlet(VerbsData.Import, "Salesperson", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(SalespersonImportResult))]
 public sealed class ImportSalespersonCommand : SetupCmdlet
 {

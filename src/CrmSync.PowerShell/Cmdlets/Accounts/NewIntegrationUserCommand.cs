@@ -7,8 +7,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Accounts;
 
 /// <summary>Creates (or completes) the dedicated integration identity: a licensed non-interactive user or an application user.</summary>
-[Cmdlet(VerbsCommon.New, "IntegrationUser", SupportsShouldProcess = true, DefaultParameterSetName = UserSet,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/New-IntegrationUser.md")]
+[Cmdlet(VerbsCommon.New, "IntegrationUser", SupportsShouldProcess = true, DefaultParameterSetName = UserSet)]
 [OutputType(typeof(IntegrationUserResult))]
 public sealed class NewIntegrationUserCommand : SetupCmdlet
 {

@@ -5,8 +5,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Accounts;
 
 /// <summary>Writes the Microsoft 365 "Import multiple users" CSV template that Import-Salesperson reads.</summary>
-[Cmdlet(VerbsCommon.New, "SalespersonImportTemplate", SupportsShouldProcess = true,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/New-SalespersonImportTemplate.md")]
+[Cmdlet(VerbsCommon.New, "SalespersonImportTemplate", SupportsShouldProcess = true)]
 [OutputType(typeof(SalespersonTemplate))]
 public sealed class NewSalespersonImportTemplateCommand : CrmSyncCmdlet
 {

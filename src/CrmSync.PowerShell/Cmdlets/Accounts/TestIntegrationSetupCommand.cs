@@ -5,8 +5,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Accounts;
 
 /// <summary>Checks every prerequisite of the integration and says the fix for each that is not met.</summary>
-[Cmdlet(VerbsDiagnostic.Test, "IntegrationSetup",
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Test-IntegrationSetup.md")]
+[Cmdlet(VerbsDiagnostic.Test, "IntegrationSetup")]
 [OutputType(typeof(SetupCheck))]
 public sealed class TestIntegrationSetupCommand : SetupCmdlet
 {

@@ -9,7 +9,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Connection;
 
 /// <summary>Opens a CrmSync connection (state file, and the three services) and makes it this runspace's current one.</summary>
-[Cmdlet(VerbsCommunications.Connect, "CrmSync", DefaultParameterSetName = LocalSet, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Connect-CrmSync.md")]
+[Cmdlet(VerbsCommunications.Connect, "CrmSync", DefaultParameterSetName = LocalSet)]
 [OutputType(typeof(CrmSyncConnection))]
 public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
 {

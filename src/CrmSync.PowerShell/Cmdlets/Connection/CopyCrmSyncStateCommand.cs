@@ -9,8 +9,7 @@ namespace CrmSync.PowerShell.Cmdlets.Connection;
 /// and their errors, failures, pending writes and settings, in one transaction (all or nothing). The file must not be
 /// in use (Disconnect-CrmSync first); the database must hold no synchronization history yet.
 /// </summary>
-[Cmdlet(VerbsCommon.Copy, "CrmSyncState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Copy-CrmSyncState.md")]
+[Cmdlet(VerbsCommon.Copy, "CrmSyncState", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(StateCopyResult))]
 public sealed class CopyCrmSyncStateCommand : CrmSyncCmdlet
 {

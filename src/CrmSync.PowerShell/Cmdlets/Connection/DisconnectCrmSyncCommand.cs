@@ -5,7 +5,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Connection;
 
 /// <summary>Closes a connection and releases its state file.</summary>
-[Cmdlet(VerbsCommunications.Disconnect, "CrmSync", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Disconnect-CrmSync.md")]
+[Cmdlet(VerbsCommunications.Disconnect, "CrmSync")]
 [OutputType(typeof(CrmSyncConnection))]
 public sealed class DisconnectCrmSyncCommand : CrmSyncCmdlet
 {

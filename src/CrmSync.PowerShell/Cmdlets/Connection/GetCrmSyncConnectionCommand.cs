@@ -5,7 +5,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Connection;
 
 /// <summary>Shows this runspace's current connection.</summary>
-[Cmdlet(VerbsCommon.Get, "CrmSyncConnection", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-CrmSyncConnection.md")]
+[Cmdlet(VerbsCommon.Get, "CrmSyncConnection")]
 [OutputType(typeof(CrmSyncConnection))]
 public sealed class GetCrmSyncConnectionCommand : CrmSyncCmdlet
 {

@@ -10,7 +10,7 @@ namespace CrmSync.PowerShell.Cmdlets.Connection;
 /// for a pool given to Connect-CrmSync -IntegrationIdentity. Creates nothing in Entra or Dataverse (New-IntegrationUser
 /// makes the application user); the object shows who the identity is, never its secret.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "CrmSyncIdentity", DefaultParameterSetName = ClientSecretSet, SupportsShouldProcess = true, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/New-CrmSyncIdentity.md")]
+[Cmdlet(VerbsCommon.New, "CrmSyncIdentity", DefaultParameterSetName = ClientSecretSet, SupportsShouldProcess = true)]
 [OutputType(typeof(CrmSyncIdentity))]
 public sealed class NewCrmSyncIdentityCommand : CrmSyncCmdlet
 {

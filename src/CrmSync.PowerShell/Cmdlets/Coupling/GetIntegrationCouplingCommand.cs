@@ -6,7 +6,7 @@ using CrmSync.Sync;
 namespace CrmSync.PowerShell.Cmdlets.Coupling;
 
 /// <summary>Couplings between BC records and Dataverse rows, and records that failed before they could be coupled.</summary>
-[Cmdlet(VerbsCommon.Get, "IntegrationCoupling", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationCoupling.md")]
+[Cmdlet(VerbsCommon.Get, "IntegrationCoupling")]
 [OutputType(typeof(CouplingView))]
 public sealed class GetIntegrationCouplingCommand : MappingCmdlet
 {

@@ -6,8 +6,7 @@ using CrmSync.Sync;
 namespace CrmSync.PowerShell.Cmdlets.Coupling;
 
 /// <summary>Couples a BC record and a Dataverse row, or couples a mapping's records by matching fields.</summary>
-[Cmdlet(VerbsCommon.New, "IntegrationCoupling", SupportsShouldProcess = true, DefaultParameterSetName = ExplicitSet,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/New-IntegrationCoupling.md")]
+[Cmdlet(VerbsCommon.New, "IntegrationCoupling", SupportsShouldProcess = true, DefaultParameterSetName = ExplicitSet)]
 [OutputType(typeof(CouplingView), ParameterSetName = new[] { ExplicitSet })]
 [OutputType(typeof(MatchResult), ParameterSetName = new[] { MatchSet })]
 public sealed class NewIntegrationCouplingCommand : MappingCmdlet

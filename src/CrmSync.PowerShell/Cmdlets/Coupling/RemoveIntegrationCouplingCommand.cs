@@ -6,8 +6,7 @@ using CrmSync.Sync;
 namespace CrmSync.PowerShell.Cmdlets.Coupling;
 
 /// <summary>Uncouples records (BC's "Remove Coupling"); no data changes on either side.</summary>
-[Cmdlet(VerbsCommon.Remove, "IntegrationCoupling", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByBcIdSet,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Remove-IntegrationCoupling.md")]
+[Cmdlet(VerbsCommon.Remove, "IntegrationCoupling", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByBcIdSet)]
 [OutputType(typeof(void))]
 public sealed class RemoveIntegrationCouplingCommand : ConnectedCmdlet
 {

@@ -6,7 +6,7 @@ using CrmSync.Sync;
 namespace CrmSync.PowerShell.Cmdlets.Coupling;
 
 /// <summary>Clears failed and skipped state so the next synchronization retries (BC's "Retry" and "Retry All").</summary>
-[Cmdlet(VerbsCommon.Reset, "IntegrationCoupling", SupportsShouldProcess = true, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Reset-IntegrationCoupling.md")]
+[Cmdlet(VerbsCommon.Reset, "IntegrationCoupling", SupportsShouldProcess = true)]
 [OutputType(typeof(CouplingView))]
 public sealed class ResetIntegrationCouplingCommand : ConnectedCmdlet
 {

@@ -6,7 +6,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Mapping;
 
 /// <summary>Lists the field mappings of integration table mappings.</summary>
-[Cmdlet(VerbsCommon.Get, "IntegrationFieldMapping", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationFieldMapping.md")]
+[Cmdlet(VerbsCommon.Get, "IntegrationFieldMapping")]
 [OutputType(typeof(IntegrationFieldMapping))]
 public sealed class GetIntegrationFieldMappingCommand : MappingCmdlet
 {

@@ -6,7 +6,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Mapping;
 
 /// <summary>Lists integration table mappings in dependency order.</summary>
-[Cmdlet(VerbsCommon.Get, "IntegrationTableMapping", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationTableMapping.md")]
+[Cmdlet(VerbsCommon.Get, "IntegrationTableMapping")]
 [OutputType(typeof(IntegrationTableMapping))]
 public sealed class GetIntegrationTableMappingCommand : MappingCmdlet
 {

@@ -6,8 +6,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Mapping;
 
 /// <summary>Restores standard mappings to BC's default settings and field mappings (BC's "Use Default Synchronization Setup").</summary>
-[Cmdlet(VerbsCommon.Reset, "IntegrationTableMapping", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByNameSet,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Reset-IntegrationTableMapping.md")]
+[Cmdlet(VerbsCommon.Reset, "IntegrationTableMapping", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByNameSet)]
 [OutputType(typeof(IntegrationTableMapping))]
 public sealed class ResetIntegrationTableMappingCommand : MappingCmdlet
 {

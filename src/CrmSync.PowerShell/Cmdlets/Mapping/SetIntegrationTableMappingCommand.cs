@@ -6,8 +6,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Mapping;
 
 /// <summary>Changes the settings of integration table mappings.</summary>
-[Cmdlet(VerbsCommon.Set, "IntegrationTableMapping", SupportsShouldProcess = true, DefaultParameterSetName = ByNameSet,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Set-IntegrationTableMapping.md")]
+[Cmdlet(VerbsCommon.Set, "IntegrationTableMapping", SupportsShouldProcess = true, DefaultParameterSetName = ByNameSet)]
 [OutputType(typeof(IntegrationTableMapping))]
 public sealed class SetIntegrationTableMappingCommand : MappingCmdlet
 {

@@ -4,7 +4,7 @@ using CrmSync.SandboxControl;
 namespace CrmSync.PowerShell.Cmdlets.Sandbox;
 
 /// <summary>Starts the sandbox's counters anew, so the next Get-CrmSyncSandboxStatistic shows what one run cost.</summary>
-[Cmdlet(VerbsCommon.Clear, "CrmSyncSandboxStatistic", SupportsShouldProcess = true, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Clear-CrmSyncSandboxStatistic.md")]
+[Cmdlet(VerbsCommon.Clear, "CrmSyncSandboxStatistic", SupportsShouldProcess = true)]
 [OutputType(typeof(void))]
 public sealed class ClearCrmSyncSandboxStatisticCommand : SandboxStatisticCmdlet
 {

@@ -7,7 +7,7 @@ namespace CrmSync.PowerShell.Cmdlets.Sandbox;
 /// What a synchronization costs in API calls: the sandbox's counters per service and identity (requests, per endpoint,
 /// throttled answers, peak concurrency), as served at /_sandbox/statistics.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "CrmSyncSandboxStatistic", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-CrmSyncSandboxStatistic.md")]
+[Cmdlet(VerbsCommon.Get, "CrmSyncSandboxStatistic")]
 [OutputType(typeof(SandboxStatistic))]
 public sealed class GetCrmSyncSandboxStatisticCommand : SandboxStatisticCmdlet
 {

@@ -5,7 +5,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Sandbox;
 
 /// <summary>Starts the local sandbox (Dataverse, BC API v2.0 and Graph emulators) as a child process.</summary>
-[Cmdlet(VerbsLifecycle.Start, "CrmSyncSandbox", SupportsShouldProcess = true, HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Start-CrmSyncSandbox.md")]
+[Cmdlet(VerbsLifecycle.Start, "CrmSyncSandbox", SupportsShouldProcess = true)]
 [OutputType(typeof(SandboxInstance))]
 public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
 {

@@ -5,8 +5,7 @@ using CrmSync.PowerShell.Infrastructure;
 namespace CrmSync.PowerShell.Cmdlets.Sandbox;
 
 /// <summary>Stops sandboxes started with Start-CrmSyncSandbox.</summary>
-[Cmdlet(VerbsLifecycle.Stop, "CrmSyncSandbox", SupportsShouldProcess = true, DefaultParameterSetName = ByIdSet,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Stop-CrmSyncSandbox.md")]
+[Cmdlet(VerbsLifecycle.Stop, "CrmSyncSandbox", SupportsShouldProcess = true, DefaultParameterSetName = ByIdSet)]
 [OutputType(typeof(void))]
 public sealed class StopCrmSyncSandboxCommand : CrmSyncCmdlet
 {

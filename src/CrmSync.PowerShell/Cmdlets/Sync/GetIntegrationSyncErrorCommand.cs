@@ -7,7 +7,7 @@ using CrmSync.Sync;
 namespace CrmSync.PowerShell.Cmdlets.Sync;
 
 /// <summary>Per-record errors of synchronization jobs (BC's Integration Synchronization Errors).</summary>
-[Cmdlet(VerbsCommon.Get, "IntegrationSyncError", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationSyncError.md")]
+[Cmdlet(VerbsCommon.Get, "IntegrationSyncError")]
 [OutputType(typeof(IntegrationSyncError))]
 public sealed class GetIntegrationSyncErrorCommand : ConnectedCmdlet
 {

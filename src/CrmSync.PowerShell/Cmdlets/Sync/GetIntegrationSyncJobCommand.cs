@@ -7,7 +7,7 @@ using CrmSync.Sync;
 namespace CrmSync.PowerShell.Cmdlets.Sync;
 
 /// <summary>The job log, newest first (BC's Integration Synchronization Jobs).</summary>
-[Cmdlet(VerbsCommon.Get, "IntegrationSyncJob", HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Get-IntegrationSyncJob.md")]
+[Cmdlet(VerbsCommon.Get, "IntegrationSyncJob")]
 [OutputType(typeof(IntegrationSyncJob))]
 public sealed class GetIntegrationSyncJobCommand : ConnectedCmdlet
 {

@@ -12,8 +12,7 @@ namespace CrmSync.PowerShell.Cmdlets.Sync;
 /// asks before a full synchronization starts, so this cmdlet is ConfirmImpact High: it asks once for the run
 /// (-Force or -Confirm:$false for runbooks), not per record.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "FullSync", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Invoke-FullSync.md")]
+[Cmdlet(VerbsLifecycle.Invoke, "FullSync", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(IntegrationSyncJob))]
 public sealed class InvokeFullSyncCommand : SyncCmdlet
 {

@@ -7,8 +7,7 @@ using CrmSync.State;
 namespace CrmSync.PowerShell.Cmdlets.Sync;
 
 /// <summary>Synchronizes the records modified since the last run, for all mappings in dependency order or the ones given.</summary>
-[Cmdlet(VerbsData.Sync, "ModifiedRecord", SupportsShouldProcess = true, DefaultParameterSetName = ByNameSet,
-    HelpUri = "https://github.com/crmsync/crmsync/blob/main/docs/en-US/Sync-ModifiedRecord.md")]
+[Cmdlet(VerbsData.Sync, "ModifiedRecord", SupportsShouldProcess = true, DefaultParameterSetName = ByNameSet)]
 [OutputType(typeof(IntegrationSyncJob))]
 public sealed class SyncModifiedRecordCommand : SyncCmdlet
 {
