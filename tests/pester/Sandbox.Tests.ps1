@@ -182,7 +182,7 @@ Describe 'What the sandbox does not emulate' {
         $failure = $null
         try { Invoke-SandboxApi $PlainSandbox Dataverse "contacts?fetchXml=$fetch" } catch { $failure = $_ }
         $failure | Should -Not -BeNullOrEmpty -Because 'a 200 would look like an answer to the FetchXML query'
-        [int]$failure.Exception.Response.StatusCode | Should -Be 501
+        [int]$failure.Exception.Response.StatusCode | Should -Be 400 -Because 'a refusal is a 4xx, which no client retries'
         ($failure.ErrorDetails.Message | ConvertFrom-Json).error.message | Should -Match 'fetchXml'
     }
 
@@ -213,7 +213,7 @@ Describe 'What the sandbox does not emulate' {
         @($customers | Where-Object { $_.currency.code -eq 'EUR' }).Count | Should -BeGreaterThan 0
         $failure = $null
         try { Invoke-SandboxApi $PlainSandbox BusinessCentral 'customers?$expand=salesInvoiceLines' } catch { $failure = $_ }
-        [int]$failure.Exception.Response.StatusCode | Should -Be 501
+        [int]$failure.Exception.Response.StatusCode | Should -Be 400
         ($failure.ErrorDetails.Message | ConvertFrom-Json).error.message | Should -Match 'salesInvoiceLines'
     }
 
@@ -224,6 +224,32 @@ Describe 'What the sandbox does not emulate' {
         $filtered = @((Invoke-SandboxApi $PlainSandbox Graph "users?`$top=999&`$select=id&`$filter=assignedLicenses/any(x:x/skuId eq $sku)").value)
         $filtered.Count | Should -Be $holders.Count
         @($filtered.id | Sort-Object) | Should -Be @($holders.id | Sort-Object)
+    }
+
+    It 'reads with formatted values as Microsoft''s Web API samples ask, from the program as it ships' {
+        # Start-CrmSyncSandbox runs module/Sandbox (invariant globalization): a formatted value once answered 500 there.
+        $prefer = @{ Prefer = 'odata.include-annotations="*"' }
+        $token = Get-SandboxToken $PlainSandbox Dataverse
+        $null = Invoke-WebRequest -Method Post -Uri ($PlainSandbox.DataverseUrl + '/api/data/v9.2/accounts') -ContentType 'application/json' `
+            -Body '{"name":"Formatted Ltd","creditlimit":1234567.5}' -Headers @{ Authorization = "Bearer $token" }
+        $row = (Invoke-SandboxApi $PlainSandbox Dataverse "accounts?`$select=name,creditlimit,statecode,modifiedon&`$filter=name eq 'Formatted Ltd'" -Headers $prefer).value[0]
+        $row.'creditlimit@OData.Community.Display.V1.FormattedValue' | Should -Be '$1,234,567.50'
+        $row.'statecode@OData.Community.Display.V1.FormattedValue' | Should -Be 'Active'
+        $row.'modifiedon@OData.Community.Display.V1.FormattedValue' | Should -Match '^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d (AM|PM)$'
+    }
+
+    It 'sets and clears a lookup through $ref and refuses a collection $ref by name with a 4xx' {
+        $account = (Invoke-SandboxApi $PlainSandbox Dataverse 'accounts?$select=accountid&$top=1').value[0].accountid
+        $contact = (Invoke-SandboxApi $PlainSandbox Dataverse 'contacts?$select=contactid&$top=1').value[0].contactid
+        $reference = @{ '@odata.id' = $PlainSandbox.DataverseUrl + "/api/data/v9.2/contacts($contact)" }
+        $null = Invoke-SandboxApi $PlainSandbox Dataverse "accounts($account)/primarycontactid/`$ref" -Method Put -Body $reference
+        (Invoke-SandboxApi $PlainSandbox Dataverse "accounts($account)?`$select=_primarycontactid_value")._primarycontactid_value | Should -Be $contact
+        $null = Invoke-SandboxApi $PlainSandbox Dataverse "accounts($account)/primarycontactid/`$ref" -Method Delete
+        (Invoke-SandboxApi $PlainSandbox Dataverse "accounts($account)?`$select=_primarycontactid_value")._primarycontactid_value | Should -BeNullOrEmpty
+        $failure = $null
+        try { Invoke-SandboxApi $PlainSandbox Dataverse "accounts($account)/contact_customer_accounts/`$ref" -Method Post -Body $reference } catch { $failure = $_ }
+        [int]$failure.Exception.Response.StatusCode | Should -Be 400
+        ($failure.ErrorDetails.Message | ConvertFrom-Json).error.message | Should -Match 'contact_customer_accounts'
     }
 
     It 'returns the Dataverse count annotations and money with four decimals' {

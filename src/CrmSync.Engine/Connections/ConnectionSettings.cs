@@ -35,11 +35,24 @@ public sealed record ConnectionSettings
 
     public string? StatePath { get; init; }
 
+    /// <summary>Names the default state file when neither a path nor a database is given; default: the connection's name.</summary>
+    public string? DefaultStateName { get; init; }
+
+    /// <summary>The SQLite file this connection's state is in (null for a PostgreSQL state).</summary>
+    public string? StateFile => StateConnectionString is not null ? null
+        : StatePath ?? CrmSyncPaths.DefaultStatePath(DefaultStateName ?? Name ?? CrmSyncPaths.DefaultConnectionName);
+
     /// <summary>
     /// A PostgreSQL database for the state instead of the SQLite file (Npgsql connection string: Host, Port, Database,
     /// Username, Password, SSL Mode): one state shared by runbooks on several machines. Never logged or shown.
     /// </summary>
     public string? StateConnectionString { get; init; }
+
+    /// <summary>
+    /// Re-point a state made for another environment at this one: forget its couplings, watermarks and integration user
+    /// (the caller has confirmed). Without it, a state bound to another environment is refused.
+    /// </summary>
+    public bool RepointState { get; init; }
 
     /// <summary>Null: a local connection (state only, no services).</summary>
     public ServiceEndpoints? Endpoints { get; init; }

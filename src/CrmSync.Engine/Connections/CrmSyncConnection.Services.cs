@@ -27,6 +27,14 @@ public sealed partial class CrmSyncConnection
 
     public string? TenantName { get; private set; }
 
+    /// <summary>The Entra tenant's id, as Graph's organization names it.</summary>
+    public Guid? DirectoryTenantId { get; private set; }
+
+    /// <summary>The environment the connection reaches (known once the services answered); its state is bound to it.</summary>
+    public StateEnvironment? BoundEnvironment => DirectoryTenantId is { } tenant && DataverseOrganizationId is { } organization && CompanyId is { } company
+        ? new StateEnvironment(tenant, organization, StateEnvironment.EnvironmentOf(BusinessCentralApiUrl!), company)
+        : null;
+
     /// <summary>ClientSecret, Certificate, ManagedIdentity, DeviceCode, Interactive or Sandbox.</summary>
     public string? AuthenticationMethod => _services?.Settings.Credential?.Method;
 
@@ -64,7 +72,7 @@ public sealed partial class CrmSyncConnection
     /// <summary>Opens the state file and, with endpoints, connects to the three services and checks each one; what it finds goes to <see cref="CallLog.Current"/>.</summary>
     public static async Task<CrmSyncConnection> ConnectAsync(ConnectionSettings settings, CancellationToken cancellationToken = default)
     {
-        var connection = Open(settings.Name, settings.StatePath, settings.StateConnectionString);
+        var connection = Open(settings.Name, settings.StateFile, settings.StateConnectionString);
         if (settings.Endpoints is null)
         {
             return connection;
@@ -84,6 +92,7 @@ public sealed partial class CrmSyncConnection
             }
 
             await connection.CheckServicesAsync(cancellationToken).ConfigureAwait(false);
+            StateEnvironment.Bind(connection.Store, connection.StatePath, connection.BoundEnvironment!, settings.RepointState);
             await connection.ProbeSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
             connection.WarnAboutSyncIdentity();
             return connection;
@@ -149,6 +158,7 @@ public sealed partial class CrmSyncConnection
         {
             var organization = await services.Directory.GetOrganizationAsync(cancellationToken).ConfigureAwait(false);
             TenantName = organization.DisplayName;
+            DirectoryTenantId = organization.TenantId;
             return $"organization '{organization.DisplayName}' ({organization.TenantId})";
         }).ConfigureAwait(false);
 

@@ -55,6 +55,8 @@ public sealed record SandboxInstance
         {
             Name = name ?? "Sandbox",
             StatePath = statePath,
+            // Each sandbox is a new tenant, organization and company: by default its state is its own.
+            DefaultStateName = $"sandbox-{TenantId:N}",
             IsSandbox = true,
             Endpoints = new Connections.ServiceEndpoints
             {

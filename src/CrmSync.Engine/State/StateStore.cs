@@ -77,5 +77,19 @@ public sealed class StateStore : IDisposable
     /// <summary>Runs <paramref name="action"/> atomically: everything it writes, in any store, is committed together or not at all. Nested calls join the outer transaction.</summary>
     public void InTransaction(Action action) => Database.InTransaction(action);
 
+    /// <summary>
+    /// Forgets what belongs to one environment — couplings, watermarks, failures, pending writes, the recorded
+    /// integration user and admin — keeping the mappings and the job log (re-pointing a state to another environment).
+    /// </summary>
+    internal void ForgetEnvironmentData() => Database.InTransaction(() =>
+    {
+        foreach (var table in new[] { "coupling", "watermark", "sync_failure", "pending_write" })
+        {
+            Database.Execute($"DELETE FROM {table}");
+        }
+
+        Database.Execute("DELETE FROM setting WHERE key IN ($a, $b)", ("$a", Sync.SettingKeys.IntegrationUserId), ("$b", Sync.SettingKeys.AdminUserPrincipalName));
+    });
+
     public void Dispose() => Database.Dispose();
 }

@@ -194,16 +194,34 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>
+    /// Re-point a state made for another environment (a copied sandbox or company) at this one: its couplings,
+    /// watermarks and integration user are forgotten after confirmation; mappings and the job log stay.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter RepointState { get; set; }
+
+    /// <summary>With -RepointState: do not ask for confirmation (runbooks).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         CrmSyncConnection connection;
         try
         {
-            var settings = BuildSettings() with { StateConnectionString = StateConnectionString };
+            var settings = BuildSettings() with { StateConnectionString = StateConnectionString, RepointState = RepointState };
+            if (RepointState && !Force && !ShouldContinue(
+                    "If the state was made for another environment, its couplings, watermarks, failures and recorded integration user and admin are forgotten, as Business Central removes the couplings of a copied company. The mappings and the job log stay.",
+                    $"Re-point the state {settings.StateFile ?? "database"} at this environment?"))
+            {
+                throw new CrmSyncException("RepointDeclined", CrmSyncErrorKind.InvalidOperation, "The state was not re-pointed: nothing was changed. Connect with another -StatePath instead, or confirm -RepointState.");
+            }
+
             // Reconnecting to the state this runspace already holds must not trip over our own lock.
             var targetPath = StateConnectionString is not null
                 ? StateStore.DescribePostgres(StateConnectionString)
-                : Path.GetFullPath(settings.StatePath ?? CrmSyncPaths.DefaultStatePath(settings.Name ?? CrmSyncPaths.DefaultConnectionName));
+                : Path.GetFullPath(settings.StateFile!);
             if (DefaultConnection.Get() is { } current && string.Equals(targetPath, current.StatePath, StringComparison.Ordinal))
             {
                 DefaultConnection.CloseCurrent();
