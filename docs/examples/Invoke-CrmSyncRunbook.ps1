@@ -23,6 +23,9 @@ param(
     [string] $TenantId,
     [string] $Environment,
     [string] $DataverseUrl,
+    # Other clouds (or an HTTPS CrmSync sandbox, to rehearse this very path): the Business Central API and Graph base URLs.
+    [uri] $BusinessCentralUrl,
+    [string] $GraphUrl,
     # A user-assigned managed identity's client id; default: the account's system-assigned identity.
     [string] $ManagedIdentityClientId,
     # Several user-assigned managed identities to synchronize as, a pool: requests are spread over them, each with its
@@ -60,6 +63,8 @@ else {
         $identity.ClientId = $ManagedIdentityClientId
         if (-not $IntegrationManagedIdentityClientIds) { $identity.IntegrationClientId = $ManagedIdentityClientId }
     }
+    if ($BusinessCentralUrl) { $identity.BusinessCentralUrl = $BusinessCentralUrl }
+    if ($GraphUrl) { $identity.GraphUrl = $GraphUrl }
     Connect-CrmSync -Name Runbook -TenantId $TenantId -Environment $Environment -DataverseUrl $DataverseUrl `
         -ManagedIdentity @identity -StateConnectionString $StateConnectionString
 }

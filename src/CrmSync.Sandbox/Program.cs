@@ -29,6 +29,14 @@ public static class Program
                                    the service commits, and slow responses: rehearse unreliable services.
           --fault-seed <n>         Seed of the random faults (default 12345): the same seed, the same faults.
           --slow-response <s>      How long a slow response takes (default 5).
+          --https                  Serve HTTPS with a tenant-shaped sign-in: an Entra-style authority at the root
+                                   (/{tenant}/oauth2/v2.0/token and devicecode, for -AuthorityHost), a managed
+                                   identity endpoint (/msi/token) and a certificate for each sample application,
+                                   so the production sign-in (Azure.Identity, MSAL) runs against the sandbox.
+          --certificate-folder <dir>
+                                   Where --https keeps its TLS certificate (sandbox-https.pfx, and .crt to trust;
+                                   reused while valid) and the applications' certificates (default: a folder
+                                   under the temporary directory).
           --help                   Show this help.
 
         When ready it prints one JSON line on standard output with the process id, the service URLs, the
@@ -106,9 +114,12 @@ public static class Program
         tenantId = host.TenantId,
         environmentName = host.Options.EnvironmentName,
         companyId = host.Sample?.CompanyId,
-        setupApp = host.Sample is { } s ? new { clientId = s.SetupApp.ClientId, clientSecret = s.SetupApp.ClientSecret } : null,
-        integrationApp = host.Sample is { } i ? new { clientId = i.IntegrationApp.ClientId, clientSecret = i.IntegrationApp.ClientSecret } : null,
-        integrationApps = host.Sample?.IntegrationApps.Select(app => new { clientId = app.ClientId, clientSecret = app.ClientSecret }).ToList(),
+        authorityHost = host.AuthorityHost,
+        tlsCertificatePath = host.TlsCertificatePath,
+        managedIdentity = host.ManagedIdentityEndpoint is { } endpoint ? new { endpoint, header = host.ManagedIdentityHeader } : null,
+        setupApp = host.Sample is { } s ? new { clientId = s.SetupApp.ClientId, clientSecret = s.SetupApp.ClientSecret, certificatePath = s.SetupApp.CertificatePath } : null,
+        integrationApp = host.Sample is { } i ? new { clientId = i.IntegrationApp.ClientId, clientSecret = i.IntegrationApp.ClientSecret, certificatePath = i.IntegrationApp.CertificatePath } : null,
+        integrationApps = host.Sample?.IntegrationApps.Select(app => new { clientId = app.ClientId, clientSecret = app.ClientSecret, certificatePath = app.CertificatePath }).ToList(),
         admin = host.Sample is { } a ? new { userName = a.Admin.UserPrincipalName, password = a.Admin.Password } : null,
         ordinaryUser = host.Sample is { } o ? new { userName = o.OrdinaryUser.UserPrincipalName, password = o.OrdinaryUser.Password } : null,
     };
@@ -183,6 +194,12 @@ public static class Program
                     break;
                 case "--fault-seed":
                     faultSeed = Number();
+                    break;
+                case "--https":
+                    options = options with { Https = true };
+                    break;
+                case "--certificate-folder":
+                    options = options with { CertificateFolder = Path.GetFullPath(Value()) };
                     break;
                 case "--slow-response":
                     slowResponse = TimeSpan.FromSeconds(Number());

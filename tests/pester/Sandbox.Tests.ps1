@@ -68,7 +68,7 @@ Describe 'Connect-CrmSync to the sandbox' {
     It 'names the service that rejected the identity' {
         $wrong = ConvertTo-SecureString 'not-the-secret' -AsPlainText -Force
         { Connect-CrmSync -Sandbox $Sandbox -ClientSecret $wrong -StatePath (Join-Path $TestDrive 'wrong.db') -ErrorAction Stop } |
-            Should -Throw -ErrorId 'ConnectionCheckFailed,CrmSync.PowerShell.Cmdlets.Connection.ConnectCrmSyncCommand'
+            Should -Throw -ErrorId 'InvalidClientSecret,CrmSync.PowerShell.Cmdlets.Connection.ConnectCrmSyncCommand'
     }
 }
 

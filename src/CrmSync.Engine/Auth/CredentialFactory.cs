@@ -40,9 +40,10 @@ internal static class CredentialFactory
     private static T Options<T>(T options, CredentialSpec spec, Http.RetrySettings retry)
         where T : TokenCredentialOptions
     {
-        options.Retry.MaxRetries = retry.MaxRetries;
-        options.Retry.Delay = retry.BaseDelay;
-        options.Retry.MaxDelay = retry.MaxDelay;
+        // One retry budget per request: the request's policy (ServiceHandler) retries a token that could not be had for a
+        // passing reason, so the credential does not retry inside it (retries times retries kept a typo waiting for an hour).
+        options.Retry.MaxRetries = 0;
+        options.Retry.NetworkTimeout = retry.AttemptTimeout < TimeSpan.FromSeconds(30) ? retry.AttemptTimeout : TimeSpan.FromSeconds(30);
         if (spec.AuthorityHost is { } authority)
         {
             options.AuthorityHost = authority;

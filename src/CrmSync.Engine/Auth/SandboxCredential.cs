@@ -70,8 +70,8 @@ internal sealed class SandboxCredential(string tokenUrl, string clientId, Secret
         if (!response.IsSuccessStatusCode)
         {
             var description = root.TryGetProperty("error_description", out var d) ? d.GetString() : body;
-            throw new CrmSyncException("AuthenticationFailed", CrmSyncErrorKind.PermissionDenied,
-                $"The sandbox token endpoint refused application {clientId}: {description}", clientId);
+            // Classified like Azure.Identity's failures (TokenSource): the AADSTS code says what is wrong and the fix.
+            throw new InvalidOperationException($"The sandbox token endpoint refused application {clientId}: {description}");
         }
 
         return new AccessToken(root.GetProperty("access_token").GetString()!, DateTimeOffset.UtcNow.AddSeconds(root.GetProperty("expires_in").GetInt32()));

@@ -23,6 +23,9 @@ public sealed class TokenSource
     /// <summary>Tokens requested from the token endpoint so far, where the credential counts them (the sandbox's).</summary>
     internal int? Acquisitions => (_credential as SandboxCredential)?.Acquisitions;
 
+    /// <summary>The sign-in this source stands for (tenant, client id, authority), for the fixes its failures name.</summary>
+    internal CredentialSpec? Spec { get; init; }
+
     public async ValueTask<string> GetTokenAsync(string scope, CancellationToken cancellationToken)
     {
         try
@@ -32,8 +35,7 @@ public sealed class TokenSource
         catch (Exception ex) when (ex is not CrmSyncException and not OperationCanceledException)
         {
             // Azure.Identity messages name the tenant and client, not the secret.
-            throw new CrmSyncException("AuthenticationFailed", CrmSyncErrorKind.PermissionDenied,
-                $"Signing in as {Identity} for {scope} failed: {ex.Message}", Identity, ex);
+            throw TokenUnavailableException.From(ex, Identity, scope, Spec);
         }
     }
 

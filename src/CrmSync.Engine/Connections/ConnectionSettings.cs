@@ -24,8 +24,11 @@ public sealed record ServiceEndpoints
 
     public string GraphScope { get; init; } = "https://graph.microsoft.com/.default";
 
-    public static string BusinessCentralOnlineApiUrl(string tenant, string environment) =>
-        $"https://api.businesscentral.dynamics.com/v2.0/{Uri.EscapeDataString(tenant)}/{Uri.EscapeDataString(environment)}/api/v2.0/";
+    public const string BusinessCentralOnlineUrl = "https://api.businesscentral.dynamics.com";
+
+    /// <summary>The API v2.0 root of an online environment: &lt;base&gt;/v2.0/{tenant}/{environment}/api/v2.0/ (base: the public cloud's, another cloud's, or a sandbox's).</summary>
+    public static string BusinessCentralOnlineApiUrl(string tenant, string environment, Uri? baseUrl = null) =>
+        $"{(baseUrl?.ToString() ?? BusinessCentralOnlineUrl).TrimEnd('/')}/v2.0/{Uri.EscapeDataString(tenant)}/{Uri.EscapeDataString(environment)}/api/v2.0/";
 }
 
 /// <summary>Everything Connect-CrmSync needs to open a connection.</summary>
@@ -77,6 +80,9 @@ public sealed record ConnectionSettings
 
     public RetrySettings Retry { get; init; } = new();
 
+    /// <summary>How long Connect-CrmSync's checks of the services and identities may take in all.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Requests in flight per service at most (Dataverse also follows x-ms-dop-hint; BC allows 5 per user).</summary>
     public int DataverseMaxConcurrency { get; init; } = 52;
 
@@ -92,4 +98,4 @@ public sealed record ConnectionSettings
 }
 
 /// <summary>The outcome of checking one service at connect time.</summary>
-public sealed record ServiceCheck(ServiceKind Service, string Endpoint, bool Succeeded, string Detail);
+public sealed record ServiceCheck(ServiceKind Service, string Endpoint, bool Succeeded, string Detail, string? ErrorId = null);

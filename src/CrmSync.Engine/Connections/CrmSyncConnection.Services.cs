@@ -91,9 +91,21 @@ public sealed partial class CrmSyncConnection
                 connection._sync = SyncPool.Create(settings, settings.IntegrationCredentials);
             }
 
-            await connection.CheckServicesAsync(cancellationToken).ConfigureAwait(false);
-            StateEnvironment.Bind(connection.Store, connection.StatePath, connection.BoundEnvironment!, settings.RepointState);
-            await connection.ProbeSyncIdentityAsync(cancellationToken).ConfigureAwait(false);
+            // The checks run under one deadline: a wrong URL or tenant is reported in seconds, not after every retry.
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(settings.ConnectTimeout);
+            try
+            {
+                await connection.CheckServicesAsync(deadline.Token).ConfigureAwait(false);
+                StateEnvironment.Bind(connection.Store, connection.StatePath, connection.BoundEnvironment!, settings.RepointState);
+                await connection.ProbeSyncIdentityAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new CrmSyncException("ConnectTimedOut", CrmSyncErrorKind.ConnectionError,
+                    $"The services did not answer the connect checks within {settings.ConnectTimeout.TotalSeconds:0} s. Check the URLs and the network, or allow more time with -ConnectTimeoutSeconds.", settings.Name);
+            }
+
             connection.WarnAboutSyncIdentity();
             return connection;
         }
@@ -107,11 +119,14 @@ public sealed partial class CrmSyncConnection
     private async Task CheckServicesAsync(CancellationToken cancellationToken)
     {
         var checks = await ProbeServicesAsync(cancellationToken).ConfigureAwait(false);
-        var failures = checks.Where(c => !c.Succeeded).Select(c => $"{c.Service.Display()} ({c.Endpoint}): {c.Detail}").ToList();
-        if (failures.Count > 0)
+        var failed = checks.Where(c => !c.Succeeded).ToList();
+        if (failed.Count > 0)
         {
-            throw new ConnectionCheckFailedException(checks,
-                $"Connect-CrmSync could not use {failures.Count} of 3 services as {_services!.Tokens.Identity}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", failures));
+            // One cause behind every failure (a wrong secret fails all three) gives the error its own id.
+            var causes = failed.Select(c => c.ErrorId).Distinct().ToList();
+            throw new ConnectionCheckFailedException(checks, causes is [{ } cause] ? cause : "ConnectionCheckFailed",
+                $"Connect-CrmSync could not use {failed.Count} of 3 services as {_services!.Tokens.Identity}:{Environment.NewLine}  " +
+                string.Join(Environment.NewLine + "  ", failed.Select(c => $"{c.Service.Display()} ({c.Endpoint}): {c.Detail}")));
         }
     }
 
@@ -120,48 +135,50 @@ public sealed partial class CrmSyncConnection
     {
         var services = Services;
         var endpoints = services.Settings.Endpoints!;
-        var checks = new List<ServiceCheck>();
+        var log = CallLog.Current;
 
-        async Task Check(ServiceKind service, string endpoint, Func<Task<string>> probe)
+        async Task<ServiceCheck> Check(ServiceKind service, string endpoint, Func<Task<string>> probe)
         {
             try
             {
                 var detail = await probe().ConfigureAwait(false);
-                checks.Add(new ServiceCheck(service, endpoint, true, detail));
-                CallLog.Current.Verbose($"{service.Display()} ({endpoint}): {detail}");
+                log.Verbose($"{service.Display()} ({endpoint}): {detail}");
+                return new ServiceCheck(service, endpoint, true, detail);
             }
             catch (CrmSyncException ex)
             {
-                checks.Add(new ServiceCheck(service, endpoint, false, ex.Message));
+                return new ServiceCheck(service, endpoint, false, ex.Message, ex.ErrorId);
             }
         }
 
-        await Check(ServiceKind.Dataverse, endpoints.DataverseUrl, async () =>
+        // The three services are asked at once: a connect waits for the slowest, not for the sum.
+        var dataverse = Check(ServiceKind.Dataverse, endpoints.DataverseUrl, async () =>
         {
             var me = await services.Dataverse.WhoAmIAsync(cancellationToken).ConfigureAwait(false);
             DataverseUserId = me.UserId;
             DataverseBusinessUnitId = me.BusinessUnitId;
             DataverseOrganizationId = me.OrganizationId;
             return $"WhoAmI: user {me.UserId}, organization {me.OrganizationId}";
-        }).ConfigureAwait(false);
+        });
 
-        await Check(ServiceKind.BusinessCentral, endpoints.BusinessCentralApiUrl, async () =>
+        var businessCentral = Check(ServiceKind.BusinessCentral, endpoints.BusinessCentralApiUrl, async () =>
         {
             var companies = await services.BusinessCentral.GetCompaniesAsync(cancellationToken).ConfigureAwait(false);
             var company = SelectCompany(companies, endpoints.Company);
             services.BusinessCentral.CompanyId = company.Id;
             CompanyName = company.Name;
             return $"company '{company.Name}' ({company.Id}) of {companies.Count}";
-        }).ConfigureAwait(false);
+        });
 
-        await Check(ServiceKind.Graph, endpoints.GraphUrl, async () =>
+        var graph = Check(ServiceKind.Graph, endpoints.GraphUrl, async () =>
         {
             var organization = await services.Directory.GetOrganizationAsync(cancellationToken).ConfigureAwait(false);
             TenantName = organization.DisplayName;
             DirectoryTenantId = organization.TenantId;
             return $"organization '{organization.DisplayName}' ({organization.TenantId})";
-        }).ConfigureAwait(false);
+        });
 
+        var checks = await Task.WhenAll(dataverse, businessCentral, graph).ConfigureAwait(false);
         Checks = checks;
         return checks;
     }
@@ -204,7 +221,7 @@ public sealed partial class CrmSyncConnection
             var endpoints = settings.Endpoints!;
             var tokenHttp = new HttpClient(settings.InnerHandlerFactory?.Invoke() ?? NewSocketHandler());
             var credential = CredentialFactory.Create(spec, tokenHttp, settings.Retry);
-            var clients = new ServiceClients { Settings = settings, Tokens = new TokenSource(credential, spec.IdentityDisplay) };
+            var clients = new ServiceClients { Settings = settings, Tokens = new TokenSource(credential, spec.IdentityDisplay) { Spec = spec } };
             clients._http.Add(tokenHttp);
             HttpClient Client(ServiceKind service, string scope, int maxConcurrency)
             {
@@ -257,8 +274,8 @@ public sealed partial class CrmSyncConnection
 }
 
 /// <summary>Connect-CrmSync reached some services but not all; <see cref="Checks"/> says which and why.</summary>
-public sealed class ConnectionCheckFailedException(IReadOnlyList<ServiceCheck> checks, string message)
-    : CrmSyncException("ConnectionCheckFailed", CrmSyncErrorKind.ConnectionError, message, checks)
+public sealed class ConnectionCheckFailedException(IReadOnlyList<ServiceCheck> checks, string errorId, string message)
+    : CrmSyncException(errorId, CrmSyncErrorKind.ConnectionError, message, checks)
 {
     public IReadOnlyList<ServiceCheck> Checks { get; } = checks;
 }

@@ -53,6 +53,13 @@ public sealed class MissingPrivilegeException(ServiceKind service, int status, s
     public string? Privilege { get; } = privilege;
 }
 
+/// <summary>The identity signed in, but Dataverse has no user for it (0x80072560): its application user was never created.</summary>
+public sealed class ApplicationUserMissingException(ServiceKind service, int status, string? code, string message, string request, string? identity)
+    : ServiceRequestException("ApplicationUserMissing", CrmSyncErrorKind.PermissionDenied, service, status, code,
+        $"{identity ?? "The identity"} has no user in this Dataverse environment ({message}). Add it as an application user with a security role " +
+        "(Power Platform admin center > the environment > Settings > Users + permissions > Application users); for the integration identity, New-IntegrationUser -ApplicationId creates it.",
+        request, identity);
+
 /// <summary>The service rejected the identity's credentials or token (401).</summary>
 public sealed class AuthenticationFailedException(ServiceKind service, int status, string? code, string message, string request, string? identity)
     : ServiceRequestException("ServiceAuthenticationFailed", CrmSyncErrorKind.PermissionDenied, service, status, code,
@@ -73,7 +80,49 @@ public static partial class ServiceErrors
 
     /// <summary>The error for a request that got no answer; what it did at the service is unknown.</summary>
     public static CrmSyncException Unreachable(ServiceKind service, string request, Exception ex) =>
-        new("ServiceUnreachable", CrmSyncErrorKind.ConnectionError, $"{service.Display()} could not be reached for {request}: {ex.Message}", request, ex);
+        LastingTransportFailure(ex, service.Display()) is { } lasting
+            ? new CrmSyncException(lasting.ErrorId, CrmSyncErrorKind.ConnectionError, $"{service.Display()} could not be reached for {request}: {lasting.Cause}", request, ex)
+            : new CrmSyncException("ServiceUnreachable", CrmSyncErrorKind.ConnectionError, $"{service.Display()} could not be reached for {request}: {ex.Message}", request, ex);
+
+    /// <summary>
+    /// A failure to connect that waiting cannot heal — the host name does not resolve, nothing listens at the port, the
+    /// TLS certificate is not trusted — with its error id and the cause and fix in words; null for one worth retrying
+    /// (a dropped connection, a timeout). Such failures are never retried: an admin with a typo learns it at once.
+    /// </summary>
+    public static (string ErrorId, string Cause)? LastingTransportFailure(Exception ex, string what)
+    {
+        for (var inner = ex; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is HttpRequestException http)
+            {
+                switch (http.HttpRequestError)
+                {
+                    case HttpRequestError.NameResolutionError:
+                        return ("HostNotFound", $"the host name does not resolve ({http.Message}). Check the URL given for {what}.");
+                    case HttpRequestError.SecureConnectionError:
+                        return ("TlsFailure", $"the TLS connection failed ({http.Message}); the server's certificate is not trusted or not valid for its name. Trust the certificate (for a sandbox: SSL_CERT_FILE or the root store) or fix the URL of {what}.");
+                }
+            }
+
+            if (inner is System.Net.Sockets.SocketException socket)
+            {
+                switch (socket.SocketErrorCode)
+                {
+                    case System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData:
+                        return ("HostNotFound", $"the host name does not resolve ({socket.Message}). Check the URL given for {what}.");
+                    case System.Net.Sockets.SocketError.ConnectionRefused:
+                        return ("ConnectionRefused", $"nothing accepts connections there ({socket.Message}). Check the host and port of the URL given for {what}, and that the service runs.");
+                }
+            }
+
+            if (inner is System.Security.Authentication.AuthenticationException tls)
+            {
+                return ("TlsFailure", $"the TLS connection failed ({tls.Message}); the server's certificate is not trusted or not valid for its name. Trust the certificate (for a sandbox: SSL_CERT_FILE or the root store) or fix the URL of {what}.");
+            }
+        }
+
+        return null;
+    }
 
     public static ServiceRequestException FromResponse(ServiceKind service, HttpStatusCode status, string? body, string request, string? identity, string? authenticateHeader = null, TimeSpan? retryAfter = null)
     {
@@ -89,6 +138,7 @@ public static partial class ServiceErrors
         return (status, service, code) switch
         {
             (HttpStatusCode.Unauthorized, _, _) => new AuthenticationFailedException(service, numeric, code, message, request, identity),
+            (HttpStatusCode.Forbidden, ServiceKind.Dataverse, "0x80072560") => new ApplicationUserMissingException(service, numeric, code, message, request, identity),
             (HttpStatusCode.Forbidden, _, _) => new MissingPrivilegeException(service, numeric, code, message, request, identity, PrivilegeIn(message)),
             (HttpStatusCode.NotFound, _, _) => new RecordNotFoundException(service, numeric, code, message, request, identity),
             (HttpStatusCode.TooManyRequests, _, _) => new ThrottledException(service, numeric, code, message, request, identity, retryAfter),

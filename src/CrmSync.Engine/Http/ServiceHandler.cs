@@ -185,8 +185,14 @@ public sealed class ServiceHandler : DelegatingHandler
         var safe = context.Properties.GetValue(SafeKey, false);
         if (outcome.Exception is { } exception)
         {
-            return safe && !context.CancellationToken.IsCancellationRequested &&
-                   (ServiceErrors.IsTransportFailure(exception) || exception is TaskCanceledException);
+            if (context.CancellationToken.IsCancellationRequested || ServiceErrors.LastingTransportFailure(exception, string.Empty) is not null)
+            {
+                return false;
+            }
+
+            // A token that could not be had for a passing reason: the request itself was never sent.
+            return exception is Auth.TokenUnavailableException { Transient: true } ||
+                   (safe && (ServiceErrors.IsTransportFailure(exception) || exception is TaskCanceledException));
         }
 
         return outcome.Result!.StatusCode switch

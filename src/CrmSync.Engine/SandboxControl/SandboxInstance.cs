@@ -33,6 +33,9 @@ public sealed record SandboxInstance
     /// <summary>The sample tenant's administrator, a person (System Administrator in the sandbox org): the admin account Grant-IntegrationAdminRole sets up.</summary>
     public string? AdminUserName { get; init; }
 
+    /// <summary>The sandbox administrator's fixed, public sample password (not a real credential): to approve a device code sign-in on the sandbox's /devicelogin page.</summary>
+    public string? AdminPassword { get; init; }
+
     /// <summary>Client id of the application meant to become the integration user.</summary>
     public Guid? IntegrationAppClientId { get; init; }
 
@@ -42,6 +45,27 @@ public sealed record SandboxInstance
     public IReadOnlyList<SandboxApplication> IntegrationApps { get; init; } = Array.Empty<SandboxApplication>();
 
     public DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>
+    /// An HTTPS sandbox's Entra-style authority (for Connect-CrmSync -AuthorityHost): the production sign-in — client
+    /// secret, certificate, device code — runs against it through Azure.Identity and MSAL. Null for a plain-HTTP sandbox.
+    /// </summary>
+    public string? AuthorityHost { get; init; }
+
+    /// <summary>The Business Central API's base URL in this sandbox, for Connect-CrmSync -BusinessCentralUrl (the API v2.0 root is &lt;it&gt;/v2.0/&lt;tenant&gt;/&lt;environment&gt;/api/v2.0/).</summary>
+    public string BusinessCentralUrl => BaseUrl.TrimEnd('/') + "/bc";
+
+    /// <summary>An HTTPS sandbox's TLS certificate (PEM), to trust as a development certificate: SSL_CERT_FILE, or the user's or machine's root store.</summary>
+    public string? TlsCertificatePath { get; init; }
+
+    /// <summary>An HTTPS sandbox's managed identity endpoint, as App Service and Azure Automation set IDENTITY_ENDPOINT.</summary>
+    public string? ManagedIdentityEndpoint { get; init; }
+
+    /// <summary>The value for IDENTITY_HEADER that the managed identity endpoint checks.</summary>
+    public string? ManagedIdentityHeader { get; init; }
+
+    /// <summary>An HTTPS sandbox: the setup application's certificate with its private key (PFX, no password), registered with the application.</summary>
+    public string? SetupAppCertificatePath { get; init; }
 
     public override string ToString() => $"CrmSync sandbox (process {ProcessId}) at {BaseUrl}";
 
@@ -103,7 +127,7 @@ public sealed record SandboxInstance
 }
 
 /// <summary>An application registration of the sandbox tenant and its fixed, public sample secret (not a real credential).</summary>
-public sealed record SandboxApplication(Guid ClientId, string ClientSecret)
+public sealed record SandboxApplication(Guid ClientId, string ClientSecret, string? CertificatePath = null)
 {
     public override string ToString() => $"application {ClientId}";
 }

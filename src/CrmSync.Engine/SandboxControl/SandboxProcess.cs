@@ -40,6 +40,12 @@ public sealed record SandboxStartOptions
 
     /// <summary>Seed of the random faults (the sandbox's default when null).</summary>
     public int? FaultSeed { get; init; }
+
+    /// <summary>Serve HTTPS with the tenant-shaped sign-in; its certificates are kept in <see cref="CertificateFolder"/>.</summary>
+    public bool Https { get; init; }
+
+    /// <summary>Where an HTTPS sandbox keeps its TLS certificate (trusted once, reused while valid) and the applications' certificates.</summary>
+    public string? CertificateFolder { get; init; }
 }
 
 /// <summary>
@@ -116,6 +122,13 @@ public static class SandboxProcess
         {
             start.ArgumentList.Add("--fault-seed");
             start.ArgumentList.Add(seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (options.Https)
+        {
+            start.ArgumentList.Add("--https");
+            start.ArgumentList.Add("--certificate-folder");
+            start.ArgumentList.Add(options.CertificateFolder ?? Path.Combine(Connections.CrmSyncPaths.DefaultStateDirectory, "sandbox-certificates"));
         }
 
         if (options.DataverseUserSyncDelay is { } delay)
@@ -262,10 +275,17 @@ public static class SandboxProcess
             SetupAppClientId = G("setupApp", "clientId"),
             SetupAppClientSecret = T("setupApp", "clientSecret"),
             AdminUserName = T("admin", "userName"),
+            AdminPassword = T("admin", "password"),
+            AuthorityHost = root.TryGetProperty("authorityHost", out var authority) && authority.ValueKind == JsonValueKind.String ? authority.GetString() : null,
+            TlsCertificatePath = root.TryGetProperty("tlsCertificatePath", out var tls) && tls.ValueKind == JsonValueKind.String ? tls.GetString() : null,
+            ManagedIdentityEndpoint = T("managedIdentity", "endpoint"),
+            ManagedIdentityHeader = T("managedIdentity", "header"),
+            SetupAppCertificatePath = T("setupApp", "certificatePath"),
             IntegrationAppClientId = G("integrationApp", "clientId"),
             IntegrationAppClientSecret = T("integrationApp", "clientSecret"),
             IntegrationApps = root.TryGetProperty("integrationApps", out var apps) && apps.ValueKind == JsonValueKind.Array
-                ? apps.EnumerateArray().Select(app => new SandboxApplication(app.GetProperty("clientId").GetGuid(), app.GetProperty("clientSecret").GetString()!)).ToList()
+                ? apps.EnumerateArray().Select(app => new SandboxApplication(app.GetProperty("clientId").GetGuid(), app.GetProperty("clientSecret").GetString()!,
+                    app.TryGetProperty("certificatePath", out var certificate) && certificate.ValueKind == JsonValueKind.String ? certificate.GetString() : null)).ToList()
                 : Array.Empty<SandboxApplication>(),
             StartedAt = DateTimeOffset.Now,
         };

@@ -17,7 +17,21 @@ public sealed partial class SandboxHost
         var path = context.Request.Path.Value ?? "/";
         if (path.StartsWith("/token/", StringComparison.Ordinal))
         {
-            await TokenEndpoint.HandleAsync(this, context).ConfigureAwait(false);
+            await TokenEndpoint.HandleAsync(this, context, path.Split('/')[2]).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            if (Options.Https && await TokenEndpoint.TryServeAuthorityAsync(this, context, path).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException && !context.Response.HasStarted)
+        {
+            // Never an empty 500: Entra's error body, naming what failed.
+            await TokenEndpoint.ServerErrorAsync(context, ex).ConfigureAwait(false);
             return;
         }
 
@@ -45,6 +59,14 @@ public sealed partial class SandboxHost
         if (path.StartsWith(bcPrefix, StringComparison.OrdinalIgnoreCase))
         {
             await ServeServiceAsync(context, BcService.ServiceName, SandboxAudience.BusinessCentral, path[bcPrefix.Length..], BusinessCentralApiUrl, BusinessCentral.Handle).ConfigureAwait(false);
+            return;
+        }
+
+        // BC names the tenant by id or by one of its domains: …/v2.0/contoso.onmicrosoft.com/{environment}/api/v2.0/.
+        if (Graph.Domains.Where(d => d.IsVerified).Select(d => $"/bc/v2.0/{d.Name}/{Options.EnvironmentName}/api/v2.0/")
+                .FirstOrDefault(prefix => path.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) is { } domainPrefix)
+        {
+            await ServeServiceAsync(context, BcService.ServiceName, SandboxAudience.BusinessCentral, path[domainPrefix.Length..], BaseUrl + domainPrefix.TrimStart('/'), BusinessCentral.Handle).ConfigureAwait(false);
             return;
         }
 
@@ -106,6 +128,7 @@ public sealed partial class SandboxHost
         await context.Response.WriteAsync(JsonSerializer.Serialize(new
         {
             since = Counters.Since,
+            signIns = Counters.SignIns,
             services = statistics.Select(s => new
             {
                 service = s.Service,

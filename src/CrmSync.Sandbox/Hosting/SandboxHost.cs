@@ -93,6 +93,21 @@ public sealed partial class SandboxHost : IAsyncDisposable
 
     public string TokenUrl => $"{BaseUrl}token/{TenantId}/oauth2/v2.0/token";
 
+    /// <summary>HTTPS sandboxes: the Entra-style authority host (…/{tenant}/oauth2/v2.0/token, devicecode), for -AuthorityHost.</summary>
+    public string? AuthorityHost => Options.Https ? BaseUrl : null;
+
+    /// <summary>HTTPS sandboxes: the managed identity endpoint as App Service and Azure Automation expose it (IDENTITY_ENDPOINT).</summary>
+    public string? ManagedIdentityEndpoint => Options.Https ? BaseUrl + "msi/token" : null;
+
+    /// <summary>The secret a managed identity request must carry (IDENTITY_HEADER, sent as X-IDENTITY-HEADER).</summary>
+    public string ManagedIdentityHeader { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>HTTPS sandboxes: the PEM of the TLS certificate, to trust as a development certificate (SSL_CERT_FILE, or the user's root store).</summary>
+    public string? TlsCertificatePath => Options.Https ? Path.Combine(Options.CertificateFolder, SandboxCertificates.TlsPem) : null;
+
+    /// <summary>Device codes issued and not yet redeemed (Entra's device authorization grant).</summary>
+    internal DeviceCodes DeviceCodes { get; } = new();
+
     public int ProcessId => Environment.ProcessId;
 
     public static async Task<SandboxHost> StartAsync(SandboxOptions? options = null, CancellationToken cancellationToken = default)
@@ -103,7 +118,13 @@ public sealed partial class SandboxHost : IAsyncDisposable
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = 350L * 1024 * 1024;
-            kestrel.Listen(System.Net.IPAddress.Loopback, options.Port);
+            kestrel.Listen(System.Net.IPAddress.Loopback, options.Port, listen =>
+            {
+                if (options.Https)
+                {
+                    listen.UseHttps(SandboxCertificates.LoadOrCreateTls(options.CertificateFolder));
+                }
+            });
         });
         var app = builder.Build();
         var host = new SandboxHost(app, options);
@@ -111,6 +132,14 @@ public sealed partial class SandboxHost : IAsyncDisposable
         if (options.SeedSample)
         {
             host.Sample = SampleData.Seed(host, options.ExtraCustomers, options.ExtraAccounts, options.ExtraSalespeople, options.IntegrationApps);
+            if (options.Https)
+            {
+                // Each application gets a certificate registered with it, as an admin uploads one to an app registration.
+                foreach (var registered in new[] { host.Sample.SetupApp }.Concat(host.Sample.IntegrationApps))
+                {
+                    (registered.Certificate, registered.CertificatePath) = SandboxCertificates.CreateForApplication(host.Options.CertificateFolder, registered.ClientId!.Value, registered.DisplayName);
+                }
+            }
         }
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -43,6 +43,16 @@ public sealed record SandboxOptions
     /// <summary>How long after a Dynamics 365 license is assigned the user appears in Dataverse.</summary>
     public TimeSpan DataverseUserSyncDelay { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Serve HTTPS with a tenant-shaped sign-in (an Entra-style authority at the host root, managed identity, device code),
+    /// so Connect-CrmSync runs the production sign-in code against the sandbox. The TLS certificate and the sample
+    /// applications' certificates live in <see cref="CertificateFolder"/>.
+    /// </summary>
+    public bool Https { get; init; }
+
+    /// <summary>Where the HTTPS sandbox keeps its TLS certificate (reused while valid: trusted once) and the applications' certificates.</summary>
+    public string CertificateFolder { get; init; } = Path.Combine(Path.GetTempPath(), "crmsync-sandbox-certificates");
+
     /// <summary>Environment name in BC URLs.</summary>
     public string EnvironmentName { get; init; } = "sandbox";
 }

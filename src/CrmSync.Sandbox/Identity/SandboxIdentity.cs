@@ -39,6 +39,12 @@ public sealed record SandboxIdentity
     /// <summary>Applications: client secret.</summary>
     public string? ClientSecret { get; init; }
 
+    /// <summary>Applications: the certificate registered with the app (its public key), for client assertions.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
+
+    /// <summary>Applications of a sandbox serving HTTPS: the PFX file holding the certificate's private key (for the admin rehearsing a certificate sign-in).</summary>
+    public string? CertificatePath { get; set; }
+
     /// <summary>Registered in Business Central (users, or "Microsoft Entra Applications").</summary>
     public bool BusinessCentralAccess { get; init; } = true;
 

@@ -66,6 +66,7 @@ public sealed partial class SandboxCounters
         _throttled.Clear();
         _peak.Clear();
         _log.Clear();
+        _signIns.Clear();
         Since = DateTimeOffset.UtcNow;
     }
 
@@ -74,6 +75,13 @@ public sealed partial class SandboxCounters
         var current = _inFlight.AddOrUpdate((service, identity), 1, (_, n) => n + 1);
         _peak.AddOrUpdate((service, identity), current, (_, peak) => Math.Max(peak, current));
     }
+
+    private readonly ConcurrentDictionary<string, int> _signIns = new(StringComparer.Ordinal);
+
+    /// <summary>Tokens issued by the tenant's sign-in, per way of signing in (client_secret, client_assertion, device_code, refresh_token, managed_identity, password).</summary>
+    public IReadOnlyDictionary<string, int> SignIns => new Dictionary<string, int>(_signIns, StringComparer.Ordinal);
+
+    internal void CountSignIn(string how) => _signIns.AddOrUpdate(how, 1, (_, n) => n + 1);
 
     internal void Complete(RequestLogEntry entry)
     {

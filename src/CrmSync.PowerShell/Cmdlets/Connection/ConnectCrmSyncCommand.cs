@@ -142,6 +142,29 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
     [ValidateNotNullOrEmpty]
     public string? GraphUrl { get; set; }
 
+    /// <summary>
+    /// The Microsoft Entra sign-in host for every identity of the connection: a sovereign cloud's
+    /// (https://login.microsoftonline.us), or an HTTPS sandbox's to rehearse the production sign-in.
+    /// </summary>
+    [Parameter(ParameterSetName = ClientSecretSet)]
+    [Parameter(ParameterSetName = CertificateFileSet)]
+    [Parameter(ParameterSetName = CertificateThumbprintSet)]
+    [Parameter(ParameterSetName = ManagedIdentitySet)]
+    [Parameter(ParameterSetName = DeviceCodeSet)]
+    [Parameter(ParameterSetName = InteractiveSet)]
+    [ValidateNotNull]
+    public Uri? AuthorityHost { get; set; }
+
+    /// <summary>The Business Central API's base URL (default https://api.businesscentral.dynamics.com; an HTTPS sandbox's BusinessCentralUrl to rehearse).</summary>
+    [Parameter(ParameterSetName = ClientSecretSet)]
+    [Parameter(ParameterSetName = CertificateFileSet)]
+    [Parameter(ParameterSetName = CertificateThumbprintSet)]
+    [Parameter(ParameterSetName = ManagedIdentitySet)]
+    [Parameter(ParameterSetName = DeviceCodeSet)]
+    [Parameter(ParameterSetName = InteractiveSet)]
+    [ValidateNotNull]
+    public Uri? BusinessCentralUrl { get; set; }
+
     /// <summary>Application (client) id of the integration identity that synchronization writes as (the application user's app registration).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -201,6 +224,11 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
     [Parameter]
     public SwitchParameter RepointState { get; set; }
 
+    /// <summary>How long the connect checks of the services and identities may take in all (seconds).</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int ConnectTimeoutSeconds { get; set; } = 30;
+
     /// <summary>With -RepointState: do not ask for confirmation (runbooks).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -210,7 +238,7 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
         CrmSyncConnection connection;
         try
         {
-            var settings = BuildSettings() with { StateConnectionString = StateConnectionString, RepointState = RepointState };
+            var settings = BuildSettings() with { StateConnectionString = StateConnectionString, RepointState = RepointState, ConnectTimeout = TimeSpan.FromSeconds(ConnectTimeoutSeconds) };
             if (RepointState && !Force && !ShouldContinue(
                     "If the state was made for another environment, its couplings, watermarks, failures and recorded integration user and admin are forgotten, as Business Central removes the couplings of a copied company. The mappings and the job log stay.",
                     $"Re-point the state {settings.StateFile ?? "database"} at this environment?"))
@@ -273,17 +301,18 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             InteractiveSet => new InteractiveCredentialSpec(),
             _ => ApplicationCredential(ManagedIdentity, ClientSecret, CertificatePath, CertificatePassword, CertificateThumbprint),
         };
-        credential = credential with { TenantId = TenantId, ClientId = ClientId };
+        credential = credential with { TenantId = TenantId, ClientId = ClientId, AuthorityHost = AuthorityHost };
         return new ConnectionSettings
         {
             Name = Name,
             StatePath = statePath,
             Credential = credential,
-            IntegrationCredentials = IntegrationIdentity is null ? new[] { IntegrationCredential() }.OfType<CredentialSpec>().ToList() : PoolOfIdentities(IntegrationIdentity, identity => identity.For(TenantId)),
+            IntegrationCredentials = (IntegrationIdentity is null ? new[] { IntegrationCredential() }.OfType<CredentialSpec>().ToList() : PoolOfIdentities(IntegrationIdentity, identity => identity.For(TenantId)))
+                .Select(spec => spec with { AuthorityHost = AuthorityHost }).ToList(),
             Endpoints = new ServiceEndpoints
             {
                 DataverseUrl = DataverseUrl!,
-                BusinessCentralApiUrl = ServiceEndpoints.BusinessCentralOnlineApiUrl(TenantId!, Environment!),
+                BusinessCentralApiUrl = ServiceEndpoints.BusinessCentralOnlineApiUrl(TenantId!, Environment!, BusinessCentralUrl),
                 Company = Company,
                 GraphUrl = GraphUrl ?? "https://graph.microsoft.com/v1.0",
             },

@@ -53,6 +53,18 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
     [Parameter]
     public int? FaultSeed { get; set; }
 
+    /// <summary>
+    /// Serve HTTPS with a tenant-shaped sign-in (Entra-style authority, managed identity endpoint, device code,
+    /// certificates for the sample applications), to rehearse Connect-CrmSync's production sign-in against the sandbox.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Https { get; set; }
+
+    /// <summary>Where -Https keeps the TLS certificate (trusted once, reused while valid) and the applications' certificates; default: sandbox-certificates in the state directory.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CertificateFolder { get; set; }
+
     /// <summary>Path of CrmSync.Sandbox.dll; default: the module's Sandbox folder.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -73,7 +85,7 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
 
         var where = Port == 0 ? "127.0.0.1 (a free port)" : $"127.0.0.1:{Port}";
         var faults = FaultRate > 0 ? $", {FaultRate:P1} of requests failing at random" : string.Empty;
-        if (!ShouldProcess(where, $"Start the CrmSync sandbox ({Profile} limits{(NoSampleData ? ", no sample data" : string.Empty)}{faults})"))
+        if (!ShouldProcess(where, $"Start the CrmSync sandbox ({Profile} limits{(NoSampleData ? ", no sample data" : string.Empty)}{faults}{(Https ? ", HTTPS with a tenant-shaped sign-in" : string.Empty)})"))
         {
             return;
         }
@@ -94,6 +106,8 @@ public sealed class StartCrmSyncSandboxCommand : CrmSyncCmdlet
                 StartTimeout = TimeSpan.FromSeconds(TimeoutSeconds),
                 FaultRate = FaultRate,
                 FaultSeed = FaultSeed,
+                Https = Https,
+                CertificateFolder = CertificateFolder is null ? null : GetUnresolvedProviderPathFromPSPath(CertificateFolder),
             }).GetAwaiter().GetResult();
             WriteVerbose($"Sandbox process {instance.ProcessId}: Dataverse {instance.DataverseUrl}, Business Central {instance.BusinessCentralApiUrl}, Graph {instance.GraphUrl}.");
             WriteObject(instance);
