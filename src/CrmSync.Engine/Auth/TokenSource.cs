@@ -28,6 +28,14 @@ public sealed class TokenSource
 
     public async ValueTask<string> GetTokenAsync(string scope, CancellationToken cancellationToken)
     {
+        // A person signs in once: the services' tokens are asked one at a time, so the first sign-in (a device code to
+        // approve) serves the others silently instead of the three services' checks each showing a code of their own.
+        var person = Spec?.SignsInAsUser == true;
+        if (person)
+        {
+            await _signingIn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             return (await _credential.GetTokenAsync(new TokenRequestContext(new[] { scope }), cancellationToken).ConfigureAwait(false)).Token;
@@ -37,7 +45,16 @@ public sealed class TokenSource
             // Azure.Identity messages name the tenant and client, not the secret.
             throw TokenUnavailableException.From(ex, Identity, scope, Spec);
         }
+        finally
+        {
+            if (person)
+            {
+                _signingIn.Release();
+            }
+        }
     }
+
+    private readonly SemaphoreSlim _signingIn = new(1, 1);
 
     /// <summary>
     /// A service rejected the token: forget it where this process caches it, so the next request asks anew. MSAL's

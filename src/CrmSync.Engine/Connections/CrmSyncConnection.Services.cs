@@ -91,6 +91,19 @@ public sealed partial class CrmSyncConnection
                 connection._sync = SyncPool.Create(settings, settings.IntegrationCredentials);
             }
 
+            if (settings.Credential.SignsInAsUser)
+            {
+                // A person signs in first (a device code waits for them): their time is not the services'.
+                try
+                {
+                    await connection._services.Tokens.GetTokenAsync(settings.Endpoints.DataverseScope, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Auth.TokenUnavailableException)
+                {
+                    // Reported with the checks below, per service.
+                }
+            }
+
             // The checks run under one deadline: a wrong URL or tenant is reported in seconds, not after every retry.
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(settings.ConnectTimeout);

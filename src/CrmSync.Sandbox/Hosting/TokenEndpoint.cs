@@ -92,7 +92,8 @@ internal static class TokenEndpoint
 
                 host.Counters.CountSignIn("password");
                 break;
-            case DeviceCodeGrant:
+            // RFC 8628's grant type; Microsoft's v2.0 endpoint also takes the short form MSAL sends.
+            case DeviceCodeGrant or "device_code":
                 switch (host.DeviceCodes.Redeem(form["device_code"].ToString()))
                 {
                     case (DeviceCodeState.Pending, _, _):
