@@ -80,7 +80,29 @@ function Invoke-Build {
     Write-Host "Built CrmSync $version into $moduleDir (Import-Module $builtManifest)"
 }
 
+# What the tests need beyond the .NET SDK, from the machine's package manager: the PostgreSQL server tools (a throwaway
+# cluster per test run) and tmux (a real console for the Ctrl+C test). Installed when missing and this runs as root with
+# apt-get (a fresh Debian machine or CI); otherwise the missing ones are named with the command that installs them.
+function Install-TestPrerequisite {
+    if (-not $IsLinux) { return }
+    $missing = @()
+    if (-not (Get-Command tmux -ErrorAction SilentlyContinue)) { $missing += 'tmux' }
+    $initdb = @(Get-ChildItem /usr/lib/postgresql/*/bin/initdb -ErrorAction SilentlyContinue) + @(Get-Command initdb -ErrorAction SilentlyContinue)
+    if ($initdb.Count -eq 0) { $missing += 'postgresql' }
+    if ($missing.Count -eq 0) { return }
+    $aptGet = Get-Command apt-get -ErrorAction SilentlyContinue
+    if (-not $aptGet -or (& id -u) -ne '0') {
+        throw "The tests need $($missing -join ' and '): install them first (Debian: sudo apt-get install $($missing -join ' '))."
+    }
+    Write-Host "Installing what the tests need: $($missing -join ', ')"
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & apt-get update -qq
+    & apt-get install -y -qq --no-install-recommends @missing
+    if ($LASTEXITCODE -ne 0) { throw "apt-get could not install $($missing -join ' and ')." }
+}
+
 function Invoke-Test {
+    Install-TestPrerequisite
     Invoke-Build
     # Pester installs this package to prove the installed layout works, not only the repository's.
     Publish-ModulePackage

@@ -37,6 +37,10 @@ public static class Program
                                    Where --https keeps its TLS certificate (sandbox-https.pfx, and .crt to trust;
                                    reused while valid) and the applications' certificates (default: a folder
                                    under the temporary directory).
+          --own-process-group      Leave the console's process group first (Linux, macOS): Ctrl+C in the console
+                                   that started it stops that console's command, never the sandbox. What
+                                   Start-CrmSyncSandbox passes; the sandbox still stops when its standard input
+                                   closes.
           --help                   Show this help.
 
         When ready it prints one JSON line on standard output with the process id, the service URLs, the
@@ -44,12 +48,17 @@ public static class Program
         (Ctrl+C, SIGTERM) or its standard input is closed.
         """;
 
+    [DllImport("libc", EntryPoint = "setpgid", SetLastError = true)]
+    private static extern int SetProcessGroup(int processId, int processGroupId);
+
     public static async Task<int> Main(string[] args)
     {
         SandboxOptions options;
+        bool ownProcessGroup;
         try
         {
-            options = Parse(args, out var help);
+            ownProcessGroup = args.Contains("--own-process-group");
+            options = Parse(args.Where(a => a != "--own-process-group").ToArray(), out var help);
             if (help)
             {
                 Console.WriteLine(Usage);
@@ -61,6 +70,12 @@ public static class Program
             Console.Error.WriteLine(ex.Message);
             Console.Error.WriteLine("Run with --help for the options.");
             return 2;
+        }
+
+        if (ownProcessGroup && !OperatingSystem.IsWindows())
+        {
+            // A process group of its own: the terminal sends SIGINT to its foreground group only.
+            _ = SetProcessGroup(0, 0);
         }
 
         await using var host = await SandboxHost.StartAsync(options).ConfigureAwait(false);

@@ -124,6 +124,8 @@ public static class SandboxProcess
             start.ArgumentList.Add(seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
+        // Ctrl+C in the admin's console stops their command, not the sandbox behind it.
+        start.ArgumentList.Add("--own-process-group");
         if (options.Https)
         {
             start.ArgumentList.Add("--https");
