@@ -264,6 +264,11 @@ public sealed partial class SandboxHost
         {
             status = 499;
         }
+        catch (Exception ex) when (ex is not OperationCanceledException && !context.Response.HasStarted)
+        {
+            // A defect of the sandbox still answers in the service's own error format, never with an empty 500.
+            await AnswerAsync(ServerError(service, $"The sandbox failed unexpectedly ({ex.GetType().Name}: {ex.Message}).")).ConfigureAwait(false);
+        }
         finally
         {
             Count();
@@ -344,11 +349,11 @@ public sealed partial class SandboxHost
         return faults.NextInner(method, url) is { } fault ? FaultAnswer(service, fault, limiter.Limits) : null;
     }
 
-    private static ServiceResponse ServerError(string service) => service switch
+    private static ServiceResponse ServerError(string service, string? message = null) => service switch
     {
-        DataverseService.ServiceName => DataverseService.Error(new ServiceException(500, "0x80040216", "An unexpected error occurred.")),
-        BcService.ServiceName => BcService.Error(new ServiceException(500, "Internal_ServerError", "An unexpected error occurred on the server.")),
-        _ => GraphService.Error(new ServiceException(503, "serviceNotAvailable", "The service is temporarily unavailable. Please try again later.")),
+        DataverseService.ServiceName => DataverseService.Error(new ServiceException(500, "0x80040216", message ?? "An unexpected error occurred.")),
+        BcService.ServiceName => BcService.Error(new ServiceException(500, "Internal_ServerError", message ?? "An unexpected error occurred on the server.")),
+        _ => GraphService.Error(new ServiceException(message is null ? 503 : 500, message is null ? "serviceNotAvailable" : "generalException", message ?? "The service is temporarily unavailable. Please try again later.")),
     };
 
     // A 429 that no configured limit caused: the fault injector's (--fault-rate), said as such rather than as a limit of nothing.

@@ -47,19 +47,11 @@ internal static class TokenEndpoint
 
     public static async Task HandleAsync(SandboxHost host, HttpContext context, string tenant)
     {
-        if (!HttpMethods.IsPost(context.Request.Method) || !context.Request.HasFormContentType)
+        if (await TenantFormAsync(host, context, tenant).ConfigureAwait(false) is not { } form)
         {
-            await ErrorAsync(context, 400, "invalid_request", "AADSTS900144: The request body must be application/x-www-form-urlencoded (POST).").ConfigureAwait(false);
             return;
         }
 
-        if (!KnowsTenant(host, tenant))
-        {
-            await UnknownTenantAsync(context, tenant).ConfigureAwait(false);
-            return;
-        }
-
-        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
         var grant = form["grant_type"].ToString();
         var scope = form["scope"].ToString();
         SandboxIdentity? identity;
@@ -156,6 +148,24 @@ internal static class TokenEndpoint
 
         context.Response.ContentType = "application/json; charset=utf-8";
         await JsonSerializer.SerializeAsync(context.Response.Body, answer, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+    }
+
+    // A POSTed form to one of the tenant's endpoints; null (answered with Entra's error) when it is not one, or the tenant is unknown.
+    private static async Task<IFormCollection?> TenantFormAsync(SandboxHost host, HttpContext context, string tenant)
+    {
+        if (!HttpMethods.IsPost(context.Request.Method) || !context.Request.HasFormContentType)
+        {
+            await ErrorAsync(context, 400, "invalid_request", "AADSTS900144: The request body must be application/x-www-form-urlencoded (POST).").ConfigureAwait(false);
+            return null;
+        }
+
+        if (!KnowsTenant(host, tenant))
+        {
+            await UnknownTenantAsync(context, tenant).ConfigureAwait(false);
+            return null;
+        }
+
+        return await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     // The tenant by its id or one of its verified domains, as Entra accepts either in the authority.
@@ -267,19 +277,11 @@ internal static class TokenEndpoint
 
     private static async Task DeviceCodeAsync(SandboxHost host, HttpContext context, string tenant)
     {
-        if (!HttpMethods.IsPost(context.Request.Method) || !context.Request.HasFormContentType)
+        if (await TenantFormAsync(host, context, tenant).ConfigureAwait(false) is not { } form)
         {
-            await ErrorAsync(context, 400, "invalid_request", "AADSTS900144: The request body must be application/x-www-form-urlencoded (POST).").ConfigureAwait(false);
             return;
         }
 
-        if (!KnowsTenant(host, tenant))
-        {
-            await UnknownTenantAsync(context, tenant).ConfigureAwait(false);
-            return;
-        }
-
-        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
         var clientId = form["client_id"].ToString();
         if (host.Identities.FindByClientId(clientId) is null)
         {
