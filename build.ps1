@@ -111,12 +111,13 @@ function Invoke-Test {
 
     & dotnet test (Join-Path $root 'CrmSync.sln') -c $Configuration --no-restore --logger trx --results-directory (Join-Path $results 'xunit')
     $xunitExit = $LASTEXITCODE
-    $xunit = @{ Passed = 0; Failed = 0 }
+    $xunit = @{ Passed = 0; Failed = 0; Skipped = 0 }
     foreach ($trx in Get-ChildItem (Join-Path $results 'xunit') -Filter *.trx -ErrorAction SilentlyContinue) {
         # -LiteralPath: two projects finishing in the same second get "name[1].trx", which -Path reads as a wildcard.
         $counters = ([xml](Get-Content -LiteralPath $trx.FullName -Raw)).TestRun.ResultSummary.Counters
         $xunit.Passed += [int]$counters.passed
         $xunit.Failed += [int]$counters.failed
+        $xunit.Skipped += [int]$counters.notExecuted
     }
     # A run that failed without a failing test (a build error, a crashed host) still fails.
     if ($xunitExit -ne 0 -and $xunit.Failed -eq 0) { $xunit.Failed = 1 }
@@ -128,17 +129,19 @@ function Invoke-Test {
     Invoke-ChildPwsh -File (Join-Path $root 'tools/Invoke-PesterTests.ps1') -PesterManifest $pesterManifest `
         -ModuleManifest $builtManifest -TestPath (Join-Path $root 'tests/pester') -ResultPath $pesterResult `
         -PackageRepository (Join-Path $root 'out/repository')
-    $pester = if (Test-Path $pesterResult) { Get-Content $pesterResult -Raw | ConvertFrom-Json } else { [pscustomobject]@{ Passed = 0; Failed = 1 } }
+    $pester = if (Test-Path $pesterResult) { Get-Content $pesterResult -Raw | ConvertFrom-Json } else { [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 } }
 
-    Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed"
-    Write-Host "Pester: $($pester.Passed) passed, $($pester.Failed) failed"
+    # A skipped test is reported as skipped, never counted as passed.
+    Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed, $($xunit.Skipped) skipped"
+    Write-Host "Pester: $($pester.Passed) passed, $($pester.Failed) failed, $([int]$pester.Skipped) skipped"
     $passed = $xunit.Passed + $pester.Passed
     $failed = $xunit.Failed + $pester.Failed
+    $skipped = $xunit.Skipped + [int]$pester.Skipped
     if ($pester.Passed + $pester.Failed -eq 0) {
         Write-Warning 'Pester ran no test.'
         $failed++
     }
-    Write-Output "$passed passed, $failed failed"
+    Write-Output "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0) { exit 1 }
 }
 

@@ -2,7 +2,7 @@
 <#
 .SYNOPSIS
     Runs tests/pester against the built module with the Pester restored from NuGet, and writes the counts to
-    -ResultPath as JSON ({ Passed, Failed }). build.ps1 -Task Test starts it in a child pwsh, so the module's
+    -ResultPath as JSON ({ Passed, Failed, Skipped }). build.ps1 -Task Test starts it in a child pwsh, so the module's
     assemblies are loaded fresh and released at the end.
 #>
 [CmdletBinding()]
@@ -29,6 +29,6 @@ $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $result = Invoke-Pester -Configuration $configuration
 
-[pscustomobject]@{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount } |
+[pscustomobject]@{ Passed = $result.PassedCount; Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount; Skipped = $result.SkippedCount } |
     ConvertTo-Json | Set-Content -LiteralPath $ResultPath
 Remove-Item $stateDir -Recurse -Force -ErrorAction SilentlyContinue

@@ -37,14 +37,9 @@ public sealed class SandboxProcessTests
     }
 
     // A service manager, docker stop or kill sends SIGTERM: the program stops at once, not after a 10 s grace period.
-    [Fact]
+    [UnixFact]
     public async Task SIGTERM_stops_the_sandbox_program_at_once()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
-        {
-            return;
-        }
-
         var instance = await SandboxProcess.StartAsync(new SandboxStartOptions { SandboxPath = Path.Combine(AppContext.BaseDirectory, "CrmSync.Sandbox.dll"), Profile = "unlimited" });
         using var process = Process.GetProcessById(instance.ProcessId);
         var clock = Stopwatch.StartNew();

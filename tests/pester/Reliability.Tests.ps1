@@ -81,16 +81,26 @@ Describe 'A record the service rejects, bad CSV cells, passwords and secrets' {
     }
 
     It 'shows a generated password only with -ShowPassword' {
-        $hidden = [pscustomobject]@{ 'User Name' = 'quiet.one@contoso.com'; 'Display Name' = 'Quiet One'; 'Country or Region' = 'United States' } |
-            Import-Salesperson -Confirm:$false -ErrorAction SilentlyContinue
-        $shown = [pscustomobject]@{ 'User Name' = 'shown.one@contoso.com'; 'Display Name' = 'Shown One'; 'Country or Region' = 'United States' } |
-            Import-Salesperson -ShowPassword -Confirm:$false -ErrorAction SilentlyContinue
+        # Both imports must succeed: a failed import would make every "not shown" check below pass for nothing.
+        # Two of the sample company's salespeople who have no Entra user yet: created (with a generated password) and coupled.
+        $sample = @(Import-Csv -LiteralPath (Join-Path $RepoRoot 'tools/SampleSalespeople.csv'))
+        $hidden = $sample[1] | Import-Salesperson -Confirm:$false -ErrorAction Stop
+        $shown = $sample[5] | Import-Salesperson -ShowPassword -Confirm:$false -ErrorAction Stop
 
+        $hidden.Succeeded | Should -BeTrue
+        $shown.Succeeded | Should -BeTrue
         $hidden.Password | Should -BeNullOrEmpty
         $shown.Password | Should -Not -BeNullOrEmpty
         ($hidden | Format-List * | Out-String) | Should -Not -Match ([regex]::Escape($shown.Password))
-        $state = [IO.File]::ReadAllBytes((Get-CrmSyncConnection).StatePath)
-        [Text.Encoding]::Latin1.GetString($state) | Should -Not -Match ([regex]::Escape($shown.Password))
+        # Every file of the state (the database, its write-ahead log, the owner file), not only the main file; the .lock
+        # file holds no data, only the writer's exclusive lock, which keeps it from being read while connected.
+        $statePath = (Get-CrmSyncConnection).StatePath
+        $files = @(Get-ChildItem -LiteralPath (Split-Path $statePath) -Filter "$(Split-Path $statePath -Leaf)*" | Where-Object Extension -ne '.lock')
+        @($files.Name) | Should -Contain "$(Split-Path $statePath -Leaf)-wal"
+        $files.Count | Should -BeGreaterThan 0
+        foreach ($file in $files) {
+            [Text.Encoding]::Latin1.GetString([IO.File]::ReadAllBytes($file.FullName)) | Should -Not -Match ([regex]::Escape($shown.Password)) -Because $file.Name
+        }
     }
 
     It 'writes a canary secret to no stream, error record or verbose and debug message' {

@@ -41,9 +41,9 @@ public sealed record ConnectionSettings
     /// <summary>Names the default state file when neither a path nor a database is given; default: the connection's name.</summary>
     public string? DefaultStateName { get; init; }
 
-    /// <summary>The SQLite file this connection's state is in (null for a PostgreSQL state).</summary>
-    public string? StateFile => StateConnectionString is not null ? null
-        : StatePath ?? CrmSyncPaths.DefaultStatePath(DefaultStateName ?? Name ?? CrmSyncPaths.DefaultConnectionName);
+    /// <summary>The SQLite file this connection's state is in: the path given, else the default one unless a PostgreSQL state is given (both given is refused on open).</summary>
+    public string? StateFile => StatePath ?? (StateConnectionString is not null ? null
+        : CrmSyncPaths.DefaultStatePath(DefaultStateName ?? Name ?? CrmSyncPaths.DefaultConnectionName));
 
     /// <summary>
     /// A PostgreSQL database for the state instead of the SQLite file (Npgsql connection string: Host, Port, Database,

@@ -47,14 +47,10 @@ public sealed class StateStoreTests : StateStoreContract, IDisposable
         Assert.Equal(StateStore.LatestSchemaVersion, store.SchemaVersion);
     }
 
-    [Fact]
+    [UnixFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void The_state_file_and_the_files_beside_it_are_readable_by_their_owner_only()
     {
-        if (OperatingSystem.IsWindows())
-        {
-            return;
-        }
-
         var path = _temp.File("private.db");
         using (var store = StateStore.Open(path))
         {
