@@ -55,25 +55,44 @@ function Invoke-SandboxApi($Sandbox, [ValidateSet('BusinessCentral', 'Dataverse'
     Invoke-RestMethod @request
 }
 
-# What the three services hold, counted as an outside client would: to prove a command changed nothing there.
+# What the three services hold, read as an outside client would and fingerprinted by content (every property, etags and
+# modified times included): to prove a command changed nothing there — no row added, removed or updated, no role or
+# license assigned. One SHA-256 per collection, so a difference names the collection.
 function Get-SandboxFootprint($Sandbox) {
-    $dv = @{ Authorization = "Bearer $(Get-SandboxToken $Sandbox Dataverse)" }
+    $dv = @{ Authorization = "Bearer $(Get-SandboxToken $Sandbox Dataverse)"; Prefer = 'odata.maxpagesize=5000' }
     $bc = @{ Authorization = "Bearer $(Get-SandboxToken $Sandbox BusinessCentral)" }
     $graph = @{ Authorization = "Bearer $(Get-SandboxToken $Sandbox Graph)" }
     $api = $Sandbox.DataverseUrl + '/api/data/v9.2/'
     $company = $Sandbox.BusinessCentralApiUrl + "companies($($Sandbox.CompanyId))/"
-    $count = { param($uri, $headers) @((Invoke-RestMethod -Uri $uri -Headers $headers).value).Count }
+    $all = {
+        param($uri, $headers)
+        $rows = [Collections.Generic.List[object]]::new()
+        for ($page = 0; $uri -and $page -lt 200; $page++) {
+            $answer = Invoke-RestMethod -Uri $uri -Headers $headers
+            foreach ($row in @($answer.value)) { $rows.Add($row) }
+            $uri = $answer.'@odata.nextLink'
+        }
+        , $rows
+    }
+    $hash = { param($rows) [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes(($rows | ConvertTo-Json -Depth 6 -Compress)))) }
+    $users = & $all ($api + 'systemusers') $dv
+    $roles = foreach ($user in $users) { "$($user.systemuserid):" + ((& $all ($api + "systemusers($($user.systemuserid))/systemuserroles_association?`$select=roleid") $dv).roleid | Sort-Object) -join ',' }
+    $footprint = [ordered]@{}
+    foreach ($set in 'accounts', 'contacts', 'transactioncurrencies') { $footprint["Dataverse $set"] = & $hash (& $all ($api + $set) $dv) }
+    $footprint['Dataverse systemusers'] = & $hash $users
+    $footprint['Dataverse role assignments'] = & $hash $roles
+    foreach ($set in 'customers', 'vendors', 'contacts', 'currencies', 'salespeoplePurchasers') { $footprint["Business Central $set"] = & $hash (& $all ($company + $set) $bc) }
+    $footprint['Graph users'] = & $hash (& $all ($Sandbox.GraphUrl + '/users?$top=999&$select=id,userPrincipalName,displayName,accountEnabled,usageLocation,assignedLicenses,jobTitle,department') $graph)
+    $footprint | ConvertTo-Json -Compress
+}
+
+# What a connection's state holds, by content: mappings with their field mappings and settings, couplings, jobs.
+function Get-StateFootprint {
     [ordered]@{
-        GraphUsers       = & $count ($Sandbox.GraphUrl + '/users?$top=999') $graph
-        LicensedUsers    = @((Invoke-RestMethod -Uri ($Sandbox.GraphUrl + '/users?$top=999&$select=id,assignedLicenses') -Headers $graph).value | Where-Object { @($_.assignedLicenses).Count }).Count
-        SystemUsers      = & $count ($api + 'systemusers?$select=systemuserid') $dv
-        Accounts         = & $count ($api + 'accounts?$select=accountid') $dv
-        Contacts         = & $count ($api + 'contacts?$select=contactid') $dv
-        Currencies       = & $count ($api + 'transactioncurrencies?$select=transactioncurrencyid') $dv
-        Customers        = & $count ($company + 'customers') $bc
-        Vendors          = & $count ($company + 'vendors') $bc
-        Salespeople      = & $count ($company + 'salespeoplePurchasers') $bc
-        AdminRoles       = & $count ($api + "systemusers($((Invoke-RestMethod -Uri ($api + 'WhoAmI') -Headers $dv).UserId))/systemuserroles_association?`$select=roleid") $dv
+        Mappings = Get-IntegrationTableMapping | ConvertTo-Json -Depth 4 -Compress
+        FieldMappings = Get-IntegrationFieldMapping | ConvertTo-Json -Depth 3 -Compress
+        Couplings = Get-IntegrationCoupling | ConvertTo-Json -Depth 3 -Compress
+        Jobs = Get-IntegrationSyncJob | ConvertTo-Json -Depth 3 -Compress
     } | ConvertTo-Json -Compress
 }
 

@@ -201,6 +201,9 @@ public sealed class ServiceStore
 
     public long NextVersion() => Interlocked.Increment(ref _version);
 
+    /// <summary>The last version given to a write: unchanged as long as nothing in the store was written.</summary>
+    public long CurrentVersion => Interlocked.Read(ref _version);
+
     /// <summary>Runs <paramref name="work"/> atomically: if it throws, every row it wrote is restored. Callers hold <see cref="Sync"/>.</summary>
     public T Atomic<T>(Func<T> work)
     {

@@ -342,9 +342,21 @@ public sealed partial class SandboxHost
 
     private static TimeSpan? FaultRetryAfter(FaultKind fault) => fault == FaultKind.ThrottleWithRetryAfter ? TimeSpan.FromSeconds(1) : null;
 
-    // The answer to one request inside a $batch when a fault hits it, or null to run it.
+    // The answer to one request inside a $batch when a fault hits it, or null to run it. Each such request is counted by
+    // its own endpoint too, so a test can tell how many times a record was sent, whatever the batches looked like.
     private ServiceResponse? InnerFault(string service, string method, string url)
     {
+        var relative = url;
+        foreach (var root in new[] { "/api/v2.0/", "/api/data/v9.2/", "/v1.0/" })
+        {
+            if (relative.IndexOf(root, StringComparison.OrdinalIgnoreCase) is var at and >= 0)
+            {
+                relative = relative[(at + root.Length)..];
+                break;
+            }
+        }
+
+        Counters.CountInner(service, SandboxCounters.EndpointOf(method.ToUpperInvariant(), relative.TrimStart('/')));
         var (limiter, faults) = _protection[service];
         return faults.NextInner(method, url) is { } fault ? FaultAnswer(service, fault, limiter.Limits) : null;
     }

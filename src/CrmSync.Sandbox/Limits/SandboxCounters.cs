@@ -67,6 +67,7 @@ public sealed partial class SandboxCounters
         _peak.Clear();
         _log.Clear();
         _signIns.Clear();
+        _inner.Clear();
         Since = DateTimeOffset.UtcNow;
     }
 
@@ -77,6 +78,12 @@ public sealed partial class SandboxCounters
     }
 
     private readonly ConcurrentDictionary<string, int> _signIns = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Service, string Endpoint), int> _inner = new();
+
+    /// <summary>Requests sent inside $batch requests (those answered one by one), per endpoint such as "POST companies({id})/customers".</summary>
+    public int InnerRequests(string service, string endpoint) => _inner.TryGetValue((service, endpoint), out var n) ? n : 0;
+
+    internal void CountInner(string service, string endpoint) => _inner.AddOrUpdate((service, endpoint), 1, (_, n) => n + 1);
 
     /// <summary>Tokens issued by the tenant's sign-in, per way of signing in (client_secret, client_assertion, device_code, refresh_token, managed_identity, password).</summary>
     public IReadOnlyDictionary<string, int> SignIns => new Dictionary<string, int>(_signIns, StringComparer.Ordinal);
