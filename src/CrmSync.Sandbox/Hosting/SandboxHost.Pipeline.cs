@@ -129,6 +129,7 @@ public sealed partial class SandboxHost
         {
             since = Counters.Since,
             signIns = Counters.SignIns,
+            faults = _protection.ToDictionary(p => p.Key, p => p.Value.Faults.Injected.Values.Sum()),
             services = statistics.Select(s => new
             {
                 service = s.Service,
