@@ -4,7 +4,7 @@ namespace CrmSync.Http;
 /// Holds every request of one identity to one service until a throttling period is over, so no request is
 /// sent before Retry-After expires — not even by other requests running concurrently.
 /// </summary>
-internal sealed class ThrottleGate
+internal sealed class ThrottleGate(TimeProvider time)
 {
     private readonly object _sync = new();
     private DateTimeOffset _notBefore = DateTimeOffset.MinValue;
@@ -24,13 +24,13 @@ internal sealed class ThrottleGate
     {
         while (true)
         {
-            var wait = NotBefore - DateTimeOffset.UtcNow;
+            var wait = NotBefore - time.GetUtcNow();
             if (wait <= TimeSpan.Zero)
             {
                 return;
             }
 
-            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -38,7 +38,7 @@ internal sealed class ThrottleGate
     {
         lock (_sync)
         {
-            var until = DateTimeOffset.UtcNow + delay;
+            var until = time.GetUtcNow() + delay;
             if (until > _notBefore)
             {
                 _notBefore = until;

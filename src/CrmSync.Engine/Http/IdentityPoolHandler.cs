@@ -56,5 +56,5 @@ public sealed class IdentityPoolHandler : HttpMessageHandler
     }
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-        _invokers[Choose(DateTimeOffset.UtcNow)].SendAsync(request, cancellationToken);
+        _invokers[Choose(_members[0].Time.GetUtcNow())].SendAsync(request, cancellationToken);
 }

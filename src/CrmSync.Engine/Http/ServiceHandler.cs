@@ -43,22 +43,25 @@ public sealed class ServiceHandler : DelegatingHandler
 
     private readonly TokenSource _tokens;
     private readonly string _scope;
-    private readonly ThrottleGate _gate = new();
+    private readonly ThrottleGate _gate;
     private readonly ConcurrencyGate _concurrency;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly int _maxConcurrency;
     private readonly TimeSpan _attemptTimeout;
 
-    public ServiceHandler(ServiceKind service, TokenSource tokens, string scope, int maxConcurrency, RetrySettings retry, HttpMessageHandler inner)
+    /// <param name="time">The clock of Retry-After waits and backoff (tests pass a fake one; default: the system's).</param>
+    public ServiceHandler(ServiceKind service, TokenSource tokens, string scope, int maxConcurrency, RetrySettings retry, HttpMessageHandler inner, TimeProvider? time = null)
         : base(inner)
     {
+        Time = time ?? TimeProvider.System;
+        _gate = new ThrottleGate(Time);
         Service = service;
         _tokens = tokens;
         _scope = scope;
         _maxConcurrency = maxConcurrency;
         _attemptTimeout = retry.AttemptTimeout;
         _concurrency = new ConcurrencyGate(maxConcurrency);
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = Time };
         if (retry.MaxRetries <= 0)
         {
             _pipeline = builder.Build();
@@ -89,6 +92,8 @@ public sealed class ServiceHandler : DelegatingHandler
     }
 
     public ServiceKind Service { get; }
+
+    internal TimeProvider Time { get; }
 
     /// <summary>Requests sent to the service so far, retries included (what the service's limits count).</summary>
     public int RequestsSent => Volatile.Read(ref _sent);

@@ -122,30 +122,57 @@ public sealed class IdentityPoolTests
     [Fact]
     public async Task Requests_go_round_robin_and_an_identity_being_throttled_is_passed_over_until_its_Retry_After_ends()
     {
+        // The pool's clock is moved by the test: the Retry-After window ends when the test says, not when the machine
+        // happens to get there, so a slow or busy machine cannot change what is observed.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         var a = new FakeService(throttleFirst: TimeSpan.FromSeconds(1));
         var b = new FakeService(throttleFirst: null);
         var c = new FakeService(throttleFirst: null);
         var retry = new RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(10), MaxRetries = 3 };
-        ServiceHandler Member(string name, FakeService inner) => new(ServiceKind.Dataverse, new TokenSource(new StaticToken(), name), "scope", 4, retry, inner);
-        using var pool = new HttpMessageInvoker(new IdentityPoolHandler(new[] { Member("a", a), Member("b", b), Member("c", c) }));
-        Task<HttpResponseMessage> Send() => pool.SendAsync(new HttpRequestMessage(HttpMethod.Get, "http://127.0.0.1/x"), CancellationToken.None);
+        ServiceHandler Member(string name, FakeService inner) => new(ServiceKind.Dataverse, new TokenSource(new StaticToken(), name), "scope", 4, retry, inner, time);
+        var throttled = Member("a", a);
+        using var pool = new HttpMessageInvoker(new IdentityPoolHandler(new[] { throttled, Member("b", b), Member("c", c) }));
+        // A request sent to an identity that waits out its Retry-After would wait for the fake clock: bounded, so that a pool
+        // that stopped passing it over fails here instead of hanging.
+        Task<HttpResponseMessage> Send() => pool.SendAsync(new HttpRequestMessage(HttpMethod.Get, "http://127.0.0.1/x"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         // The first request goes to a, which answers 429 Retry-After 1 s: a's own retry waits, the pool does not.
-        var first = Send();
-        await a.Received.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var first = pool.SendAsync(new HttpRequestMessage(HttpMethod.Get, "http://127.0.0.1/x"), CancellationToken.None);
+        await a.Received.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        // Signal, not time: the pool sees a as throttled once a's handler has read the 429 (bounded wait).
+        for (var spins = 0; throttled.ThrottledUntil <= time.GetUtcNow() && spins < 10_000; spins++)
+        {
+            await Task.Delay(1);
+        }
+
+        Assert.True(throttled.ThrottledUntil > time.GetUtcNow(), "a's handler read the 429");
         var during = new List<HttpResponseMessage>();
         for (var i = 0; i < 6; i++)
         {
             during.Add(await Send());
         }
 
-        Assert.False(first.IsCompleted, "a's request should still wait for its Retry-After");
+        Assert.False(first.IsCompleted, "a's request waits for its Retry-After");
         Assert.All(during, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.Equal(1, a.Count);
         // a's turns go to the next identity that is free.
         Assert.Equal(6, b.Count + c.Count);
         Assert.True(b.Count >= 2 && c.Count >= 2, $"b {b.Count}, c {c.Count}");
 
+        // Not yet: a moment before the window ends, a is still passed over.
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        (await Send()).Dispose();
+        Assert.Equal(1, a.Count);
+        Assert.False(first.IsCompleted, "a's request still waits");
+
+        // The window ends: a's own request is retried (the clock moved on in steps, at most 10 s of it).
+        for (var step = 0; !first.IsCompleted && step < 100; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(10);
+        }
+
+        Assert.True(first.IsCompleted, "a's request was retried once its Retry-After had passed");
         Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
         Assert.Equal(2, a.Count);
         for (var i = 0; i < 3; i++)
@@ -155,7 +182,7 @@ public sealed class IdentityPoolTests
 
         // Throttling over, a takes its turn again: one of the next three.
         Assert.Equal(3, a.Count);
-        Assert.Equal(8, b.Count + c.Count);
+        Assert.Equal(9, b.Count + c.Count);
     }
 
     private sealed class StaticToken : TokenCredential
