@@ -15,7 +15,7 @@ internal sealed class AdminRoleSetup(DataverseClient dataverse, DirectoryClient 
 
     /// <summary>The setup for a connection's services, as its setup account.</summary>
     public static AdminRoleSetup For(CrmSyncConnection connection, ISetupObserver observer) =>
-        new(connection.Dataverse, connection.Directory, observer, connection.SignsInAsUser ? connection.DataverseUserId : null, connection.Identity ?? connection.Name, connection.Store.Settings);
+        new(connection.Dataverse, connection.Directory, observer, connection.SignedInPersonId, connection.Identity ?? connection.Name, connection.Store.Settings);
 
     /// <summary>The admin user by sign-in name; by default the person the connection signed in as (null: it signs in as an application).</summary>
     internal static Task<DataverseUser?> FindAdminAsync(DataverseClient dataverse, string? userPrincipalName, Guid? connectedUserId, CancellationToken cancellationToken) =>

@@ -45,7 +45,7 @@ public sealed class ReadinessCheck(CrmSyncConnection connection)
         // The admin user: administrator, System Customizer, and a non-admin role (article 1).
         // The person named, else the one Grant-IntegrationAdminRole set up, else the person signed in: never an application.
         adminUserPrincipalName ??= _connection.Store.Settings.Get(SettingKeys.AdminUserPrincipalName);
-        var signedInUser = _connection.SignsInAsUser ? _connection.DataverseUserId : null;
+        var signedInUser = _connection.SignedInPersonId;
         var admin = await AdminRoleSetup.FindAdminAsync(Dataverse, adminUserPrincipalName, signedInUser, cancellationToken).ConfigureAwait(false);
         var adminName = adminUserPrincipalName ?? admin?.DomainName ?? admin?.FullName ?? "the connected user";
         if (adminUserPrincipalName is null && signedInUser is null)

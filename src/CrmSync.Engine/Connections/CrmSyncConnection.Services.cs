@@ -41,6 +41,9 @@ public sealed partial class CrmSyncConnection
     /// <summary>Whether a person signed in (device code, interactive): then that person is the default admin account.</summary>
     public bool SignsInAsUser => _services?.Settings.Credential?.SignsInAsUser ?? false;
 
+    /// <summary>The Dataverse user of the person signed in; null when the connection signs in as an application.</summary>
+    internal Guid? SignedInPersonId => SignsInAsUser ? DataverseUserId : null;
+
     /// <summary>Who requests are made as (application id or user), never a secret.</summary>
     public string? Identity => _services?.Tokens.Identity;
 

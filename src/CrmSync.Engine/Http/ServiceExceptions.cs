@@ -91,33 +91,24 @@ public static partial class ServiceErrors
     /// </summary>
     public static (string ErrorId, string Cause)? LastingTransportFailure(Exception ex, string what)
     {
+        (string, string) HostNotFound(string detail) => ("HostNotFound", $"the host name does not resolve ({detail}). Check the URL given for {what}.");
+        (string, string) TlsFailure(string detail) => ("TlsFailure",
+            $"the TLS connection failed ({detail}); the server's certificate is not trusted or not valid for its name. Trust the certificate (for a sandbox: SSL_CERT_FILE or the root store) or fix the URL of {what}.");
+
         for (var inner = ex; inner is not null; inner = inner.InnerException)
         {
-            if (inner is HttpRequestException http)
+            switch (inner)
             {
-                switch (http.HttpRequestError)
-                {
-                    case HttpRequestError.NameResolutionError:
-                        return ("HostNotFound", $"the host name does not resolve ({http.Message}). Check the URL given for {what}.");
-                    case HttpRequestError.SecureConnectionError:
-                        return ("TlsFailure", $"the TLS connection failed ({http.Message}); the server's certificate is not trusted or not valid for its name. Trust the certificate (for a sandbox: SSL_CERT_FILE or the root store) or fix the URL of {what}.");
-                }
-            }
-
-            if (inner is System.Net.Sockets.SocketException socket)
-            {
-                switch (socket.SocketErrorCode)
-                {
-                    case System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData:
-                        return ("HostNotFound", $"the host name does not resolve ({socket.Message}). Check the URL given for {what}.");
-                    case System.Net.Sockets.SocketError.ConnectionRefused:
-                        return ("ConnectionRefused", $"nothing accepts connections there ({socket.Message}). Check the host and port of the URL given for {what}, and that the service runs.");
-                }
-            }
-
-            if (inner is System.Security.Authentication.AuthenticationException tls)
-            {
-                return ("TlsFailure", $"the TLS connection failed ({tls.Message}); the server's certificate is not trusted or not valid for its name. Trust the certificate (for a sandbox: SSL_CERT_FILE or the root store) or fix the URL of {what}.");
+                case HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } http:
+                    return HostNotFound(http.Message);
+                case HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } http:
+                    return TlsFailure(http.Message);
+                case System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData } socket:
+                    return HostNotFound(socket.Message);
+                case System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } socket:
+                    return ("ConnectionRefused", $"nothing accepts connections there ({socket.Message}). Check the host and port of the URL given for {what}, and that the service runs.");
+                case System.Security.Authentication.AuthenticationException tls:
+                    return TlsFailure(tls.Message);
             }
         }
 
