@@ -37,12 +37,9 @@ internal static class KillPoint
 
     /// <summary>
     /// Waits until <paramref name="hold"/> is reached (failing, with what the processes printed, if they all ended first:
-    /// the hold was armed on a request they did not send), kills the processes <paramref name="choose"/> picks among those
-    /// still running (kill -9 of the whole tree), then releases the held requests — each handled (a write that landed
-    /// without an answer) or dropped, at random. Returns the killed processes.
+    /// the hold was armed on a request they did not send), then kills those still running (<see cref="KillAndReleaseAsync"/>).
     /// </summary>
-    public static async Task<IReadOnlyList<Process>> KillWhenReachedAsync(RequestHold hold, IReadOnlyList<Process> processes, Random random,
-        Func<IReadOnlyList<Process>, IEnumerable<Process>>? choose = null)
+    public static async Task KillWhenReachedAsync(RequestHold hold, IReadOnlyList<Process> processes, Random random)
     {
         var allExited = Task.WhenAll(processes.Select(p => p.WaitForExitAsync()));
         var first = await Task.WhenAny(hold.Reached, allExited).WaitAsync(TimeSpan.FromMinutes(5));
@@ -52,8 +49,15 @@ internal static class KillPoint
             Assert.Fail($"The run ended before the request the kill was planned at (matching request number {hold.Seen + 1}; {hold.Seen} were sent): {printed}");
         }
 
-        var running = processes.Where(p => !p.HasExited).ToList();
-        var victims = (choose ?? (r => r))(running).ToList();
+        await KillAndReleaseAsync(hold, processes.Where(p => !p.HasExited).ToList(), random);
+    }
+
+    /// <summary>
+    /// Kills <paramref name="victims"/> (kill -9 of each whole tree) while <paramref name="hold"/> keeps its requests
+    /// waiting, then releases them — each handled (a write that landed without an answer) or dropped, at random.
+    /// </summary>
+    public static async Task KillAndReleaseAsync(RequestHold hold, IReadOnlyList<Process> victims, Random random)
+    {
         foreach (var victim in victims)
         {
             victim.Kill(entireProcessTree: true);
@@ -65,7 +69,6 @@ internal static class KillPoint
         }
 
         await hold.ReleaseAsync(handle: random.Next(2) == 0);
-        return victims;
     }
 
     /// <summary>
