@@ -185,10 +185,6 @@ Describe 'What-if and confirmation persist nothing' {
         @(Get-IntegrationSyncJob).Count | Should -Be $jobs
     }
 
-    It 'Sync-ModifiedRecord -Confirm asks per record: with nobody to answer nothing is written' {
-        { Sync-ModifiedRecord CUSTOMER -Confirm -ErrorAction Stop } | Should -Throw
-    }
-
     It 'New-SalespersonImportTemplate, Start- and Stop-CrmSyncSandbox under $WhatIfPreference' {
         $path = Join-Path $TestDrive 'template.csv'
         $before = @(Get-Process -Name dotnet -ErrorAction SilentlyContinue).Count
@@ -200,6 +196,94 @@ Describe 'What-if and confirmation persist nothing' {
         Test-Path $path | Should -BeFalse
         Get-Process -Id $Sandbox.ProcessId | Should -Not -BeNullOrEmpty
         @(Get-Process -Name dotnet -ErrorAction SilentlyContinue).Count | Should -Be $before
+    }
+}
+
+Describe 'Sync-ModifiedRecord -Confirm asks per record' {
+    BeforeAll {
+        Add-Type -Path (Join-Path $PSScriptRoot 'ScriptedHost.cs')
+        $script:AskSandbox = Start-ConnectedSandbox -Name Ask -IntegrationUser
+        $script:AskState = Join-Path $TestDrive 'Ask.db'
+        $null = Invoke-FullSync -Name CURRENCY, CUSTOMER -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
+        # Five coupled customers get a new phone number in Business Central: five records to ask about.
+        $script:Changed = [ordered]@{}
+        foreach ($coupling in @(Get-IntegrationCoupling CUSTOMER | Sort-Object BcId | Select-Object -First 5)) {
+            $customer = Invoke-SandboxApi $AskSandbox BusinessCentral "customers($($coupling.BcId))"
+            $phone = '+1 555 07' + $Changed.Count.ToString('00')
+            $null = Invoke-SandboxApi $AskSandbox BusinessCentral "customers($($coupling.BcId))" -Method Patch -Body @{ phoneNumber = $phone } -Headers @{ 'If-Match' = $customer.'@odata.etag' }
+            $Changed[$customer.number] = [pscustomobject]@{ Number = $customer.number; DataverseId = $coupling.DataverseId; Phone = $phone }
+        }
+        Disconnect-CrmSync
+
+        # Sync-ModifiedRecord CUSTOMER -Confirm in a runspace whose host answers the prompts in order, as an admin would.
+        function script:Invoke-AnsweredSync([string[]] $Answers) {
+            $scripted = [CrmSync.Tests.ScriptedHost]::new($Answers)
+            $runspace = [runspacefactory]::CreateRunspace($scripted)
+            $runspace.Open()
+            try {
+                $shell = [powershell]::Create($runspace)
+                $null = $shell.AddScript({
+                        param($Manifest, $Sandbox, $StatePath)
+                        Import-Module $Manifest -ErrorAction Stop
+                        $Sandbox | Connect-CrmSync -Name Ask -StatePath $StatePath -WarningAction SilentlyContinue
+                        try { Sync-ModifiedRecord CUSTOMER -Confirm } finally { Disconnect-CrmSync }
+                    }.ToString()).AddArgument($Manifest).AddArgument($AskSandbox).AddArgument($AskState)
+                $jobs = $shell.Invoke()
+                [pscustomobject]@{ Jobs = $jobs; Errors = @($shell.Streams.Error); Prompts = $scripted.Prompts; Unused = $scripted.Unused }
+            }
+            finally {
+                $runspace.Dispose()
+            }
+        }
+
+        # Each changed customer's phone number as Dataverse has it now.
+        function script:Get-DataversePhone {
+            $phones = @{}
+            foreach ($record in $Changed.Values) { $phones[$record.Number] = (Invoke-SandboxApi $AskSandbox Dataverse "accounts($($record.DataverseId))?`$select=telephone1").telephone1 }
+            $phones
+        }
+
+        # The customer a record prompt is about (... on target "CUSTOMER Customer C10000 Adatum Corporation").
+        function script:Get-PromptedCustomer($Prompt) {
+            if ($Prompt.Message -match 'on target "CUSTOMER Customer (\S+) ') { $Matches[1] }
+        }
+    }
+
+    AfterAll {
+        Stop-ConnectedSandbox $AskSandbox
+    }
+
+    It 'writes the records answered Yes, not those answered No, and asks no more after No to All' {
+        $run = Invoke-AnsweredSync 'Yes', 'Yes', 'No', 'No to All'
+        $run.Errors | Should -BeNullOrEmpty
+        $run.Unused | Should -Be 0
+        $run.Prompts.Count | Should -Be 4 -Because ($run.Prompts -join "`n")
+        $run.Prompts[0].Message | Should -BeLike '*"Synchronize modified records" on target "CUSTOMER"*'
+        $asked = @($run.Prompts | Select-Object -Skip 1 | ForEach-Object { Get-PromptedCustomer $_ })
+        $asked | Should -HaveCount 3
+        $asked | ForEach-Object { $Changed.Keys | Should -Contain $_ }
+        $phones = Get-DataversePhone
+        $phones[$asked[0]] | Should -Be $Changed[$asked[0]].Phone -Because 'the record answered Yes is written'
+        foreach ($number in $Changed.Keys | Where-Object { $_ -ne $asked[0] }) {
+            $phones[$number] | Should -Not -Be $Changed[$number].Phone -Because "$number was answered No, No to All, or not asked after it"
+        }
+    }
+
+    It 'keeps the records declined for the next run: Yes to All writes them' {
+        $run = Invoke-AnsweredSync 'Yes', 'Yes to All'
+        $run.Errors | Should -BeNullOrEmpty
+        $run.Prompts.Count | Should -Be 2 -Because ($run.Prompts -join "`n")
+        $phones = Get-DataversePhone
+        foreach ($number in $Changed.Keys) { $phones[$number] | Should -Be $Changed[$number].Phone }
+    }
+
+    It 'No to the run writes nothing and asks nothing per record' {
+        $before = Get-SandboxFootprint $AskSandbox
+        $run = Invoke-AnsweredSync 'No'
+        $run.Errors | Should -BeNullOrEmpty
+        $run.Jobs | Should -BeNullOrEmpty
+        $run.Prompts.Count | Should -Be 1
+        Get-SandboxFootprint $AskSandbox | Should -Be $before
     }
 }
 
