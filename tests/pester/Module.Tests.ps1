@@ -70,22 +70,25 @@ Describe 'Import-Module in a fresh session' {
             $dll | Should -Not -BeNullOrEmpty -Because "$name $($others[$name]) is downloaded by dotnet restore"
             $dll.FullName
         }
-        $state = Join-Path $TestDrive 'coexist.db'
-        $out = Invoke-ChildPwsh -Command "
-            `$ErrorActionPreference = 'Stop'
-            foreach (`$path in '$($paths -join "','")') { Add-Type -Path `$path }
-            # Their types resolve in the default context now, as the host module's would.
-            `$null = [Azure.Core.AccessToken], [Microsoft.Identity.Client.PublicClientApplication]
-            Import-Module '$Manifest'
-            `$sandbox = Start-CrmSyncSandbox -Profile Unlimited -Confirm:`$false
-            try {
-                `$sandbox | Connect-CrmSync -StatePath '$state' -WarningAction SilentlyContinue
-                `$null = New-IntegrationUser -ApplicationId `$sandbox.IntegrationAppClientId -Confirm:`$false
+        # The engine signs in through Azure.Identity and MSAL, as against Entra ID: the HTTPS sandbox is the tenant.
+        $tenant = Start-CrmSyncSandbox -Https -Profile Unlimited -Confirm:$false
+        try {
+            $result = Invoke-TrustingPwsh $tenant -Prelude "
+                foreach (`$path in '$($paths -join "','")') { Add-Type -Path `$path }
+                # Their types resolve in the default context now, as the host module's would.
+                `$null = [Azure.Core.AccessToken], [Microsoft.Identity.Client.PublicClientApplication]" -Script "
+                Connect-CrmSync -TenantId `$s.TenantId -Environment `$s.EnvironmentName -DataverseUrl `$s.DataverseUrl -BusinessCentralUrl `$s.BusinessCentralUrl ``
+                    -GraphUrl `$s.GraphUrl -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -StatePath '$(Join-Path $TestDrive 'coexist.db')' ``
+                    -IntegrationClientId `$s.IntegrationAppClientId -IntegrationClientSecret (ConvertTo-SecureString `$s.IntegrationAppClientSecret -AsPlainText -Force) -WarningAction SilentlyContinue
+                `$null = New-IntegrationUser -ApplicationId `$s.IntegrationAppClientId -Confirm:`$false
                 `$jobs = Invoke-FullSync -Force -KeepCreatingNewRecords `$false -WarningAction SilentlyContinue
+                `$method = (Get-CrmSyncConnection).AuthenticationMethod
+                Disconnect-CrmSync
                 `$engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'CrmSync.Engine' }
                 `$context = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$engine)
                 `$version = { param(`$assemblies, `$name) (`$assemblies | Where-Object { `$_.GetName().Name -eq `$name } | ForEach-Object { `$_.GetName().Version.ToString(2) }) -join ',' }
                 [pscustomobject]@{
+                    Method = `$method
                     Jobs = @(`$jobs).Count
                     Failed = (`$jobs | Measure-Object Failed -Sum).Sum
                     HostMsal = & `$version ([System.Runtime.Loader.AssemblyLoadContext]::Default.Assemblies) 'Microsoft.Identity.Client'
@@ -93,22 +96,25 @@ Describe 'Import-Module in a fresh session' {
                     EngineMsal = & `$version `$context.Assemblies 'Microsoft.Identity.Client'
                     EngineAzureCore = & `$version `$context.Assemblies 'Azure.Core'
                     EngineGraphCore = & `$version `$context.Assemblies 'Microsoft.Graph.Core'
-                } | ConvertTo-Json -Compress
-            }
-            finally { Disconnect-CrmSync; `$sandbox | Stop-CrmSyncSandbox -Confirm:`$false }" 2>&1
-        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
-        $result = ($out | Select-Object -Last 1) | ConvertFrom-Json
+                } | ConvertTo-Json -Compress"
+        }
+        finally {
+            $tenant | Stop-CrmSyncSandbox -Confirm:$false
+        }
+        $result.Method | Should -Be 'ClientSecret'
         $result.Jobs | Should -Be 8
         $result.Failed | Should -Be 0
         $result.HostMsal | Should -Be ([version]$others['Microsoft.Identity.Client']).ToString(2)
         $result.HostAzureCore | Should -Be ([version]$others['Azure.Core']).ToString(2)
-        # The engine signed in (Azure.Core credentials), read Graph and synchronized with its own versions, side by side
-        # with the host's. (The sandbox sign-in needs no MSAL; the xunit isolation test runs MSAL inside the context.)
-        $result.EngineAzureCore | Should -Not -BeNullOrEmpty
-        $result.EngineAzureCore | Should -Not -Be $result.HostAzureCore
-        $result.EngineGraphCore | Should -Not -BeNullOrEmpty
-        $result.EngineGraphCore | Should -Not -Be ([version]$others['Microsoft.Graph.Core']).ToString(2)
+        # The engine signed in (Azure.Identity over MSAL), read Graph and synchronized with the versions it ships, side by
+        # side with the host's.
+        $shipped = { param($name) [Reflection.AssemblyName]::GetAssemblyName((Join-Path (Split-Path $Manifest) "Dependencies/$name.dll")).Version.ToString(2) }
+        $result.EngineMsal | Should -Be (& $shipped 'Microsoft.Identity.Client')
         $result.EngineMsal | Should -Not -Be $result.HostMsal
+        $result.EngineAzureCore | Should -Be (& $shipped 'Azure.Core')
+        $result.EngineAzureCore | Should -Not -Be $result.HostAzureCore
+        $result.EngineGraphCore | Should -Be (& $shipped 'Microsoft.Graph.Core')
+        $result.EngineGraphCore | Should -Not -Be ([version]$others['Microsoft.Graph.Core']).ToString(2)
     }
 }
 

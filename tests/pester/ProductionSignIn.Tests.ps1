@@ -8,31 +8,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     Import-Module $Manifest -Force -ErrorAction Stop
 
-    # Runs -Script in a fresh pwsh that trusts $Sandbox's TLS certificate, with $s (the sandbox) and $Secret (the setup
-    # application's secret) defined; returns the last line it printed, parsed from JSON, and fails with all it printed.
-    function Invoke-TrustingPwsh($Sandbox, [string] $Script, [hashtable] $Environment = @{}) {
-        $description = Join-Path $TestDrive "sandbox-$($Sandbox.ProcessId).json"
-        $Sandbox | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $description
-        $variables = @{ SSL_CERT_FILE = $Sandbox.TlsCertificatePath } + $Environment
-        $saved = @{}
-        foreach ($name in $variables.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $variables[$name]) }
-        try {
-            $out = Invoke-ChildPwsh -Command "
-                `$ErrorActionPreference = 'Stop'
-                Import-Module '$Manifest'
-                `$s = Get-Content -Raw -LiteralPath '$description' | ConvertFrom-Json
-                `$Secret = ConvertTo-SecureString `$s.SetupAppClientSecret -AsPlainText -Force
-                function Get-SignIns { (Invoke-RestMethod (`$s.BaseUrl + '_sandbox/statistics')).signIns }
-                $Script" 2>&1
-        }
-        finally {
-            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
-        }
-        $text = $out -join "`n"
-        $LASTEXITCODE | Should -Be 0 -Because $text
-        try { ($out | Select-Object -Last 1) | ConvertFrom-Json } catch { throw "The child printed no JSON result: $text" }
-    }
-
     # The endpoints of the tenant-shaped sandbox, as an admin gives a real tenant's.
     $script:Endpoints = '-TenantId $s.TenantId -Environment $s.EnvironmentName -DataverseUrl $s.DataverseUrl -BusinessCentralUrl $s.BusinessCentralUrl -GraphUrl $s.GraphUrl'
 

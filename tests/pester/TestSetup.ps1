@@ -55,6 +55,34 @@ function Invoke-SandboxApi($Sandbox, [ValidateSet('BusinessCentral', 'Dataverse'
     Invoke-RestMethod @request
 }
 
+# Runs -Script in a fresh pwsh that trusts $Sandbox's TLS certificate (an HTTPS sandbox: Start-CrmSyncSandbox -Https), as a
+# developer trusts a development certificate (SSL_CERT_FILE), with $s (the sandbox) and $Secret (the setup application's
+# secret) defined; -Prelude runs before the module is imported. Returns the last line printed, parsed from JSON, and fails
+# with all it printed.
+function Invoke-TrustingPwsh($Sandbox, [string] $Script, [hashtable] $Environment = @{}, [string] $Prelude = '') {
+    $description = Join-Path $TestDrive "sandbox-$($Sandbox.ProcessId).json"
+    $Sandbox | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $description
+    $variables = @{ SSL_CERT_FILE = $Sandbox.TlsCertificatePath } + $Environment
+    $saved = @{}
+    foreach ($name in $variables.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $variables[$name]) }
+    try {
+        $out = Invoke-ChildPwsh -Command "
+            `$ErrorActionPreference = 'Stop'
+            $Prelude
+            Import-Module '$Manifest'
+            `$s = Get-Content -Raw -LiteralPath '$description' | ConvertFrom-Json
+            `$Secret = ConvertTo-SecureString `$s.SetupAppClientSecret -AsPlainText -Force
+            function Get-SignIns { (Invoke-RestMethod (`$s.BaseUrl + '_sandbox/statistics')).signIns }
+            $Script" 2>&1
+    }
+    finally {
+        foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+    }
+    $text = $out -join "`n"
+    $LASTEXITCODE | Should -Be 0 -Because $text
+    try { ($out | Select-Object -Last 1) | ConvertFrom-Json } catch { throw "The child printed no JSON result: $text" }
+}
+
 # What the three services hold, read as an outside client would and fingerprinted by content (every property, etags and
 # modified times included): to prove a command changed nothing there — no row added, removed or updated, no role or
 # license assigned. One SHA-256 per collection, so a difference names the collection.
