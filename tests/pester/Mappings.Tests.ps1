@@ -143,13 +143,19 @@ Describe 'Connections' {
         }
     }
 
-    It 'takes an explicit -Connection' {
+    It 'takes an explicit -Connection: reads and writes that state, not the default one' {
+        # Returned with -PassThru, it stays open when another connection becomes the default.
         $other = Connect-CrmSync -Name Other -StatePath (Join-Path $TestDrive 'other.db') -PassThru
+        Connect-CrmSync -Name Default -StatePath (Join-Path $TestDrive 'default-of-session.db')
         try {
-            (Get-IntegrationTableMapping -Connection $other).Count | Should -Be 5
+            Set-IntegrationTableMapping CUSTOMER -TableFilter "blocked eq '_x0020_' and city eq 'Oslo'" -Connection $other -Confirm:$false
+            (Get-IntegrationTableMapping CUSTOMER -Connection $other).TableFilter | Should -Be "blocked eq '_x0020_' and city eq 'Oslo'"
+            (Get-IntegrationTableMapping CUSTOMER).TableFilter | Should -Be "blocked eq '_x0020_'" -Because 'the default connection''s state is another file'
+            (Get-CrmSyncConnection).Name | Should -Be 'Default'
         }
         finally {
             Disconnect-CrmSync -Connection $other
+            Disconnect-CrmSync
         }
     }
 }

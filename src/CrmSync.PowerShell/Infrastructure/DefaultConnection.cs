@@ -25,24 +25,29 @@ internal static class DefaultConnection
             if (holder.Connection is not { IsOpen: true })
             {
                 holder.Connection = CrmSyncConnection.Open();
+                holder.HandedOut = false;
             }
 
             return holder.Connection;
         }
     }
 
-    /// <summary>Makes <paramref name="connection"/> the runspace's default, closing the previous one.</summary>
-    public static void Set(CrmSyncConnection connection)
+    /// <summary>
+    /// Makes <paramref name="connection"/> the runspace's default, closing the previous one unless it was handed to the
+    /// caller (Connect-CrmSync -PassThru): that one stays open for -Connection until Disconnect-CrmSync -Connection.
+    /// </summary>
+    public static void Set(CrmSyncConnection connection, bool handedOut)
     {
         var holder = Current;
         lock (holder)
         {
-            if (holder.Connection is { } previous && !ReferenceEquals(previous, connection))
+            if (holder.Connection is { } previous && !ReferenceEquals(previous, connection) && !holder.HandedOut)
             {
                 previous.Dispose();
             }
 
             holder.Connection = connection;
+            holder.HandedOut = handedOut;
         }
     }
 
@@ -72,5 +77,7 @@ internal static class DefaultConnection
     private sealed class Holder
     {
         public CrmSyncConnection? Connection { get; set; }
+
+        public bool HandedOut { get; set; }
     }
 }

@@ -213,7 +213,10 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
     [Parameter(ParameterSetName = SandboxUrlSet)]
     public SwitchParameter NoIntegrationIdentity { get; set; }
 
-    /// <summary>Return the connection.</summary>
+    /// <summary>
+    /// Return the connection, for -Connection. It is yours to close: a later Connect-CrmSync makes another connection
+    /// the default but leaves this one open, until Disconnect-CrmSync -Connection.
+    /// </summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -263,7 +266,7 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             return;
         }
 
-        DefaultConnection.Set(connection);
+        DefaultConnection.Set(connection, handedOut: PassThru);
         WriteVerbose(connection.IsConnectedToServices
             ? $"Connected '{connection.Name}' as {connection.Identity}: Dataverse {connection.DataverseUrl}, Business Central company '{connection.CompanyName}', Graph tenant '{connection.TenantName}'. State: {connection.StateKind} {connection.StatePath}."
             : $"Connected '{connection.Name}' with state {connection.StateKind} {connection.StatePath} (no services).");
