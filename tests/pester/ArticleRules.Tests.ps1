@@ -170,10 +170,16 @@ Describe 'Rules 3-5: the integration identity''s changes are not synchronized ba
     }
 
     It 'Rule 3: also during a full synchronization' {
-        $coupling = @(Get-IntegrationCoupling CUSTOMER)[0]
-        $null = Invoke-SandboxApi $Rule3 Dataverse "accounts($($coupling.DataverseId))" -Method Patch -Body @{ telephone1 = '+1 INTUSER FULL' } -Token $IntegrationToken -Headers @{ 'If-Match' = '*' }
-        $null = Invoke-FullSync CUSTOMER -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue
-        (Invoke-SandboxApi $Rule3 BusinessCentral "customers($($coupling.BcId))").phoneNumber | Should -Not -Be '+1 INTUSER FULL'
+        $couplings = @(Get-IntegrationCoupling CUSTOMER)
+        $byIntegration, $byPerson = $couplings[0], $couplings[2]
+        $null = Invoke-SandboxApi $Rule3 Dataverse "accounts($($byIntegration.DataverseId))" -Method Patch -Body @{ telephone1 = '+1 INTUSER FULL' } -Token $IntegrationToken -Headers @{ 'If-Match' = '*' }
+        $null = Invoke-SandboxApi $Rule3 Dataverse "accounts($($byPerson.DataverseId))" -Method Patch -Body @{ telephone1 = '+1 PERSON FULL' } -Token $OliviaToken -Headers @{ 'If-Match' = '*' }
+        $jobs = @(Invoke-FullSync CUSTOMER -Force -KeepCreatingNewRecords $false -WarningAction SilentlyContinue)
+        $jobs.Direction | Should -Be 'ToIntegrationTable', 'FromIntegrationTable'
+        ($jobs | Measure-Object Failed -Sum).Sum | Should -Be 0
+        ($jobs | Where-Object Direction -eq 'FromIntegrationTable').Modified | Should -Be 1 -Because 'the person''s edit is the one change to carry to Business Central'
+        (Invoke-SandboxApi $Rule3 BusinessCentral "customers($($byIntegration.BcId))").phoneNumber | Should -Not -Be '+1 INTUSER FULL'
+        (Invoke-SandboxApi $Rule3 BusinessCentral "customers($($byPerson.BcId))").phoneNumber | Should -Be '+1 PERSON FULL'
     }
 
     It 'Rule 5: the integration user (application or licensed user) and the setup application are never salespeople' {
