@@ -188,8 +188,11 @@ Describe 'Bad input to the cmdlets' {
            Command = { Get-CrmSyncSandboxStatistic -SandboxUrl 'file:///etc/passwd' -ErrorAction Stop } }
         @{ Case = 'a state file where none can be made'; ErrorId = 'StateStoreUnwritable'; Text = "/proc/crmsync/state\.db.*-StatePath in a folder you can write to"
            Command = { Connect-CrmSync -Sandbox $BadInputSandbox -Name Elsewhere -StatePath '/proc/crmsync/state.db' -ErrorAction Stop } }
-        @{ Case = 'unknown records to couple'; ErrorId = 'RecordNotFound'; Text = 'does not exist|not found|no '
-           Command = { New-IntegrationCoupling -Name CUSTOMER -BcId ([guid]::NewGuid()) -DataverseId ([guid]::NewGuid()) -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'an unknown Business Central record to couple'; ErrorId = 'RecordNotFound'; Text = '^There is no Customer with id 0b5e0000-0000-4000-8000-00000000bc01 in Business Central\. Check -BcId: .*\(customers\)'
+           Command = { New-IntegrationCoupling -Name CUSTOMER -BcId '0b5e0000-0000-4000-8000-00000000bc01' -DataverseId ([guid]::NewGuid()) -Confirm:$false -ErrorAction Stop } }
+        @{ Case = 'an unknown Dataverse record to couple'; ErrorId = 'RecordNotFound'; Text = '^There is no account with id 0b5e0000-0000-4000-8000-00000000d001 in Dataverse\. Check -DataverseId: .*accountid'
+           Command = { $bc = (Invoke-SandboxApi $BadInputSandbox BusinessCentral 'customers?$top=1').value[0].id
+                New-IntegrationCoupling -Name CUSTOMER -BcId $bc -DataverseId '0b5e0000-0000-4000-8000-00000000d001' -Confirm:$false -ErrorAction Stop } }
     ) {
         $before = Get-SandboxFootprint $BadInputSandbox
         $mappings = Get-IntegrationTableMapping | ConvertTo-Json -Depth 3

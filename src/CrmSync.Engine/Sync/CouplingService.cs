@@ -85,9 +85,9 @@ internal sealed class CouplingService(StateStore store, DataverseClient datavers
         }
 
         var bc = (await new BusinessCentralSideAccess(mapping, businessCentral).GetByIdsAsync(new[] { bcId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
-            ?? throw new CrmSyncException("RecordNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no {mapping.BcTable} with id {bcId} in Business Central.", bcId);
+            ?? throw new CrmSyncException("RecordNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no {mapping.BcTable} with id {bcId} in Business Central. Check -BcId: it is the record's id in the Business Central API ({mapping.BcEntitySet}), not its number.", bcId);
         var dv = (await new DataverseSideAccess(mapping, dataverse).GetByIdsAsync(new[] { dataverseId }, cancellationToken).ConfigureAwait(false)).Values.FirstOrDefault()
-            ?? throw new CrmSyncException("RecordNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no {mapping.DataverseTable} with id {dataverseId} in Dataverse.", dataverseId);
+            ?? throw new CrmSyncException("RecordNotFound", CrmSyncErrorKind.ObjectNotFound, $"There is no {mapping.DataverseTable} with id {dataverseId} in Dataverse. Check -DataverseId: it is the row's {mapping.DataverseIdColumn}.", dataverseId);
         var coupling = Coupled(mapping, bc, dv);
         store.InTransaction(() =>
         {
