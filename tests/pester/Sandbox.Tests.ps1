@@ -32,8 +32,17 @@ Describe 'Start-CrmSyncSandbox and Stop-CrmSyncSandbox' {
         { Get-Process -Id $sandbox.ProcessId -ErrorAction Stop } | Should -Throw
     }
 
-    It 'does nothing with -WhatIf' {
-        Start-CrmSyncSandbox -WhatIf | Should -BeNullOrEmpty
+    It 'does nothing with -WhatIf: says what it would start, returns nothing and starts no process' {
+        # In a fresh pwsh, so its what-if line (written to the host) is read and its child processes are its own.
+        $out = Invoke-ChildPwsh -Command "
+            Import-Module '$Manifest' -ErrorAction Stop
+            `$result = Start-CrmSyncSandbox -Profile Unlimited -WhatIf
+            'Output: ' + @(`$result).Count
+            'Children: ' + @(Get-Process | Where-Object { `$_.Parent.Id -eq `$PID }).Count" 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        $out | Should -Contain 'What if: Performing the operation "Start the CrmSync sandbox (Unlimited limits)" on target "127.0.0.1 (a free port)".'
+        $out | Should -Contain 'Output: 0'
+        $out | Should -Contain 'Children: 0'
     }
 
     It 'refuses to stop a process it did not start' {
