@@ -207,7 +207,7 @@ public sealed class AccountSetupScenarioTests
     {
         await using var sandbox = await SandboxConnection.StartAsync();
         var rows = SalespersonCsv.Read(Path.Combine(AppContext.BaseDirectory, "SampleSalespeople.csv"));
-        var usersBefore = sandbox.Rows("Graph", "users").Count;
+        var (versions, state) = (sandbox.DataVersions(), sandbox.StateContent());
         var options = new SalespersonImportOptions { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(20) };
 
         var results = await Salespeople(sandbox, answer: false).ImportAsync(rows, options, _ => { }, CancellationToken.None);
@@ -218,7 +218,9 @@ public sealed class AccountSetupScenarioTests
         var annette = results.Single(r => r.UserPrincipalName == "annette.hill@contoso.com");
         Assert.Equal(StepOutcome.AlreadyDone, annette.Steps[0].Outcome);
         Assert.Equal(StepOutcome.WouldDo, annette.Steps.Single(s => s.Name == "Couple to the BC salesperson").Outcome);
-        Assert.Equal(usersBefore, sandbox.Rows("Graph", "users").Count);
+        // Nothing written anywhere: no user, license, role, Dataverse or BC row, and no coupling or setting in the state.
+        Assert.Equal(versions, sandbox.DataVersions());
+        Assert.Equal(state, sandbox.StateContent());
         Assert.Empty(sandbox.Connection.Store.Couplings.GetAll(StandardMappings.Salespeople));
     }
 

@@ -27,7 +27,7 @@ public sealed class SalespersonBadInputTests
     public async Task A_bad_cell_is_refused_naming_the_row_and_column_and_nothing_is_written(string column, string value, string problem)
     {
         await using var sandbox = await SandboxConnection.StartAsync();
-        var usersBefore = sandbox.Rows("Graph", "users").Count;
+        var (versions, state) = (sandbox.DataVersions(), sandbox.StateContent());
         var values = SalespersonTestRows.Values("bad.input@contoso.com", "Bad Input");
         values[column] = value;
         var errors = new List<SalespersonRowException>();
@@ -39,7 +39,9 @@ public sealed class SalespersonBadInputTests
         var error = Assert.Single(errors);
         Assert.Equal((2, column), (error.RowNumber, error.Column));
         Assert.Contains(problem, error.Message);
-        Assert.Equal(usersBefore, sandbox.Rows("Graph", "users").Count);
+        // Nothing written anywhere: no user, license, role, Dataverse or BC row, and no coupling or setting in the state.
+        Assert.Equal(versions, sandbox.DataVersions());
+        Assert.Equal(state, sandbox.StateContent());
     }
 
     [Fact]

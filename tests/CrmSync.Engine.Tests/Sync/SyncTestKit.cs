@@ -99,6 +99,23 @@ internal static class SyncTestKit
         return row.Values[schema.IndexOf(column)];
     }
 
+    /// <summary>The data versions of the three services: any row written, license or role assigned in one moves its version.</summary>
+    public static (long Dataverse, long BusinessCentral, long Graph) DataVersions(this SandboxConnection sandbox) =>
+        (sandbox.Host.Dataverse.Store.CurrentVersion, sandbox.Host.BusinessCentral.Store.CurrentVersion, sandbox.Host.Graph.Store.CurrentVersion);
+
+    /// <summary>What a state holds for synchronization and setup: couplings of every mapping, failures, pending writes, settings.</summary>
+    public static string StateContent(this SandboxConnection sandbox)
+    {
+        var store = sandbox.Connection.Store;
+        return System.Text.Json.JsonSerializer.Serialize(new
+        {
+            Couplings = store.Mappings.GetAll().SelectMany(m => store.Couplings.GetAll(m.Name)).ToList(),
+            Failures = store.Mappings.GetAll().SelectMany(m => store.Failures.GetAll(m.Name)).ToList(),
+            PendingWrites = store.PendingWrites.GetAll(),
+            Settings = store.Settings.GetAll().ToDictionary(setting => setting.Key, setting => setting.Value),
+        });
+    }
+
     public static Row Bc(this SandboxConnection sandbox, string entitySet, string column, string value) =>
         sandbox.Rows("BusinessCentral", entitySet).Single(r => Equals(r.Value(sandbox, "BusinessCentral", entitySet, column), value));
 
