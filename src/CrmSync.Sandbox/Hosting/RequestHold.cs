@@ -14,6 +14,7 @@ public sealed class RequestHold : IDisposable
     private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<bool> _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Task> _held = new();
+    private readonly List<(int Count, TaskCompletionSource Signal)> _waiters = new();
     private readonly Action<RequestHold> _remove;
     private int _seen;
     private bool _released;
@@ -34,6 +35,22 @@ public sealed class RequestHold : IDisposable
 
     /// <summary>Matching requests seen so far.</summary>
     public int Seen => Volatile.Read(ref _seen);
+
+    /// <summary>Completes when <paramref name="count"/> requests are waiting in the hold (the n-th and those after it).</summary>
+    public Task HeldAsync(int count)
+    {
+        lock (_held)
+        {
+            if (_held.Count >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((count, signal));
+            return signal.Task;
+        }
+    }
 
     /// <summary>
     /// Lets every held request go on — handled when <paramref name="handle"/>, else dropped — and stops holding new ones.
@@ -83,6 +100,11 @@ public sealed class RequestHold : IDisposable
             }
 
             _held.Add(done.Task);
+            foreach (var waiter in _waiters.Where(w => w.Count <= _held.Count).ToList())
+            {
+                _waiters.Remove(waiter);
+                waiter.Signal.TrySetResult();
+            }
         }
 
         if (count == _nth)

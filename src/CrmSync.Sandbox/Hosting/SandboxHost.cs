@@ -164,6 +164,9 @@ public sealed partial class SandboxHost : IAsyncDisposable
         return hold;
     }
 
+    /// <summary>Requests of a service waiting in its queue for a slot (Business Central queues beyond its concurrency).</summary>
+    public int Queued(string service) => _protection[service].Limiter.Queued;
+
     /// <summary>Changes a service's limits on the running sandbox.</summary>
     public void SetLimits(string service, ServiceLimits limits) => _protection[service].Limiter.Limits = limits;
 

@@ -123,6 +123,24 @@ public sealed class ServiceLimiter
         return new LimitDecision(LimitBreach.None, null);
     }
 
+    /// <summary>Requests waiting in the queue for a slot (BC), over all identities.</summary>
+    public int Queued
+    {
+        get
+        {
+            lock (_states)
+            {
+                return _states.Values.Sum(state =>
+                {
+                    lock (state)
+                    {
+                        return state.Waiting;
+                    }
+                });
+            }
+        }
+    }
+
     /// <summary>Ends an admitted request; its duration counts toward the execution-time budget.</summary>
     public void Exit(Guid identity, TimeSpan executionTime)
     {
