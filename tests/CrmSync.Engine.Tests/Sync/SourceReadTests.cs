@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using CrmSync.Mapping;
 using CrmSync.Sync;
 using CrmSync.Sync.Passes;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CrmSync.Engine.Tests.Sync;
 
@@ -14,7 +15,7 @@ public sealed class SourceReadTests
 {
     /// <summary>A side over an in-memory table that answers as the services do (ordered by modified-on and id, paged) and counts requests.</summary>
     private sealed class TableSide(IReadOnlyList<SideRow> rows, int slices = 5, int pageSize = 500, Exception? failAfterRequests = null, int failAt = int.MaxValue,
-        TimeSpan rowTime = default)
+        TimeSpan rowTime = default, FakeTimeProvider? clock = null)
         : SyncSideAccess(StandardMappings.Get(StandardMappings.Customer)!)
     {
         private int _requests;
@@ -61,6 +62,7 @@ public sealed class SourceReadTests
         public override async Task<DateTimeOffset?> LastModifiedAsync(string? extraFilter, CancellationToken cancellationToken)
         {
             await Request().ConfigureAwait(false);
+            clock?.Advance(rowTime);
             return rows.Count == 0 ? null : rows.Max(r => r.ModifiedOn);
         }
 
@@ -80,11 +82,8 @@ public sealed class SourceReadTests
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 await Request().ConfigureAwait(false);
-                if (rowTime > TimeSpan.Zero)
-                {
-                    // A service that spends time on every row it reads (the sandbox's per-record latency).
-                    await Task.Delay(rowTime * Math.Min(size, ordered.Count - start), cancellationToken).ConfigureAwait(false);
-                }
+                // A service that spends time on every row it reads (the sandbox's per-record latency), on the read's clock.
+                clock?.Advance(rowTime * Math.Min(size, ordered.Count - start));
 
                 foreach (var row in ordered.Skip(start).Take(size))
                 {
@@ -116,10 +115,10 @@ public sealed class SourceReadTests
             .Select(_ => new SideRow(Guid.NewGuid(), Origin.AddMilliseconds(random.NextInt64(0, spreadSeconds * 1000L)), new JsonObject(), null))
             .ToList();
 
-    private static async Task<List<SourceItem>> ReadAll(SyncSideAccess side, ReadProgress progress, DateTimeOffset? after = null, int capacity = 100)
+    private static async Task<List<SourceItem>> ReadAll(SyncSideAccess side, ReadProgress progress, DateTimeOffset? after = null, int capacity = 100, TimeProvider? clock = null)
     {
         var items = new List<SourceItem>();
-        await foreach (var item in SourceRead.ReadAsync(side, after, null, progress, capacity, CancellationToken.None))
+        await foreach (var item in SourceRead.ReadAsync(side, after, null, progress, capacity, CancellationToken.None, clock))
         {
             items.Add(item);
         }
@@ -174,13 +173,15 @@ public sealed class SourceReadTests
     [Fact]
     public async Task A_slow_service_is_read_in_smaller_slice_pages_so_the_first_rows_come_soon()
     {
-        // 4 ms per row: the first page takes 4 ms a row, so slices ask for pages of about half a second (125 rows).
+        // 4 ms per row, on a fake clock the side moves as it answers: the first page of 100 takes 400 ms and the one-row
+        // request 4 ms, so slices ask for pages of half a second, 125 rows — measured, however fast the machine.
         var table = Table(1_500, new Random(3));
-        var side = new TableSide(table, slices: 4, pageSize: 500, rowTime: TimeSpan.FromMilliseconds(4));
-        var items = await ReadAll(side, new ReadProgress(), capacity: 2_000);
+        var clock = new FakeTimeProvider();
+        var side = new TableSide(table, slices: 4, pageSize: 500, rowTime: TimeSpan.FromMilliseconds(4), clock: clock);
+        var items = await ReadAll(side, new ReadProgress(), capacity: 2_000, clock: clock);
 
         Assert.Equal(4, side.SlicePageSizes.Count);
-        Assert.All(side.SlicePageSizes, size => Assert.InRange(size, SourceRead.MinSlicePageSize, 250));
+        Assert.All(side.SlicePageSizes, size => Assert.Equal(125, size));
         Assert.Equal(table.Select(r => r.Id).ToHashSet(), items.Where(i => i.Row is not null).Select(i => i.Row!.Id).ToHashSet());
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
@@ -49,8 +48,9 @@ internal static class SourceRead
         return (int)Math.Clamp(SlicePageTime.TotalSeconds / perRow, floor, maxPageSize);
     }
 
+    /// <param name="time">The clock the first page and the one-row request are timed with (tests give a fake one).</param>
     public static async IAsyncEnumerable<SourceItem> ReadAsync(SyncSideAccess side, DateTimeOffset? modifiedFrom, string? filter, ReadProgress progress, int capacity,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
+        [EnumeratorCancellation] CancellationToken cancellationToken, TimeProvider? time = null)
     {
         var channel = Channel.CreateBounded<SourceItem>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = false });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -59,7 +59,7 @@ internal static class SourceRead
         {
             try
             {
-                await ProduceAsync(side, modifiedFrom, filter, progress, channel.Writer, stop.Token).ConfigureAwait(false);
+                await ProduceAsync(side, modifiedFrom, filter, progress, channel.Writer, time ?? TimeProvider.System, stop.Token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -99,12 +99,13 @@ internal static class SourceRead
         }
     }
 
-    private static async Task ProduceAsync(SyncSideAccess side, DateTimeOffset? modifiedFrom, string? filter, ReadProgress progress, ChannelWriter<SourceItem> writer, CancellationToken cancellationToken)
+    private static async Task ProduceAsync(SyncSideAccess side, DateTimeOffset? modifiedFrom, string? filter, ReadProgress progress, ChannelWriter<SourceItem> writer,
+        TimeProvider time, CancellationToken cancellationToken)
     {
         progress.Declare(0, modifiedFrom);
         var count = 0;
         SideRow? last = null;
-        var clock = Stopwatch.StartNew();
+        var started = time.GetTimestamp();
         await foreach (var row in side.ReadAsync(modifiedFrom, filter, FirstPageSize, cancellationToken).ConfigureAwait(false))
         {
             await writer.WriteAsync(new SourceItem(row, 0), cancellationToken).ConfigureAwait(false);
@@ -123,11 +124,11 @@ internal static class SourceRead
 
         // The rest: from the first page's last modified-on (whole seconds, so Dataverse and BC cut alike; the few rows
         // read twice at that second are dropped by the pass) to the latest, in equal spans, the last one open-ended.
-        var firstPage = clock.Elapsed;
-        clock.Restart();
+        var firstPage = time.GetElapsedTime(started);
+        started = time.GetTimestamp();
         var from = WholeSecond(last.ModifiedOn);
         var latest = await side.LastModifiedAsync(filter, cancellationToken).ConfigureAwait(false) ?? from;
-        var pageSize = SlicePageSize(firstPage, count, clock.Elapsed, side.ReadPageSize);
+        var pageSize = SlicePageSize(firstPage, count, time.GetElapsedTime(started), side.ReadPageSize);
         var bounds = SliceBounds(from, latest, side.ReadSlices);
         for (var i = 0; i < bounds.Count; i++)
         {
