@@ -19,14 +19,21 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
 
     private static readonly string[] Mappings = { StandardMappings.Currency, StandardMappings.Salespeople, StandardMappings.Customer };
 
+    // A slow answer never comes (the sandbox waits until the client gives up), so it outlasts any attempt timeout; the
+    // attempt timeout is 3 s, a wide margin over what a sandbox request takes even on a busy machine (a $batch of 500
+    // records: a few hundred milliseconds).
+    private static FaultOptions Faults(int seed) => FaultOptions.AtRate(0.05, seed, slowDelay: Timeout.InfiniteTimeSpan);
+
+    private static Http.RetrySettings Retry => new() { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(1), AttemptTimeout = TimeSpan.FromSeconds(3) };
+
     [Fact]
     public async Task Full_and_incremental_syncs_converge_with_5_percent_of_requests_failing()
     {
         var customers = Long ? 10_000 : 1_500;
-        var faults = FaultOptions.AtRate(0.05, seed: 20261129, slowDelay: TimeSpan.FromSeconds(1.5));
+        var faults = Faults(seed: 20261129);
         await using var sandbox = await SandboxConnection.StartAsync(
             new SandboxOptions { ExtraCustomers = customers, ExtraAccounts = customers / 4, DataverseUserSyncDelay = TimeSpan.Zero }.WithFaults(faults),
-            settings => settings with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(1), AttemptTimeout = TimeSpan.FromSeconds(1) } });
+            settings => settings with { Retry = Retry });
 
         // Besides the random 5 %, every kind of fault hits a write batch of each service once, early: so even the short
         // run meets a create batch that BC commits and never answers (reset after commit), and one that times out.
@@ -86,10 +93,10 @@ public sealed class FaultConvergenceTests(ITestOutputHelper output)
     public async Task Import_Salesperson_converges_with_5_percent_of_requests_failing_and_partial_batch_failures()
     {
         var people = Long ? 500 : 80;
-        var faults = FaultOptions.AtRate(0.05, seed: 20261130, slowDelay: TimeSpan.FromSeconds(1.5));
+        var faults = Faults(seed: 20261130);
         await using var sandbox = await SandboxConnection.StartAsync(
             new SandboxOptions { ExtraSalespeople = people, DataverseUserSyncDelay = TimeSpan.Zero }.WithFaults(faults),
-            settings => settings with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(1), AttemptTimeout = TimeSpan.FromSeconds(1) } });
+            settings => settings with { Retry = Retry });
         // Every kind hits a Graph $batch early, and requests inside them fail one by one (Graph's partial failures).
         foreach (var kind in Enum.GetValues<FaultKind>())
         {
