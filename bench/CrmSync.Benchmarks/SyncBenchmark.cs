@@ -23,7 +23,7 @@ public sealed record ScenarioResult(
 }
 
 /// <summary>
-/// The sync engine against the sandbox with the realistic limits (reference/limits-and-reliability.md §0–3). Each scenario
+/// The sync engine against the sandbox with the realistic limits (docs/reference/limits.md §0–3). Each scenario
 /// runs in a process of its own and starts its own sandbox process, so peak memory is the engine's in one scenario; it
 /// prints one JSON line.
 /// </summary>
@@ -348,7 +348,7 @@ public static class SyncBenchmark
 }
 
 /// <summary>
-/// X*, the ceiling the sandbox's configured limits allow (reference/limits-and-reliability.md §3.1), for one user on one
+/// X*, the ceiling the sandbox's configured limits allow (docs/reference/limits.md §3.1), for one user on one
 /// web server: the writing side's min(request-count, execution-time, concurrency) bound at its best batch size, and the
 /// reading side's bound; the lower of the two binds.
 /// </summary>

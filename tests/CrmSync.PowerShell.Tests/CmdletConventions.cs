@@ -8,7 +8,7 @@ public sealed record Violation(string Rule, string Cmdlet, string Detail)
     public override string ToString() => $"{Rule}: {Cmdlet}: {Detail}";
 }
 
-/// <summary>The module's cmdlet conventions (shared/reference/module-style.md §15), one method per rule.</summary>
+/// <summary>The module's cmdlet conventions (docs/ARCHITECTURE.md, "Cmdlet conventions"), one method per rule.</summary>
 public static partial class CmdletConventions
 {
     // PowerShell's approved verbs (Get-Verb; learn.microsoft.com "Approved Verbs for PowerShell Commands").

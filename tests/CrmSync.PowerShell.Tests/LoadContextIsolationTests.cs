@@ -5,7 +5,7 @@ using CrmSync.PowerShell.Loader;
 namespace CrmSync.PowerShell.Tests;
 
 // The engine and its dependencies run in their own load context while another MSAL is loaded
-// (shared/reference/dependencies.md, "AssemblyLoadContext isolation").
+// (docs/reference/dependencies.md, "The engine's own AssemblyLoadContext").
 public sealed class LoadContextIsolationTests
 {
     [Fact]
@@ -51,7 +51,7 @@ public sealed class LoadContextIsolationTests
         var engineMsal = context.Assemblies.Single(a => a.GetName().Name == "Microsoft.Identity.Client");
         Assert.Equal((4, 83), (engineMsal.GetName().Version!.Major, engineMsal.GetName().Version!.Minor));
         var loaded = string.Join(", ", context.Assemblies.Select(a => a.GetName().Name));
-        // Azure.Identity 1.21 forwards its credentials to Azure.Core 1.53 (shared/reference/dependencies.md).
+        // Azure.Identity 1.21 forwards its credentials to Azure.Core 1.53 (docs/reference/dependencies.md).
         Assert.True(context.Assemblies.Any(a => a.GetName().Name == "Azure.Core"), loaded);
         Assert.DoesNotContain(AssemblyLoadContext.Default.Assemblies, a => a.GetName().Name == "Azure.Core");
         Assert.True(context.Assemblies.Any(a => a.GetName().Name == "Microsoft.Data.Sqlite"), loaded);

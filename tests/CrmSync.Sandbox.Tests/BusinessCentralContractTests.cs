@@ -3,7 +3,7 @@ using CrmSync.Sandbox.BusinessCentral;
 
 namespace CrmSync.Sandbox.Tests;
 
-// Written from the BC API v2.0 documentation (shared/reference/domain.md §E).
+// Written from the BC API v2.0 documentation (docs/reference/integration.md §E).
 public sealed class BusinessCentralContractTests
 {
     [Fact]

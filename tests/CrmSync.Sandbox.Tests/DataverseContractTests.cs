@@ -5,7 +5,7 @@ using CrmSync.Sandbox.Dataverse;
 
 namespace CrmSync.Sandbox.Tests;
 
-// Written from the Dataverse Web API documentation (shared/reference/domain.md §D).
+// Written from the Dataverse Web API documentation (docs/reference/integration.md §D).
 public sealed class DataverseContractTests
 {
     [Fact]

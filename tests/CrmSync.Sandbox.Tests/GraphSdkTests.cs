@@ -8,7 +8,7 @@ using Microsoft.Kiota.Abstractions.Authentication;
 
 namespace CrmSync.Sandbox.Tests;
 
-// The Microsoft.Graph 5.92.0 SDK, unmodified, against the sandbox (shared/reference/domain.md §F).
+// The Microsoft.Graph 5.92.0 SDK, unmodified, against the sandbox (docs/reference/integration.md §F).
 public sealed class GraphSdkTests
 {
     private sealed class SandboxTokenProvider(string token, string host) : IAccessTokenProvider

@@ -5,7 +5,7 @@ using CrmSync.Sandbox.Limits;
 
 namespace CrmSync.Sandbox.Tests;
 
-// Service-protection limits and faults (shared/reference/limits-and-reliability.md §0–1).
+// Service-protection limits and faults (docs/reference/limits.md §0–1).
 public sealed class LimitsAndFaultsTests
 {
     [Fact]

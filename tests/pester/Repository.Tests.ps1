@@ -1,10 +1,11 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
-# The repository as a newcomer reads it: the README's layout table names what is there, and what is there is named.
+# The repository as a newcomer reads it: the layout table of docs/ARCHITECTURE.md names what is there, and what is
+# there is named; the README stays short, and no tracked file points outside the repository.
 
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
-    $readme = Get-Content (Join-Path $RepoRoot 'README.md') -Raw
-    $layout = [regex]::Match($readme, '(?ms)^## Repository layout\s*$(.*?)(?=^## |\z)').Groups[1].Value
+    $architecture = Get-Content (Join-Path $RepoRoot 'docs/ARCHITECTURE.md') -Raw
+    $layout = [regex]::Match($architecture, '(?ms)^## Repository layout\s*$(.*?)(?=^## |\z)').Groups[1].Value
     $script:Rows = @([regex]::Matches($layout, '(?m)^\| `([^`]+)` \| (.*) \|$') | ForEach-Object {
         @{ Path = $_.Groups[1].Value; Text = $_.Groups[2].Value }
     })
@@ -19,7 +20,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
 }
 
-Describe 'The README''s repository layout' {
+Describe 'The repository layout in docs/ARCHITECTURE.md' {
     It 'has rows' {
         $Rows.Count | Should -BeGreaterThan 10
     }
@@ -32,5 +33,26 @@ Describe 'The README''s repository layout' {
         $row = $Rows | Where-Object Path -EQ $Project
         $row | Should -Not -BeNullOrEmpty -Because "the layout table has a row for $Project"
         $row.Text | Should -Match ([regex]::Escape("``$Folder/"))
+    }
+}
+
+Describe 'A repository that stands on its own' {
+    It 'keeps the README to what a user needs first (at most 200 lines)' {
+        @(Get-Content (Join-Path $RepoRoot 'README.md')).Count | Should -BeLessOrEqual 200
+    }
+
+    It 'has no tracked file that points at notes outside the repository' {
+        $outside = @(git -C $RepoRoot grep -n -I -E '\.\./shared|shared/reference|DESIGN\.md' -- . ':!tests/pester/Repository.Tests.ps1')
+        $outside | Should -BeNullOrEmpty -Because ($outside -join "`n")
+    }
+
+    It 'has every section the code cites in docs/reference' {
+        $cited = @(git -C $RepoRoot grep -h -o -I -E 'docs/reference/(integration|limits)\.md §[A-Z0-9]+(\.[0-9]+)?' -- . | Sort-Object -Unique)
+        $cited.Count | Should -BeGreaterThan 10
+        foreach ($citation in $cited) {
+            $file, $section = $citation -split ' §'
+            $headings = @(Get-Content (Join-Path $RepoRoot $file) | Where-Object { $_ -match '^#{2,3} ' })
+            $headings | Where-Object { $_ -match "^#{2,3} $([regex]::Escape($section))[. ]" } | Should -Not -BeNullOrEmpty -Because "$citation is cited"
+        }
     }
 }

@@ -33,7 +33,7 @@ internal sealed class AdminRoleSetup(DataverseClient dataverse, DirectoryClient 
     /// <summary>
     /// Makes the admin user hold what article 1 asks of the admin account: promoted to administrator (System
     /// Administrator), the System Customizer role, and at least one non-admin role such as Sales Manager
-    /// (reference/domain.md §H.1). Grants only what is missing. Default user: the one connected.
+    /// (docs/reference/integration.md §H.1). Grants only what is missing. Default user: the one connected.
     /// </summary>
     /// <param name="license">
     /// When the user is not in Dataverse yet: license it through Graph first (the environment's user sync then adds it),

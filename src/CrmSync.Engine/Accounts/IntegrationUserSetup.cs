@@ -22,7 +22,7 @@ public sealed record IntegrationUserRequest
     /// <summary>The new user's password; generated when omitted.</summary>
     public SecretText? Password { get; init; }
 
-    /// <summary>The license: Dynamics 365 Customer Engagement plan by default (reference/domain.md §F.2).</summary>
+    /// <summary>The license: Dynamics 365 Customer Engagement plan by default (docs/reference/integration.md §F.2).</summary>
     public string SkuPartNumber { get; init; } = "DYN365_ENTERPRISE_PLAN1";
 
     /// <summary>Application-user mode (current BC online practice): the app registration's client id.</summary>
@@ -41,7 +41,7 @@ public sealed record IntegrationUserRequest
 /// <summary>
 /// New-IntegrationUser: the dedicated, non-administrator account synchronization writes as — a licensed
 /// non-interactive user (Graph creates and licenses it) or an application user — with the integration roles,
-/// recorded in the state file (reference/domain.md headline findings, §D.8, §F).
+/// recorded in the state file (docs/reference/integration.md, key findings, §D.8, §F).
 /// </summary>
 internal sealed class IntegrationUserSetup(DataverseClient dataverse, DirectoryClient directory, SettingStore settings, ISetupObserver observer, ConnectedAccount connected)
 {
@@ -133,7 +133,7 @@ internal sealed class IntegrationUserSetup(DataverseClient dataverse, DirectoryC
         }
         else
         {
-            // As BC creates it: "Business Central Integration", in the root business unit (reference/domain.md headline findings).
+            // As BC creates it: "Business Central Integration", in the root business unit (docs/reference/integration.md, key findings).
             var root = await RootBusinessUnitAsync(cancellationToken).ConfigureAwait(false);
             var id = Guid.NewGuid();
             await dataverse.CreateAsync("systemusers", "systemuserid", id, new JsonObject

@@ -24,7 +24,7 @@ public sealed class SalespersonRowException(int rowNumber, string column, string
 }
 
 /// <summary>
-/// The Microsoft 365 admin center "Import multiple users" CSV (reference/domain.md §F.6): the 16 headers in
+/// The Microsoft 365 admin center "Import multiple users" CSV (docs/reference/integration.md §F.6): the 16 headers in
 /// order, reading it and writing the template with CsvHelper.
 /// </summary>
 public static partial class SalespersonCsv

@@ -10,7 +10,7 @@ namespace CrmSync.Accounts;
 
 public sealed record SalespersonImportOptions
 {
-    /// <summary>The license to assign: the Customer Engagement plan by default (reference/domain.md §F.2).</summary>
+    /// <summary>The license to assign: the Customer Engagement plan by default (docs/reference/integration.md §F.2).</summary>
     public string SkuPartNumber { get; init; } = "DYN365_ENTERPRISE_PLAN1";
 
     /// <summary>Usage location for rows without a 'Usage Location' column or a known country name.</summary>
@@ -48,7 +48,7 @@ public sealed record SalespersonImportResult
 
 /// <summary>
 /// Import-Salesperson: salespeople from the Microsoft 365 "Import multiple users" CSV — created in Entra (Graph $batch),
-/// licensed, waited for in Dataverse, given the Salesperson role and coupled to BC salespeople (reference/domain.md §F).
+/// licensed, waited for in Dataverse, given the Salesperson role and coupled to BC salespeople (docs/reference/integration.md §F).
 /// </summary>
 internal sealed class SalespersonImport(DataverseClient dataverse, DirectoryClient directory, BusinessCentralClient businessCentral, CouplingStore couplings, ISetupObserver observer)
 {
@@ -79,7 +79,7 @@ internal sealed class SalespersonImport(DataverseClient dataverse, DirectoryClie
                 new ImportItem(v.Row, v.UsageLocation, await directory.FindUserAsync(v.Row[SalespersonCsv.UserName]!, cancellationToken).ConfigureAwait(false))))
             .ConfigureAwait(false)).ToList();
 
-        // Seats first: never a silent partial result (reference/domain.md §F.2).
+        // Seats first: never a silent partial result (docs/reference/integration.md §F.2).
         var sku = await _provisioning.FindSkuAsync(options.SkuPartNumber, cancellationToken).ConfigureAwait(false);
         var needing = work.Count(w => w.User is null || !w.User.LicenseSkuIds.Contains(sku.SkuId));
         if (needing > sku.Available)

@@ -1,6 +1,6 @@
 namespace CrmSync.Accounts;
 
-/// <summary>The Dataverse security roles the setup grants and checks, by name (reference/domain.md §H.1).</summary>
+/// <summary>The Dataverse security roles the setup grants and checks, by name (docs/reference/integration.md §H.1).</summary>
 public static class SecurityRoles
 {
     public const string SystemAdministrator = "System Administrator";

@@ -7,7 +7,7 @@ namespace CrmSync.Auth;
 /// <summary>
 /// Client credentials against the sandbox's token endpoint (MSAL insists on https authorities). MSAL is not in the way
 /// here, so this credential caches as MSAL would: one token per scope, refreshed shortly before it expires, one
-/// request at a time per scope (reference/limits-and-reliability.md §6).
+/// request at a time per scope (docs/reference/limits.md §6).
 /// </summary>
 internal sealed class SandboxCredential(string tokenUrl, string clientId, SecretText secret, HttpClient http) : TokenCredential
 {

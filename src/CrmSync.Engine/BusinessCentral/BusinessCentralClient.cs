@@ -7,7 +7,7 @@ namespace CrmSync.BusinessCentral;
 
 public sealed record BcCompany(Guid Id, string Name, string DisplayName);
 
-/// <summary>A BC API v2.0 query under the connection's company (reference/domain.md §E.3).</summary>
+/// <summary>A BC API v2.0 query under the connection's company (docs/reference/integration.md §E.3).</summary>
 public sealed record BcQuery
 {
     public IReadOnlyList<string>? Select { get; init; }

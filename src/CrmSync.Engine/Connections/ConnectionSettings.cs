@@ -17,7 +17,7 @@ public sealed record ServiceEndpoints
 
     public string GraphUrl { get; init; } = "https://graph.microsoft.com/v1.0";
 
-    /// <summary>The Dataverse scope is the environment URL + /.default, as BC builds it (reference/domain.md §D.1).</summary>
+    /// <summary>The Dataverse scope is the environment URL + /.default, as BC builds it (docs/reference/integration.md §D.1).</summary>
     public string DataverseScope => DataverseUrl.TrimEnd('/') + "/.default";
 
     public string BusinessCentralScope { get; init; } = "https://api.businesscentral.dynamics.com/.default";

@@ -6,7 +6,7 @@ using CrmSync.Http;
 
 namespace CrmSync.Dataverse;
 
-/// <summary>A Dataverse query: $select is required (performance), the rest optional (reference/domain.md §D.2).</summary>
+/// <summary>A Dataverse query: $select is required (performance), the rest optional (docs/reference/integration.md §D.2).</summary>
 public sealed record DataverseQuery(IReadOnlyList<string> Select)
 {
     public string? Filter { get; init; }
@@ -26,7 +26,7 @@ public sealed record WhoAmIResult(Guid UserId, Guid BusinessUnitId, Guid Organiz
 
 public sealed record DataverseRole(Guid RoleId, string Name, Guid BusinessUnitId, Guid? RootRoleId);
 
-/// <summary>A Dataverse systemuser as account setup needs it (reference/domain.md §D.8).</summary>
+/// <summary>A Dataverse systemuser as account setup needs it (docs/reference/integration.md §D.8).</summary>
 public sealed record DataverseUser(Guid SystemUserId, string? DomainName, string? Email, string? FullName, Guid? EntraObjectId, Guid? ApplicationId,
     bool IsDisabled, bool IsLicensed, bool IsIntegrationUser, int AccessMode, Guid BusinessUnitId)
 {
@@ -47,7 +47,7 @@ public sealed record DataverseUser(Guid SystemUserId, string? DomainName, string
         Guid.TryParse(row["_businessunitid_value"]?.GetValue<string>(), out var bu) ? bu : Guid.Empty);
 }
 
-/// <summary>How the operations of a $batch are grouped (reference/domain.md §D.6).</summary>
+/// <summary>How the operations of a $batch are grouped (docs/reference/integration.md §D.6).</summary>
 public enum DataverseBatchMode
 {
     /// <summary>Independent requests; processing stops at the first failure.</summary>
@@ -74,7 +74,7 @@ public sealed record DataverseBatchResult(int Index, int StatusCode, string? Ent
 }
 
 /// <summary>
-/// Dataverse Web API v9.2 over HttpClient (the Dataverse SDK package is not available; reference/domain.md §D).
+/// Dataverse Web API v9.2 over HttpClient (the Dataverse SDK package is not available; docs/reference/integration.md §D).
 /// Streams queries page by page, writes only what it is given, uses client-supplied ids so a retried
 /// create cannot duplicate, and speaks multipart $batch and the bulk messages.
 /// </summary>

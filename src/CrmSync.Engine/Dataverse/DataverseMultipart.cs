@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace CrmSync.Dataverse;
 
-/// <summary>Writes multipart/mixed $batch requests and reads their responses (reference/domain.md §D.6).</summary>
+/// <summary>Writes multipart/mixed $batch requests and reads their responses (docs/reference/integration.md §D.6).</summary>
 internal static partial class DataverseMultipart
 {
     public sealed record PartResponse(int Status, string? EntityId, string? Body);

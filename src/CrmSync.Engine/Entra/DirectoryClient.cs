@@ -60,13 +60,13 @@ public sealed record DirectoryDomain(string Name, bool IsVerified, bool IsDefaul
 public sealed record DirectoryOrganization(Guid TenantId, string DisplayName, string? CountryLetterCode);
 
 /// <summary>
-/// Microsoft Graph v1.0 through the Microsoft.Graph SDK (reference/domain.md §F). Requests go through
+/// Microsoft Graph v1.0 through the Microsoft.Graph SDK (docs/reference/integration.md §F). Requests go through
 /// CrmSync's <see cref="ServiceHandler"/>, which adds the token and handles throttling, so the SDK's own
 /// authentication and retry middleware are not used (and loopback hosts work).
 /// </summary>
 public sealed class DirectoryClient
 {
-    /// <summary>Graph JSON $batch holds at most 20 requests (reference/domain.md §F.4).</summary>
+    /// <summary>Graph JSON $batch holds at most 20 requests (docs/reference/integration.md §F.4).</summary>
     public const int MaxBatchRequests = 20;
 
     private readonly GraphServiceClient _graph;

@@ -2,7 +2,7 @@ namespace CrmSync.Http;
 
 /// <summary>
 /// Spreads the requests of one service over several identities (application users), round robin. Service protection
-/// counts requests, execution time and concurrency per identity (reference/limits-and-reliability.md §1), so each
+/// counts requests, execution time and concurrency per identity (docs/reference/limits.md §1), so each
 /// identity keeps its own <see cref="ServiceHandler"/>: its token, its throttling gate, its concurrency gate and its
 /// retries. A request is not given to an identity that is being throttled while another one is free; when all are
 /// throttled, it goes to the one whose throttling ends first.

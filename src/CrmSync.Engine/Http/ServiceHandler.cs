@@ -6,7 +6,7 @@ using Polly.Retry;
 
 namespace CrmSync.Http;
 
-/// <summary>Retry policy for one service (reference/limits-and-reliability.md §1).</summary>
+/// <summary>Retry policy for one service (docs/reference/limits.md §1).</summary>
 public sealed record RetrySettings
 {
     public int MaxRetries { get; init; } = 6;

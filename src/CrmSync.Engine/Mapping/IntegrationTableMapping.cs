@@ -2,7 +2,7 @@ namespace CrmSync.Mapping;
 
 /// <summary>
 /// An integration table mapping: one BC API v2.0 entity set ⇄ one Dataverse table, modelled on BC's
-/// table 5335 "Integration Table Mapping" (reference/domain.md §A.1).
+/// table 5335 "Integration Table Mapping" (docs/reference/integration.md §A.1).
 /// </summary>
 public sealed record IntegrationTableMapping
 {
@@ -82,7 +82,7 @@ public sealed record IntegrationTableMapping
 
 /// <summary>
 /// One field mapping of a table mapping, modelled on BC's table 5336 "Integration Field Mapping"
-/// (reference/domain.md §A.2).
+/// (docs/reference/integration.md §A.2).
 /// </summary>
 public sealed record IntegrationFieldMapping
 {

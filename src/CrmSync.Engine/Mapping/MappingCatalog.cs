@@ -196,7 +196,7 @@ public sealed class MappingCatalog
             changes.Add("FieldMappings: restored to the defaults");
         }
 
-        // BC's "Use Default Synchronization Setup" also clears the watermarks (reference/domain.md §C.2).
+        // BC's "Use Default Synchronization Setup" also clears the watermarks (docs/reference/integration.md §C.2).
         if (before.BcWatermark is not null || before.DataverseWatermark is not null)
         {
             changes.Add("Watermarks: cleared (the next synchronization examines all records)");

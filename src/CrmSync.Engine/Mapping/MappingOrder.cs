@@ -2,7 +2,7 @@ namespace CrmSync.Mapping;
 
 /// <summary>
 /// Orders mappings so every mapping comes after the mappings it depends on (BC's "Dependency Filter",
-/// reference/domain.md §B.8). Ties are broken by the documented order CURRENCY, SALESPEOPLE, VENDOR,
+/// docs/reference/integration.md §B.8). Ties are broken by the documented order CURRENCY, SALESPEOPLE, VENDOR,
 /// CUSTOMER, CONTACT, then by name.
 /// </summary>
 public static class MappingOrder

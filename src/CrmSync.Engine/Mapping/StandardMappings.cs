@@ -2,7 +2,7 @@ namespace CrmSync.Mapping;
 
 /// <summary>
 /// The standard mapping set with BC's default settings and field mappings
-/// (reference/domain.md §B.1–B.6, from BCApps CDSSetupDefaults). Where BC API v2.0 has no field for a
+/// (docs/reference/integration.md §B.1–B.6, from BCApps CDSSetupDefaults). Where BC API v2.0 has no field for a
 /// default mapping (§E.2) the field mapping is kept with status Unavailable and a note, so admins see
 /// BC's whole default list and what CrmSync can carry of it.
 /// </summary>
@@ -17,7 +17,7 @@ public static class StandardMappings
     /// <summary>The documented order of "Synchronize Modified Records" (§B.8); also the tie-break of the dependency sort.</summary>
     public static IReadOnlyList<string> Names { get; } = new[] { Currency, Salespeople, Vendor, Customer, Contact };
 
-    private const string NotInBcApi = "BC API v2.0 has no field for this (reference/domain.md §E.2).";
+    private const string NotInBcApi = "BC API v2.0 has no field for this (docs/reference/integration.md §E.2).";
     private const string NeedsOptionMapping = "Needs BC's option-set mapping (PAYMENT TERMS / SHIPMENT METHOD / SHIPPING AGENT), which CrmSync does not provide yet.";
 
     public static IReadOnlyList<IntegrationTableMapping> All() => new[]
@@ -88,7 +88,7 @@ public static class StandardMappings
         DataverseIdColumn = "accountid",
         DataverseNameColumn = "name",
         Direction = SyncDirection.Bidirectional,
-        // BC API v2.0 returns and filters options by encoded member name: blank is '_x0020_' (domain.md §E.2).
+        // BC API v2.0 returns and filters options by encoded member name: blank is '_x0020_' (docs/reference/integration.md §E.2).
         TableFilter = "blocked eq '_x0020_'",
         IntegrationTableFilter = $"statecode eq 0 and customertypecode eq {customerTypeCode}",
         Dependencies = new[] { Salespeople, Currency },

@@ -6,7 +6,7 @@ internal sealed record StateMigration(int Version, string Description, string Sq
 /// <summary>
 /// The state store's schema history. Migrations only move forward and each runs in its own transaction,
 /// so an interrupted upgrade leaves the previous version intact. Never edit a released migration: add one.
-/// Tables follow BC's integration tables (reference/domain.md §A.1–A.4).
+/// Tables follow BC's integration tables (docs/reference/integration.md §A.1–A.4).
 /// </summary>
 internal static class StateMigrations
 {

@@ -20,7 +20,7 @@ public enum SyncJobType
 
 /// <summary>
 /// A coupling between a BC record (its SystemId, the API's <c>id</c>) and a Dataverse row, modelled on
-/// BC's table 5331 "CRM Integration Record" (reference/domain.md §A.3).
+/// BC's table 5331 "CRM Integration Record" (docs/reference/integration.md §A.3).
 /// </summary>
 public sealed record IntegrationCoupling
 {
@@ -138,7 +138,7 @@ public sealed record IntegrationSyncError
 }
 
 /// <summary>
-/// A write announced before it is sent (design §5: a pending-write record before every BC create), so a
+/// A write announced before it is sent (docs/ARCHITECTURE.md, "Reliability by construction": a pending-write record before every BC create), so a
 /// killed run can be reconciled without duplicates.
 /// </summary>
 public sealed record PendingWrite

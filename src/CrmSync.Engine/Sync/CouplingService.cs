@@ -50,7 +50,7 @@ public sealed record CouplingView
     };
 }
 
-/// <summary>Lists, creates, removes and resets couplings; match-based coupling (reference/domain.md §A.3, §C.9).</summary>
+/// <summary>Lists, creates, removes and resets couplings; match-based coupling (docs/reference/integration.md §A.3, §C.9).</summary>
 internal sealed class CouplingService(StateStore store, DataverseClient dataverse, BusinessCentralClient businessCentral)
 {
     /// <summary>Couplings in a connection's state, records read as the connection's own identity.</summary>

@@ -8,7 +8,7 @@ namespace CrmSync.Sync;
 /// <summary>The Dataverse side: Web API queries ordered by modifiedon, upserts and updates through $batch.</summary>
 internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, DataverseClient client) : SyncSideAccess(mapping)
 {
-    /// <summary>Lookup columns CrmSync writes: navigation property and target entity set (reference/domain.md §D.4).</summary>
+    /// <summary>Lookup columns CrmSync writes: navigation property and target entity set (docs/reference/integration.md §D.4).</summary>
     public static readonly IReadOnlyDictionary<string, (string Navigation, string EntitySet)> Lookups = new Dictionary<string, (string, string)>(StringComparer.OrdinalIgnoreCase)
     {
         ["transactioncurrencyid"] = ("transactioncurrencyid", "transactioncurrencies"),
@@ -105,8 +105,8 @@ internal sealed class DataverseSideAccess(IntegrationTableMapping mapping, Datav
     }
 
     // An engine batch of 2,000 is four $batch requests of 500 (the sandbox's and Microsoft's sample x-ms-dop-hint is 4):
-    // large enough that the per-request cost is small against the per-record execution time (limits-and-reliability.md
-    // §3.1: X_exec grows with B), and with the next batches' writes queued behind them the service is never idle. A pool
+    // large enough that the per-request cost is small against the per-record execution time (docs/reference/limits.md
+    // §3.1: the execution-time bound grows with B), and with the next batches' writes queued behind them the service is never idle. A pool
     // of identities has that many times the limits, so its batches are that many times larger.
     public override int RecordsPerBatch(int requested) => Math.Max(requested, MaxRequestsPerBatch * RecordsPerRequest);
 

@@ -6,7 +6,7 @@ namespace CrmSync.Sync;
 /// <summary>
 /// The Dataverse id of a row created from a BC record is derived from the mapping and the BC SystemId
 /// (a name-based, version 5 style GUID), so a retried or repeated create upserts the same row instead of
-/// creating a duplicate (design §5, reliability by construction).
+/// creating a duplicate (docs/ARCHITECTURE.md, "Reliability by construction").
 /// </summary>
 public static class DeterministicIds
 {

@@ -8,7 +8,7 @@ namespace CrmSync.Sync;
 internal sealed record TransferResult(JsonObject Changes, IReadOnlyList<string> ChangedFields, IReadOnlyList<IntegrationFieldMapping> BidirectionalDifferences, string? Failure);
 
 /// <summary>
-/// Field transfer for one mapping and pass (reference/domain.md §C.15): constants, plain values (BC's empty
+/// Field transfer for one mapping and pass (docs/reference/integration.md §C.15): constants, plain values (BC's empty
 /// strings are Dataverse's nulls), lookups through couplings, and only the fields whose value differs.
 /// </summary>
 internal sealed class FieldTransfer

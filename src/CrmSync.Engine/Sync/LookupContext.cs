@@ -7,7 +7,7 @@ using CrmSync.State;
 namespace CrmSync.Sync;
 
 /// <summary>
-/// Translates lookups through the couplings of the mappings they depend on (reference/domain.md §C.15):
+/// Translates lookups through the couplings of the mappings they depend on (docs/reference/integration.md §C.15):
 /// currency, owner from salesperson, a contact's parent account. Reference data is read once per run.
 /// </summary>
 internal sealed class LookupContext

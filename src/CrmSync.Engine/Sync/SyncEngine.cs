@@ -6,8 +6,8 @@ using CrmSync.Sync.Passes;
 namespace CrmSync.Sync;
 
 /// <summary>
-/// Synchronizes integration table mappings the way Business Central does (reference/domain.md §C; design
-/// §5): per mapping in dependency order, BC → Dataverse first and then back; candidates from the watermark
+/// Synchronizes integration table mappings the way Business Central does (docs/reference/integration.md §C;
+/// docs/ARCHITECTURE.md, "The data path of a synchronization"): per mapping in dependency order, BC → Dataverse first and then back; candidates from the watermark
 /// with an overlap plus failed records; echo suppression; change detection against the coupling;
 /// field-level conflicts on bidirectional fields; only changed fields written, in batches; couplings,
 /// failures and watermarks committed per acknowledged batch; one job per mapping and direction.

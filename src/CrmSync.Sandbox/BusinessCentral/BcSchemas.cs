@@ -3,7 +3,7 @@ namespace CrmSync.Sandbox.BusinessCentral;
 
 /// <summary>
 /// BC API v2.0 entities the sandbox emulates, with their documented JSON names and field lengths
-/// (reference/domain.md §E.2; APIV2 pages 30009, 30010, 30071, 30019, 30075).
+/// (docs/reference/integration.md §E.2; APIV2 pages 30009, 30010, 30071, 30019, 30075).
 /// </summary>
 public static class BcSchemas
 {

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace CrmSync.Sandbox.BusinessCentral;
 
 /// <summary>
-/// The BC API v2.0 emulator (reference/domain.md §E): companies and, per company, customers, vendors,
+/// The BC API v2.0 emulator (docs/reference/integration.md §E): companies and, per company, customers, vendors,
 /// contacts, currencies, salespeoplePurchasers and contactsInformation; lastModifiedDateTime in
 /// milliseconds; $filter/$select/$orderby/$top/$skip/$count and server paging; etags with If-Match
 /// required on PATCH/DELETE; JSON $batch (≤100, Isolation: snapshot); BC error codes.

@@ -3,7 +3,7 @@ using System.Text;
 namespace CrmSync.Sandbox.Dataverse;
 
 /// <summary>
-/// Dataverse multipart/mixed $batch (reference/domain.md §D.6): up to 1,000 requests, atomic change
+/// Dataverse multipart/mixed $batch (docs/reference/integration.md §D.6): up to 1,000 requests, atomic change
 /// sets with Content-ID references ($1), no GET inside a change set, stop at the first failure unless
 /// Prefer: odata.continue-on-error.
 /// </summary>

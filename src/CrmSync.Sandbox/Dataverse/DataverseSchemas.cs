@@ -3,7 +3,7 @@ namespace CrmSync.Sandbox.Dataverse;
 
 /// <summary>
 /// The Dataverse tables the sandbox emulates, with the columns CrmSync and admins use
-/// (reference/domain.md §B, §D.8; powerapps-docs reference/entities). Lookups are read and filtered as
+/// (docs/reference/integration.md §B, §D.8; powerapps-docs reference/entities). Lookups are read and filtered as
 /// _&lt;name&gt;_value and written through their navigation property with @odata.bind.
 /// </summary>
 public static class DataverseSchemas

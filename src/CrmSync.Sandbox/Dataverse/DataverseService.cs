@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace CrmSync.Sandbox.Dataverse;
 
 /// <summary>
-/// The Dataverse Web API v9.2 emulator (reference/domain.md §D): OData queries with server paging,
+/// The Dataverse Web API v9.2 emulator (docs/reference/integration.md §D): OData queries with server paging,
 /// etags and conditional requests, create with client ids, PATCH upsert, delete, @odata.bind lookups,
 /// role association, WhoAmI, bulk messages and multipart $batch; errors as {"error":{"code","message"}}.
 /// </summary>

@@ -23,7 +23,7 @@ public sealed class SubscribedSku
 public sealed record TenantDomain(string Name, bool IsVerified, bool IsDefault = false, bool IsInitial = false);
 
 /// <summary>
-/// The Microsoft Graph v1.0 emulator for user provisioning (reference/domain.md §F): users, assignLicense
+/// The Microsoft Graph v1.0 emulator for user provisioning (docs/reference/integration.md §F): users, assignLicense
 /// (both arrays required), subscribedSkus with seats, domains, JSON $batch (≤20, dependsOn → 424), and
 /// Graph error bodies. Works with the Microsoft.Graph 5.x SDK unmodified.
 /// </summary>

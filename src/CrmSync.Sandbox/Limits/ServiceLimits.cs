@@ -2,7 +2,7 @@ namespace CrmSync.Sandbox.Limits;
 
 /// <summary>
 /// Service-protection limits and latency of one emulated service, per identity
-/// (reference/limits-and-reliability.md §0–1). Null means unlimited.
+/// (docs/reference/limits.md §0–1). Null means unlimited.
 /// </summary>
 public sealed record ServiceLimits
 {
@@ -54,7 +54,7 @@ public sealed record SandboxLimits
     /// <summary>No limits, no latency: fast tests.</summary>
     public static SandboxLimits Unlimited { get; } = new() { BusinessCentral = ServiceLimits.Unlimited with { SendRetryAfter = false } };
 
-    /// <summary>The documented online defaults with modest latency (reference/limits-and-reliability.md §0).</summary>
+    /// <summary>The documented online defaults with modest latency (docs/reference/limits.md §0).</summary>
     public static SandboxLimits Realistic { get; } = new()
     {
         Dataverse = new ServiceLimits

@@ -9,10 +9,10 @@ namespace CrmSync.Sandbox.Seed;
 /// </summary>
 public sealed partial class SampleData
 {
-    /// <summary>BC's integration role id, "Business Central Dataverse Integration" (reference/domain.md headline findings).</summary>
+    /// <summary>BC's integration role id, "Business Central Dataverse Integration" (docs/reference/integration.md, key findings).</summary>
     public static readonly Guid IntegrationRoleId = Guid.Parse("a2b18661-9ff5-e911-a812-000d3a0b9028");
 
-    /// <summary>SKU ids from the licensing service plan reference (reference/domain.md §F.2).</summary>
+    /// <summary>SKU ids from the licensing service plan reference (docs/reference/integration.md §F.2).</summary>
     public static readonly Guid Dynamics365Plan1SkuId = Guid.Parse("ea126fc5-a19e-42e2-a731-da9d437bffcf");
     public static readonly Guid Dynamics365SalesSkuId = Guid.Parse("1e1a282c-9c54-43a2-9310-98ef728faace");
     public static readonly Guid Office365E3SkuId = Guid.Parse("6fd2c87f-b296-42f0-b197-1e91e994b900");

@@ -5,7 +5,7 @@ using CrmSync.Engine.Tests.Sync;
 namespace CrmSync.Engine.Tests.Accounts;
 
 /// <summary>
-/// Bad and hostile CSV cells (limits-and-reliability.md §7): each gets an error naming the row, the column and the fix,
+/// Bad and hostile CSV cells (docs/reliability.md, "Bad input"): each gets an error naming the row, the column and the fix,
 /// and nothing is written for that row; values that only look dangerous (an apostrophe, OData syntax) are kept as text
 /// and escaped where they are used. Cells CrmSync writes never start a spreadsheet formula.
 /// </summary>

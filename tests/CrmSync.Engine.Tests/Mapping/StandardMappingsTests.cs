@@ -3,7 +3,7 @@ using CrmSync.OData;
 
 namespace CrmSync.Engine.Tests.Mapping;
 
-// Spot checks against reference/domain.md §B.
+// Spot checks against docs/reference/integration.md §B.
 public sealed class StandardMappingsTests
 {
     private static IntegrationTableMapping Get(string name) => StandardMappings.Get(name)!;

@@ -11,7 +11,7 @@ namespace CrmSync.Engine.Tests.Reliability;
 /// With a share of every service's requests failing at random — 5xx, 429 with and without Retry-After, a dropped
 /// connection before and after the service commits, answers slower than the client waits — a full sync and then
 /// incremental syncs with changes on both sides converge: every record coupled once, both sides equal on every mapped
-/// field, no duplicates (limits-and-reliability.md §4–6). CI runs 1,500 records; CRMSYNC_LONG_TESTS=1 runs 10,000.
+/// field, no duplicates (docs/reference/limits.md §4–5). CI runs 1,500 records; CRMSYNC_LONG_TESTS=1 runs 10,000.
 /// </summary>
 public sealed class FaultConvergenceTests(ITestOutputHelper output)
 {

@@ -7,7 +7,7 @@ namespace CrmSync.Engine.Tests.Reliability;
 
 /// <summary>
 /// A real process kill (kill -9 of the sync process, not in-process cancellation) at random points, again and again, then a
-/// final run: nothing duplicated, nothing lost, every record coupled, both sides equal (limits-and-reliability.md §5).
+/// final run: nothing duplicated, nothing lost, every record coupled, both sides equal (docs/reference/limits.md §5).
 /// Each direction has its own hazards: BC → Dataverse writes bulk upserts; Dataverse → BC creates records BC cannot
 /// create idempotently (announced pending creates must be found again, not repeated); incremental runs carry changes
 /// from both sides. Each kill lands while a request the run is certain to send waits in the sandbox (<see cref="KillPoint"/>), so every

@@ -8,7 +8,7 @@ using CrmSync.Sync;
 namespace CrmSync.Engine.Tests.Reliability;
 
 /// <summary>
-/// One record the service rejects does not hold up the others (limits-and-reliability.md §6): the rest of its batch
+/// One record the service rejects does not hold up the others (docs/reference/limits.md §4.6): the rest of its batch
 /// commits in the same run, the bad one is in the job's errors with the service's own message, it is skipped only after
 /// the same error twice, and it syncs once it is fixed and reset. A transient failure never counts toward skipping.
 /// </summary>

@@ -7,7 +7,7 @@ namespace CrmSync.Engine.Tests.Reliability;
 /// <summary>A sync (or a salespeople import) in its own process (tests/CrmSync.SyncRunner), so a test can kill it or run two at once.</summary>
 internal static class SyncRunnerProcess
 {
-    /// <summary>The long forms of the reliability tests run with CRMSYNC_LONG_TESTS=1 (their figures are in the README).</summary>
+    /// <summary>The long forms of the reliability tests run with CRMSYNC_LONG_TESTS=1 (their figures are in docs/reliability.md).</summary>
     public static bool Long { get; } = Environment.GetEnvironmentVariable("CRMSYNC_LONG_TESTS") == "1";
 
     public const string CustomerMappings = "CURRENCY,SALESPEOPLE,CUSTOMER";

@@ -9,7 +9,7 @@ using FsCheck.Fluent;
 namespace CrmSync.Engine.Tests.Reliability;
 
 /// <summary>
-/// Two-way convergence as a property (limits-and-reliability.md §6): random interleavings of creates and updates on both
+/// Two-way convergence as a property (docs/reference/limits.md §5): random interleavings of creates and updates on both
 /// sides, sync runs between them and edits made while a run is under way. Within two cycles after the last change both
 /// sides reach what the CUSTOMER mapping's policies define — a change made on one side is on the other; a record changed on
 /// both sides is a logged conflict (UpdateConflictResolution None); nothing is created twice; and a third cycle writes

@@ -277,7 +277,7 @@ public sealed class SourceReadTests
     private static bool Long => CrmSync.Engine.Tests.Reliability.SyncRunnerProcess.Long;
 
     /// <summary>
-    /// Watermark edges over runs, randomized (limits-and-reliability.md §5): whole-second modified-on values shared across
+    /// Watermark edges over runs, randomized (docs/reference/limits.md §4.3): whole-second modified-on values shared across
     /// page and batch boundaries, rows committed late (behind the watermark by up to the overlap), and the service's
     /// clock far ahead of or behind this machine's. Each run reads from the watermark less the overlap, commits in random
     /// batches and keeps the watermark the read allows; between runs rows change and appear. No version is missed, and

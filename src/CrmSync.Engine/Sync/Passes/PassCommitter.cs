@@ -4,7 +4,7 @@ namespace CrmSync.Sync.Passes;
 
 /// <summary>
 /// Commits what a batch learnt — couplings, failures and skips, job errors, the watermark and the job's counters — in
-/// one state-store transaction, after the destination acknowledged the writes (reference/limits-and-reliability.md §4.1).
+/// one state-store transaction, after the destination acknowledged the writes (docs/reference/limits.md §4.1).
 /// </summary>
 internal sealed class PassCommitter(PassContext pass)
 {

@@ -6,7 +6,7 @@ using CrmSync.State;
 namespace CrmSync.Sync.Passes;
 
 /// <summary>
-/// Decides, for a batch of source records, what BC's algorithm does with each (reference/domain.md §C): unchanged,
+/// Decides, for a batch of source records, what BC's algorithm does with each (docs/reference/integration.md §C): unchanged,
 /// update (only changed fields, field-level conflicts on bidirectional fields), create, couple by matching fields,
 /// follow the deletion policy, skip, or fail with the reason. Reads the destination, writes nothing.
 /// </summary>

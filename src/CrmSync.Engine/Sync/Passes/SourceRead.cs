@@ -10,7 +10,7 @@ internal readonly record struct SourceItem(SideRow? Row, int Slice);
 /// <summary>
 /// Reads a pass's source rows ahead of the writes. The first page is read as any change query is: one request, so idle and
 /// small incremental runs cost one request. When it is full, the rest of the modified-on range is cut into slices that are
-/// read at once — a service spends per-record time on every page (reference/limits-and-reliability.md §3.1: reads are
+/// read at once — a service spends per-record time on every page (docs/reference/limits.md §3.1: reads are
 /// cheap only when they run in parallel), so one reader after another caps a pass at one page per page-time. Rows come in
 /// modified-on order within a slice, slices interleave; <see cref="ReadProgress"/> keeps the watermark behind every row not
 /// yet committed. A row changed during the read may be read twice (in two slices): the pass keeps the first.
@@ -23,7 +23,7 @@ internal static class SourceRead
 
     /// <summary>
     /// About how long a slice's page should take. The writes wait one page time for their first rows, and a slow service
-    /// (several ms per record, as the execution-time limit assumes, reference/limits-and-reliability.md §3.1) spends
+    /// (several ms per record, as the execution-time limit assumes, docs/reference/limits.md §3.1) spends
     /// seconds on a page of 500; a fast one still gets whole pages.
     /// </summary>
     public static readonly TimeSpan SlicePageTime = TimeSpan.FromMilliseconds(500);

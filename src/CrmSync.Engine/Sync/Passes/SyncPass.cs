@@ -166,7 +166,7 @@ internal sealed class SyncPass
         _pass.Observer.Progress(Mapping.Name, _pass.Pass, Job.Processed, Job.Summary());
     }
 
-    // Failed (not skipped) records first, whether or not they changed (reference/domain.md §C.2); then the change query
+    // Failed (not skipped) records first, whether or not they changed (docs/reference/integration.md §C.2); then the change query
     // from the watermark (less the overlap), or everything for a full sync.
     private async IAsyncEnumerable<(List<SideRow> Rows, DateTimeOffset? AdvanceWatermarkTo)> BatchesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -266,7 +266,7 @@ internal sealed class SyncPass
         }
     }
 
-    // What is never read from Dataverse (reference/domain.md §C.4, article 1):
+    // What is never read from Dataverse (docs/reference/integration.md §C.4, article 1):
     // - echo suppression: changes the integration identity made are not synchronized back — for every mapping,
     //   full synchronization included (BC applies the filter to some mappings only; CrmSync's rule is the article's);
     // - service identities are never salespeople: application users, integration users, non-interactive users and
