@@ -202,7 +202,7 @@ function Invoke-Bench {
 }
 
 function Invoke-Clean {
-    Get-ChildItem $moduleDir -Force | Where-Object Name -NotIn 'CrmSync.Format.ps1xml' | Remove-Item -Recurse -Force
+    if (Test-Path $moduleDir) { Remove-Item $moduleDir -Recurse -Force }
     foreach ($dir in @('out')) { if (Test-Path (Join-Path $root $dir)) { Remove-Item (Join-Path $root $dir) -Recurse -Force } }
     Get-ChildItem $root -Directory -Recurse -Include bin, obj | Remove-Item -Recurse -Force
 }

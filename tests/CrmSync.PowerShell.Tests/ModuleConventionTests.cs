@@ -88,7 +88,7 @@ public sealed class ModuleConventionTests : IDisposable
     [Fact]
     public void The_format_file_exists_and_its_views_name_real_types()
     {
-        var format = XDocument.Load(Path.Combine(Repository.Root, "module", "CrmSync.Format.ps1xml"));
+        var format = XDocument.Load(Path.Combine(Repository.Root, "src", "CrmSync.PowerShell", "CrmSync.Format.ps1xml"));
         var typeNames = format.Descendants("TypeName").Select(e => e.Value).ToList();
         var engine = typeof(CrmSync.Connections.CrmSyncConnection).Assembly;
 

@@ -41,6 +41,10 @@ Describe 'A repository that stands on its own' {
         @(Get-Content (Join-Path $RepoRoot 'README.md')).Count | Should -BeLessOrEqual 200
     }
 
+    It 'tracks nothing in module/: the build lays the module out from src/ and docs/' {
+        @(git -C $RepoRoot ls-files module) | Should -BeNullOrEmpty
+    }
+
     It 'has no tracked file that points at notes outside the repository' {
         $outside = @(git -C $RepoRoot grep -n -I -E '\.\./shared|shared/reference|DESIGN\.md' -- . ':!tests/pester/Repository.Tests.ps1')
         $outside | Should -BeNullOrEmpty -Because ($outside -join "`n")
