@@ -21,20 +21,24 @@
       Bench    run the benchmark programs (bench/CrmSync.Benchmarks): the sync table (every scenario at 10,000 and
                100,000 records: rec/s, the ceiling X* the limits allow, requests, 429s, memory, the one-request-per-record
                baseline) and the sandbox's own paging; -Quick is the smoke run CI does (1,000 records).
+      Format   check the C# code against .editorconfig (dotnet format --verify-no-changes; CI runs it); -Fix rewrites it.
       Clean    remove the module/ build output, out/ and bin/obj folders.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Bench', 'Format', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
     # Bench: a smoke run (1,000 records per scenario) instead of the full table (10,000 and 100,000).
-    [switch] $Quick
+    [switch] $Quick,
+
+    # Format: rewrite the code to the style instead of only checking it.
+    [switch] $Fix
 )
 
 $ErrorActionPreference = 'Stop'
@@ -201,6 +205,19 @@ function Invoke-Bench {
     Invoke-DotNet run -c Release --project $project -- sandbox-seed --rows 100000
 }
 
+function Invoke-Format {
+    $solution = Join-Path $root 'CrmSync.sln'
+    Invoke-DotNet restore $solution
+    if ($Fix) {
+        Invoke-DotNet format $solution --no-restore
+        return
+    }
+
+    & dotnet format $solution --verify-no-changes --no-restore
+    if ($LASTEXITCODE -ne 0) { throw "The code does not follow .editorconfig (above). ./build.ps1 -Task Format -Fix rewrites it." }
+    Write-Host 'The code follows .editorconfig.'
+}
+
 function Invoke-Clean {
     if (Test-Path $moduleDir) { Remove-Item $moduleDir -Recurse -Force }
     foreach ($dir in @('out')) { if (Test-Path (Join-Path $root $dir)) { Remove-Item (Join-Path $root $dir) -Recurse -Force } }
@@ -213,5 +230,6 @@ switch ($Task) {
     'Package' { Invoke-Package }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
+    'Format' { Invoke-Format }
     'Clean' { Invoke-Clean }
 }

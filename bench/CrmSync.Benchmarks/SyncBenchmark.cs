@@ -4,9 +4,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using CrmSync.Accounts;
 using CrmSync.Connections;
-using CrmSync.SandboxControl;
 using CrmSync.Mapping;
 using CrmSync.Sandbox.Limits;
+using CrmSync.SandboxControl;
 using CrmSync.State;
 using CrmSync.Sync;
 

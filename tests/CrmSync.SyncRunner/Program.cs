@@ -1,7 +1,7 @@
 using CrmSync.Accounts;
 using CrmSync.Connections;
-using CrmSync.SandboxControl;
 using CrmSync.Mapping;
+using CrmSync.SandboxControl;
 using CrmSync.Sync;
 
 // Usage: CrmSync.SyncRunner <sandbox base url> <state file> <full|modified> <mapping,mapping,...>

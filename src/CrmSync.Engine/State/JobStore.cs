@@ -1,5 +1,5 @@
-using CrmSync.Mapping;
 using System.Data.Common;
+using CrmSync.Mapping;
 using static CrmSync.State.StateValues;
 
 namespace CrmSync.State;

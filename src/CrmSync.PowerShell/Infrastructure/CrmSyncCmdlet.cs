@@ -1,7 +1,7 @@
-using CrmSync.Auth;
 using System.Management.Automation;
 using System.Net;
 using System.Security;
+using CrmSync.Auth;
 using CrmSync.Connections;
 
 namespace CrmSync.PowerShell.Infrastructure;

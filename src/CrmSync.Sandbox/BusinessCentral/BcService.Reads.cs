@@ -1,6 +1,6 @@
-using Microsoft.OData.UriParser;
 using System.Globalization;
 using System.Text;
+using Microsoft.OData.UriParser;
 
 namespace CrmSync.Sandbox.BusinessCentral;
 

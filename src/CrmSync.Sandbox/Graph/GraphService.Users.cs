@@ -1,5 +1,5 @@
-using Microsoft.OData.UriParser;
 using System.Text.Json.Nodes;
+using Microsoft.OData.UriParser;
 
 namespace CrmSync.Sandbox.Graph;
 

@@ -19,7 +19,9 @@ public sealed record SandboxOptions
     /// <summary>The same random faults on all three services (each with its own sequence).</summary>
     public SandboxOptions WithFaults(FaultOptions faults) => this with
     {
-        DataverseFaults = faults, BusinessCentralFaults = faults with { Seed = faults.Seed + 1 }, GraphFaults = faults with { Seed = faults.Seed + 2 },
+        DataverseFaults = faults,
+        BusinessCentralFaults = faults with { Seed = faults.Seed + 1 },
+        GraphFaults = faults with { Seed = faults.Seed + 2 },
     };
 
     /// <summary>Load the sample tenant, organization and company (Seed/SampleData).</summary>

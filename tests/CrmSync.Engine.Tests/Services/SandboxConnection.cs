@@ -1,8 +1,8 @@
 using System.Text.Json;
 using CrmSync.Connections;
-using CrmSync.SandboxControl;
 using CrmSync.Sandbox.Hosting;
 using CrmSync.Sandbox.Identity;
+using CrmSync.SandboxControl;
 
 namespace CrmSync.Engine.Tests.Services;
 
@@ -93,8 +93,8 @@ public sealed class SandboxConnection : IAsyncDisposable
     public async Task<CrmSyncConnection> ConnectAsAsync(SandboxIdentity identity, string secret, List<string>? log = null)
     {
         using var listening = CallLog.Use(new ListLog(log ?? new List<string>()));
-        return await CrmSyncConnection.ConnectAsync(Instance.ToConnectionSettings("as-" + identity.DisplayName, _temp.File(Guid.NewGuid().ToString("N") + ".db"), identity.ClientId, secret)
-            with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(50), MaxRetries = 2 } });
+        var settings = Instance.ToConnectionSettings("as-" + identity.DisplayName, _temp.File(Guid.NewGuid().ToString("N") + ".db"), identity.ClientId, secret);
+        return await CrmSyncConnection.ConnectAsync(settings with { Retry = new Http.RetrySettings { BaseDelay = TimeSpan.FromMilliseconds(50), MaxRetries = 2 } });
     }
 
     /// <summary>

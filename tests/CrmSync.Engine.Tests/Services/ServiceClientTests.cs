@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
+using CrmSync.BusinessCentral;
 using CrmSync.Connections;
 using CrmSync.Dataverse;
-using CrmSync.BusinessCentral;
 using CrmSync.Http;
 using CrmSync.Sandbox.BusinessCentral;
 using CrmSync.Sandbox.Dataverse;

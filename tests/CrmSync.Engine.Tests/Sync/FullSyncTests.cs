@@ -1,7 +1,7 @@
 using CrmSync.Engine.Tests.Services;
 using CrmSync.Mapping;
-using CrmSync.Sandbox.Dataverse;
 using CrmSync.Sandbox.BusinessCentral;
+using CrmSync.Sandbox.Dataverse;
 
 namespace CrmSync.Engine.Tests.Sync;
 

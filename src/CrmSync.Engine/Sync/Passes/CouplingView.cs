@@ -47,15 +47,23 @@ internal readonly record struct CouplingView(IntegrationCoupling Coupling, bool 
         c = ToDataverse
             ? c with
             {
-                BcLastSynchModifiedOn = Later(c.BcLastSynchModifiedOn, sourceModifiedOn), BcVersion = sourceVersion ?? c.BcVersion,
-                DataverseLastSynchModifiedOn = Later(c.DataverseLastSynchModifiedOn, destinationModifiedOn), DataverseVersion = destinationVersion ?? c.DataverseVersion,
-                LastSynchCrmResult = SyncResult.Success, LastSynchCrmJobId = jobId, LastErrorToDataverse = null,
+                BcLastSynchModifiedOn = Later(c.BcLastSynchModifiedOn, sourceModifiedOn),
+                BcVersion = sourceVersion ?? c.BcVersion,
+                DataverseLastSynchModifiedOn = Later(c.DataverseLastSynchModifiedOn, destinationModifiedOn),
+                DataverseVersion = destinationVersion ?? c.DataverseVersion,
+                LastSynchCrmResult = SyncResult.Success,
+                LastSynchCrmJobId = jobId,
+                LastErrorToDataverse = null,
             }
             : c with
             {
-                DataverseLastSynchModifiedOn = Later(c.DataverseLastSynchModifiedOn, sourceModifiedOn), DataverseVersion = sourceVersion ?? c.DataverseVersion,
-                BcLastSynchModifiedOn = Later(c.BcLastSynchModifiedOn, destinationModifiedOn), BcVersion = destinationVersion ?? c.BcVersion,
-                LastSynchResult = SyncResult.Success, LastSynchJobId = jobId, LastErrorToBusinessCentral = null,
+                DataverseLastSynchModifiedOn = Later(c.DataverseLastSynchModifiedOn, sourceModifiedOn),
+                DataverseVersion = sourceVersion ?? c.DataverseVersion,
+                BcLastSynchModifiedOn = Later(c.BcLastSynchModifiedOn, destinationModifiedOn),
+                BcVersion = destinationVersion ?? c.BcVersion,
+                LastSynchResult = SyncResult.Success,
+                LastSynchJobId = jobId,
+                LastErrorToBusinessCentral = null,
             };
         return c with { LastErrorMessage = c.LastErrorToDataverse ?? c.LastErrorToBusinessCentral };
     }

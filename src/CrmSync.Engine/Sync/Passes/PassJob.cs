@@ -35,8 +35,14 @@ internal sealed class PassJob(IntegrationSyncJob job)
         var j = Current;
         Current = j with
         {
-            Inserted = j.Inserted + inserted, Modified = j.Modified + modified, Deleted = j.Deleted + deleted, Unchanged = j.Unchanged + unchanged,
-            Skipped = j.Skipped + skipped, Failed = j.Failed + failed, Coupled = j.Coupled + coupled, Uncoupled = j.Uncoupled + uncoupled,
+            Inserted = j.Inserted + inserted,
+            Modified = j.Modified + modified,
+            Deleted = j.Deleted + deleted,
+            Unchanged = j.Unchanged + unchanged,
+            Skipped = j.Skipped + skipped,
+            Failed = j.Failed + failed,
+            Coupled = j.Coupled + coupled,
+            Uncoupled = j.Uncoupled + uncoupled,
         };
         Processed += decisions.Count;
     }

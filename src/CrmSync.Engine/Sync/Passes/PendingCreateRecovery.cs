@@ -25,7 +25,9 @@ internal sealed class PendingCreateRecovery(IntegrationTableMapping mapping, Sta
                     // Coupled as of the BC record's version: the next Dataverse → BC pass compares the source with it as usual.
                     store.Couplings.Save(CouplingView.New(mapping.Name, toDataverse: false, dataverseId, match.Id) with
                     {
-                        BcLastSynchModifiedOn = match.ModifiedOn, BcVersion = match.ETag, LastSynchResult = SyncResult.Success,
+                        BcLastSynchModifiedOn = match.ModifiedOn,
+                        BcVersion = match.ETag,
+                        LastSynchResult = SyncResult.Success,
                     });
                     observer.Verbose($"{mapping.Name}: coupled {businessCentral.EntityName} {match.Id}, created by an interrupted run, to Dataverse {dataverseId}.");
                 }

@@ -2,9 +2,9 @@ using System.Management.Automation;
 using System.Security;
 using CrmSync.Auth;
 using CrmSync.Connections;
-using CrmSync.State;
-using CrmSync.SandboxControl;
 using CrmSync.PowerShell.Infrastructure;
+using CrmSync.SandboxControl;
+using CrmSync.State;
 
 namespace CrmSync.PowerShell.Cmdlets.Connection;
 
@@ -284,8 +284,8 @@ public sealed class ConnectCrmSyncCommand : CrmSyncCmdlet
             case SandboxSet:
             case SandboxUrlSet:
                 var instance = Sandbox ?? RunEngine((_, cancel) => SandboxProcess.DescribeAsync(SandboxUrl!, cancel));
-                var sandboxSettings = instance.ToConnectionSettings(Name ?? "Sandbox", statePath, ClientId is null ? null : ParseClientId(ClientId, nameof(ClientId)), ClientSecret is null ? null : PlainText(ClientSecret))
-                    with { IntegrationCredentials = SandboxIntegrationCredentials(instance) };
+                var sandboxSettings = instance.ToConnectionSettings(Name ?? "Sandbox", statePath, ClientId is null ? null : ParseClientId(ClientId, nameof(ClientId)), ClientSecret is null ? null : PlainText(ClientSecret));
+                sandboxSettings = sandboxSettings with { IntegrationCredentials = SandboxIntegrationCredentials(instance) };
                 return Company is null ? sandboxSettings : sandboxSettings with { Endpoints = sandboxSettings.Endpoints! with { Company = Company } };
             case LocalSet:
                 if (IntegrationCredentialGiven || IntegrationClientId is not null || IntegrationIdentity is not null)

@@ -1,6 +1,6 @@
 using System.Management.Automation;
-using CrmSync.SandboxControl;
 using CrmSync.PowerShell.Infrastructure;
+using CrmSync.SandboxControl;
 
 namespace CrmSync.PowerShell.Cmdlets.Sandbox;
 
