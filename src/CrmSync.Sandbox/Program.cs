@@ -1,77 +1,34 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
-using CrmSync.Sandbox.Limits;
 
 namespace CrmSync.Sandbox;
 
 /// <summary>The sandbox as a standalone program (also what Start-CrmSyncSandbox runs as a child process).</summary>
 public static class Program
 {
-    private const string Usage = """
-        CrmSync.Sandbox — local emulators of the Dataverse Web API, Business Central API v2.0 and Microsoft Graph.
-
-        Usage: CrmSync.Sandbox [options]
-
-          --port <n>               Port on 127.0.0.1 (default 0: a free port).
-          --profile <name>         realistic (documented service-protection limits and latency) or unlimited (default).
-          --no-seed                Start empty instead of with the sample tenant, organization and company.
-          --customers <n>          Add n generated BC customers (benchmarks).
-          --accounts <n>           Add n generated Dataverse accounts (benchmarks).
-          --salespeople <n>        Add n BC salespeople (sales00001@contoso.com …) and n more
-                                   Dynamics 365 licenses: a sales team to import (benchmarks).
-          --record-latency <ms>    Server time per record read or written, Dataverse and Business Central
-                                   (realistic: 1): slower services, whose limits bind before this machine does.
-          --integration-apps <n>   Integration applications to seed (1 to 16, default 4), each with its own
-                                   service-protection limits: a pool of application users to spread load over.
-          --user-sync-delay <s>    Seconds before a licensed Entra user appears in Dataverse (default 2).
-          --fault-rate <share>     Fail this share of requests at random (0 to 0.5; 0.05 = 5 %), spread over
-                                   5xx, 429 with and without Retry-After, connection resets before and after
-                                   the service commits, and slow responses: rehearse unreliable services.
-          --fault-seed <n>         Seed of the random faults (default 12345): the same seed, the same faults.
-          --slow-response <s>      How long a slow response takes (default 5).
-          --https                  Serve HTTPS with a tenant-shaped sign-in: an Entra-style authority at the root
-                                   (/{tenant}/oauth2/v2.0/token and devicecode, for -AuthorityHost), a managed
-                                   identity endpoint (/msi/token) and a certificate for each sample application,
-                                   so the production sign-in (Azure.Identity, MSAL) runs against the sandbox.
-          --certificate-folder <dir>
-                                   Where --https keeps its TLS certificate (sandbox-https.pfx, and .crt to trust;
-                                   reused while valid) and the applications' certificates (default: a folder
-                                   under the temporary directory).
-          --own-process-group      Leave the console's process group first (Linux, macOS): Ctrl+C in the console
-                                   that started it stops that console's command, never the sandbox. What
-                                   Start-CrmSyncSandbox passes; the sandbox still stops when its standard input
-                                   closes.
-          --help                   Show this help.
-
-        When ready it prints one JSON line on standard output with the process id, the service URLs, the
-        tenant and company ids and the sample identities' sign-in values, then serves until it is stopped
-        (Ctrl+C, SIGTERM) or its standard input is closed.
-        """;
-
     [DllImport("libc", EntryPoint = "setpgid", SetLastError = true)]
     private static extern int SetProcessGroup(int processId, int processGroupId);
 
     public static async Task<int> Main(string[] args)
     {
-        SandboxOptions options;
-        bool ownProcessGroup;
-        try
+        var parsed = SandboxCommandLine.Parse(args);
+        if (parsed.Errors.Count > 0)
         {
-            ownProcessGroup = args.Contains("--own-process-group");
-            options = Parse(args.Where(a => a != "--own-process-group").ToArray(), out var help);
-            if (help)
+            foreach (var error in parsed.Errors)
             {
-                Console.WriteLine(Usage);
-                return 0;
+                Console.Error.WriteLine(error);
             }
-        }
-        catch (ArgumentException ex)
-        {
-            Console.Error.WriteLine(ex.Message);
+
             Console.Error.WriteLine("Run with --help for the options.");
             return 2;
         }
 
+        if (parsed.Help)
+        {
+            return parsed.ShowHelp();
+        }
+
+        var options = parsed.Options;
+        var ownProcessGroup = parsed.OwnProcessGroup;
         if (ownProcessGroup && !OperatingSystem.IsWindows())
         {
             // A process group of its own: the terminal sends SIGINT to its foreground group only.
@@ -138,109 +95,6 @@ public static class Program
         admin = host.Sample is { } a ? new { userName = a.Admin.UserPrincipalName, password = a.Admin.Password } : null,
         ordinaryUser = host.Sample is { } o ? new { userName = o.OrdinaryUser.UserPrincipalName, password = o.OrdinaryUser.Password } : null,
     };
-
-    public static SandboxOptions Parse(string[] args, out bool help)
-    {
-        help = false;
-        var options = new SandboxOptions();
-        var faultRate = 0.0;
-        var faultSeed = FaultOptions.None.Seed;
-        TimeSpan? slowResponse = null;
-        var appsGiven = false;
-        TimeSpan? recordLatency = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            int Number()
-            {
-                var name = args[i];
-                var text = Value();
-                return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"{name} needs a non-negative whole number, not '{text}'.");
-            }
-
-            switch (args[i])
-            {
-                case "--help" or "-h" or "-?":
-                    help = true;
-                    break;
-                case "--port":
-                    options = options with { Port = Number() };
-                    break;
-                case "--profile":
-                    var profile = Value();
-                    options = options with
-                    {
-                        Limits = profile.ToLowerInvariant() switch
-                        {
-                            "realistic" => SandboxLimits.Realistic,
-                            "unlimited" => SandboxLimits.Unlimited,
-                            _ => throw new ArgumentException($"--profile must be realistic or unlimited, not '{profile}'."),
-                        },
-                    };
-                    break;
-                case "--no-seed":
-                    options = options with { SeedSample = false };
-                    break;
-                case "--customers":
-                    options = options with { ExtraCustomers = Number() };
-                    break;
-                case "--accounts":
-                    options = options with { ExtraAccounts = Number() };
-                    break;
-                case "--salespeople":
-                    options = options with { ExtraSalespeople = Number() };
-                    break;
-                case "--record-latency":
-                    recordLatency = TimeSpan.FromMilliseconds(Number());
-                    break;
-                case "--integration-apps":
-                    var apps = Number();
-                    options = apps is >= 1 and <= 16 ? options with { IntegrationApps = apps } : throw new ArgumentException($"--integration-apps needs 1 to 16 applications, not {apps}.");
-                    appsGiven = true;
-                    break;
-                case "--user-sync-delay":
-                    options = options with { DataverseUserSyncDelay = TimeSpan.FromSeconds(Number()) };
-                    break;
-                case "--fault-rate":
-                    var rateText = Value();
-                    faultRate = double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) && rate is >= 0 and <= 0.5
-                        ? rate
-                        : throw new ArgumentException($"--fault-rate needs a share of requests from 0 to 0.5 (0.05 = 5 %), not '{rateText}'.");
-                    break;
-                case "--fault-seed":
-                    faultSeed = Number();
-                    break;
-                case "--https":
-                    options = options with { Https = true };
-                    break;
-                case "--certificate-folder":
-                    options = options with { CertificateFolder = Path.GetFullPath(Value()) };
-                    break;
-                case "--slow-response":
-                    slowResponse = TimeSpan.FromSeconds(Number());
-                    break;
-                default:
-                    throw new ArgumentException($"Unknown option '{args[i]}'.");
-            }
-        }
-
-        if (recordLatency is { } perRecord)
-        {
-            options = options with { Limits = options.Limits.WithRecordLatency(perRecord) };
-        }
-
-        if (faultRate > 0)
-        {
-            options = options.WithFaults(FaultOptions.AtRate(faultRate, faultSeed, slowResponse));
-        }
-
-        if (!options.SeedSample && (options.ExtraCustomers > 0 || options.ExtraAccounts > 0 || options.ExtraSalespeople > 0 || appsGiven))
-        {
-            throw new ArgumentException("--customers, --accounts, --salespeople and --integration-apps add to the sample data: they cannot be combined with --no-seed.");
-        }
-
-        return options;
-    }
 }
 
 /// <summary>Disposes several registrations together.</summary>

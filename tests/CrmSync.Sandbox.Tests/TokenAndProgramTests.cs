@@ -49,16 +49,56 @@ public sealed class TokenAndProgramTests
     [Fact]
     public void Options_are_parsed_and_bad_ones_explained()
     {
-        var options = Program.Parse(new[] { "--port", "0", "--profile", "realistic", "--customers", "10", "--user-sync-delay", "0" }, out var help);
+        var parsed = SandboxCommandLine.Parse(new[] { "--port", "0", "--profile", "realistic", "--customers", "10", "--user-sync-delay", "0", "--fault-rate", "0.05", "--own-process-group" });
 
-        Assert.False(help);
-        Assert.Equal(6000, options.Limits.Dataverse.RequestsPerWindow);
-        Assert.Equal(10, options.ExtraCustomers);
-        Assert.Equal(TimeSpan.Zero, options.DataverseUserSyncDelay);
-        Assert.Contains("realistic or unlimited", Assert.Throws<ArgumentException>(() => Program.Parse(new[] { "--profile", "fast" }, out _)).Message);
-        Assert.Contains("Unknown option", Assert.Throws<ArgumentException>(() => Program.Parse(new[] { "--frob" }, out _)).Message);
-        Program.Parse(new[] { "--help" }, out help);
-        Assert.True(help);
+        Assert.Empty(parsed.Errors);
+        Assert.False(parsed.Help);
+        Assert.True(parsed.OwnProcessGroup);
+        Assert.Equal(6000, parsed.Options.Limits.Dataverse.RequestsPerWindow);
+        Assert.Equal(10, parsed.Options.ExtraCustomers);
+        Assert.Equal(TimeSpan.Zero, parsed.Options.DataverseUserSyncDelay);
+        Assert.True(parsed.Options.DataverseFaults.SlowResponseRate > 0);
+
+        // Each refusal names the option and the value.
+        Assert.Equal("--profile must be realistic or unlimited, not 'fast'.", Assert.Single(SandboxCommandLine.Parse(new[] { "--profile", "fast" }).Errors));
+        Assert.Equal("--integration-apps needs 1 to 16 applications, not '17'.", Assert.Single(SandboxCommandLine.Parse(new[] { "--integration-apps", "17" }).Errors));
+        Assert.Equal("--fault-rate needs a share of requests from 0 to 0.5 (0.05 = 5 %), not '0.9'.", Assert.Single(SandboxCommandLine.Parse(new[] { "--fault-rate", "0.9" }).Errors));
+        Assert.Equal("--customers needs a non-negative whole number, not '-3'.", Assert.Single(SandboxCommandLine.Parse(new[] { "--customers", "-3" }).Errors));
+        Assert.Contains("--frob", Assert.Single(SandboxCommandLine.Parse(new[] { "--frob" }).Errors));
+        Assert.Contains("--port", string.Join(' ', SandboxCommandLine.Parse(new[] { "--port", "x" }).Errors));
+        Assert.Contains("cannot be combined with --no-seed", Assert.Single(SandboxCommandLine.Parse(new[] { "--no-seed", "--customers", "5" }).Errors));
+        Assert.True(SandboxCommandLine.Parse(new[] { "--help" }).Help);
+        Assert.True(SandboxCommandLine.Parse(new[] { "-h" }).Help);
+    }
+
+    [Fact]
+    public async Task The_program_shows_its_help_and_refuses_a_bad_option_with_exit_code_2()
+    {
+        var help = await RunProgramAsync("--help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("--fault-rate <share>", help.Output);
+        Assert.Contains("prints one JSON line", help.Output);
+
+        var bad = await RunProgramAsync("--profile", "fast");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--profile must be realistic or unlimited, not 'fast'.", bad.Errors);
+        Assert.Contains("Run with --help", bad.Errors);
+    }
+
+    private static async Task<(int ExitCode, string Output, string Errors)> RunProgramAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CrmSync.Sandbox.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        return (process.ExitCode, await output, await errors);
     }
 
     [Fact]
