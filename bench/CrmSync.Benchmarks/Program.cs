@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -6,37 +7,63 @@ using CrmSync.Sandbox.Hosting;
 namespace CrmSync.Benchmarks;
 
 /// <summary>
-/// sandbox-seed: seeds N BC customers and N Dataverse accounts, then reads all of them back through
-/// server-driven paging over HTTP. Prints times, rates and memory measured in this run.
+/// The benchmark programs (System.CommandLine): "sync" (the default) runs every sync scenario in a process of its own
+/// and prints the table; "sync-scenario" is one of those processes; "sandbox-seed" seeds N BC customers and N Dataverse
+/// accounts, then reads all of them back through server-driven paging over HTTP. Each prints what it measured in this run.
 /// </summary>
 public static class Program
 {
-    public static async Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => Command().Parse(args).InvokeAsync();
+
+    private static RootCommand Command()
     {
-        var benchmark = args.FirstOrDefault() ?? "sync";
-        int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).DefaultIfEmpty(fallback).First();
-        switch (benchmark)
+        var quick = new Option<bool>("--quick") { Description = "A smoke run: 1,000 records per scenario (what CI runs)." };
+        var sync = new Command("sync", "Every sync scenario at 10,000 and 100,000 records, each in a process of its own: the table.") { quick };
+        sync.SetAction((result, _) => RunSyncAsync(result.GetValue(quick)));
+
+        var rows = Count("--rows", 100_000, "BC customers and Dataverse accounts to seed.");
+        var seed = new Command("sandbox-seed", "Seed the sandbox and read every row back through server-driven paging.") { rows };
+        seed.SetAction(async (result, _) =>
         {
-            case "sandbox-seed":
-                await SandboxSeed(Option("--rows", 100_000));
-                return 0;
-            case "sync":
-                return await SyncTable.RunAsync(quick: args.Contains("--quick"), sizes: args.Contains("--quick") ? new[] { 1_000 } : new[] { 10_000, 100_000 });
-            case "sync-scenario":
-                // One scenario in this process (started by "sync"), its result as one JSON line.
-                var result = args[1] switch
-                {
-                    "state-store" => await SyncBenchmark.StateStoreAsync(Option("--n", 1_000_000), Option("--changes", 1_000)),
-                    "import-salespeople" => await SyncBenchmark.ImportSalespeopleAsync(Option("--n", 1_000)),
-                    _ => await SyncBenchmark.RunAsync(args[1], Option("--n", 10_000), Option("--changes", 1_000), Option("--identities", 1), Option("--record-latency", 0)),
-                };
-                Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
-                return 0;
-            default:
-                Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Available: sync [--quick], sandbox-seed [--rows N]");
-                return 2;
-        }
+            await SandboxSeed(result.GetValue(rows));
+            return 0;
+        });
+
+        var scenarioName = new Argument<string>("scenario") { Description = "The scenario (as the sync table names it)." };
+        var n = new Option<int?>("--n") { Description = "Records (default 10,000; state-store 1,000,000, import-salespeople 1,000).", HelpName = "n" };
+        var changes = Count("--changes", 1_000, "Changed records of the incremental scenarios.");
+        var identities = Count("--identities", 1, "Integration identities in the pool.");
+        var recordLatency = Count("--record-latency", 0, "Server time per record in ms (0: the realistic profile's).");
+        var scenario = new Command("sync-scenario", "One scenario in this process (started by sync); prints its result as one JSON line.")
+        {
+            scenarioName, n, changes, identities, recordLatency,
+        };
+        scenario.SetAction(async (result, _) =>
+        {
+            var name = result.GetValue(scenarioName)!;
+            var measured = name switch
+            {
+                "state-store" => await SyncBenchmark.StateStoreAsync(result.GetValue(n) ?? 1_000_000, result.GetValue(changes)),
+                "import-salespeople" => await SyncBenchmark.ImportSalespeopleAsync(result.GetValue(n) ?? 1_000),
+                _ => await SyncBenchmark.RunAsync(name, result.GetValue(n) ?? 10_000, result.GetValue(changes), result.GetValue(identities), result.GetValue(recordLatency)),
+            };
+            Console.WriteLine("RESULT " + JsonSerializer.Serialize(measured));
+            return 0;
+        });
+
+        var root = new RootCommand("CrmSync benchmarks: the sync engine against the sandbox with realistic limits.") { sync, seed, scenario };
+        root.SetAction((_, _) => RunSyncAsync(quick: false));
+        return root;
     }
+
+    private static Task<int> RunSyncAsync(bool quick) => SyncTable.RunAsync(quick, sizes: quick ? new[] { 1_000 } : new[] { 10_000, 100_000 });
+
+    private static Option<int> Count(string name, int fallback, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "n",
+        DefaultValueFactory = _ => fallback,
+    };
 
     private static async Task SandboxSeed(int rows)
     {
