@@ -30,12 +30,8 @@ public sealed class SandboxCommandLine
     private static readonly Option<int> Salespeople = Count("--salespeople",
         "Add n BC salespeople (sales00001@contoso.com …) and n more Dynamics 365 licenses: a sales team to import (benchmarks).");
 
-    private static readonly Option<int?> RecordLatency = new("--record-latency")
-    {
-        Description = "Server time per record read or written, Dataverse and Business Central, in ms (realistic: 1): slower services, whose limits bind before this machine does.",
-        HelpName = "ms",
-        Validators = { result => Require<int?>(result, value => value is null or >= 0, "needs a non-negative whole number") },
-    };
+    private static readonly Option<int?> RecordLatency = OptionalCount("--record-latency", "ms",
+        "Server time per record read or written, Dataverse and Business Central, in ms (realistic: 1): slower services, whose limits bind before this machine does.");
 
     private static readonly Option<int?> IntegrationApps = new("--integration-apps")
     {
@@ -44,12 +40,7 @@ public sealed class SandboxCommandLine
         Validators = { result => Require<int?>(result, value => value is null or (>= 1 and <= 16), "needs 1 to 16 applications") },
     };
 
-    private static readonly Option<int?> UserSyncDelay = new("--user-sync-delay")
-    {
-        Description = "Seconds before a licensed Entra user appears in Dataverse (default 2).",
-        HelpName = "s",
-        Validators = { result => Require<int?>(result, value => value is null or >= 0, "needs a non-negative whole number") },
-    };
+    private static readonly Option<int?> UserSyncDelay = OptionalCount("--user-sync-delay", "s", "Seconds before a licensed Entra user appears in Dataverse (default 2).");
 
     private static readonly Option<double> FaultRate = new("--fault-rate")
     {
@@ -65,12 +56,7 @@ public sealed class SandboxCommandLine
         DefaultValueFactory = _ => FaultOptions.None.Seed,
     };
 
-    private static readonly Option<int?> SlowResponse = new("--slow-response")
-    {
-        Description = "How long a slow response takes, in seconds (default 5).",
-        HelpName = "s",
-        Validators = { result => Require<int?>(result, value => value is null or >= 0, "needs a non-negative whole number") },
-    };
+    private static readonly Option<int?> SlowResponse = OptionalCount("--slow-response", "s", "How long a slow response takes, in seconds (default 5).");
 
     private static readonly Option<bool> Https = new("--https")
     {
@@ -192,6 +178,14 @@ public sealed class SandboxCommandLine
 
         return command;
     }
+
+    // A whole number of at least 0 that the sandbox has its own default for when it is not given.
+    private static Option<int?> OptionalCount(string name, string helpName, string description) => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        Validators = { result => Require<int?>(result, value => value is null or >= 0, "needs a non-negative whole number") },
+    };
 
     private static Option<int> Count(string name, string description) => new(name)
     {
