@@ -43,28 +43,19 @@ internal readonly record struct CouplingView(IntegrationCoupling Coupling, bool 
     /// </summary>
     public IntegrationCoupling Succeeded(Guid jobId, DateTimeOffset? sourceModifiedOn, string? sourceVersion, DateTimeOffset? destinationModifiedOn, string? destinationVersion)
     {
-        var c = Coupling;
+        var (bcModifiedOn, bcVersion, dataverseModifiedOn, dataverseVersion) = ToDataverse
+            ? (sourceModifiedOn, sourceVersion, destinationModifiedOn, destinationVersion)
+            : (destinationModifiedOn, destinationVersion, sourceModifiedOn, sourceVersion);
+        var c = Coupling with
+        {
+            BcLastSynchModifiedOn = Later(Coupling.BcLastSynchModifiedOn, bcModifiedOn),
+            BcVersion = bcVersion ?? Coupling.BcVersion,
+            DataverseLastSynchModifiedOn = Later(Coupling.DataverseLastSynchModifiedOn, dataverseModifiedOn),
+            DataverseVersion = dataverseVersion ?? Coupling.DataverseVersion,
+        };
         c = ToDataverse
-            ? c with
-            {
-                BcLastSynchModifiedOn = Later(c.BcLastSynchModifiedOn, sourceModifiedOn),
-                BcVersion = sourceVersion ?? c.BcVersion,
-                DataverseLastSynchModifiedOn = Later(c.DataverseLastSynchModifiedOn, destinationModifiedOn),
-                DataverseVersion = destinationVersion ?? c.DataverseVersion,
-                LastSynchCrmResult = SyncResult.Success,
-                LastSynchCrmJobId = jobId,
-                LastErrorToDataverse = null,
-            }
-            : c with
-            {
-                DataverseLastSynchModifiedOn = Later(c.DataverseLastSynchModifiedOn, sourceModifiedOn),
-                DataverseVersion = sourceVersion ?? c.DataverseVersion,
-                BcLastSynchModifiedOn = Later(c.BcLastSynchModifiedOn, destinationModifiedOn),
-                BcVersion = destinationVersion ?? c.BcVersion,
-                LastSynchResult = SyncResult.Success,
-                LastSynchJobId = jobId,
-                LastErrorToBusinessCentral = null,
-            };
+            ? c with { LastSynchCrmResult = SyncResult.Success, LastSynchCrmJobId = jobId, LastErrorToDataverse = null }
+            : c with { LastSynchResult = SyncResult.Success, LastSynchJobId = jobId, LastErrorToBusinessCentral = null };
         return c with { LastErrorMessage = c.LastErrorToDataverse ?? c.LastErrorToBusinessCentral };
     }
 
