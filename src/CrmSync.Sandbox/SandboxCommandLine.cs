@@ -115,14 +115,12 @@ public sealed class SandboxCommandLine
             ExtraSalespeople = result.GetValue(Salespeople),
             Https = result.GetValue(Https),
         };
-        if (result.GetValue(Profile)?.ToLowerInvariant() == "realistic")
+        options = result.GetValue(Profile)?.ToLowerInvariant() switch
         {
-            options = options with { Limits = SandboxLimits.Realistic };
-        }
-        else if (result.GetValue(Profile) is not null)
-        {
-            options = options with { Limits = SandboxLimits.Unlimited };
-        }
+            "realistic" => options with { Limits = SandboxLimits.Realistic },
+            "unlimited" => options with { Limits = SandboxLimits.Unlimited },
+            _ => options,
+        };
 
         if (result.GetValue(IntegrationApps) is { } apps)
         {
