@@ -244,15 +244,15 @@ public sealed class ModifiedSyncTests
     {
         await using var sandbox = await SandboxConnection.StartAsync();
         var accountsBefore = sandbox.Rows("Dataverse", "accounts").Count;
-        // Every write to any table of the two services takes a new version: unchanged versions mean nothing was written.
-        var versionsBefore = (sandbox.Host.Dataverse.Store.CurrentVersion, sandbox.Host.BusinessCentral.Store.CurrentVersion);
+        // Every write to any table of the three services takes a new version: unchanged versions mean nothing was written.
+        var versionsBefore = sandbox.DataVersions();
 
         var (jobs, observer) = await sandbox.SyncAsync(full: true, whatIf: true);
 
         Assert.Contains(observer.Asked, a => a.Target.Contains("C10000 Adatum Corporation", StringComparison.Ordinal) && a.Action.StartsWith("Create account", StringComparison.Ordinal));
         Assert.Contains(observer.Asked, a => a.Target.StartsWith("CURRENCY", StringComparison.Ordinal) && a.Action.StartsWith("Couple", StringComparison.Ordinal));
         Assert.Equal(accountsBefore, sandbox.Rows("Dataverse", "accounts").Count);
-        Assert.Equal(versionsBefore, (sandbox.Host.Dataverse.Store.CurrentVersion, sandbox.Host.BusinessCentral.Store.CurrentVersion));
+        Assert.Equal(versionsBefore, sandbox.DataVersions());
         Assert.Empty(sandbox.Connection.Store.Couplings.GetAll());
         Assert.Empty(sandbox.Connection.Store.Jobs.GetAll());
         Assert.Empty(observer.Jobs);

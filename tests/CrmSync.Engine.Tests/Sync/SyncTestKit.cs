@@ -103,6 +103,10 @@ internal static class SyncTestKit
     public static (long Dataverse, long BusinessCentral, long Graph) DataVersions(this SandboxConnection sandbox) =>
         (sandbox.Host.Dataverse.Store.CurrentVersion, sandbox.Host.BusinessCentral.Store.CurrentVersion, sandbox.Host.Graph.Store.CurrentVersion);
 
+    /// <summary>Requests since the counters were last reset that are not reads, as "service endpoint".</summary>
+    public static IEnumerable<string> NonReadRequests(this SandboxConnection sandbox) =>
+        sandbox.Host.Counters.Log.Where(e => e.Method != "GET").Select(e => $"{e.Service} {e.Endpoint}");
+
     /// <summary>What a state holds for synchronization and setup: couplings of every mapping, failures, pending writes, settings.</summary>
     public static string StateContent(this SandboxConnection sandbox)
     {
