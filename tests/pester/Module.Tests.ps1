@@ -77,8 +77,7 @@ Describe 'Import-Module in a fresh session' {
                 foreach (`$path in '$($paths -join "','")') { Add-Type -Path `$path }
                 # Their types resolve in the default context now, as the host module's would.
                 `$null = [Azure.Core.AccessToken], [Microsoft.Identity.Client.PublicClientApplication]" -Script "
-                Connect-CrmSync -TenantId `$s.TenantId -Environment `$s.EnvironmentName -DataverseUrl `$s.DataverseUrl -BusinessCentralUrl `$s.BusinessCentralUrl ``
-                    -GraphUrl `$s.GraphUrl -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -StatePath '$(Join-Path $TestDrive 'coexist.db')' ``
+                Connect-CrmSync $TenantEndpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -StatePath '$(Join-Path $TestDrive 'coexist.db')' ``
                     -IntegrationClientId `$s.IntegrationAppClientId -IntegrationClientSecret (ConvertTo-SecureString `$s.IntegrationAppClientSecret -AsPlainText -Force) -WarningAction SilentlyContinue
                 `$null = New-IntegrationUser -ApplicationId `$s.IntegrationAppClientId -Confirm:`$false
                 `$jobs = Invoke-FullSync -Force -KeepCreatingNewRecords `$false -WarningAction SilentlyContinue

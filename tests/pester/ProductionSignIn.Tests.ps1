@@ -8,9 +8,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     Import-Module $Manifest -Force -ErrorAction Stop
 
-    # The endpoints of the tenant-shaped sandbox, as an admin gives a real tenant's.
-    $script:Endpoints = '-TenantId $s.TenantId -Environment $s.EnvironmentName -DataverseUrl $s.DataverseUrl -BusinessCentralUrl $s.BusinessCentralUrl -GraphUrl $s.GraphUrl'
-
     # What every sign-in method must carry through: the checklist, the integration user, a full sync and a modified run.
     $script:Rehearsal = '
         $before = @(Test-IntegrationSetup @connection | Where-Object Status -eq Fail).Check
@@ -44,7 +41,7 @@ Describe 'Every sign-in method, end to end through Azure.Identity and MSAL' {
 
     It 'a client secret' {
         $result = Invoke-TrustingPwsh $Tenant "
-            Connect-CrmSync -Name Secret $Endpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret ``
+            Connect-CrmSync -Name Secret $TenantEndpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret ``
                 -IntegrationClientId `$s.IntegrationAppClientId -IntegrationClientSecret (ConvertTo-SecureString `$s.IntegrationAppClientSecret -AsPlainText -Force) -WarningAction SilentlyContinue
             `$connection = @{}
             $Rehearsal"
@@ -61,7 +58,7 @@ Describe 'Every sign-in method, end to end through Azure.Identity and MSAL' {
     It 'a certificate file' {
         $integration = $Tenant.IntegrationApps[0]
         $result = Invoke-TrustingPwsh $Tenant "
-            Connect-CrmSync -Name CertificateFile $Endpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -CertificatePath `$s.SetupAppCertificatePath ``
+            Connect-CrmSync -Name CertificateFile $TenantEndpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -CertificatePath `$s.SetupAppCertificatePath ``
                 -IntegrationClientId `$s.IntegrationAppClientId -IntegrationCertificatePath '$($integration.CertificatePath)' -WarningAction SilentlyContinue
             `$connection = @{}
             $Rehearsal"
@@ -78,7 +75,7 @@ Describe 'Every sign-in method, end to end through Azure.Identity and MSAL' {
             `$certificate = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new(`$s.SetupAppCertificatePath, [string]`$null, 'PersistKeySet')
             `$store = [System.Security.Cryptography.X509Certificates.X509Store]::new('My', 'CurrentUser'); `$store.Open('ReadWrite'); `$store.Add(`$certificate)
             try {
-                Connect-CrmSync -Name Thumbprint $Endpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -CertificateThumbprint `$certificate.Thumbprint ``
+                Connect-CrmSync -Name Thumbprint $TenantEndpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -CertificateThumbprint `$certificate.Thumbprint ``
                     -IntegrationClientId `$s.IntegrationAppClientId -IntegrationClientSecret (ConvertTo-SecureString `$s.IntegrationAppClientSecret -AsPlainText -Force) -WarningAction SilentlyContinue
                 `$connection = @{}
                 $Rehearsal
@@ -93,7 +90,7 @@ Describe 'Every sign-in method, end to end through Azure.Identity and MSAL' {
         $result = Invoke-TrustingPwsh $Tenant -Environment @{ IDENTITY_ENDPOINT = $Tenant.ManagedIdentityEndpoint; IDENTITY_HEADER = $Tenant.ManagedIdentityHeader } -Script "
             # The setup identity is a user-assigned identity (the sandbox's setup application), the integration identity the
             # system-assigned one (the sandbox's first integration application).
-            Connect-CrmSync -Name Managed $Endpoints -ManagedIdentity -ClientId `$s.SetupAppClientId -IntegrationManagedIdentity -WarningAction SilentlyContinue
+            Connect-CrmSync -Name Managed $TenantEndpoints -ManagedIdentity -ClientId `$s.SetupAppClientId -IntegrationManagedIdentity -WarningAction SilentlyContinue
             `$connection = @{}
             $Rehearsal"
         $result.Method | Should -Be 'ManagedIdentity'
@@ -138,9 +135,9 @@ Describe 'Every sign-in method, end to end through Azure.Identity and MSAL' {
         $result = Invoke-TrustingPwsh $Tenant "
             `$pool = (New-CrmSyncIdentity -ClientId '$($one.ClientId)' -CertificatePath '$($one.CertificatePath)' -Confirm:`$false),
                      (New-CrmSyncIdentity -ClientId '$($two.ClientId)' -CertificatePath '$($two.CertificatePath)' -Confirm:`$false)
-            Connect-CrmSync -Name Pool $Endpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -IntegrationIdentity `$pool -WarningAction SilentlyContinue
+            Connect-CrmSync -Name Pool $TenantEndpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -IntegrationIdentity `$pool -WarningAction SilentlyContinue
             `$users = @((Get-CrmSyncConnection).SyncIdentities | New-IntegrationUser -Confirm:`$false)
-            Connect-CrmSync -Name Pool $Endpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -IntegrationIdentity `$pool -WarningAction SilentlyContinue
+            Connect-CrmSync -Name Pool $TenantEndpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -IntegrationIdentity `$pool -WarningAction SilentlyContinue
             `$full = @(Invoke-FullSync -KeepCreatingNewRecords `$false -Force -WarningAction SilentlyContinue)
             `$dataverse = (Invoke-RestMethod (`$s.BaseUrl + '_sandbox/statistics')).services | Where-Object { `$_.service -eq 'Dataverse' -and `$_.requests -gt 0 }
             [pscustomobject]@{
@@ -174,7 +171,7 @@ Describe 'The runbook example signed in with a managed identity' {
         $null = New-Item -ItemType SymbolicLink -Path (Join-Path $modules 'CrmSync') -Target (Split-Path $Manifest) -Force
         $result = Invoke-TrustingPwsh $RunbookTenant -Environment @{ IDENTITY_ENDPOINT = $RunbookTenant.ManagedIdentityEndpoint; IDENTITY_HEADER = $RunbookTenant.ManagedIdentityHeader } -Script "
             # Set-up, once, by the admin: the managed identity's application user.
-            Connect-CrmSync -Name Setup $Endpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -StatePath (Join-Path '$TestDrive' 'setup.db') -WarningAction SilentlyContinue
+            Connect-CrmSync -Name Setup $TenantEndpoints -AuthorityHost `$s.AuthorityHost -ClientId `$s.SetupAppClientId -ClientSecret `$Secret -StatePath (Join-Path '$TestDrive' 'setup.db') -WarningAction SilentlyContinue
             `$null = New-IntegrationUser -ApplicationId `$s.IntegrationAppClientId -Confirm:`$false
             Disconnect-CrmSync
             `$env:PSModulePath = '$modules' + [IO.Path]::PathSeparator + `$env:PSModulePath

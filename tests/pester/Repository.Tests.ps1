@@ -46,7 +46,8 @@ Describe 'A repository that stands on its own' {
     }
 
     It 'has no tracked file that points at notes outside the repository' {
-        $outside = @(git -C $RepoRoot grep -n -I -E '\.\./shared|shared/reference|DESIGN\.md' -- . ':!tests/pester/Repository.Tests.ps1')
+        # The pattern is written so that it does not match itself: this file is checked too.
+        $outside = @(git -C $RepoRoot grep -n -I -E '\.\.[/]shared|shared[/]reference|DESIGN[.]md' -- .)
         $outside | Should -BeNullOrEmpty -Because ($outside -join "`n")
     }
 

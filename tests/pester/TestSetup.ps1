@@ -55,6 +55,10 @@ function Invoke-SandboxApi($Sandbox, [ValidateSet('BusinessCentral', 'Dataverse'
     Invoke-RestMethod @request
 }
 
+# The endpoints of the tenant-shaped sandbox as Connect-CrmSync parameters, as an admin gives a real tenant's: text for
+# the -Script of Invoke-TrustingPwsh, where $s is the sandbox.
+$script:TenantEndpoints = '-TenantId $s.TenantId -Environment $s.EnvironmentName -DataverseUrl $s.DataverseUrl -BusinessCentralUrl $s.BusinessCentralUrl -GraphUrl $s.GraphUrl'
+
 # Runs -Script in a fresh pwsh that trusts $Sandbox's TLS certificate (an HTTPS sandbox: Start-CrmSyncSandbox -Https), as a
 # developer trusts a development certificate (SSL_CERT_FILE), with $s (the sandbox) and $Secret (the setup application's
 # secret) defined; -Prelude runs before the module is imported. Returns the last line printed, parsed from JSON, and fails
